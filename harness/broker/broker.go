@@ -1,0 +1,615 @@
+// Package broker starts, supervises and stops a private RabbitMQ node for
+// edabench: its own node name, ports, epmd and data directory, so it never
+// touches a broker that is already running on the machine.
+//
+// The node is a detached process (its own session) that outlives whoever
+// started it: `brokerctl up` and test binaries share one node per Config,
+// and callers in different processes coordinate through an flock in
+// DataDir. Everything the node writes lives in DataDir.
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Config names every resource the private node owns.
+type Config struct {
+	Name     string // Erlang node name, e.g. "edabench@localhost"
+	AMQPPort int    // AMQP 0-9-1 listener on 127.0.0.1
+	MgmtPort int    // management HTTP API on 127.0.0.1
+	PromPort int    // rabbitmq_prometheus on 127.0.0.1
+	DistPort int    // Erlang distribution port
+	EPMDPort int    // private epmd port
+	DataDir  string // mnesia, logs, pid file, config, HOME (cookie)
+}
+
+// Node is a running (or reused) private node.
+type Node struct{ cfg Config }
+
+// QueueStat is one queue's depth as the management API last saw it: message
+// counts at most ~1 s old (collect_statistics_interval), Consumers ~1-2 s.
+type QueueStat struct {
+	Vhost     string
+	Name      string
+	Messages  int64 // Ready + Unacked
+	Ready     int64 // messages_ready
+	Unacked   int64 // messages_unacknowledged
+	Consumers int
+}
+
+// Budgets for the slow steps. Boot took ~7 s on a 2-core machine; the
+// generous start budget covers a loaded CI box without hiding a hang forever.
+const (
+	startTimeout    = 2 * time.Minute
+	reuseTimeout    = 30 * time.Second
+	ctlStopTimeout  = 60 * time.Second
+	termGrace       = 30 * time.Second
+	killGrace       = 10 * time.Second
+	pingTimeout     = 5 * time.Second
+	mgmtTimeout     = 10 * time.Second
+	readyPollPeriod = 250 * time.Millisecond
+)
+
+// Open returns a handle on the node cfg describes without starting it, so
+// that a node started by another process (brokerctl, another test binary)
+// can be inspected or stopped.
+func Open(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// The node's shell scripts do not quote paths.
+	if strings.ContainsAny(cfg.DataDir, " \t\n'\"") {
+		return nil, fmt.Errorf("broker config: DataDir %q contains whitespace or quotes, which rabbitmq's scripts cannot handle; set %s to a plain path", cfg.DataDir, EnvDir)
+	}
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("broker config: DataDir: %w", err)
+	}
+	// The node identifies itself by this exact string (see isOurBeam).
+	cfg.DataDir = abs
+	return &Node{cfg: cfg}, nil
+}
+
+// Start starts the node (or reuses it if already running with this Config) and waits until it is ready.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	n, err := Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := EnsureInstalled(ctx); err != nil {
+		return nil, err
+	}
+	lk, err := n.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.unlock()
+	if err := n.startLocked(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Config is the node's configuration, with DataDir made absolute.
+func (n *Node) Config() Config { return n.cfg }
+
+// AMQPURL is amqp://guest:guest@127.0.0.1:PORT/ (guest works from loopback).
+func (n *Node) AMQPURL() string {
+	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", n.cfg.AMQPPort)
+}
+
+// MgmtURL is http://127.0.0.1:PORT; use guest/guest basic auth.
+func (n *Node) MgmtURL() string { return fmt.Sprintf("http://127.0.0.1:%d", n.cfg.MgmtPort) }
+
+// PrometheusURL is the rabbitmq_prometheus scrape endpoint.
+func (n *Node) PrometheusURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", n.cfg.PromPort)
+}
+
+// LogPath is the node's own log file; StdoutLogPath catches what the VM
+// prints before logging is up (boot failures).
+func (n *Node) LogPath() string       { return n.cfg.paths().nodeLog }
+func (n *Node) StdoutLogPath() string { return n.cfg.paths().stdoutLog }
+
+// PID is the OS pid of the node's Erlang VM, or 0 when it is not running.
+// It is read fresh each time because Restart (possibly from another
+// process) changes it.
+func (n *Node) PID() int { return n.runningPID() }
+
+// Running reports whether the node's VM is alive; it does not mean the node
+// is ready (use Ping).
+func (n *Node) Running() bool { return n.runningPID() > 0 }
+
+// Stop stops the node gracefully (falling back to signals) and then its
+// private epmd. Stopping a node that is not running is not an error.
+func (n *Node) Stop(ctx context.Context) error {
+	lk, err := n.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lk.unlock()
+	return n.stopLocked(ctx)
+}
+
+// Restart stops and starts the node with the same Config and DataDir, so
+// durable queues and persistent messages survive. Holding the lock across
+// both halves keeps a concurrent Start elsewhere from slipping in between.
+func (n *Node) Restart(ctx context.Context) error {
+	lk, err := n.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lk.unlock()
+	if err := n.stopLocked(ctx); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	if err := n.startLocked(ctx); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return nil
+}
+
+// Ping opens (and closes) an authenticated AMQP connection: the only check
+// that proves clients can actually use the broker.
+func (n *Node) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(n.cfg.AMQPPort))
+	conn, err := amqp.DialConfig(n.AMQPURL(), amqp.Config{
+		Heartbeat: heartbeatSeconds * time.Second,
+		Locale:    "en_US",
+		Dial: func(network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// amqp091 clears the deadline once the handshake completes.
+			if dl, ok := ctx.Deadline(); ok {
+				_ = c.SetDeadline(dl)
+			}
+			return c, nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("broker %s: AMQP ping %s: %w", n.cfg.Name, addr, err)
+	}
+	_ = conn.Close()
+	return nil
+}
+
+// QueueDepths returns every queue's depth from the management API. Keys are
+// queue names for the default vhost "/" and "vhost/name" for any other.
+//
+// Message counts come from the queue totals (disable_stats), which are at
+// most one collect_statistics_interval old; the regular stats view lags by
+// a sample period on top of that. That view is still needed for the
+// consumer count, which the totals omit, and consumers change rarely.
+func (n *Node) QueueDepths(ctx context.Context) (map[string]QueueStat, error) {
+	type queue struct {
+		Name      string `json:"name"`
+		Vhost     string `json:"vhost"`
+		Messages  int64  `json:"messages"`
+		Ready     int64  `json:"messages_ready"`
+		Unacked   int64  `json:"messages_unacknowledged"`
+		Consumers int    `json:"consumers"`
+	}
+	key := func(q queue) string {
+		if q.Vhost == "/" {
+			return q.Name
+		}
+		return q.Vhost + "/" + q.Name
+	}
+	var totals, stats []queue
+	if err := n.mgmtGet(ctx, "/api/queues?disable_stats=true&enable_queue_totals=true"+
+		"&columns=name,vhost,messages,messages_ready,messages_unacknowledged", &totals); err != nil {
+		return nil, err
+	}
+	if err := n.mgmtGet(ctx, "/api/queues?columns=name,vhost,consumers", &stats); err != nil {
+		return nil, err
+	}
+	consumers := make(map[string]int, len(stats))
+	for _, q := range stats {
+		consumers[key(q)] = q.Consumers
+	}
+	out := make(map[string]QueueStat, len(totals))
+	for _, q := range totals {
+		k := key(q)
+		out[k] = QueueStat{Vhost: q.Vhost, Name: q.Name, Messages: q.Messages, Ready: q.Ready, Unacked: q.Unacked, Consumers: consumers[k]}
+	}
+	return out, nil
+}
+
+func (n *Node) mgmtGet(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, mgmtTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.MgmtURL()+path, nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth("guest", "guest")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("broker %s: management API: %w", n.cfg.Name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("broker %s: management API %s: %w", n.cfg.Name, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("broker %s: management API %s: %s: %s", n.cfg.Name, path, resp.Status, lastLines(string(body), 3))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("broker %s: management API %s: decode: %w", n.cfg.Name, path, err)
+	}
+	return nil
+}
+
+func (n *Node) lock(ctx context.Context) (*fileLock, error) {
+	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("broker data dir: %w (set %s to a writable directory)", err, EnvDir)
+	}
+	return lockFile(ctx, n.cfg.paths().lock)
+}
+
+func (n *Node) runningPID() int {
+	pid, err := readPIDFile(n.cfg.paths().pidFile)
+	if err != nil || !processAlive(pid) || !isOurBeam(pid, n.cfg.DataDir) {
+		return 0
+	}
+	return pid
+}
+
+// ready is stricter than `rabbitmqctl ping`: the management listener on
+// our port must report our node name (so it is not some other broker) and
+// AMQP clients must be able to log in. /api/nodes/NAME would also give the
+// OS pid, but only after the first stats emission, ~5 s after boot.
+func (n *Node) ready(ctx context.Context) error {
+	var info struct {
+		Node string `json:"node"`
+	}
+	if err := n.mgmtGet(ctx, "/api/overview?columns=node", &info); err != nil {
+		return err
+	}
+	if info.Node != n.cfg.Name {
+		return fmt.Errorf("management port %d belongs to node %q, not %q", n.cfg.MgmtPort, info.Node, n.cfg.Name)
+	}
+	return n.Ping(ctx)
+}
+
+func (n *Node) awaitReady(ctx context.Context, exited <-chan struct{}) error {
+	var last error
+	for {
+		if last = n.ready(ctx); last == nil {
+			return nil
+		}
+		logger().DebugContext(ctx, "broker not ready yet", "node", n.cfg.Name, "err", last)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last check: %v)", context.Cause(ctx), last)
+		case <-exited:
+			return fmt.Errorf("rabbitmq-server exited (last check: %v)", last)
+		case <-time.After(readyPollPeriod):
+		}
+	}
+}
+
+func (n *Node) startLocked(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	c, p := n.cfg, n.cfg.paths()
+
+	if pid := n.runningPID(); pid > 0 {
+		if running, err := readRunningConfig(p.runningConf); err == nil && running != c {
+			return fmt.Errorf("broker: a node already runs from data dir %s (pid %d) with a different config:\n  running:   %+v\n  requested: %+v\n"+
+				"stop it first (go run ./harness/cmd/brokerctl down --dir %s) or use another data dir (%s)",
+				c.DataDir, pid, running, c, c.DataDir, EnvDir)
+		}
+		rctx, rcancel := context.WithTimeout(ctx, reuseTimeout)
+		err := n.awaitReady(rctx, nil)
+		rcancel()
+		if err != nil {
+			return fmt.Errorf("broker %s (pid %d, data dir %s) is running but not ready on AMQP port %d / management port %d: %w; "+
+				"it may have been started with other ports: stop it with `go run ./harness/cmd/brokerctl down --dir %s` and retry (log: %s)",
+				c.Name, pid, c.DataDir, c.AMQPPort, c.MgmtPort, err, c.DataDir, p.nodeLog)
+		}
+		logger().InfoContext(ctx, "reusing running broker", "node", c.Name, "pid", pid, "amqp", n.AMQPURL())
+		return nil
+	}
+
+	// A pid file without a live node is left over from a crash or SIGKILL.
+	if err := os.Remove(p.pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("broker: remove stale pid file: %w", err)
+	}
+	if err := n.checkPorts(ctx); err != nil {
+		return err
+	}
+	if err := n.writeFiles(); err != nil {
+		return err
+	}
+
+	began := time.Now()
+	logf, err := os.OpenFile(p.stdoutLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("broker: open %s: %w", p.stdoutLog, err)
+	}
+	// Not CommandContext: the node must outlive ctx and this process.
+	cmd := exec.Command(serverBin)
+	cmd.Env = c.env(os.Environ())
+	cmd.Dir = c.DataDir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Own session: Ctrl-C on `go test` or the end of brokerctl must not reach it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	logf.Close()
+	if err != nil {
+		return fmt.Errorf("broker: start %s: %w", serverBin, err)
+	}
+	// Reap it when it ends so a long-lived caller (a test binary that later
+	// restarts the node) never sees its own zombie as "still running".
+	exited := make(chan struct{})
+	var exitErr error
+	go func() {
+		exitErr = cmd.Wait()
+		close(exited)
+	}()
+	logger().InfoContext(ctx, "starting broker", "node", c.Name, "amqp_port", c.AMQPPort, "data_dir", c.DataDir)
+
+	fail := func(cause error) error {
+		select {
+		case <-exited:
+			// The wrapper script exits 0 whatever the VM did, and
+			// rabbitmqctl's complaint is only a symptom: the log says why.
+			cause = errors.New("rabbitmq-server exited during boot")
+			if exitErr != nil {
+				cause = fmt.Errorf("rabbitmq-server exited during boot: %w", exitErr)
+			}
+		default:
+		}
+		n.killStarting(ctx, cmd.Process.Pid, exited)
+		var logs strings.Builder
+		for _, f := range []string{p.stdoutLog, p.nodeLog} {
+			if tail := tailFile(f, 12); strings.TrimSpace(tail) != "" {
+				fmt.Fprintf(&logs, "\n--- last lines of %s ---\n%s", f, tail)
+			}
+		}
+		return fmt.Errorf("broker %s failed to start: %w (data dir %s)%s", c.Name, cause, c.DataDir, logs.String())
+	}
+
+	// rabbitmqctl wait follows the boot through the pid file, distribution
+	// and application start; cancel it as soon as the node dies instead of
+	// letting it wait for a pid file that will never appear.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	go func() {
+		select {
+		case <-exited:
+			wcancel()
+		case <-wctx.Done():
+		}
+	}()
+	secs := int(startTimeout / time.Second)
+	if dl, ok := wctx.Deadline(); ok {
+		secs = max(1, int(time.Until(dl)/time.Second))
+	}
+	if out, err := n.ctl(wctx, "wait", p.pidFile, "--timeout", strconv.Itoa(secs)); err != nil {
+		return fail(fmt.Errorf("rabbitmqctl wait: %w: %s", err, lastLines(strings.TrimSpace(string(out)), 4)))
+	}
+	logger().DebugContext(ctx, "rabbitmqctl wait returned", "node", c.Name, "after", time.Since(began).Round(time.Millisecond))
+	pid, err := readPIDFile(p.pidFile)
+	if err != nil {
+		return fail(fmt.Errorf("read pid file after boot: %w", err))
+	}
+	if err := n.awaitReady(wctx, exited); err != nil {
+		return fail(err)
+	}
+	logger().InfoContext(ctx, "broker ready", "node", c.Name, "pid", pid, "amqp", n.AMQPURL(),
+		"mgmt", n.MgmtURL(), "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// killStarting tears down a node that failed to boot so the next attempt
+// does not find half a node holding our ports.
+func (n *Node) killStarting(ctx context.Context, wrapperPID int, exited <-chan struct{}) {
+	// Often called because ctx expired; the teardown must still run.
+	ctx = context.WithoutCancel(ctx)
+	// Setsid made the wrapper script the leader of a group holding the VM.
+	_ = syscall.Kill(-wrapperPID, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(killGrace):
+		_ = syscall.Kill(-wrapperPID, syscall.SIGKILL)
+		<-exited
+	}
+	if pid, err := readPIDFile(n.cfg.paths().pidFile); err == nil && processAlive(pid) && isOurBeam(pid, n.cfg.DataDir) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		waitExit(ctx, pid, killGrace)
+	}
+	_ = os.Remove(n.cfg.paths().pidFile)
+	if err := n.stopEPMD(ctx); err != nil {
+		logger().WarnContext(ctx, "broker: could not stop private epmd after failed start", "err", err)
+	}
+}
+
+func (n *Node) checkPorts(ctx context.Context) error {
+	c := n.cfg
+	for _, pr := range c.ports() {
+		err := portFree(pr.port)
+		if err == nil {
+			continue
+		}
+		if pr.port != c.EPMDPort {
+			return portInUseError(pr, err)
+		}
+		// An epmd left on our port (e.g. after a crash) is harmless to share;
+		// only a non-epmd listener, or our node name registered by a node we
+		// do not know about, is a real conflict.
+		names, nerr := epmdNames(ctx, pr.port)
+		if nerr != nil {
+			return portInUseError(pr, err)
+		}
+		short, _, _ := strings.Cut(c.Name, "@")
+		if _, taken := names[short]; taken {
+			return fmt.Errorf("broker: node name %q is already registered with the epmd on port %d, but no node runs from data dir %s: "+
+				"a node with the same name runs from another data dir; stop it (brokerctl down --dir THAT_DIR) or set %s",
+				c.Name, c.EPMDPort, c.DataDir, EnvName)
+		}
+	}
+	return nil
+}
+
+// readRunningConfig returns the Config the node in DataDir was started
+// with, so that a Start with other ports fails at once with both configs
+// instead of timing out against ports nobody listens on.
+func readRunningConfig(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	return c, json.Unmarshal(b, &c)
+}
+
+func (n *Node) writeFiles() error {
+	c, p := n.cfg, n.cfg.paths()
+	for _, d := range []string{p.confDir, p.logDir, p.mnesiaBase} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("broker: %w", err)
+		}
+	}
+	running, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
+	for _, f := range []struct{ path, body string }{
+		{p.runningConf, string(running) + "\n"},
+		{p.conf, c.rabbitmqConf()},
+		{p.plugins, enabledPlugins},
+		{p.envConf, envConfContents},
+	} {
+		if err := os.WriteFile(f.path, []byte(f.body), 0o644); err != nil {
+			return fmt.Errorf("broker: %w", err)
+		}
+	}
+	return nil
+}
+
+// ctl runs rabbitmqctl against our node with our environment (HOME for the
+// cookie, ERL_EPMD_PORT to find the node). It gets its own process group so
+// that cancelling kills the CLI's Erlang VM too, not just the shell script.
+func (n *Node) ctl(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, ctlBin, append([]string{"-n", n.cfg.Name}, args...)...)
+	cmd.Env = n.cfg.env(os.Environ())
+	cmd.Dir = n.cfg.DataDir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd.CombinedOutput()
+}
+
+func (n *Node) stopLocked(ctx context.Context) error {
+	// Stop what actually runs: `brokerctl down` without the exact flags the
+	// node was started with must still reach it (name, epmd port).
+	if running, err := readRunningConfig(n.cfg.paths().runningConf); err == nil && running.DataDir == n.cfg.DataDir && running != n.cfg {
+		if err := running.Validate(); err == nil {
+			return (&Node{cfg: running}).stopLocked(ctx)
+		}
+	}
+	c, p := n.cfg, n.cfg.paths()
+	if pid := n.runningPID(); pid > 0 {
+		logger().InfoContext(ctx, "stopping broker", "node", c.Name, "pid", pid)
+		began := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, ctlStopTimeout)
+		out, err := n.ctl(sctx, "stop", p.pidFile)
+		cancel()
+		if processAlive(pid) {
+			logger().WarnContext(ctx, "rabbitmqctl stop did not stop the broker; sending SIGTERM", "node", c.Name, "pid", pid,
+				"err", err, "output", lastLines(strings.TrimSpace(string(out)), 3))
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+			if !waitExit(ctx, pid, termGrace) {
+				logger().WarnContext(ctx, "broker ignored SIGTERM; sending SIGKILL", "node", c.Name, "pid", pid)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				if !waitExit(ctx, pid, killGrace) {
+					return fmt.Errorf("broker %s: pid %d survived SIGKILL: %w", c.Name, pid, errors.Join(ctx.Err(), errors.New("still running")))
+				}
+			}
+		}
+		logger().InfoContext(ctx, "broker stopped", "node", c.Name, "took", time.Since(began).Round(time.Millisecond))
+	}
+	for _, f := range []string{p.pidFile, p.runningConf} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("broker: %w", err)
+		}
+	}
+	return n.stopEPMD(ctx)
+}
+
+// stopEPMD kills the epmd on our private port, and only if no node is
+// registered with it any more: a registered node means somebody else shares
+// it, and epmd itself refuses to die in that case anyway.
+func (n *Node) stopEPMD(ctx context.Context) error {
+	port := n.cfg.EPMDPort
+	short, _, _ := strings.Cut(n.cfg.Name, "@")
+	var names map[string]int
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var err error
+		if names, err = epmdNames(ctx, port); err != nil {
+			return nil // nothing (or nothing epmd-like) to stop
+		}
+		// A just-stopped node deregisters when its connection to epmd
+		// closes, which can lag the process exit by a moment.
+		if _, ours := names[short]; !ours || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(names) > 0 {
+		logger().WarnContext(ctx, "leaving private epmd running: nodes are still registered with it", "port", port, "nodes", names)
+		return nil
+	}
+	bin, err := epmdBinary()
+	if err != nil {
+		return fmt.Errorf("broker: stop epmd on port %d: %w", port, err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "-port", strconv.Itoa(port), "-kill")
+	cmd.Env = n.cfg.env(os.Environ())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("broker: epmd -port %d -kill: %w: %s", port, err, strings.TrimSpace(string(out)))
+	}
+	// Wait for the port to close so an immediate Start sees it free.
+	for range 30 {
+		if portFree(port) == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil
+}
+
+func epmdBinary() (string, error) {
+	if p, err := exec.LookPath("epmd"); err == nil {
+		return p, nil
+	}
+	if m, _ := filepath.Glob("/usr/lib/erlang/erts-*/bin/epmd"); len(m) > 0 {
+		return m[len(m)-1], nil
+	}
+	return "", errors.New("epmd binary not found (is erlang-base installed?)")
+}

@@ -1,0 +1,191 @@
+// Package brokertest gives integration tests a real private RabbitMQ node.
+//
+// Shared is the cheap default: one node per machine (broker.DefaultConfig),
+// started by whichever test binary gets there first and left running for the
+// next one. Use Dedicated only for tests that stop, restart or otherwise
+// disturb the broker, since each costs a full boot (~7 s).
+//
+// When RabbitMQ is missing and cannot be installed, both skip the test with
+// a loud message; set EDABENCH_REQUIRE_BROKER=1 (e.g. in CI) to make that a
+// failure instead.
+package brokertest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/edabench/edabench/harness/broker"
+)
+
+// EnvRequire turns "RabbitMQ cannot be installed" from a skip into a failure.
+const EnvRequire = "EDABENCH_REQUIRE_BROKER"
+
+const (
+	// apt-get update + install on a cold machine can take minutes.
+	installTimeout = 10 * time.Minute
+	startTimeout   = 3 * time.Minute
+	stopTimeout    = 2 * time.Minute
+	// Free ports are picked by the kernel and then released, so another
+	// process may grab one before the node binds it; retry a few times.
+	portAttempts = 3
+)
+
+// Shared starts or reuses the default private node (safe across parallel test
+// binaries); it is left running for the next package.
+func Shared(t testing.TB) *broker.Node {
+	t.Helper()
+	ensureInstalled(t)
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	n, err := broker.Start(ctx, broker.DefaultConfig())
+	if err != nil {
+		t.Fatalf("brokertest.Shared: %v", err)
+	}
+	return n
+}
+
+// Dedicated starts a node of its own on free ports (for tests that restart or
+// stop the broker) and stops it in t.Cleanup.
+func Dedicated(t testing.TB) *broker.Node {
+	t.Helper()
+	ensureInstalled(t)
+
+	// Not t.TempDir: the directory must outlive every cleanup that could
+	// still touch the node, and is removed only after Stop succeeded.
+	dir, err := os.MkdirTemp("", "edabench-broker-")
+	if err != nil {
+		t.Fatalf("brokertest.Dedicated: %v", err)
+	}
+	name := "edabench-t" + randomHex(4) + "@localhost"
+
+	var n *broker.Node
+	for attempt := 1; ; attempt++ {
+		cfg, err := freeConfig(name, dir)
+		if err != nil {
+			t.Fatalf("brokertest.Dedicated: pick free ports: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+		n, err = broker.Start(ctx, cfg)
+		cancel()
+		if err == nil {
+			break
+		}
+		if errors.Is(err, broker.ErrPortInUse) && attempt < portAttempts {
+			t.Logf("brokertest.Dedicated: retrying with other ports: %v", err)
+			continue
+		}
+		// Keep dir: its logs are what explains the failure.
+		t.Fatalf("brokertest.Dedicated: %v\n(data dir kept for inspection: %s)", err, dir)
+	}
+
+	t.Cleanup(func() {
+		// t.Context() is already cancelled when cleanups run.
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		if err := n.Stop(ctx); err != nil {
+			t.Errorf("brokertest.Dedicated: stop %s: %v (data dir kept: %s)", n.Config().Name, err, dir)
+			return
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Logf("brokertest.Dedicated: remove %s: %v", dir, err)
+		}
+	})
+	return n
+}
+
+func ensureInstalled(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), installTimeout)
+	defer cancel()
+	err := broker.EnsureInstalled(ctx)
+	switch {
+	case err == nil:
+		return
+	case errors.Is(err, broker.ErrNotInstalled) && os.Getenv(EnvRequire) == "":
+		t.Skipf("\n"+
+			"########################################################################\n"+
+			"# SKIPPING: THIS TEST NEEDS RABBITMQ AND IT COULD NOT BE INSTALLED.\n"+
+			"# Prerequisite: Debian package rabbitmq-server\n"+
+			"#   (sudo apt-get install -y rabbitmq-server).\n"+
+			"# Set %s=1 to turn this skip into a failure.\n"+
+			"# Cause: %v\n"+
+			"########################################################################",
+			EnvRequire, err)
+	default:
+		t.Fatalf("brokertest: %v", err)
+	}
+}
+
+// FreeConfig returns a Config for a node of the caller's own: a fresh name,
+// ports that were free a moment ago and a new data dir that is removed in
+// t.Cleanup. Register the node's Stop with t.Cleanup after calling this, so
+// that (cleanups running last-in first-out) the node stops before its
+// directory goes. Most tests want Dedicated instead.
+func FreeConfig(t testing.TB) broker.Config {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "edabench-broker-")
+	if err != nil {
+		t.Fatalf("brokertest.FreeConfig: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg, err := freeConfig("edabench-t"+randomHex(4)+"@localhost", dir)
+	if err != nil {
+		t.Fatalf("brokertest.FreeConfig: pick free ports: %v", err)
+	}
+	return cfg
+}
+
+func freeConfig(name, dir string) (broker.Config, error) {
+	ports, err := freePorts(5)
+	if err != nil {
+		return broker.Config{}, err
+	}
+	return broker.Config{
+		Name:     name,
+		AMQPPort: ports[0],
+		MgmtPort: ports[1],
+		PromPort: ports[2],
+		DistPort: ports[3],
+		EPMDPort: ports[4],
+		DataDir:  dir,
+	}, nil
+}
+
+// freePorts holds every listener open until all are picked so the kernel
+// cannot hand out the same port twice.
+func freePorts(k int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for len(ports) < k {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		p := l.Addr().(*net.TCPAddr).Port
+		// rabbitmqctl's own distribution listener uses 35672-35682; a node
+		// there would race every CLI call on the machine.
+		if p >= 35672 && p <= 35682 {
+			continue
+		}
+		ports = append(ports, p)
+	}
+	return ports, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,240 @@
+// Command brokerctl starts, stops and inspects edabench's private RabbitMQ
+// node (package harness/broker). `make broker-up` / `make broker-down` call
+// it; tests reach the same node through brokertest.Shared.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/edabench/edabench/harness/broker"
+)
+
+// Exit codes follow LSB init scripts so that `brokerctl status` composes
+// with shell conditionals.
+const (
+	exitOK         = 0
+	exitFailure    = 1
+	exitUsage      = 2
+	exitNotRunning = 3
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, `brokerctl manages edabench's private RabbitMQ node.
+
+The node is separate from any RabbitMQ already running on the machine: it
+has its own node name, ports, epmd and data directory, and listens on
+127.0.0.1 only (user guest, password guest). It keeps running after
+brokerctl exits, and tests (brokertest.Shared) reuse it.
+
+Usage:
+  brokerctl [flags] up              start the node, or reuse it if running; print its URLs
+  brokerctl [flags] down            stop the node and its private epmd (no-op if stopped)
+  brokerctl [flags] status          show whether it runs, its pid and queue depths
+                                    (exit 0 running and ready, 3 not running, 1 unhealthy)
+  brokerctl [flags] url [amqp|mgmt|prometheus]
+                                    print one URL (default amqp), e.g.
+                                    AMQP_URL=$(brokerctl url)
+
+Flags may come before or after the command. Defaults come from the
+environment, then built-in values:
+  %-22s data dir (default: user cache dir + /edabench/broker,
+                         e.g. ~/.cache/edabench/broker)
+  %-22s Erlang node name (default %s)
+  %-22s AMQP port (default %d)
+  %-22s management HTTP port (default %d)
+  %-22s prometheus port (default %d)
+  %-22s Erlang distribution port (default %d)
+  %-22s private epmd port (default %d)
+
+The data dir holds the node's config, mnesia database (durable queues
+survive down/up), pid file and logs (log/NAME.log, server.out).
+Debian's rabbitmq-server is installed with apt-get if missing (root only).
+
+Flags:
+`, broker.EnvDir, broker.EnvName, broker.DefaultName,
+		broker.EnvAMQPPort, broker.DefaultAMQPPort, broker.EnvMgmtPort, broker.DefaultMgmtPort,
+		broker.EnvPromPort, broker.DefaultPromPort, broker.EnvDistPort, broker.DefaultDistPort,
+		broker.EnvEPMDPort, broker.DefaultEPMDPort)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	level := slog.LevelInfo
+	if os.Getenv("EDABENCH_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	cfg, envErr := broker.ConfigFromEnv(os.LookupEnv)
+	fs := flag.NewFlagSet("brokerctl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.DataDir, "dir", cfg.DataDir, "data directory (overrides "+broker.EnvDir+")")
+	fs.StringVar(&cfg.Name, "name", cfg.Name, "Erlang node name, name@host (overrides "+broker.EnvName+")")
+	fs.IntVar(&cfg.AMQPPort, "amqp-port", cfg.AMQPPort, "AMQP port (overrides "+broker.EnvAMQPPort+")")
+	fs.IntVar(&cfg.MgmtPort, "mgmt-port", cfg.MgmtPort, "management HTTP port (overrides "+broker.EnvMgmtPort+")")
+	fs.IntVar(&cfg.PromPort, "prom-port", cfg.PromPort, "prometheus port (overrides "+broker.EnvPromPort+")")
+	fs.IntVar(&cfg.DistPort, "dist-port", cfg.DistPort, "Erlang distribution port (overrides "+broker.EnvDistPort+")")
+	fs.IntVar(&cfg.EPMDPort, "epmd-port", cfg.EPMDPort, "private epmd port (overrides "+broker.EnvEPMDPort+")")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long (includes a possible apt-get install)")
+
+	// Accept flags on either side of the command.
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				usage(stdout, fs)
+				return exitOK
+			}
+			fmt.Fprintf(stderr, "brokerctl: %v\n\n", err)
+			usage(stderr, fs)
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(positional) == 0 {
+		usage(stderr, fs)
+		return exitUsage
+	}
+	if envErr != nil {
+		// Unlike DefaultConfig, refuse: a typo in a port variable should
+		// not quietly start a node on the default port.
+		fmt.Fprintf(stderr, "brokerctl: %v\n", envErr)
+		return exitUsage
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	cmd, extra := positional[0], positional[1:]
+	switch cmd {
+	case "up":
+		return up(ctx, cfg, stdout, stderr)
+	case "down":
+		return down(ctx, cfg, stderr)
+	case "status":
+		return status(ctx, cfg, stdout, stderr)
+	case "url":
+		return printURL(cfg, extra, stdout, stderr)
+	case "help":
+		usage(stdout, fs)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "brokerctl: unknown command %q\n\n", cmd)
+		usage(stderr, fs)
+		return exitUsage
+	}
+}
+
+func up(ctx context.Context, cfg broker.Config, stdout, stderr io.Writer) int {
+	n, err := broker.Start(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl up: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "node:       %s (pid %d)\n", n.Config().Name, n.PID())
+	fmt.Fprintf(stdout, "amqp:       %s\n", n.AMQPURL())
+	fmt.Fprintf(stdout, "management: %s (guest/guest)\n", n.MgmtURL())
+	fmt.Fprintf(stdout, "prometheus: %s\n", n.PrometheusURL())
+	fmt.Fprintf(stdout, "data dir:   %s\n", n.Config().DataDir)
+	fmt.Fprintf(stdout, "log:        %s\n", n.LogPath())
+	return exitOK
+}
+
+func down(ctx context.Context, cfg broker.Config, stderr io.Writer) int {
+	n, err := broker.Open(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl down: %v\n", err)
+		return exitUsage
+	}
+	if err := n.Stop(ctx); err != nil {
+		fmt.Fprintf(stderr, "brokerctl down: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func status(ctx context.Context, cfg broker.Config, stdout, stderr io.Writer) int {
+	n, err := broker.Open(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl status: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "node:       %s\n", cfg.Name)
+	fmt.Fprintf(stdout, "data dir:   %s\n", n.Config().DataDir)
+	pid := n.PID()
+	if pid == 0 {
+		fmt.Fprintf(stdout, "state:      not running\n")
+		return exitNotRunning
+	}
+	fmt.Fprintf(stdout, "pid:        %d\n", pid)
+	fmt.Fprintf(stdout, "amqp:       %s\n", n.AMQPURL())
+	fmt.Fprintf(stdout, "management: %s\n", n.MgmtURL())
+	if err := n.Ping(ctx); err != nil {
+		fmt.Fprintf(stdout, "state:      running but not ready: %v\n", err)
+		fmt.Fprintf(stdout, "log:        %s\n", n.LogPath())
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "state:      ready\n")
+	qs, err := n.QueueDepths(ctx)
+	if err != nil {
+		fmt.Fprintf(stdout, "queues:     unavailable: %v\n", err)
+		return exitOK
+	}
+	keys := make([]string, 0, len(qs))
+	for k := range qs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(stdout, "queues:     %d\n", len(qs))
+	for _, k := range keys {
+		q := qs[k]
+		fmt.Fprintf(stdout, "  %-40s ready=%d unacked=%d consumers=%d\n", k, q.Ready, q.Unacked, q.Consumers)
+	}
+	return exitOK
+}
+
+func printURL(cfg broker.Config, extra []string, stdout, stderr io.Writer) int {
+	n, err := broker.Open(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl url: %v\n", err)
+		return exitUsage
+	}
+	kind := "amqp"
+	if len(extra) > 0 {
+		kind = extra[0]
+	}
+	switch kind {
+	case "amqp":
+		fmt.Fprintln(stdout, n.AMQPURL())
+	case "mgmt", "management":
+		fmt.Fprintln(stdout, n.MgmtURL())
+	case "prometheus", "prom":
+		fmt.Fprintln(stdout, n.PrometheusURL())
+	default:
+		fmt.Fprintf(stderr, "brokerctl url: unknown kind %q (want amqp, mgmt or prometheus)\n", kind)
+		return exitUsage
+	}
+	return exitOK
+}

@@ -1,0 +1,216 @@
+// Package launch starts a twin as one OS process per service, so faults can
+// kill, pause or starve one of them, and stops them all.
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edabench/edabench/harness/supervise"
+	"github.com/edabench/edabench/targets/workflow"
+)
+
+// Spec is one twin to start.
+type Spec struct {
+	Twin     string // "rr" or "eda"
+	Topology workflow.Topology
+	Binary   string // the target binary (see BuildTarget)
+	Dir      string // logs/ and data/ go here
+	// AMQPURL and Prefix are for the EDA twin; Prefix keeps twins sharing a
+	// broker apart (default "edabench").
+	AMQPURL, Prefix string
+	Cost            string            // --cost for every step
+	StepCosts       map[string]string // step -> --step-cost spec
+	Args            []string          // extra flags for every service
+	Seed            uint64
+}
+
+// Twin is a running twin.
+type Twin struct {
+	spec  Spec
+	mu    sync.Mutex
+	procs map[string]*supervise.Process
+	args  map[string][]string
+	order []string // start order: downstream first, gateway last
+}
+
+// Services lists the service names in start order.
+func Services(t workflow.Topology) []string {
+	steps := workflow.Steps()
+	out := make([]string, 0, 5)
+	// Downstream first, so an RR service's peers already listen when it starts.
+	for i := len(steps) - 1; i >= 0; i-- {
+		out = append(out, string(steps[i]))
+	}
+	return append(out, "gateway")
+}
+
+// Start starts every service and waits until each is ready. On failure it
+// stops what it started.
+func Start(ctx context.Context, spec Spec) (*Twin, error) {
+	if spec.Twin != "rr" && spec.Twin != "eda" {
+		return nil, fmt.Errorf("twin %q: want rr or eda", spec.Twin)
+	}
+	if spec.Prefix == "" {
+		spec.Prefix = "edabench"
+	}
+	if spec.Topology == "" {
+		spec.Topology = workflow.Chain
+	}
+	t := &Twin{spec: spec, procs: map[string]*supervise.Process{}, args: map[string][]string{}, order: Services(spec.Topology)}
+	// Fixed ports, picked now: a killed RR step must come back on the
+	// address its caller knows.
+	ports := map[string]string{}
+	for _, svc := range t.order {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		ports[svc] = addr
+	}
+	for _, svc := range t.order {
+		args := t.serviceArgs(svc, ports)
+		t.args[svc] = args
+		if _, err := t.start(ctx, svc); err != nil {
+			t.Stop(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func (t *Twin) serviceArgs(svc string, ports map[string]string) []string {
+	s := t.spec
+	args := []string{"--twin", s.Twin, "--service", svc, "--topology", string(s.Topology),
+		"--http", "127.0.0.1:0", "--seed", fmt.Sprint(s.Seed),
+		"--data-dir", filepath.Join(s.Dir, "data", s.Twin)}
+	if s.Twin == "rr" || svc == "gateway" {
+		args = append(args, "--listen", ports[svc])
+	}
+	if s.Twin == "eda" {
+		args = append(args, "--amqp", s.AMQPURL, "--prefix", s.Prefix)
+	}
+	if svc != "gateway" {
+		if s.Cost != "" {
+			args = append(args, "--cost", s.Cost)
+		}
+		if c, ok := s.StepCosts[svc]; ok {
+			args = append(args, "--step-cost", svc+"="+c)
+		}
+	}
+	if s.Twin == "rr" {
+		for _, st := range workflow.Steps() {
+			if st != workflow.Payment || svc == "gateway" {
+				args = append(args, "--peer", string(st)+"="+ports[string(st)])
+			}
+		}
+	}
+	return append(args, s.Args...)
+}
+
+func (t *Twin) start(ctx context.Context, svc string) (*supervise.Process, error) {
+	p, err := supervise.Start(ctx, supervise.Spec{
+		Name:    t.spec.Twin + "-" + svc,
+		Path:    t.spec.Binary,
+		Args:    t.args[svc],
+		LogPath: filepath.Join(t.spec.Dir, "logs", t.spec.Twin+"-"+svc+".log"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.procs[svc] = p
+	t.mu.Unlock()
+	return p, nil
+}
+
+// Restart starts a service again with the flags it first had (after a kill).
+// It stops the old process first if it still runs.
+func (t *Twin) Restart(ctx context.Context, svc string) error {
+	p := t.Process(svc)
+	if p == nil {
+		return fmt.Errorf("%s twin has no service %q", t.spec.Twin, svc)
+	}
+	if !p.Exited() {
+		p.Stop(ctx, 5*time.Second)
+	}
+	_, err := t.start(ctx, svc)
+	return err
+}
+
+// Process returns the current process of a service.
+func (t *Twin) Process(svc string) *supervise.Process {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.procs[svc]
+}
+
+// GatewayAddr is the gRPC address of the twin's OrderService.
+func (t *Twin) GatewayAddr() string { return t.Process("gateway").Ready().GRPC }
+
+// HTTPAddr is a service's ops address (/metrics, /audit, /admin/cost).
+func (t *Twin) HTTPAddr(svc string) string { return t.Process(svc).Ready().HTTP }
+
+// Spec is what the twin was started with.
+func (t *Twin) Spec() Spec { return t.spec }
+
+// Stop stops every service, gateway first (so no new work enters), and
+// reports every service that did not stop cleanly.
+func (t *Twin) Stop(ctx context.Context) error {
+	var errs []error
+	for i := len(t.order) - 1; i >= 0; i-- {
+		p := t.Process(t.order[i])
+		if p == nil {
+			continue
+		}
+		if err := p.Stop(ctx, 10*time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("pick a free loopback port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// BuildTarget compiles the target binary into dir and returns its path.
+func BuildTarget(ctx context.Context, dir string) (string, error) {
+	root, err := ModuleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "target")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./targets/cmd/target")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./targets/cmd/target: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// ModuleRoot is the directory of edabench's go.mod.
+func ModuleRoot(ctx context.Context) (string, error) {
+	b, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(b))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the edabench module: run from the repository")
+	}
+	return filepath.Dir(mod), nil
+}

@@ -1,0 +1,61 @@
+package bus
+
+import "time"
+
+// EventKind names what happened; use it as a metric label.
+type EventKind string
+
+// Event kinds reported to an Observer.
+const (
+	// Connection lifecycle (Role is "publish" or "consume").
+	EventConnected    EventKind = "connected"    // first connection of a role is up and topology declared
+	EventReconnected  EventKind = "reconnected"  // a later connection is up and topology re-declared
+	EventDisconnected EventKind = "disconnected" // a connection (or its publish channel) was lost; Err says why
+	EventDialFailed   EventKind = "dial_failed"  // one connection attempt failed; Err says why
+	EventBlocked      EventKind = "blocked"      // broker resource alarm: publishing is paused
+	EventUnblocked    EventKind = "unblocked"    // alarm cleared
+
+	// Publishing (RoutingKey set).
+	EventPublished   EventKind = "published"   // basic.publish written (first attempt)
+	EventRepublished EventKind = "republished" // written again after a nack or an indeterminate outcome
+	EventConfirmed   EventKind = "confirmed"   // broker confirmed; Duration is Publish call start to confirm
+	EventNacked      EventKind = "nacked"      // broker nacked one attempt
+	EventReturned    EventKind = "returned"    // mandatory message was unroutable
+	EventUnconfirmed EventKind = "unconfirmed" // Publish gave up (ctx/Close) without a confirm
+
+	// Consuming (Queue set).
+	EventDelivered    EventKind = "delivered"     // a delivery reached a handler; Redelivered/Attempt set
+	EventAcked        EventKind = "acked"         // handler succeeded and the ack was sent; Duration is handler time
+	EventRetried      EventKind = "retried"       // handler failed; message requeued or republished for another attempt
+	EventDeadLettered EventKind = "dead_lettered" // handler failed permanently or attempts exhausted: rejected to the DLX
+	EventAckFailed    EventKind = "ack_failed"    // ack/nack could not be sent (channel gone); the broker will redeliver
+)
+
+// Event is one observation. Fields not relevant to Kind are zero.
+type Event struct {
+	Kind        EventKind
+	Role        string // connection role: "publish" or "consume"
+	RoutingKey  string
+	Queue       string
+	Attempt     int // 1-based delivery attempt (consuming)
+	Redelivered bool
+	Duration    time.Duration
+	Err         error
+}
+
+// Observer receives events synchronously from hot paths: implementations must
+// be fast, non-blocking and safe for concurrent use (incrementing Prometheus
+// counters is the intended use).
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+// Observe calls f(e).
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+type nopObserver struct{}
+
+func (nopObserver) Observe(Event) {}

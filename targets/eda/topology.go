@@ -1,0 +1,155 @@
+// Package eda is the event-driven twin: the gateway publishes OrderPlaced and
+// answers ACCEPTED once the broker confirmed it; each step consumes the event
+// before it from its own durable queue, applies itself idempotently, publishes
+// the next event (confirmed) and only then acks. A failing step publishes
+// OrderFailed and the steps that applied compensate (a choreographed saga).
+package eda
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/workflow"
+)
+
+// Routing keys of the events on the topic exchange.
+const (
+	KeyOrderPlaced      = "order.placed"
+	KeyPaymentCaptured  = "payment.captured"
+	KeyStockReserved    = "stock.reserved"
+	KeyShipmentCreated  = "shipment.created"
+	KeyNotificationSent = "notification.sent"
+	KeyOrderCompleted   = "order.completed"
+	KeyOrderFailed      = "order.failed"
+)
+
+// Event type names (the AMQP type property and Event.type).
+const (
+	TypeOrderPlaced    = "OrderPlaced"
+	TypeOrderCompleted = "OrderCompleted"
+	TypeOrderFailed    = "OrderFailed"
+)
+
+// Config is shared by the gateway and the step services of one twin.
+type Config struct {
+	Topology workflow.Topology
+	AMQPURL  string
+	// Prefix names the exchange and the queues, so several twins (or tests)
+	// share one broker without seeing each other's messages.
+	Prefix    string
+	QueueType bus.QueueType
+	// Prefetch bounds unacked deliveries per consumer; handlers run
+	// concurrently up to it, so a slow step is not capped at 1/service time.
+	Prefetch int
+	// MaxAttempts bounds redeliveries of a message whose handler fails
+	// transiently before it is dead-lettered.
+	MaxAttempts int
+	Heartbeat   time.Duration
+}
+
+// DefaultConfig is a chain over quorum queues with prefetch 64.
+func DefaultConfig() Config {
+	return Config{Topology: workflow.Chain, AMQPURL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
+		QueueType: bus.Quorum, Prefetch: 64, MaxAttempts: 5, Heartbeat: 10 * time.Second}
+}
+
+// Validate names a wrong field and what it accepts.
+func (c Config) Validate() error {
+	if _, err := workflow.ParseTopology(string(c.Topology)); err != nil {
+		return err
+	}
+	if c.QueueType != bus.Quorum && c.QueueType != bus.Classic {
+		return fmt.Errorf("queue type %q: want quorum or classic", c.QueueType)
+	}
+	if c.Prefetch < 1 || c.Prefetch > 65535 {
+		return fmt.Errorf("prefetch %d: want 1 to 65535", c.Prefetch)
+	}
+	if c.MaxAttempts < 1 {
+		return fmt.Errorf("max attempts %d: want at least 1", c.MaxAttempts)
+	}
+	if c.Prefix == "" {
+		return fmt.Errorf("prefix is empty: it names the exchange and queues")
+	}
+	return nil
+}
+
+// Exchange is the twin's topic exchange.
+func (c Config) Exchange() string { return c.Prefix + ".orders" }
+
+// QueueName is the durable queue of a service ("gateway" or a step).
+func (c Config) QueueName(service string) string { return c.Prefix + "." + service }
+
+// successKey is the event a step publishes when it applied.
+func successKey(t workflow.Topology, s workflow.Step) (key, typ string) {
+	switch s {
+	case workflow.Payment:
+		return KeyPaymentCaptured, "PaymentCaptured"
+	case workflow.Inventory:
+		return KeyStockReserved, "StockReserved"
+	case workflow.Shipping:
+		return KeyShipmentCreated, "ShipmentCreated"
+	default:
+		if t == workflow.Chain {
+			// The last step of the chain completes the order itself.
+			return KeyOrderCompleted, TypeOrderCompleted
+		}
+		return KeyNotificationSent, "NotificationSent"
+	}
+}
+
+// triggerKey is the event a step consumes to run.
+func triggerKey(t workflow.Topology, s workflow.Step) string {
+	if s == workflow.Payment {
+		return KeyOrderPlaced
+	}
+	if t == workflow.Fanout {
+		return KeyPaymentCaptured
+	}
+	switch s {
+	case workflow.Inventory:
+		return KeyPaymentCaptured
+	case workflow.Shipping:
+		return KeyStockReserved
+	default:
+		return KeyShipmentCreated
+	}
+}
+
+// stepOfKey maps a success event back to its step, for the read model.
+func stepOfKey(t workflow.Topology, key string) (workflow.Step, bool) {
+	for _, s := range workflow.Steps() {
+		if k, _ := successKey(t, s); k == key {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// Queues is the whole twin's topology. Every service declares all of it, so
+// an event published before its consumer first started is queued, not
+// dropped as unroutable.
+func (c Config) Queues() []bus.Queue {
+	qs := make([]bus.Queue, 0, 5)
+	for _, s := range workflow.Steps() {
+		qs = append(qs, bus.Queue{Name: c.QueueName(string(s)), Type: c.QueueType, MaxAttempts: c.MaxAttempts,
+			Bindings: []string{triggerKey(c.Topology, s), KeyOrderFailed}})
+	}
+	gw := []string{KeyOrderCompleted, KeyOrderFailed}
+	for _, s := range workflow.Steps() {
+		if k, _ := successKey(c.Topology, s); k != KeyOrderCompleted {
+			gw = append(gw, k)
+		}
+	}
+	qs = append(qs, bus.Queue{Name: c.QueueName("gateway"), Type: c.QueueType, MaxAttempts: c.MaxAttempts, Bindings: gw})
+	return qs
+}
+
+func (c Config) busOptions(name string, extra ...bus.Option) []bus.Option {
+	opts := []bus.Option{bus.WithURL(c.AMQPURL), bus.WithExchange(c.Exchange()), bus.WithConnectionName(name),
+		bus.WithHeartbeat(c.Heartbeat), bus.WithMandatory(true)}
+	for _, q := range c.Queues() {
+		opts = append(opts, bus.WithQueue(q))
+	}
+	return append(opts, extra...)
+}
