@@ -12,7 +12,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build test unit bench proto broker-up broker-down broker-status deps clean help
+.PHONY: all build test bench proto broker-up broker-down broker-status deps clean help
 
 all: build
 
@@ -35,10 +35,6 @@ deps:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
-
-# Unit tests only: no broker, no child processes.
-unit:
-	$(GO) test -count=1 -short ./...
 
 bench: build deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./targets/... ./harness/...

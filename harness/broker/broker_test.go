@@ -249,9 +249,6 @@ func systemBrokerUp() bool {
 }
 
 func TestDedicatedNodeLifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a RabbitMQ node (~10 s)")
-	}
 	systemUp := systemBrokerUp()
 	t.Logf("machine broker on %s up before: %v", systemAMQP, systemUp)
 
@@ -313,9 +310,6 @@ func TestDedicatedNodeLifecycle(t *testing.T) {
 // Several test binaries call Start on the same Config at once; exactly one
 // node must come up and everybody must get it.
 func TestConcurrentStartSharesOneNode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a RabbitMQ node (~10 s)")
-	}
 	requireRabbit(t)
 	cfg := brokertest.FreeConfig(t)
 	t.Cleanup(func() {
@@ -366,9 +360,6 @@ func TestConcurrentStartSharesOneNode(t *testing.T) {
 // The harness samples lag with QueueDepths and the restart tests rely on
 // durable queues and persistent messages surviving Restart.
 func TestQueueDepthsAndDurabilityAcrossRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a RabbitMQ node (~10 s)")
-	}
 	ctx := t.Context()
 	n := brokertest.Dedicated(t)
 
@@ -437,9 +428,6 @@ func waitDepth(t *testing.T, n *broker.Node, q string, want broker.QueueStat) {
 // A node that dies during boot must be reported with its log, and must not
 // leave a VM or a private epmd behind.
 func TestStartFailureReportsLogAndCleansUp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots (and crashes) a RabbitMQ node")
-	}
 	requireRabbit(t)
 	cfg := brokertest.FreeConfig(t)
 	// The node reads DataDir/advanced.config; a broken one kills the boot

@@ -17,9 +17,6 @@ import (
 // message whose Publish returned nil must be consumed afterwards (duplicates
 // allowed, loss not), on both queue types.
 func TestBrokerRestartLosesNoConfirmedMessage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots and restarts a dedicated RabbitMQ node")
-	}
 	node := brokertest.Dedicated(t)
 	b := testBroker{amqpURL: node.AMQPURL(), mgmtURL: node.MgmtURL()}
 	classic := bus.Queue{Name: uniqueName(t, "classic"), Type: bus.Classic, Bindings: []string{"c.#"}, MaxAttempts: 100}

@@ -141,9 +141,6 @@ func ids(prefix string, n int) []string {
 }
 
 func TestEDATwinCompletesEveryOrder(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: needs the RabbitMQ node")
-	}
 	for _, top := range []workflow.Topology{workflow.Chain, workflow.Fanout} {
 		t.Run(string(top), func(t *testing.T) {
 			tw := startTwin(t, top, nil)
@@ -167,9 +164,6 @@ func TestEDATwinCompletesEveryOrder(t *testing.T) {
 }
 
 func TestEDATwinFailedStepCompensates(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: needs the RabbitMQ node")
-	}
 	for _, top := range []workflow.Topology{workflow.Chain, workflow.Fanout} {
 		t.Run(string(top), func(t *testing.T) {
 			failing := workflow.Shipping

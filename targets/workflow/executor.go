@@ -83,17 +83,19 @@ func (e *Executor) draw(c Cost) (time.Duration, bool) {
 func (e *Executor) Execute(ctx context.Context, o Order) (Result, error) {
 	start := time.Now()
 	if r := e.store.Peek(o.ID, e.step); r.State != None {
-		return e.commit(o, start, 0, r.State == Failed)
+		return e.commit(o, start, 0, r.State == Failed, false)
 	}
 	c := e.cost.Load()
 	d, fails := e.draw(c)
 	if err := c.Spend(ctx, d); err != nil {
 		return Result{}, fmt.Errorf("%s: %w", e.step, err)
 	}
-	return e.commit(o, start, d, fails)
+	return e.commit(o, start, d, fails, true)
 }
 
-func (e *Executor) commit(o Order, start time.Time, d time.Duration, fails bool) (Result, error) {
+// commit stores the decision; drawn says it was drawn now rather than
+// replayed from the store, which is what tells a failure from a repeat of one.
+func (e *Executor) commit(o Order, start time.Time, d time.Duration, fails, drawn bool) (Result, error) {
 	now := time.Now()
 	var (
 		out Outcome
@@ -116,7 +118,7 @@ func (e *Executor) commit(o Order, start time.Time, d time.Duration, fails bool)
 	case OutcomeDuplicate:
 		e.metrics.duplicates.WithLabelValues(string(e.step)).Inc()
 	case OutcomeFailed:
-		if fails && d > 0 {
+		if fails && drawn {
 			e.metrics.failures.WithLabelValues(string(e.step)).Inc()
 		} else {
 			e.metrics.duplicates.WithLabelValues(string(e.step)).Inc()

@@ -26,11 +26,12 @@ type ReadModel struct {
 	mu    sync.RWMutex
 	views map[string]*View
 	keys  map[string]string // idempotency key -> order ID
+	keyOf map[string]string // order ID -> its idempotency key, so Forget can drop it
 }
 
 // NewReadModel is empty.
 func NewReadModel() *ReadModel {
-	return &ReadModel{views: make(map[string]*View), keys: make(map[string]string)}
+	return &ReadModel{views: make(map[string]*View), keys: make(map[string]string), keyOf: make(map[string]string)}
 }
 
 // Accept records a new order as ACCEPTED. When the order is already known by
@@ -53,6 +54,7 @@ func (m *ReadModel) Accept(id, idemKey string, at time.Time) (View, bool) {
 	m.views[id] = v
 	if idemKey != "" {
 		m.keys[idemKey] = id
+		m.keyOf[id] = idemKey
 	}
 	return v.clone(), true
 }
@@ -64,6 +66,12 @@ func (m *ReadModel) Forget(id string) {
 	defer m.mu.Unlock()
 	if v, ok := m.views[id]; ok && len(v.Steps) == 0 && v.Status == orderpb.OrderStatus_ACCEPTED {
 		delete(m.views, id)
+		// A key left behind would send a retry that reuses it under another
+		// order ID to this forgotten ID.
+		if k, ok := m.keyOf[id]; ok {
+			delete(m.keys, k)
+			delete(m.keyOf, id)
+		}
 	}
 }
 

@@ -10,9 +10,6 @@ import (
 // TestShared leaves the default node running on purpose: that is Shared's
 // contract (stop it with `go run ./harness/cmd/brokerctl down`).
 func TestShared(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts (or reuses) the shared RabbitMQ node")
-	}
 	a := brokertest.Shared(t)
 	b := brokertest.Shared(t)
 	if a.PID() == 0 || a.PID() != b.PID() {

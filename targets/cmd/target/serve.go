@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/edabench/edabench/harness/supervise"
+	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/eda"
+	"github.com/edabench/edabench/targets/ops"
+	"github.com/edabench/edabench/targets/rr"
+	"github.com/edabench/edabench/targets/workflow"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+)
+
+// group runs the process's long-lived parts; the first to fail stops the rest.
+type group struct {
+	wg   sync.WaitGroup
+	once sync.Once
+	err  error
+	stop context.CancelFunc
+}
+
+func (g *group) go_(f func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			g.once.Do(func() { g.err = err })
+			g.stop()
+		}
+	}()
+}
+
+func (s *service) run(parent context.Context, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	g := &group{stop: cancel}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	execs, err := s.executors(reg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, e := range execs {
+			e.Store().Close()
+		}
+	}()
+
+	ready := supervise.Ready{Service: s.o.service}
+	var readyCheck func() error
+	switch s.o.twin {
+	case "rr":
+		readyCheck, err = s.startRR(ctx, g, reg, execs, &ready)
+	default:
+		readyCheck, err = s.startEDA(ctx, g, reg, execs, &ready)
+	}
+	if err != nil {
+		cancel()
+		g.wg.Wait()
+		return err
+	}
+
+	hln, err := listen(s.o.httpAddr, "--http")
+	if err != nil {
+		cancel()
+		g.wg.Wait()
+		return err
+	}
+	ready.HTTP = hln.Addr().String()
+	h := ops.Handler(ops.Config{Twin: s.o.twin, Service: s.o.service, Gatherer: reg, Executors: execs, Ready: readyCheck})
+	g.go_(func() error { return ops.Serve(ctx, hln, h) })
+
+	if err := s.announce(stdout, ready); err != nil {
+		cancel()
+	}
+	s.log.Info("serving", "twin", s.o.twin, "service", s.o.service, "topology", s.topology, "grpc", ready.GRPC, "http", ready.HTTP)
+	<-ctx.Done()
+	g.wg.Wait()
+	return g.err
+}
+
+func listen(addr, flagName string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w (is another edabench service or process using the port? pick another with %s, or 127.0.0.1:0)", flagName, addr, err, flagName)
+	}
+	return ln, nil
+}
+
+// executors builds one executor per step this process runs, each with its
+// metrics labelled by twin and service.
+func (s *service) executors(reg prometheus.Registerer) ([]*workflow.Executor, error) {
+	var out []*workflow.Executor
+	for i, st := range s.steps {
+		var opts []workflow.StoreOption
+		if s.o.fsync {
+			opts = append(opts, workflow.WithFsync())
+		}
+		store, err := workflow.OpenStore(s.journalPath(st), opts...)
+		if err != nil {
+			return nil, err
+		}
+		m := workflow.NewMetrics(s.wrap(reg, string(st)))
+		out = append(out, workflow.NewExecutor(st, store, workflow.NewCostControl(s.costs[st]), m, s.o.seed+uint64(i)))
+	}
+	return out, nil
+}
+
+func (s *service) wrap(reg prometheus.Registerer, service string) prometheus.Registerer {
+	return prometheus.WrapRegistererWith(prometheus.Labels{"twin": s.o.twin, "service": service}, reg)
+}
+
+func newGRPCServer() *grpc.Server {
+	// The RR clients' keepalive and window settings; harmless for EDA's gateway.
+	srv := grpc.NewServer(rr.ServerOptions()...)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	return srv
+}
+
+// serveGRPC serves until ctx ends, then drains in-flight calls for a bounded time.
+func serveGRPC(ctx context.Context, g *group, srv *grpc.Server, ln net.Listener) {
+	g.go_(func() error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("grpc %s: %w", ln.Addr(), err)
+		case <-ctx.Done():
+		}
+		done := make(chan struct{})
+		go func() { srv.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			srv.Stop()
+		}
+		return nil
+	})
+}
+
+func (s *service) rrConfig() rr.Config {
+	c := rr.DefaultConfig()
+	c.Topology = s.topology
+	c.DefaultDeadline = s.o.deadline
+	c.CompensationTimeout = s.o.compTimeout
+	c.Retry.MaxRetries = s.o.retries
+	c.Breaker.FailureThreshold = s.o.breakerFailures
+	c.Breaker.OpenFor = s.o.breakerOpen
+	c.Logger = s.log
+	return c
+}
+
+func (s *service) startRR(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error) {
+	cfg := s.rrConfig()
+	peers := rr.Peers{}
+	for k, v := range s.peers {
+		peers[k] = v
+	}
+	var closers []func() error
+	// In one process, every step still gets its own gRPC server on loopback
+	// TCP: the hops stay real network calls.
+	if s.o.service == "all" {
+		lns := map[workflow.Step]net.Listener{}
+		for _, e := range execs {
+			ln, err := listen("127.0.0.1:0", "--listen")
+			if err != nil {
+				return nil, err
+			}
+			lns[e.Step()] = ln
+			peers[e.Step()] = ln.Addr().String()
+		}
+		for _, e := range execs {
+			ss, err := rr.NewStepServer(cfg, e, peers, s.wrap(reg, string(e.Step())))
+			if err != nil {
+				return nil, err
+			}
+			closers = append(closers, ss.Close)
+			srv := newGRPCServer()
+			orderpb.RegisterStepServiceServer(srv, ss)
+			serveGRPC(ctx, g, srv, lns[e.Step()])
+		}
+	}
+	ln, err := listen(s.o.listen, "--listen")
+	if err != nil {
+		return nil, err
+	}
+	ready.GRPC = ln.Addr().String()
+	srv := newGRPCServer()
+	if s.gateway {
+		gw, err := rr.NewGateway(cfg, peers, workflow.NewReadModel(), s.wrap(reg, "gateway"))
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		closers = append(closers, gw.Close)
+		orderpb.RegisterOrderServiceServer(srv, gw)
+	} else {
+		ss, err := rr.NewStepServer(cfg, execs[0], peers, s.wrap(reg, string(execs[0].Step())))
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		closers = append(closers, ss.Close)
+		orderpb.RegisterStepServiceServer(srv, ss)
+	}
+	serveGRPC(ctx, g, srv, ln)
+	g.go_(func() error {
+		<-ctx.Done()
+		for _, c := range closers {
+			c()
+		}
+		return nil
+	})
+	return nil, nil
+}
+
+func (s *service) startEDA(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error) {
+	cfg := s.edaConfig
+	for _, e := range execs {
+		st, err := eda.NewStepService(ctx, cfg, e, eda.NewMetrics(s.wrap(reg, string(e.Step()))), s.log.With("step", e.Step()))
+		if err != nil {
+			return nil, err
+		}
+		g.go_(func() error {
+			defer st.Close()
+			return st.Run(ctx)
+		})
+	}
+	if s.gateway {
+		gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModel(), eda.NewMetrics(s.wrap(reg, "gateway")), s.log.With("service", "gateway"))
+		if err != nil {
+			return nil, err
+		}
+		ln, err := listen(s.o.listen, "--listen")
+		if err != nil {
+			gw.Close()
+			return nil, err
+		}
+		ready.GRPC = ln.Addr().String()
+		srv := newGRPCServer()
+		orderpb.RegisterOrderServiceServer(srv, gw)
+		serveGRPC(ctx, g, srv, ln)
+		g.go_(func() error {
+			defer gw.Close()
+			return gw.RunProjector(ctx)
+		})
+	}
+	return nil, nil
+}

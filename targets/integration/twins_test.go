@@ -1,0 +1,440 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/ops"
+	"github.com/edabench/edabench/targets/workflow"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// targetBinary is built once per test binary.
+func targetBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "edabench-target-")
+	if err != nil {
+		return "", err
+	}
+	return launch.BuildTarget(context.Background(), dir)
+})
+
+type twinRun struct {
+	t      *testing.T
+	twin   *launch.Twin
+	client orderpb.OrderServiceClient
+	node   *broker.Node
+	prefix string
+}
+
+func startTwin(t *testing.T, twin string, top workflow.Topology, node *broker.Node, cost string) *twinRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec := launch.Spec{Twin: twin, Topology: top, Binary: targetBinary(t), Dir: t.TempDir(), Cost: cost,
+		Prefix: fmt.Sprintf("it%d", rand.Uint32())}
+	if node != nil {
+		spec.AMQPURL = node.AMQPURL()
+	}
+	tw, err := launch.Start(ctx, spec)
+	if err != nil {
+		t.Fatalf("start %s twin: %v", twin, err)
+	}
+	r := &twinRun{t: t, twin: tw, node: node, prefix: spec.Prefix}
+	t.Cleanup(func() {
+		if err := tw.Stop(context.Background()); err != nil {
+			t.Errorf("stop %s twin: %v", twin, err)
+		}
+		if node != nil {
+			deleteQueues(t, node, spec.Prefix)
+		}
+		if t.Failed() {
+			t.Logf("service logs are in %s/logs", spec.Dir)
+		}
+	})
+	cc, err := grpc.NewClient(tw.GatewayAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	r.client = orderpb.NewOrderServiceClient(cc)
+	return r
+}
+
+// deleteQueues removes a test's queues so the shared node does not collect them.
+func deleteQueues(t *testing.T, node *broker.Node, prefix string) {
+	conn, err := amqp.Dial(node.AMQPURL())
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	for _, svc := range launch.Services(workflow.Chain) {
+		q := prefix + "." + svc
+		ch.QueueDelete(q, false, false, false)
+		ch.QueueDelete(q+".dlq", false, false, false)
+	}
+	ch.ExchangeDelete(prefix+".orders", false, false)
+}
+
+func newOrder(id string) *orderpb.PlaceOrderRequest {
+	return &orderpb.PlaceOrderRequest{OrderId: id, Customer: "cust-" + id,
+		Items: []*orderpb.Item{{Sku: "sku-1", Quantity: 1}, {Sku: "sku-2", Quantity: 3}}, AmountCents: 4200}
+}
+
+// outcome of one PlaceOrder.
+type outcome struct {
+	id     string
+	status orderpb.OrderStatus
+	code   codes.Code
+}
+
+// place sends the orders ids[from:to] with `workers` concurrent callers.
+func (r *twinRun) place(ids []string, workers int, deadline time.Duration, onEach func(outcome)) []outcome {
+	out := make([]outcome, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), deadline)
+				rep, err := r.client.PlaceOrder(ctx, newOrder(ids[i]))
+				cancel()
+				o := outcome{id: ids[i], code: status.Code(err)}
+				if err == nil {
+					o.status = rep.GetStatus()
+				}
+				out[i] = o
+				if onEach != nil {
+					onEach(o)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func orderIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%05d", prefix, i)
+	}
+	return ids
+}
+
+// awaitCompleted polls the read model until every id is COMPLETED.
+func (r *twinRun) awaitCompleted(ids []string, bound time.Duration) {
+	r.t.Helper()
+	end := time.Now().Add(bound)
+	pending := append([]string(nil), ids...)
+	for len(pending) > 0 {
+		var still []string
+		for _, id := range pending {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			o, err := r.client.GetOrder(ctx, &orderpb.GetOrderRequest{OrderId: id})
+			cancel()
+			if err != nil || o.GetStatus() != orderpb.OrderStatus_COMPLETED {
+				if err == nil && o.GetStatus() == orderpb.OrderStatus_REJECTED {
+					r.t.Fatalf("order %s was REJECTED: %s", id, o.GetReason())
+				}
+				still = append(still, id)
+				continue
+			}
+			if len(o.GetSteps()) != len(workflow.Steps()) {
+				r.t.Fatalf("order %s COMPLETED with %d step times, want %d", id, len(o.GetSteps()), len(workflow.Steps()))
+			}
+		}
+		pending = still
+		if len(pending) == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			r.t.Fatalf("%d of %d orders not COMPLETED after %v (first: %s)", len(pending), len(ids), bound, pending[0])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// auditStep reads one step service's totals.
+func (r *twinRun) auditStep(st workflow.Step) (workflow.AuditTotals, error) {
+	resp, err := http.Get("http://" + r.twin.HTTPAddr(string(st)) + "/audit?totals=1")
+	if err != nil {
+		return workflow.AuditTotals{}, fmt.Errorf("audit %s: %w", st, err)
+	}
+	defer resp.Body.Close()
+	var a ops.Audit
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		return workflow.AuditTotals{}, fmt.Errorf("audit %s: %w", st, err)
+	}
+	return a.Steps[st], nil
+}
+
+// audit reads the totals of the given steps (default: all).
+func (r *twinRun) audit(steps ...workflow.Step) map[workflow.Step]workflow.AuditTotals {
+	r.t.Helper()
+	if len(steps) == 0 {
+		steps = workflow.Steps()
+	}
+	out := map[workflow.Step]workflow.AuditTotals{}
+	for _, st := range steps {
+		tot, err := r.auditStep(st)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		out[st] = tot
+	}
+	return out
+}
+
+// requireExactlyOnce checks every step applied `want` orders once each.
+func (r *twinRun) requireExactlyOnce(want int) map[workflow.Step]workflow.AuditTotals {
+	r.t.Helper()
+	a := r.audit()
+	for st, tot := range a {
+		if tot.DuplicatesApplied != 0 {
+			r.t.Errorf("%s applied %d orders twice", st, tot.DuplicatesApplied)
+		}
+		if tot.Applied != want || tot.InForce != want {
+			r.t.Errorf("%s: applied %d, in force %d; want %d", st, tot.Applied, tot.InForce, want)
+		}
+	}
+	return a
+}
+
+func TestTwinsCompleteEveryOrderExactlyOnce(t *testing.T) {
+	node := brokertest.Shared(t)
+	const n = 1000
+	for _, twin := range []string{"rr", "eda"} {
+		for _, top := range []workflow.Topology{workflow.Chain, workflow.Fanout} {
+			t.Run(twin+"/"+string(top), func(t *testing.T) {
+				r := startTwin(t, twin, top, node, "dist=exponential,mean=1ms,cap=10ms")
+				ids := orderIDs(twin+string(top), n)
+				want := orderpb.OrderStatus_COMPLETED
+				if twin == "eda" {
+					want = orderpb.OrderStatus_ACCEPTED
+				}
+				for _, o := range r.place(ids, 32, 20*time.Second, nil) {
+					if o.code != codes.OK || o.status != want {
+						t.Fatalf("order %s: code %v status %v, want OK %v", o.id, o.code, o.status, want)
+					}
+				}
+				r.awaitCompleted(ids, 2*time.Minute)
+				a := r.requireExactlyOnce(n)
+				t.Logf("%s/%s: %d orders completed; duplicates delivered per step: payment %d, inventory %d, shipping %d, notification %d",
+					twin, top, n, a[workflow.Payment].DuplicatesDelivered, a[workflow.Inventory].DuplicatesDelivered,
+					a[workflow.Shipping].DuplicatesDelivered, a[workflow.Notification].DuplicatesDelivered)
+			})
+		}
+	}
+}
+
+// loadInBackground places orders until stop is closed, and returns the
+// accepted ones. The bound keeps the loop finite whatever happens.
+func (r *twinRun) loadInBackground(prefix string, max int, stop <-chan struct{}) func() (accepted, failed []string) {
+	var mu sync.Mutex
+	var acc, fail []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ids := orderIDs(prefix, max)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					i := int(next.Add(1)) - 1
+					if i >= len(ids) {
+						return
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+					rep, err := r.client.PlaceOrder(ctx, newOrder(ids[i]))
+					cancel()
+					mu.Lock()
+					if err == nil && rep.GetStatus() == orderpb.OrderStatus_ACCEPTED {
+						acc = append(acc, ids[i])
+					} else {
+						fail = append(fail, ids[i])
+					}
+					mu.Unlock()
+					time.Sleep(2 * time.Millisecond)
+				}
+			}()
+		}
+		wg.Wait()
+	}()
+	return func() ([]string, []string) {
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return acc, fail
+	}
+}
+
+func (r *twinRun) acceptedSoFar(min int, bound time.Duration) {
+	r.t.Helper()
+	end := time.Now().Add(bound)
+	for time.Now().Before(end) {
+		if tot, err := r.auditStep(workflow.Payment); err == nil && tot.Applied >= min {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("fewer than %d orders reached payment within %v", min, bound)
+}
+
+// startUnderLoad starts the EDA chain and a background load, and returns
+// once a few hundred orders have gone through, so a fault lands mid-stream.
+func startUnderLoad(t *testing.T, node *broker.Node, prefix string) (*twinRun, chan struct{}, func() ([]string, []string)) {
+	r := startTwin(t, "eda", workflow.Chain, node, "dist=fixed,mean=2ms")
+	stop := make(chan struct{})
+	wait := r.loadInBackground(prefix, 3000, stop)
+	r.acceptedSoFar(200, time.Minute)
+	return r, stop, wait
+}
+
+func TestEDAConsumerKilledMidStreamLosesNothing(t *testing.T) {
+	r, stop, wait := startUnderLoad(t, brokertest.Shared(t), "kill")
+
+	inv := r.twin.Process("inventory")
+	if err := inv.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-inv.Done()
+	time.Sleep(time.Second) // orders keep arriving and queue up for the dead consumer
+	if err := r.twin.Restart(context.Background(), "inventory"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	accepted, failed := wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d orders not accepted although only a consumer died (first %s)", len(failed), failed[0])
+	}
+	r.awaitCompleted(accepted, 2*time.Minute)
+	a := r.requireExactlyOnce(len(accepted))
+	t.Logf("%d orders accepted and completed across a SIGKILL of inventory; duplicates delivered to inventory: %d, applied twice: %d",
+		len(accepted), a[workflow.Inventory].DuplicatesDelivered, a[workflow.Inventory].DuplicatesApplied)
+}
+
+func TestEDABrokerRestartLosesNoAcceptedOrder(t *testing.T) {
+	node := brokertest.Dedicated(t)
+	r, stop, wait := startUnderLoad(t, node, "brk")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := node.Restart(ctx); err != nil {
+		t.Fatalf("restart broker: %v", err)
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	accepted, failed := wait()
+	r.awaitCompleted(accepted, 3*time.Minute)
+	a := r.requireExactlyOnceAtLeast(len(accepted))
+	t.Logf("broker restarted mid-stream: %d accepted, all completed; %d refused or indeterminate while it was down; duplicates delivered: payment %d, inventory %d",
+		len(accepted), len(failed), a[workflow.Payment].DuplicatesDelivered, a[workflow.Inventory].DuplicatesDelivered)
+}
+
+// requireExactlyOnceAtLeast is requireExactlyOnce when some orders were
+// indeterminate: an order whose PlaceOrder timed out may still have been
+// confirmed and completed, so steps may have applied more orders than were
+// acknowledged, but never one twice.
+func (r *twinRun) requireExactlyOnceAtLeast(accepted int) map[workflow.Step]workflow.AuditTotals {
+	r.t.Helper()
+	a := r.audit()
+	for st, tot := range a {
+		if tot.DuplicatesApplied != 0 {
+			r.t.Errorf("%s applied %d orders twice", st, tot.DuplicatesApplied)
+		}
+		if tot.Applied < accepted || tot.InForce != tot.Applied {
+			r.t.Errorf("%s: applied %d, in force %d; want at least %d, none undone", st, tot.Applied, tot.InForce, accepted)
+		}
+	}
+	return a
+}
+
+func TestRRDownstreamStoppedFailsWithinDeadlineAndCompensates(t *testing.T) {
+	r := startTwin(t, "rr", workflow.Chain, nil, "dist=fixed,mean=1ms")
+	before := orderIDs("pre", 20)
+	for _, o := range r.place(before, 4, 5*time.Second, nil) {
+		if o.code != codes.OK || o.status != orderpb.OrderStatus_COMPLETED {
+			t.Fatalf("before the fault: %+v", o)
+		}
+	}
+	if err := r.twin.Process("shipping").Stop(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	const deadline = 2 * time.Second
+	during := orderIDs("down", 50)
+	for _, o := range r.place(during, 4, deadline, nil) {
+		if o.code == codes.OK {
+			t.Fatalf("order %s got %v with shipping stopped; want a gRPC error", o.id, o.status)
+		}
+		if o.code != codes.Unavailable && o.code != codes.DeadlineExceeded {
+			t.Fatalf("order %s: code %v, want Unavailable or DeadlineExceeded", o.id, o.code)
+		}
+	}
+	// Compensation may finish just after the reply; it must leave nothing
+	// in force but the orders completed before the fault.
+	end := time.Now().Add(30 * time.Second)
+	for {
+		a := r.audit(workflow.Payment, workflow.Inventory)
+		if a[workflow.Payment].InForce == len(before) && a[workflow.Inventory].InForce == len(before) {
+			t.Logf("shipping stopped: %d calls failed, payment compensated %d, inventory compensated %d",
+				len(during), a[workflow.Payment].Compensations, a[workflow.Inventory].Compensations)
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("orphaned effects: payment in force %d, inventory in force %d, want %d", a[workflow.Payment].InForce, a[workflow.Inventory].InForce, len(before))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, id := range during {
+		o, err := r.client.GetOrder(context.Background(), &orderpb.GetOrderRequest{OrderId: id})
+		if err == nil && o.GetStatus() == orderpb.OrderStatus_COMPLETED {
+			t.Fatalf("order %s is COMPLETED in the read model although its call failed", id)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package rr
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/edabench/edabench/targets/resilience"
+	"github.com/edabench/edabench/targets/workflow"
+)
+
+// Config is what every service of the RR twin must agree on (the topology)
+// and how it protects its calls.
+type Config struct {
+	Topology workflow.Topology
+	// DefaultDeadline bounds a PlaceOrder whose client set no deadline.
+	DefaultDeadline time.Duration
+	// CompensationTimeout bounds one compensation, retries included. A
+	// compensation starts before the reply and finishes after it if it must.
+	CompensationTimeout time.Duration
+	// CompensationRetries is the retry budget of one compensation call:
+	// larger than Retry's, because giving up leaves an effect in force.
+	CompensationRetries int
+	// ReplyMargin is the part of the client's budget the gateway keeps to
+	// compensate and reply before the client's deadline: the calls get the
+	// budget less min(ReplyMargin, budget/10).
+	ReplyMargin time.Duration
+	Retry       resilience.RetryPolicy
+	Breaker     resilience.BreakerPolicy
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig is the chain topology with a 10 s default deadline, 2 s
+// compensations, and the resilience package's default policies.
+func DefaultConfig() Config {
+	return Config{
+		Topology:            workflow.Chain,
+		DefaultDeadline:     10 * time.Second,
+		CompensationTimeout: 2 * time.Second,
+		CompensationRetries: 8,
+		ReplyMargin:         50 * time.Millisecond,
+		Retry:               resilience.DefaultRetryPolicy(),
+		Breaker:             resilience.DefaultBreakerPolicy(),
+	}
+}
+
+// Validate names the field that is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := workflow.ParseTopology(string(c.Topology)); err != nil {
+		errs = append(errs, fmt.Errorf("rr config: %w", err))
+	}
+	if c.DefaultDeadline <= 0 {
+		errs = append(errs, fmt.Errorf("rr config: default deadline %v must be positive", c.DefaultDeadline))
+	}
+	if c.CompensationTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("rr config: compensation timeout %v must be positive", c.CompensationTimeout))
+	}
+	if c.CompensationRetries < 0 {
+		errs = append(errs, fmt.Errorf("rr config: compensation retries %d must not be negative", c.CompensationRetries))
+	}
+	if c.ReplyMargin < 0 {
+		errs = append(errs, fmt.Errorf("rr config: reply margin %v must not be negative", c.ReplyMargin))
+	}
+	if err := c.Retry.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("rr config: %w", err))
+	}
+	if err := c.Breaker.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("rr config: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.Default()
+	}
+	return c.Logger
+}
+
+// Peers are the gRPC addresses (loopback HOST:PORT) of the step services.
+type Peers map[workflow.Step]string
+
+// need checks that every step in steps has a loopback address.
+func (p Peers) need(who string, cfg Config, steps []workflow.Step) error {
+	for _, st := range steps {
+		addr, ok := p[st]
+		if !ok || addr == "" {
+			return fmt.Errorf("rr %s (%s topology) calls %s but Peers has no address for it (pass --peer %s=127.0.0.1:PORT)",
+				who, cfg.Topology, st, st)
+		}
+		if err := loopback(addr); err != nil {
+			return fmt.Errorf("rr %s: peer %s: %w", who, st, err)
+		}
+	}
+	return nil
+}
+
+// loopback keeps the benchmark's traffic on this machine: the twins are
+// compared on one host, and a typo must not send orders elsewhere.
+func loopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w (want 127.0.0.1:PORT)", addr, err)
+	}
+	if port == "" || port == "0" {
+		return fmt.Errorf("address %q has no port (want 127.0.0.1:PORT)", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("address %q is not a loopback address (want 127.0.0.1:PORT)", addr)
+	}
+	return nil
+}
