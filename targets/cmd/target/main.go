@@ -146,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := svc.run(ctx, stdout); err != nil && !errors.Is(err, context.Canceled) {
-		log.Error("service failed", "err", err)
+		fmt.Fprintf(stderr, "target: %v\n", err)
 		return 1
 	}
 	log.Info("stopped")
