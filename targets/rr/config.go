@@ -3,6 +3,7 @@ package rr
 import (
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/internal/loopback"
 	"log/slog"
 	"net"
 	"time"
@@ -92,28 +93,21 @@ func (p Peers) need(who string, cfg Config, steps []workflow.Step) error {
 			return fmt.Errorf("rr %s (%s topology) calls %s but Peers has no address for it (pass --peer %s=127.0.0.1:PORT)",
 				who, cfg.Topology, st, st)
 		}
-		if err := loopback(addr); err != nil {
+		if err := peerAddr(addr); err != nil {
 			return fmt.Errorf("rr %s: peer %s: %w", who, st, err)
 		}
 	}
 	return nil
 }
 
-// loopback keeps the benchmark's traffic on this machine: the twins are
-// compared on one host, and a typo must not send orders elsewhere.
-func loopback(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("address %q: %w (want 127.0.0.1:PORT)", addr, err)
+// peerAddr checks a peer's address: on this machine, with a real port
+// (a caller cannot dial port 0).
+func peerAddr(addr string) error {
+	if err := loopback.Check(addr); err != nil {
+		return err
 	}
-	if port == "" || port == "0" {
+	if _, port, _ := net.SplitHostPort(addr); port == "" || port == "0" {
 		return fmt.Errorf("address %q has no port (want 127.0.0.1:PORT)", addr)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("address %q is not a loopback address (want 127.0.0.1:PORT)", addr)
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/supervise"
+	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/rr"
@@ -231,13 +231,13 @@ func build(o options, log *slog.Logger) (*service, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("--peer %q: want STEP=HOST:PORT with STEP one of payment, inventory, shipping, notification", p)
 		}
-		if err := loopback(addr); err != nil {
+		if err := loopback.Check(addr); err != nil {
 			return nil, fmt.Errorf("--peer %s: %w", name, err)
 		}
 		s.peers[st] = addr
 	}
 	for flagName, addr := range map[string]string{"--listen": o.listen, "--http": o.httpAddr} {
-		if err := loopback(addr); err != nil {
+		if err := loopback.Check(addr); err != nil {
 			return nil, fmt.Errorf("%s: %w", flagName, err)
 		}
 	}
@@ -278,23 +278,6 @@ func (s *service) checkPeers() error {
 		if _, ok := s.peers[st]; !ok {
 			return fmt.Errorf("rr %s (%s) calls %s: pass --peer %s=HOST:PORT", s.o.service, s.topology, st, st)
 		}
-	}
-	return nil
-}
-
-// loopback refuses any address off 127.0.0.0/8 and ::1: edabench sends load
-// only to this machine.
-func loopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("%q is not a loopback address: edabench serves and loads only on 127.0.0.0/8 or [::1]", addr)
 	}
 	return nil
 }
