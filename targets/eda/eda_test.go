@@ -10,9 +10,7 @@ import (
 
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/targets/api/orderpb"
-	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/workflow"
-	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // twin is the EDA twin in one test process, on a real broker.
@@ -56,27 +54,9 @@ func startTwin(t *testing.T, top workflow.Topology, costs map[workflow.Step]work
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
-		deleteTopology(t, node.AMQPURL(), cfg)
+		DeleteTopology(context.Background(), node.AMQPURL(), cfg)
 	})
 	return tw
-}
-
-func deleteTopology(t *testing.T, url string, cfg Config) {
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	for _, q := range cfg.Queues() {
-		ch.QueueDelete(q.Name, false, false, false)
-		ch.QueueDelete(bus.DLQName(q.Name), false, false, false)
-	}
-	ch.ExchangeDelete(cfg.Exchange(), false, false)
-	ch.ExchangeDelete(cfg.Exchange()+".dlx", false, false)
 }
 
 func order(id string) *orderpb.PlaceOrderRequest {

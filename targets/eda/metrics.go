@@ -13,6 +13,7 @@ type Metrics struct {
 	confirm *prometheus.HistogramVec
 	handle  *prometheus.HistogramVec
 	lag     *prometheus.HistogramVec
+	lagLast *prometheus.GaugeVec
 }
 
 // NewMetrics registers on reg (nil: unregistered).
@@ -37,9 +38,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time lag: when a consumer takes a message, minus when it was first published.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 22),
 		}, []string{"queue"}),
+		// The histogram only says how lag was distributed over a run; the
+		// harness samples this gauge each second to plot lag against time
+		// (during a spike or a fault) next to the queue depth.
+		lagLast: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edabench_consumer_lag_last_seconds",
+			Help: "Time lag of the latest delivery: when its consumer took it, minus when it was first published. Holds its value while the queue is idle.",
+		}, []string{"queue"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.confirm, m.handle, m.lag)
+		reg.MustRegister(m.events, m.confirm, m.handle, m.lag, m.lagLast)
 	}
 	return m
 }
@@ -64,5 +72,7 @@ func (m *Metrics) observeLag(d bus.Delivery) {
 	if m == nil || d.PublishedAt.IsZero() {
 		return
 	}
-	m.lag.WithLabelValues(d.Queue).Observe(time.Since(d.PublishedAt).Seconds())
+	lag := time.Since(d.PublishedAt).Seconds()
+	m.lag.WithLabelValues(d.Queue).Observe(lag)
+	m.lagLast.WithLabelValues(d.Queue).Set(lag)
 }

@@ -17,9 +17,9 @@ import (
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/ops"
 	"github.com/edabench/edabench/targets/workflow"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -71,7 +71,9 @@ func startTwin(t *testing.T, twin string, top workflow.Topology, node *broker.No
 			t.Errorf("stop %s twin: %v", twin, err)
 		}
 		if node != nil {
-			deleteQueues(t, node, spec.Prefix)
+			cfg := eda.DefaultConfig()
+			cfg.Prefix = spec.Prefix
+			eda.DeleteTopology(context.Background(), node.AMQPURL(), cfg)
 		}
 		if t.Failed() {
 			t.Logf("service logs are in %s/logs", spec.Dir)
@@ -84,26 +86,6 @@ func startTwin(t *testing.T, twin string, top workflow.Topology, node *broker.No
 	t.Cleanup(func() { cc.Close() })
 	r.client = orderpb.NewOrderServiceClient(cc)
 	return r
-}
-
-// deleteQueues removes a test's queues so the shared node does not collect them.
-func deleteQueues(t *testing.T, node *broker.Node, prefix string) {
-	conn, err := amqp.Dial(node.AMQPURL())
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	for _, svc := range launch.Services(workflow.Chain) {
-		q := prefix + "." + svc
-		ch.QueueDelete(q, false, false, false)
-		ch.QueueDelete(q+".dlq", false, false, false)
-	}
-	ch.ExchangeDelete(prefix+".orders", false, false)
 }
 
 func newOrder(id string) *orderpb.PlaceOrderRequest {
