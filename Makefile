@@ -26,6 +26,7 @@ help:
 build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target
 	$(GO) build -o $(BIN)/brokerctl ./harness/cmd/brokerctl
+	$(GO) build -o $(BIN)/edabench ./harness/cmd/edabench
 
 # Installs Debian's rabbitmq-server when missing, then starts the private
 # node, so the tests that need a broker find one fast.

@@ -1,0 +1,202 @@
+// Command edabench measures the event-driven and request-response twins
+// against each other. See `edabench help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/runner"
+	"github.com/edabench/edabench/harness/scenario"
+	"golang.org/x/term"
+)
+
+const usage = `edabench measures an event-driven (EDA) and a request-response (RR) twin of
+one order workflow against each other, with an open-model load.
+
+Usage:
+  edabench run [flags]        start the broker and the twins, drive a scenario, write results
+  edabench help               this text
+
+Run flags:
+`
+
+const runExamples = `
+Examples:
+  edabench run --scenario smoke                       both twins, the 30 s smoke scenario
+  edabench run --twin eda --scenario spike --rate 800 spike peaking at 800 orders/s
+  edabench run --scenario soak --duration 2m          a short soak
+  edabench run --twin rr --target 127.0.0.1:7100 --scenario smoke
+                                                      drive a twin you started yourself
+
+Latency is measured from each request's intended send time (no coordinated
+omission); the uncorrected service time is reported too. Results go to
+OUT/<run-id>/ (OUT/latest points at it): summary.json, .hgrm and .hlog
+histograms, timeseries.csv, the services' logs. An interrupted run (Ctrl-C)
+still writes what it measured, with "partial": true.
+
+Exit status: 0 done, 1 the run failed (partial results written), 2 bad input,
+130 interrupted.
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		fs, _ := runFlags(stdout)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, runExamples)
+		return 0
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "edabench: unknown command %q: want run or help\n", args[0])
+		return 2
+	}
+}
+
+type runOpts struct {
+	twin, scenario, topology, out, target, amqp, prefix, metrics, binary, logLevel string
+	rate                                                                           float64
+	duration                                                                       time.Duration
+	seed                                                                           uint64
+}
+
+func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
+	o := &runOpts{}
+	fs := flag.NewFlagSet("edabench run", flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.StringVar(&o.twin, "twin", "both", "rr, eda, or both (run one after the other on identical schedules)")
+	fs.StringVar(&o.scenario, "scenario", "smoke", "a scenario file, or the name of one in scenarios/ (smoke, spike, soak, ramp)")
+	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
+	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
+	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
+	fs.StringVar(&o.out, "out", "results", "results folder")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
+	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr or eda): no twin is started")
+	fs.StringVar(&o.amqp, "amqp", "", "with --target and --twin eda: the broker URL of the running twin")
+	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda: the running twin's --prefix")
+	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
+	fs.StringVar(&o.binary, "binary", "", "the target binary (default: built from source into the run folder)")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	return fs, o
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs, o := runFlags(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults(); fmt.Fprint(stderr, runExamples) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "edabench run: unexpected argument %q (flags only; see edabench help)\n", fs.Arg(0))
+		return 2
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "edabench run: "+format+"\n", a...)
+		return 2
+	}
+	var twins []string
+	switch o.twin {
+	case "both":
+		twins = []string{"rr", "eda"}
+	case "rr", "eda":
+		twins = []string{o.twin}
+	default:
+		return bad("--twin %q: want rr, eda or both", o.twin)
+	}
+	if o.rate < 0 {
+		return bad("--rate %v: must be positive (orders per second)", o.rate)
+	}
+	if o.duration < 0 {
+		return bad("--duration %v: must be positive", o.duration)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return bad("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	sc, err := scenario.Load(scenarioPath(o.scenario))
+	if err != nil {
+		return bad("%v", err)
+	}
+	if o.topology != "" {
+		if o.topology != "chain" && o.topology != "fanout" {
+			return bad("--topology %q: want chain or fanout", o.topology)
+		}
+		sc.Topology = o.topology
+	}
+	if err := sc.Override(o.rate, o.duration); err != nil {
+		return bad("%v", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// The broker and bus packages log through the default logger.
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tty := false
+	if f, ok := stdout.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	sum, dir, err := runner.Run(ctx,
+		runner.WithTwins(twins...), runner.WithScenario(sc), runner.WithOutDir(o.out), runner.WithSeed(o.seed),
+		runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix), runner.WithBinary(o.binary),
+		runner.WithMetricsAddr(o.metrics), runner.WithProgress(stdout, tty), runner.WithLogger(log))
+	if tty {
+		fmt.Fprintln(stdout)
+	}
+	if errors.Is(err, runner.ErrInvalid) {
+		return bad("%v", err)
+	}
+	if sum != nil {
+		fmt.Fprintln(stdout)
+		results.WriteTable(stdout, sum)
+		fmt.Fprintf(stdout, "\nresults: %s\n", dir)
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "edabench run: interrupted; partial results written")
+		return 130
+	case err != nil:
+		fmt.Fprintf(stderr, "edabench run: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// scenarioPath resolves a bare name to scenarios/NAME.yaml, looked up from
+// the working directory upwards, so `edabench run --scenario spike` works
+// anywhere in the repository.
+func scenarioPath(s string) string {
+	if strings.ContainsAny(s, "/.") {
+		return s
+	}
+	dir, _ := os.Getwd()
+	for {
+		p := filepath.Join(dir, "scenarios", s+".yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return filepath.Join("scenarios", s+".yaml")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,119 @@
+// Package completion observes when the EDA twin's orders finish: a consumer
+// of the harness's own on the twin's exchange takes every OrderCompleted and
+// OrderFailed, and reports each order once, with its end-to-end latency from
+// the order's intended send time.
+package completion
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/eda"
+	"google.golang.org/protobuf/proto"
+)
+
+// Event is one order's end, seen once.
+type Event struct {
+	Seq       uint64
+	Intended  time.Time
+	Sent      time.Time // when PlaceOrder actually went out
+	At        time.Time // when the harness saw it
+	Completed bool      // false: OrderFailed
+	Reason    string
+}
+
+// Latency is the end-to-end latency from the intended send time.
+func (e Event) Latency() time.Duration { return e.At.Sub(e.Intended) }
+
+// ServiceTime is the end-to-end latency from the actual send time.
+func (e Event) ServiceTime() time.Duration { return e.At.Sub(e.Sent) }
+
+// Observer consumes the completions of one run.
+type Observer struct {
+	cfg  eda.Config
+	run  string
+	conn *bus.Conn
+	on   func(Event)
+
+	mu   sync.Mutex
+	seen map[uint64]bool // order seq -> completed (false: failed)
+	dups int64
+}
+
+// QueueName is the harness's queue for a twin prefix. It is durable, so a
+// broker restart mid-run loses no completion.
+func QueueName(cfg eda.Config) string { return cfg.QueueName("harness") }
+
+// New declares the harness's queue (bound to OrderCompleted and OrderFailed)
+// and connects. on is called from one goroutine, once per order.
+func New(ctx context.Context, cfg eda.Config, run string, on func(Event), log *slog.Logger) (*Observer, error) {
+	q := bus.Queue{Name: QueueName(cfg), Type: bus.Classic, Bindings: []string{eda.KeyOrderCompleted, eda.KeyOrderFailed}}
+	conn, err := bus.Dial(ctx, bus.WithURL(cfg.AMQPURL), bus.WithExchange(cfg.Exchange()), bus.WithQueue(q),
+		bus.WithConnectionName("edabench/harness/"+run), bus.WithHeartbeat(cfg.Heartbeat), bus.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("completion observer: %w", err)
+	}
+	return &Observer{cfg: cfg, run: run, conn: conn, on: on, seen: map[uint64]bool{}}, nil
+}
+
+// Run consumes until ctx ends. One worker: on needs no locking, and the
+// harness's one shard of the end-to-end recorder is written by one goroutine.
+func (o *Observer) Run(ctx context.Context) error {
+	return o.conn.Consume(ctx, QueueName(o.cfg), bus.ConsumeOptions{Prefetch: 512, Concurrency: 1}, o.handle)
+}
+
+func (o *Observer) handle(_ context.Context, d bus.Delivery) error {
+	at := time.Now()
+	ev := &orderpb.Event{}
+	if err := proto.Unmarshal(d.Body, ev); err != nil {
+		return bus.Poison(err)
+	}
+	seq, intended, sent, ok := attack.ParseOrderID(o.run, ev.GetOrder().GetOrderId())
+	if !ok {
+		return nil // another run's order, or one placed by hand
+	}
+	completed := d.RoutingKey == eda.KeyOrderCompleted
+	o.mu.Lock()
+	_, dup := o.seen[seq]
+	if dup {
+		o.dups++
+	} else {
+		o.seen[seq] = completed
+	}
+	o.mu.Unlock()
+	if !dup {
+		o.on(Event{Seq: seq, Intended: intended, Sent: sent, At: at, Completed: completed, Reason: ev.GetReason()})
+	}
+	return nil
+}
+
+// End reports whether the order's end was observed, and whether it completed.
+func (o *Observer) End(seq uint64) (seen, completed bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	completed, seen = o.seen[seq]
+	return seen, completed
+}
+
+// Count is the number of orders whose end was observed.
+func (o *Observer) Count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.seen)
+}
+
+// Duplicates counts end events seen more than once (at-least-once delivery).
+func (o *Observer) Duplicates() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.dups
+}
+
+// Close closes the connection; Delete removes the queue afterwards.
+func (o *Observer) Close() error { return o.conn.Close() }

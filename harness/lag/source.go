@@ -1,0 +1,202 @@
+// Package lag samples how far an EDA twin's consumers trail its producers:
+// per queue and per tick, the broker-side depth (ready + unacked), the
+// consumer count, the dead-lettered count, and the time lag the services
+// themselves report. Analyze turns a run's samples into the numbers the
+// results table shows (peak depth, max lag, drain time).
+package lag
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// LagMetric is the gauge every EDA service sets on each delivery; it must
+// match the name in targets/eda/metrics.go.
+const LagMetric = "edabench_consumer_lag_last_seconds"
+
+// LagUnknown is Sample.LagSeconds when no scraped service reported the
+// queue: its consumer is down, or has not taken a message since it started.
+// A sentinel rather than NaN so that samples encode as JSON.
+const LagUnknown = -1.0
+
+// scrapeTimeout bounds one /metrics request. A service paused or starved by
+// a fault must cost the tick its lag reading, not the whole tick.
+const scrapeTimeout = 2 * time.Second
+
+// Sample is one queue at one tick. Every sample of a tick shares At.
+type Sample struct {
+	At      time.Time `json:"at"`
+	Queue   string    `json:"queue"`
+	Depth   int64     `json:"depth"` // Ready + Unacked
+	Ready   int64     `json:"ready"`
+	Unacked int64     `json:"unacked"`
+	// Consumers lags the message counts by a second or two (see
+	// broker.QueueStat).
+	Consumers int `json:"consumers"`
+	// DeadLettered is the depth of the queue's dead-letter queue, so it
+	// counts every message dead-lettered since the queue was declared,
+	// unless somebody consumed the DLQ.
+	DeadLettered int64 `json:"dead_lettered"`
+	// LagSeconds is the latest delivery's time lag as the consuming service
+	// reported it at this tick, or LagUnknown. The service's gauge keeps its
+	// last value while the queue is idle, so after a drain it shows the lag
+	// of the last message taken, not zero.
+	LagSeconds float64 `json:"lag_seconds"`
+}
+
+// Source takes one tick: a sample of every queue it watches.
+type Source interface {
+	Sample(ctx context.Context) ([]Sample, error)
+}
+
+// NewSource watches queues (full names, e.g. "edabench.payment"; each
+// queue's dead-letter queue is found by name) on node, and reads their time
+// lag from the services' Prometheus endpoints (full URLs, e.g.
+// "http://127.0.0.1:7301/metrics").
+//
+// Sample fails when the broker cannot be asked or a queue does not exist
+// (a wrong prefix would otherwise read as "drained"). A missing dead-letter
+// queue counts as zero and an unreachable service as LagUnknown: neither is
+// a reason to lose the tick's depths.
+func NewSource(node *broker.Node, queues []string, metricsURLs []string) Source {
+	return &source{
+		depths:  node.QueueDepths,
+		queues:  append([]string(nil), queues...),
+		urls:    append([]string(nil), metricsURLs...),
+		client:  &http.Client{},
+		logger:  slog.Default().With("component", "lag"),
+		brokerN: node.Config().Name,
+	}
+}
+
+type source struct {
+	depths  func(context.Context) (map[string]broker.QueueStat, error)
+	queues  []string
+	urls    []string
+	client  *http.Client
+	logger  *slog.Logger
+	brokerN string
+}
+
+func (s *source) Sample(ctx context.Context) ([]Sample, error) {
+	at := time.Now()
+	// Scrape while the management API answers: both take tens of
+	// milliseconds and the tick should describe one moment.
+	lags := make(chan map[string]float64, 1)
+	go func() { lags <- s.scrapeAll(ctx) }()
+	depths, err := s.depths(ctx)
+	lagByQueue := <-lags
+	if err != nil {
+		return nil, fmt.Errorf("lag: queue depths from broker %s: %w", s.brokerN, err)
+	}
+	out := make([]Sample, 0, len(s.queues))
+	for _, q := range s.queues {
+		st, ok := depths[q]
+		if !ok {
+			return nil, fmt.Errorf("lag: queue %q does not exist on broker %s: is the twin running with this queue prefix, and has a service declared its topology yet?", q, s.brokerN)
+		}
+		lag, ok := lagByQueue[q]
+		if !ok {
+			lag = LagUnknown
+		}
+		out = append(out, Sample{
+			At: at, Queue: q,
+			Depth: st.Messages, Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers,
+			DeadLettered: depths[bus.DLQName(q)].Messages,
+			LagSeconds:   lag,
+		})
+	}
+	return out, nil
+}
+
+// scrapeAll merges every service's lag gauges. Should two services consume
+// one queue, the larger lag is the one that matters.
+func (s *source) scrapeAll(ctx context.Context) map[string]float64 {
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		out = make(map[string]float64)
+	)
+	for _, u := range s.urls {
+		wg.Go(func() {
+			got, err := s.scrape(ctx, u)
+			if err != nil {
+				s.logger.DebugContext(ctx, "lag: scrape failed; its queues' lag is unknown this tick", "url", u, "err", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for q, v := range got {
+				if cur, ok := out[q]; !ok || v > cur {
+					out[q] = v
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func (s *source) scrape(ctx context.Context, url string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("lag: metrics URL %q: %w", url, err)
+	}
+	// Ask for the classic text format: promhttp would otherwise be free to
+	// negotiate OpenMetrics or protobuf.
+	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	return parseLag(io.LimitReader(resp.Body, 32<<20))
+}
+
+// parseLag extracts LagMetric per queue label from a text exposition.
+func parseLag(r io.Reader) (map[string]float64, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse metrics: %w", err)
+	}
+	out := make(map[string]float64)
+	fam, ok := fams[LagMetric]
+	if !ok {
+		return out, nil
+	}
+	for _, m := range fam.GetMetric() {
+		var queue string
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "queue" {
+				queue = l.GetValue()
+			}
+		}
+		if queue == "" || m.GetGauge() == nil {
+			continue
+		}
+		// Only a stepped wall clock makes it negative; clamping keeps
+		// LagUnknown unambiguous.
+		v := max(m.GetGauge().GetValue(), 0)
+		if cur, ok := out[queue]; !ok || v > cur {
+			out[queue] = v
+		}
+	}
+	return out, nil
+}

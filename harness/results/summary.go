@@ -1,0 +1,122 @@
+package results
+
+import (
+	"time"
+
+	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/procstat"
+	"github.com/edabench/edabench/harness/record"
+)
+
+// SchemaVersion changes when a key of summary.json changes meaning or goes.
+const SchemaVersion = 1
+
+// Summary is summary.json: everything one run measured. docs/results.md
+// documents every key; docs/results.schema.json is checked by a test.
+type Summary struct {
+	SchemaVersion int       `json:"schema_version"`
+	RunID         string    `json:"run_id"`
+	StartedAt     time.Time `json:"started_at"`
+	EndedAt       time.Time `json:"ended_at"`
+	// Partial is true when the run did not finish its schedule (interrupted,
+	// or a child crashed): the figures are what was measured until then.
+	Partial       bool                   `json:"partial"`
+	PartialReason string                 `json:"partial_reason,omitempty"`
+	Scenario      any                    `json:"scenario"`
+	Environment   Environment            `json:"environment"`
+	Twins         map[string]*TwinResult `json:"twins"`
+}
+
+// Environment is what the run ran on, so figures are never quoted without it.
+type Environment struct {
+	Edabench  string `json:"edabench"` // VCS revision of the harness, if known
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model,omitempty"`
+	MemoryMiB int64  `json:"memory_mib,omitempty"`
+	Kernel    string `json:"kernel,omitempty"`
+	Hostname  string `json:"hostname"`
+	RabbitMQ  string `json:"rabbitmq,omitempty"`
+}
+
+// Counts accounts for every request: sent = ok + rejected + errors + timeouts + dropped.
+type Counts struct {
+	// Sent is every request the schedule made due, including the ones
+	// dropped at the in-flight cap.
+	Sent     int64 `json:"sent"`
+	OK       int64 `json:"ok"`       // a reply: ACCEPTED (EDA) or COMPLETED (RR)
+	Rejected int64 `json:"rejected"` // a reply: REJECTED
+	Errors   int64 `json:"errors"`   // a gRPC error other than a timeout
+	Timeouts int64 `json:"timeouts"` // the request's deadline passed
+	Dropped  int64 `json:"dropped"`  // never sent: the in-flight cap was reached
+}
+
+// Add adds c2 into c.
+func (c *Counts) Add(c2 Counts) {
+	c.Sent += c2.Sent
+	c.OK += c2.OK
+	c.Rejected += c2.Rejected
+	c.Errors += c2.Errors
+	c.Timeouts += c2.Timeouts
+	c.Dropped += c2.Dropped
+}
+
+// TwinResult is one twin's figures.
+type TwinResult struct {
+	Counts
+	ErrorsByCode map[string]int64 `json:"errors_by_code"`
+	OfferedRPS   float64          `json:"offered_rps"`  // sent / load duration
+	AchievedRPS  float64          `json:"achieved_rps"` // replies (ok + rejected) / load duration
+	LoadSeconds  float64          `json:"load_seconds"`
+	// Ack is until PlaceOrder replied; E2E until the order was complete (the
+	// reply for RR, the harness seeing OrderCompleted for EDA). Both from the
+	// intended send time; the _uncorrected ones from the actual send time.
+	Ack            record.Summary `json:"ack"`
+	E2E            record.Summary `json:"e2e"`
+	AckUncorrected record.Summary `json:"ack_uncorrected"`
+	E2EUncorrected record.Summary `json:"e2e_uncorrected"`
+	// Orders: accepted = completed + failed + lost (after the drain).
+	Orders OrderCounts               `json:"orders"`
+	Phases map[string]*PhaseResult   `json:"phases"`
+	Lag    lag.Stats                 `json:"lag"`
+	Usage  map[string]procstat.Usage `json:"usage"` // per service, "broker" and "harness"
+	// CPUPerOrderMs is the twin's and the broker's CPU per completed order.
+	CPUPerOrderMs float64 `json:"cpu_per_order_ms"`
+	// GeneratorCPUPer1k is the harness's own CPU seconds per 1,000 requests.
+	GeneratorCPUPer1k float64 `json:"generator_cpu_per_1k_requests_s"`
+	MaxDispatchLateMs float64 `json:"max_dispatch_late_ms"`
+	Knee              *Knee   `json:"knee,omitempty"`
+	Clamped           int64   `json:"latencies_clamped"`
+}
+
+// OrderCounts follows each accepted order to its end.
+type OrderCounts struct {
+	Accepted  int64 `json:"accepted"`
+	Completed int64 `json:"completed"`
+	Failed    int64 `json:"failed"`
+	Lost      int64 `json:"lost"` // accepted and never seen to end within the drain
+	// DuplicateEnds counts completion events seen twice (at-least-once delivery).
+	DuplicateEnds int64   `json:"duplicate_end_events"`
+	DrainMs       float64 `json:"drain_ms"` // from the end of load until the last accepted order ended
+}
+
+// PhaseResult is one scenario phase (stage) of one twin.
+type PhaseResult struct {
+	Counts
+	OfferedRPS  float64        `json:"offered_rps"`
+	AchievedRPS float64        `json:"achieved_rps"`
+	Seconds     float64        `json:"seconds"`
+	Ack         record.Summary `json:"ack"`
+	E2E         record.Summary `json:"e2e"`
+}
+
+// Knee is the ramp's answer: the highest step rate the twin sustained with
+// p99 under the SLO and errors under the limit.
+type Knee struct {
+	RPS      float64 `json:"rps"`       // 0: not even the first step held
+	BrokenAt float64 `json:"broken_at"` // the first step that broke the SLO; 0 if none did
+	Reason   string  `json:"reason"`
+	Reached  bool    `json:"reached"` // false: the ramp ended before any step broke the SLO
+}

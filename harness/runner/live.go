@@ -1,0 +1,65 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// liveMetrics is the harness's own /metrics, so a dashboard shows a run as
+// it happens.
+type liveMetrics struct {
+	requests                       *prometheus.GaugeVec
+	inFlight, depth, lagS          *prometheus.GaugeVec
+	ackP50, ackP99, e2eP50, e2eP99 *prometheus.GaugeVec
+}
+
+func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	g := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, append([]string{"twin"}, labels...))
+	}
+	lm := &liveMetrics{
+		requests: g("edabench_harness_requests", "Requests of the run so far, by outcome (sent, replies, failures).", "outcome"),
+		inFlight: g("edabench_harness_in_flight", "PlaceOrder calls under way."),
+		depth:    g("edabench_harness_queue_depth", "Messages ready or unacked in the twin's queues (EDA), last sample."),
+		lagS:     g("edabench_harness_consumer_lag_seconds", "Largest consumer time lag of the twin's queues, last sample."),
+		ackP50:   g("edabench_harness_ack_p50_seconds", "Ack latency p50 over the last second, from intended send times."),
+		ackP99:   g("edabench_harness_ack_p99_seconds", "Ack latency p99 over the last second, from intended send times."),
+		e2eP50:   g("edabench_harness_e2e_p50_seconds", "End-to-end latency p50 over the last second."),
+		e2eP99:   g("edabench_harness_e2e_p99_seconds", "End-to-end latency p99 over the last second."),
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(lm.requests, lm.inFlight, lm.depth, lm.lagS, lm.ackP50, lm.ackP99, lm.e2eP50, lm.e2eP99)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("--metrics-addr %s: %w (pick another port, or off)", addr, err)
+	}
+	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	return lm, ln.Addr().String(), nil
+}
+
+func (lm *liveMetrics) update(twin string, row tickRow, sent, replies, failures int64) {
+	lm.requests.WithLabelValues(twin, "sent").Set(float64(sent))
+	lm.requests.WithLabelValues(twin, "replies").Set(float64(replies))
+	lm.requests.WithLabelValues(twin, "failures").Set(float64(failures))
+	lm.inFlight.WithLabelValues(twin).Set(float64(row.inFlight))
+	lm.depth.WithLabelValues(twin).Set(float64(row.depth))
+	lm.lagS.WithLabelValues(twin).Set(row.lagMs / 1000)
+	lm.ackP50.WithLabelValues(twin).Set(row.ackP50 / 1000)
+	lm.ackP99.WithLabelValues(twin).Set(row.ackP99 / 1000)
+	lm.e2eP50.WithLabelValues(twin).Set(row.e2eP50 / 1000)
+	lm.e2eP99.WithLabelValues(twin).Set(row.e2eP99 / 1000)
+}

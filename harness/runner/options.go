@@ -1,0 +1,100 @@
+// Package runner runs a scenario against the twins: it starts the private
+// broker and each twin's services, drives the open-model load, records the
+// latencies, samples lag and resource use, drains, and writes the results.
+// Twins run one after the other on identical schedules, so their figures
+// are comparable.
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/edabench/edabench/harness/scenario"
+	"github.com/edabench/edabench/internal/loopback"
+)
+
+// Options configure a run. Build them with the With* options (ghz-style).
+type Options struct {
+	Twins    []string // "rr", "eda", in run order
+	Scenario *scenario.Scenario
+	OutDir   string // results base folder (default "results")
+	// Target drives a twin that is already running at this gateway address
+	// instead of starting one; it implies a single twin.
+	Target string
+	// AMQPURL and Prefix tell an external EDA twin's broker and names, for
+	// the completion observer; ignored when the runner starts the twin.
+	AMQPURL, Prefix string
+	Binary          string // the target binary; built from source when empty
+	MetricsAddr     string // the harness's own /metrics ("" = 127.0.0.1:0; "off" = none)
+	Progress        io.Writer
+	TTY             bool // live \r line instead of periodic plain lines
+	Log             *slog.Logger
+	Seed            uint64
+	Conns           int // gRPC connections the load spreads over (default 4)
+}
+
+// Option sets one field.
+type Option func(*Options)
+
+func WithTwins(t ...string) Option             { return func(o *Options) { o.Twins = t } }
+func WithScenario(s *scenario.Scenario) Option { return func(o *Options) { o.Scenario = s } }
+func WithOutDir(d string) Option               { return func(o *Options) { o.OutDir = d } }
+func WithTarget(addr string) Option            { return func(o *Options) { o.Target = addr } }
+func WithExternalBroker(url, prefix string) Option {
+	return func(o *Options) { o.AMQPURL, o.Prefix = url, prefix }
+}
+func WithBinary(path string) Option      { return func(o *Options) { o.Binary = path } }
+func WithMetricsAddr(addr string) Option { return func(o *Options) { o.MetricsAddr = addr } }
+func WithProgress(w io.Writer, tty bool) Option {
+	return func(o *Options) { o.Progress, o.TTY = w, tty }
+}
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Log = l } }
+func WithSeed(s uint64) Option         { return func(o *Options) { o.Seed = s } }
+
+// ErrInvalid marks an option the user must fix (the CLI exits 2).
+var ErrInvalid = errors.New("invalid run options")
+
+func (o *Options) defaults() error {
+	if o.OutDir == "" {
+		o.OutDir = "results"
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Conns == 0 {
+		o.Conns = 4
+	}
+	if o.Scenario == nil {
+		return fmt.Errorf("%w: no scenario", ErrInvalid)
+	}
+	if len(o.Twins) == 0 {
+		return fmt.Errorf("%w: no twin: want rr, eda or both", ErrInvalid)
+	}
+	for _, t := range o.Twins {
+		if t != "rr" && t != "eda" {
+			return fmt.Errorf("%w: twin %q: want rr, eda or both", ErrInvalid, t)
+		}
+	}
+	if o.Target != "" {
+		if len(o.Twins) != 1 {
+			return fmt.Errorf("%w: --target drives one running twin: pass --twin rr or --twin eda, not both", ErrInvalid)
+		}
+		if err := loopback.Check(o.Target); err != nil {
+			return fmt.Errorf("%w: --target: %v", ErrInvalid, err)
+		}
+		if o.Twins[0] == "eda" && (o.AMQPURL == "" || o.Prefix == "") {
+			return fmt.Errorf("%w: --target with --twin eda needs --amqp and --prefix of the running twin, to observe its completions", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// tick is how often the recorders are cut into intervals, lag sampled and
+// progress shown.
+const tick = time.Second

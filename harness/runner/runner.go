@@ -1,0 +1,518 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/completion"
+	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/procstat"
+	"github.com/edabench/edabench/harness/record"
+	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/targets/eda"
+	"github.com/edabench/edabench/targets/workflow"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func codesOf(err error) codes.Code { return status.Code(err) }
+
+// Runner runs one scenario.
+type Runner struct {
+	o       Options
+	dir, id string
+	node    *broker.Node
+	live    *liveMetrics
+	sum     *results.Summary
+	csv     *strings.Builder
+}
+
+// Run runs the scenario on every twin, one after the other, and writes the
+// results folder. It returns the summary and the folder even when it
+// failed or was interrupted part-way: what was measured is kept, marked
+// partial.
+func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) {
+	var o Options
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := o.defaults(); err != nil {
+		return nil, "", err
+	}
+	r := &Runner{o: o, csv: &strings.Builder{}}
+	label := strings.Join(o.Twins, "-") + "-" + o.Scenario.Name
+	dir, id, err := results.NewRunDir(o.OutDir, label, time.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	r.dir, r.id = dir, id
+	r.sum = &results.Summary{SchemaVersion: results.SchemaVersion, RunID: id, StartedAt: time.Now().UTC(),
+		Scenario: o.Scenario, Environment: environment(ctx), Twins: map[string]*results.TwinResult{}}
+	r.csv.WriteString(csvHeader)
+
+	runErr := r.run(ctx)
+	if runErr != nil || ctx.Err() != nil {
+		r.sum.Partial = true
+		switch {
+		case runErr != nil:
+			r.sum.PartialReason = runErr.Error()
+		default:
+			r.sum.PartialReason = "interrupted: " + context.Cause(ctx).Error()
+		}
+	}
+	r.sum.EndedAt = time.Now().UTC()
+	if err := r.writeSummary(); err != nil {
+		return r.sum, dir, errors.Join(runErr, err)
+	}
+	return r.sum, dir, runErr
+}
+
+func (r *Runner) run(ctx context.Context) error {
+	o := r.o
+	fmt.Fprintf(o.Progress, "edabench: scenario %s (%s), twins %s, results in %s\n", o.Scenario.Name,
+		fmtDur(o.Scenario.TotalDuration()), strings.Join(o.Twins, ", "), r.dir)
+	if o.MetricsAddr != "off" {
+		lm, addr, err := startLiveMetrics(ctx, o.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		r.live = lm
+		fmt.Fprintf(o.Progress, "edabench: live metrics at http://%s/metrics\n", addr)
+	}
+	needBroker := o.Target == "" && contains(o.Twins, "eda")
+	if needBroker {
+		fmt.Fprintln(o.Progress, "edabench: starting the private RabbitMQ node...")
+		node, err := broker.Start(ctx, broker.DefaultConfig())
+		if err != nil {
+			return fmt.Errorf("the private RabbitMQ node did not start: %w (see `make broker-up` for the same start by hand)", err)
+		}
+		r.node = node
+		r.sum.Environment.RabbitMQ = rabbitVersion(ctx)
+	}
+	if o.Target == "" && o.Binary == "" {
+		bin, err := r.targetBinary(ctx)
+		if err != nil {
+			return err
+		}
+		r.o.Binary = bin
+	}
+	for _, twin := range o.Twins {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := r.runTwin(ctx, twin)
+		if res != nil {
+			r.sum.Twins[twin] = res
+		}
+		if err != nil {
+			return fmt.Errorf("%s twin: %w", twin, err)
+		}
+	}
+	return nil
+}
+
+// targetBinary prefers the target built beside edabench (make build puts
+// both in bin/), and otherwise builds one from the source tree.
+func (r *Runner) targetBinary(ctx context.Context) (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), "target"); isFile(p) {
+			return p, nil
+		}
+	}
+	fmt.Fprintln(r.o.Progress, "edabench: building the target binary...")
+	bin, err := launch.BuildTarget(ctx, r.dir)
+	if err != nil {
+		return "", fmt.Errorf("%w; or run `make build` and use bin/edabench, or pass --binary PATH", err)
+	}
+	return bin, nil
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// twinEnv is what runTwin sets up around the load.
+type twinEnv struct {
+	tw      *launch.Twin
+	gateway string
+	edaCfg  eda.Config
+	lagSrc  lag.Source
+	sampler *lag.Sampler
+	meter   *procstat.Meter
+}
+
+func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResult, error) {
+	o, sc := r.o, r.o.Scenario
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	log := o.Log.With("twin", twin)
+	env := &twinEnv{gateway: o.Target}
+	prefix := fmt.Sprintf("eb%08x", rand.Uint32())
+	if o.Target != "" && twin == "eda" {
+		prefix = o.Prefix
+	}
+	amqpURL := o.AMQPURL
+	if r.node != nil {
+		amqpURL = r.node.AMQPURL()
+	}
+	env.edaCfg = eda.DefaultConfig()
+	env.edaCfg.AMQPURL, env.edaCfg.Prefix = amqpURL, prefix
+	env.edaCfg.Topology = workflow.Topology(sc.Topology)
+
+	if o.Target == "" {
+		fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s)...\n", twin, sc.Topology)
+		tw, err := launch.Start(ctx, launch.Spec{Twin: twin, Topology: workflow.Topology(sc.Topology), Binary: o.Binary,
+			Dir: r.dir, AMQPURL: amqpURL, Prefix: prefix, Cost: sc.Cost, Seed: o.Seed})
+		if err != nil {
+			return nil, err
+		}
+		env.tw, env.gateway = tw, tw.GatewayAddr()
+		defer func() {
+			if err := tw.Stop(context.WithoutCancel(parent)); err != nil {
+				log.Warn("stopping the twin", "err", err)
+			}
+			if twin == "eda" && r.node != nil {
+				deleteQueues(context.WithoutCancel(parent), amqpURL, env.edaCfg)
+			}
+		}()
+		// A child that dies on its own ends the run, marked partial: its
+		// figures would be meaningless from then on.
+		for _, svc := range launch.Services(workflow.Topology(sc.Topology)) {
+			p := tw.Process(svc)
+			go func() {
+				select {
+				case <-p.Done():
+					cancel(fmt.Errorf("%s service %s exited unexpectedly (%v); its log: %s", twin, svc, p.ExitErr(), p.LogPath()))
+				case <-ctx.Done():
+				}
+			}()
+		}
+	}
+
+	stages := sc.LoadStages()
+	var phases []string
+	for _, st := range stages {
+		phases = append(phases, st.Name)
+	}
+	workers := sc.MaxInFlight
+	seconds := int((sc.TotalDuration()+sc.Drain+sc.Timeout)/time.Second) + 5
+	sched, err := sc.Schedule(o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	maxOrders := int64(sched.Expected()*1.5) + 10000
+	st := newTwinState(twin, time.Now(), phases, workers, seconds, maxOrders)
+
+	if twin == "eda" {
+		obs, err := completion.New(ctx, env.edaCfg, r.id, st.onEnd, log)
+		if err != nil {
+			return nil, err
+		}
+		st.obs = obs
+		defer obs.Close()
+		go obs.Run(ctx)
+		var urls []string
+		if env.tw != nil {
+			for _, svc := range launch.Services(env.edaCfg.Topology) {
+				urls = append(urls, "http://"+env.tw.HTTPAddr(svc)+"/metrics")
+			}
+		}
+		var queues []string
+		for _, q := range env.edaCfg.Queues() {
+			queues = append(queues, q.Name)
+		}
+		node := r.node
+		if node == nil {
+			// An external twin's broker: sampled through the default node's
+			// management API only if it is that node.
+			node, _ = broker.Open(broker.DefaultConfig())
+		}
+		env.lagSrc = lag.NewSource(node, queues, urls)
+		env.sampler = lag.NewSampler(env.lagSrc, tick, nil)
+		go env.sampler.Run(ctx)
+	}
+
+	env.meter = procstat.NewMeter(tick)
+	env.meter.Track("harness", os.Getpid)
+	if env.tw != nil {
+		for _, svc := range launch.Services(env.edaCfg.Topology) {
+			env.meter.Track(svc, func() int {
+				if p := env.tw.Process(svc); p != nil && !p.Exited() {
+					return p.PID()
+				}
+				return 0
+			})
+		}
+		if twin == "eda" && r.node != nil {
+			env.meter.TrackTree("broker", r.node.PID)
+		}
+	}
+	meterCtx, stopMeter := context.WithCancel(context.WithoutCancel(ctx))
+	meterDone := make(chan struct{})
+	go func() { env.meter.Run(meterCtx); close(meterDone) }()
+
+	atk, err := attack.NewGRPC(env.gateway, r.id, o.Conns, attack.WithTimeout(sc.Timeout))
+	if err != nil {
+		stopMeter()
+		return nil, err
+	}
+	defer atk.Close()
+
+	// Everything is in place: time zero, for the schedule, the recorders'
+	// first interval and the interval logs alike.
+	st.start = time.Now()
+	for _, rec := range st.recs {
+		rec.SetStart(st.start)
+	}
+	tk := newTicker(r, st, env, stages)
+	tkCtx, stopTicker := context.WithCancel(context.WithoutCancel(ctx))
+	tkDone := make(chan struct{})
+	go func() { tk.run(tkCtx); close(tkDone) }()
+
+	var stats load.Stats
+	var knee *results.Knee
+	a := inFlightAttacker{Attacker: atk, n: &st.inFlight}
+	lopts := []load.Option{load.WithMaxInFlight(sc.MaxInFlight), load.WithWorkers(workers), load.WithStart(st.start)}
+	if sc.Ramp != nil {
+		stats, knee = r.ramp(ctx, st, tk, a, stages, lopts)
+	} else {
+		stats = load.Run(ctx, sched, a, st.handle(twin == "rr"), lopts...)
+	}
+	loadEnd := time.Now()
+
+	res := &results.TwinResult{ErrorsByCode: map[string]int64{}, Knee: knee}
+	res.MaxDispatchLateMs = ms(stats.MaxLateness)
+	if twin == "eda" && ctx.Err() == nil {
+		fmt.Fprintf(o.Progress, "edabench: %s: load done; draining (up to %v)...\n", twin, sc.Drain)
+		res.Orders.DrainMs = r.drain(ctx, st, sc.Drain)
+	}
+	stopTicker()
+	<-tkDone
+	tk.flush(time.Now())
+	stopMeter()
+	<-meterDone
+	r.fill(res, st, env, stats, loadEnd, tk)
+	if stats.Partial && ctx.Err() == nil {
+		return res, errors.New("the load stopped before its schedule ended")
+	}
+	if err := context.Cause(ctx); err != nil && parent.Err() == nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// ramp runs the ramp's steps one at a time, stopping at the first step that
+// breaks the SLO: the last one that held is the knee.
+func (r *Runner) ramp(ctx context.Context, st *twinState, tk *ticker, a load.Attacker, stages []load.Stage, lopts []load.Option) (load.Stats, *results.Knee) {
+	sc := r.o.Scenario
+	var all load.Stats
+	knee := &results.Knee{Reason: "the ramp ended before any step broke the SLO"}
+	offset := time.Duration(0)
+	for i, stage := range stages {
+		sched, err := load.NewSchedule([]load.Stage{stage}, sc.Arrival, r.o.Seed+uint64(i))
+		if err != nil {
+			knee.Reason = err.Error()
+			break
+		}
+		start := st.start.Add(offset)
+		if d := time.Until(start); d > 0 {
+			time.Sleep(d)
+		}
+		stats := load.Run(ctx, sched, a, st.handle(st.name == "rr"), append(lopts, load.WithStart(start))...)
+		offset += stage.Duration
+		all.Sent += stats.Sent
+		all.Dropped += stats.Dropped
+		all.Cancelled += stats.Cancelled
+		all.Completed += stats.Completed
+		all.Failed += stats.Failed
+		all.Partial = all.Partial || stats.Partial
+		if stats.MaxLateness > all.MaxLateness {
+			all.MaxLateness = stats.MaxLateness
+		}
+		if ctx.Err() != nil {
+			knee.Reason = "interrupted"
+			break
+		}
+		ok, why := r.stepHeld(ctx, st, tk, stage)
+		if !ok {
+			knee.BrokenAt, knee.Reached, knee.Reason = stage.To, true, why
+			break
+		}
+		knee.RPS = stage.To
+	}
+	return all, knee
+}
+
+// stepHeld judges one ramp step: p99 of its end-to-end latency under the
+// SLO, and its error rate under the limit. For the EDA twin, orders of the
+// step still incomplete a moment after it count against it: a backlog that
+// grows is a step the twin did not sustain, whatever its acks say.
+func (r *Runner) stepHeld(ctx context.Context, st *twinState, tk *ticker, stage load.Stage) (bool, string) {
+	slo := r.o.Scenario.SLO
+	ph := st.phases[stage.Name]
+	if st.obs != nil {
+		grace := min(2*slo.P99, 2*time.Second)
+		t := time.NewTimer(grace)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	his := tk.cutPhase(stage.Name, time.Now())
+	sent := ph.sent.Load()
+	if sent == 0 {
+		return false, "no request was sent"
+	}
+	failed := ph.errors.Load() + ph.timeouts.Load() + ph.dropped.Load()
+	if rate := float64(failed) / float64(sent); rate > slo.MaxErrorRate {
+		return false, fmt.Sprintf("%d of %d requests failed or were dropped at %.0f/s (limit %.1f%%)", failed, sent, stage.To, 100*slo.MaxErrorRate)
+	}
+	h := his[mAck]
+	if st.obs != nil {
+		h = his[mE2E]
+		accepted := ph.ok.Load()
+		if outstanding := accepted - h.TotalCount(); accepted > 0 && float64(outstanding)/float64(accepted) > 0.01 {
+			return false, fmt.Sprintf("%d of %d orders accepted at %.0f/s still incomplete after the step: the backlog grows", outstanding, accepted, stage.To)
+		}
+	}
+	if p99 := time.Duration(h.ValueAtQuantile(99)) * time.Microsecond; p99 > slo.P99 {
+		return false, fmt.Sprintf("p99 %v above the SLO %v at %.0f/s", p99.Round(100*time.Microsecond), slo.P99, stage.To)
+	}
+	return true, ""
+}
+
+// drain waits until every accepted order has ended (or the bound), and
+// returns how long that took in ms (-1 when it never happened).
+func (r *Runner) drain(ctx context.Context, st *twinState, bound time.Duration) float64 {
+	start := time.Now()
+	end := start.Add(bound)
+	for {
+		if st.endedAccepted.Load() >= st.total.ok.Load() {
+			return ms(time.Since(start))
+		}
+		if time.Now().After(end) || ctx.Err() != nil {
+			return -1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (r *Runner) fill(res *results.TwinResult, st *twinState, env *twinEnv, stats load.Stats, loadEnd time.Time, tk *ticker) {
+	res.Counts = st.total.counts()
+	for c := range st.codes {
+		if n := st.codes[c].Load(); n > 0 {
+			res.ErrorsByCode[codes.Code(c).String()] = n
+		}
+	}
+	loadSecs := loadEnd.Sub(st.start).Seconds()
+	res.LoadSeconds = loadSecs
+	if loadSecs > 0 {
+		res.OfferedRPS = float64(res.Sent) / loadSecs
+		res.AchievedRPS = float64(res.OK+res.Rejected) / loadSecs
+	}
+	tot := tk.totals()
+	res.Ack, res.AckUncorrected = record.Summarize(tot[mAck]), record.Summarize(tot[mAckU])
+	if st.obs == nil {
+		// The RR twin's reply is the order's end.
+		res.E2E, res.E2EUncorrected = res.Ack, res.AckUncorrected
+		res.Orders.Accepted = res.OK + res.Rejected
+		res.Orders.Completed, res.Orders.Failed = res.OK, res.Rejected
+	} else {
+		res.E2E, res.E2EUncorrected = record.Summarize(tot[mE2E]), record.Summarize(tot[mE2EU])
+		res.Orders.Accepted = res.OK
+		st.accepted.each(func(seq uint64) {
+			switch seen, completed := st.obs.End(seq); {
+			case !seen:
+				res.Orders.Lost++
+			case completed:
+				res.Orders.Completed++
+			default:
+				res.Orders.Failed++
+			}
+		})
+		res.Orders.DuplicateEnds = st.obs.Duplicates()
+	}
+	for _, rec := range st.recs {
+		res.Clamped += rec.Clamped()
+	}
+	res.Phases = map[string]*results.PhaseResult{}
+	for name, pc := range st.phases {
+		pr := &results.PhaseResult{Counts: pc.counts()}
+		if his := tk.phase(name); his != nil {
+			pr.Ack = record.Summarize(his[mAck])
+			pr.E2E = record.Summarize(his[mE2E])
+			if st.obs == nil {
+				pr.E2E = pr.Ack
+			}
+		}
+		pr.Seconds = tk.phaseSeconds(name)
+		if pr.Seconds > 0 {
+			pr.OfferedRPS = float64(pr.Sent) / pr.Seconds
+			pr.AchievedRPS = float64(pr.OK+pr.Rejected) / pr.Seconds
+		}
+		res.Phases[name] = pr
+	}
+	if env.sampler != nil {
+		res.Lag = lag.Analyze(env.sampler.Samples(), loadEnd)
+	}
+	res.Usage = env.meter.Usage()
+	var cpu float64
+	for name, u := range res.Usage {
+		if name != "harness" {
+			cpu += u.CPUSeconds
+		}
+	}
+	if res.Orders.Completed > 0 {
+		res.CPUPerOrderMs = 1000 * cpu / float64(res.Orders.Completed)
+	}
+	if res.Sent > 0 {
+		res.GeneratorCPUPer1k = 1000 * res.Usage["harness"].CPUSeconds / float64(res.Sent)
+	}
+}
+
+func (p *phaseCounts) counts() results.Counts {
+	return results.Counts{Sent: p.sent.Load(), OK: p.ok.Load(), Rejected: p.rejected.Load(), Errors: p.errors.Load(),
+		Timeouts: p.timeouts.Load(), Dropped: p.dropped.Load()}
+}
+
+// writeSummary writes summary.json, the histograms and the time series.
+func (r *Runner) writeSummary() error {
+	var errs []error
+	errs = append(errs, results.WriteJSON(filepath.Join(r.dir, "summary.json"), r.sum))
+	errs = append(errs, results.WriteFile(filepath.Join(r.dir, "timeseries.csv"), func(w io.Writer) error {
+		_, err := io.WriteString(w, r.csv.String())
+		return err
+	}))
+	errs = append(errs, results.LinkLatest(r.o.OutDir, r.dir))
+	return errors.Join(errs...)
+}
+
+func deleteQueues(ctx context.Context, url string, cfg eda.Config) {
+	if err := eda.DeleteTopology(ctx, url, cfg, completion.QueueName(cfg)); err != nil {
+		slog.Debug("delete the twin's queues", "err", err)
+	}
+}

@@ -1,0 +1,236 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/harness/completion"
+	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/record"
+	"google.golang.org/grpc/codes"
+)
+
+// metricNames are the four latency series of a twin, in file-name form.
+var metricNames = [4]string{"ack", "ack_uncorrected", "e2e", "e2e_uncorrected"}
+
+const (
+	mAck = iota
+	mAckU
+	mE2E
+	mE2EU
+)
+
+// twinState is what one twin's run accumulates. The load workers write it
+// concurrently: counters are atomics, latencies go to per-worker shards.
+type twinState struct {
+	name  string
+	start time.Time // the schedule's time zero
+
+	recs [4]*record.Recorder
+	// ackShards[w] are worker w's shards (index Workers is the dropped path,
+	// which records nothing but keeps the rule simple).
+	ackShards, ackUShards []*record.Shard
+	e2eShard, e2eUShard   *record.Shard // the completion observer's, EDA only
+
+	total    phaseCounts
+	phases   map[string]*phaseCounts // fixed at start: read-only map
+	codes    [17]atomic.Int64        // errors by gRPC code
+	inFlight atomic.Int64
+
+	// Per second since start: offered by intended time, replies by end time.
+	secOffered, secReplies, secErrors, secTimeouts, secDropped, secEnded []atomic.Int64
+
+	accepted, counted bitset // EDA: which orders were ACCEPTED; whose end was counted
+	endedAccepted     atomic.Int64
+	obs               *completion.Observer
+
+	// Interval histograms merged per phase by the ticker.
+	mu       sync.Mutex
+	phaseHis map[string]*[4]*hdrhistogram.Histogram
+}
+
+type phaseCounts struct {
+	sent, ok, rejected, errors, timeouts, dropped atomic.Int64
+}
+
+func newTwinState(name string, start time.Time, phases []string, workers int, seconds int, maxOrders int64) *twinState {
+	s := &twinState{name: name, start: start, phases: map[string]*phaseCounts{}, phaseHis: map[string]*[4]*hdrhistogram.Histogram{}}
+	for i := range s.recs {
+		s.recs[i] = record.New(name + "." + metricNames[i])
+	}
+	// Created on a worker's first reply: an HDR shard holds ~370 KB, and
+	// the load's pool only wakes as many workers as the load keeps busy.
+	s.ackShards = make([]*record.Shard, workers+1)
+	s.ackUShards = make([]*record.Shard, workers+1)
+	s.e2eShard, s.e2eUShard = s.recs[mE2E].Shard(), s.recs[mE2EU].Shard()
+	for _, p := range phases {
+		s.phases[p] = &phaseCounts{}
+	}
+	for _, a := range []*[]atomic.Int64{&s.secOffered, &s.secReplies, &s.secErrors, &s.secTimeouts, &s.secDropped, &s.secEnded} {
+		*a = make([]atomic.Int64, seconds)
+	}
+	s.accepted, s.counted = newBitset(maxOrders), newBitset(maxOrders)
+	return s
+}
+
+func (s *twinState) sec(t time.Time) int {
+	i := int(t.Sub(s.start) / time.Second)
+	if i < 0 {
+		return 0
+	}
+	if i >= len(s.secOffered) {
+		return len(s.secOffered) - 1
+	}
+	return i
+}
+
+// handle accounts one request; called by load workers.
+func (s *twinState) handle(rrTwin bool) func(worker int, r load.Result) {
+	return func(worker int, r load.Result) {
+		out, _ := attack.Classify(r)
+		ph := s.phases[r.Phase]
+		for _, c := range []*phaseCounts{&s.total, ph} {
+			if c == nil {
+				continue
+			}
+			c.sent.Add(1)
+			switch out {
+			case attack.OK:
+				c.ok.Add(1)
+			case attack.Rejected:
+				c.rejected.Add(1)
+			case attack.Error:
+				c.errors.Add(1)
+			case attack.Timeout:
+				c.timeouts.Add(1)
+			case attack.Dropped:
+				c.dropped.Add(1)
+			}
+		}
+		s.secOffered[s.sec(r.Intended)].Add(1)
+		switch out {
+		case attack.Dropped:
+			s.secDropped[s.sec(r.Intended)].Add(1)
+			return
+		case attack.Error:
+			s.codes[codeIndex(r.Err)].Add(1)
+			s.secErrors[s.sec(r.End)].Add(1)
+			return
+		case attack.Timeout:
+			s.codes[codes.DeadlineExceeded].Add(1)
+			s.secTimeouts[s.sec(r.End)].Add(1)
+			return
+		}
+		// A reply: its latency from the intended send time, and from the
+		// actual one. Errors are not timed: a fast failure must not make a
+		// twin look faster.
+		s.secReplies[s.sec(r.End)].Add(1)
+		if s.ackShards[worker] == nil {
+			// Only this worker's goroutine touches its slot.
+			s.ackShards[worker], s.ackUShards[worker] = s.recs[mAck].Shard(), s.recs[mAckU].Shard()
+		}
+		s.ackShards[worker].Record(r.Latency())
+		s.ackUShards[worker].Record(r.ServiceTime())
+		if rrTwin {
+			s.secEnded[s.sec(r.End)].Add(1)
+			return
+		}
+		if out == attack.OK {
+			s.accepted.set(r.Seq)
+			if seen, _ := s.obs.End(r.Seq); seen {
+				s.countEnd(r.Seq)
+			}
+		}
+	}
+}
+
+// onEnd is the completion observer's callback (one goroutine).
+func (s *twinState) onEnd(e completion.Event) {
+	s.e2eShard.Record(e.Latency())
+	s.e2eUShard.Record(e.ServiceTime())
+	s.secEnded[s.sec(e.At)].Add(1)
+	if s.accepted.get(e.Seq) {
+		s.countEnd(e.Seq)
+	}
+}
+
+// countEnd counts an accepted order's end once, whichever of the reply and
+// the completion event arrives second.
+func (s *twinState) countEnd(seq uint64) {
+	if s.counted.trySet(seq) {
+		s.endedAccepted.Add(1)
+	}
+}
+
+func codeIndex(err error) codes.Code {
+	c := codesOf(err)
+	if int(c) >= 17 {
+		return codes.Unknown
+	}
+	return c
+}
+
+// bitset is a fixed-size set of order sequence numbers, safe for concurrent
+// use without locks. Orders beyond its size are not tracked (counted apart).
+type bitset struct{ w []atomic.Uint64 }
+
+func newBitset(n int64) bitset { return bitset{w: make([]atomic.Uint64, n/64+1)} }
+
+func (b bitset) set(i uint64) { b.trySet(i) }
+
+func (b bitset) trySet(i uint64) bool {
+	if i/64 >= uint64(len(b.w)) {
+		return false
+	}
+	w, m := &b.w[i/64], uint64(1)<<(i%64)
+	for {
+		old := w.Load()
+		if old&m != 0 {
+			return false
+		}
+		if w.CompareAndSwap(old, old|m) {
+			return true
+		}
+	}
+}
+
+func (b bitset) get(i uint64) bool {
+	return i/64 < uint64(len(b.w)) && b.w[i/64].Load()&(uint64(1)<<(i%64)) != 0
+}
+
+// each calls f for every member.
+func (b bitset) each(f func(uint64)) {
+	for wi := range b.w {
+		v := b.w[wi].Load()
+		for v != 0 {
+			bit := uint64(0)
+			for v&(1<<bit) == 0 {
+				bit++
+			}
+			f(uint64(wi)*64 + bit)
+			v &^= 1 << bit
+		}
+	}
+}
+
+// inFlightAttacker counts calls under way, for the live view.
+type inFlightAttacker struct {
+	load.Attacker
+	n *atomic.Int64
+}
+
+func (a inFlightAttacker) Attack(ctx context.Context, r load.Request) load.Result {
+	a.n.Add(1)
+	defer a.n.Add(-1)
+	return a.Attacker.Attack(ctx, r)
+}
+
+func fmtDur(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%02d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}

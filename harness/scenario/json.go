@@ -1,0 +1,60 @@
+package scenario
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// MarshalJSON writes the scenario as it ran, with the keys and the duration
+// notation of the YAML files, so a summary.json reads like the scenario
+// that produced it.
+func (s *Scenario) MarshalJSON() ([]byte, error) {
+	type stage struct {
+		Name     string   `json:"name"`
+		Duration string   `json:"duration"`
+		Rate     float64  `json:"rate"`
+		To       *float64 `json:"to,omitempty"`
+	}
+	type ramp struct {
+		StartRate    float64 `json:"start_rate"`
+		Step         float64 `json:"step"`
+		StepDuration string  `json:"step_duration"`
+		MaxRate      float64 `json:"max_rate"`
+	}
+	type slo struct {
+		P99          string  `json:"p99,omitempty"`
+		MaxErrorRate float64 `json:"max_error_rate"`
+	}
+	out := struct {
+		Name        string  `json:"name"`
+		Description string  `json:"description,omitempty"`
+		Source      string  `json:"source,omitempty"`
+		Arrival     string  `json:"arrival"`
+		Stages      []stage `json:"stages,omitempty"`
+		Ramp        *ramp   `json:"ramp,omitempty"`
+		SLO         slo     `json:"slo"`
+		Timeout     string  `json:"timeout"`
+		MaxInFlight int     `json:"max_in_flight"`
+		Drain       string  `json:"drain"`
+		Topology    string  `json:"topology"`
+		Cost        string  `json:"cost,omitempty"`
+		Seed        uint64  `json:"seed"`
+		Faults      int     `json:"faults"`
+	}{Name: s.Name, Description: s.Description, Source: s.source, Arrival: string(s.Arrival),
+		SLO: slo{P99: durOrEmpty(s.SLO.P99), MaxErrorRate: s.SLO.MaxErrorRate}, Timeout: s.Timeout.String(),
+		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Cost: s.Cost, Seed: s.Seed, Faults: len(s.Faults)}
+	for _, st := range s.Stages {
+		out.Stages = append(out.Stages, stage{st.Name, st.Duration.String(), st.Rate, st.To})
+	}
+	if r := s.Ramp; r != nil {
+		out.Ramp = &ramp{r.StartRate, r.Step, r.StepDuration.String(), r.MaxRate}
+	}
+	return json.Marshal(out)
+}
+
+func durOrEmpty(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
