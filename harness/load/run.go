@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"github.com/edabench/edabench/internal/precise"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -499,49 +500,15 @@ func (p *workerPool) drain(w int, backlog <-chan Request, serve func(int, Reques
 	}
 }
 
-// realClock sleeps with a timer while far from the target time and with a
-// precise sleep for the last stretch: Go's timers round waits below a
-// millisecond up to about one, which at thousands of req/s would bunch
-// requests and add that lag to every latency.
-type realClock struct {
-	timer  *time.Timer
-	coarse bool
-}
+// realClock paces with a precise.Sleeper: Go's timers alone would round
+// waits below a millisecond up to about one, which at thousands of req/s
+// would bunch requests and add that lag to every latency.
+type realClock struct{ s *precise.Sleeper }
 
-// fineWindow is the stretch left to the precise sleep; it covers the timer's
-// usual overshoot (a few hundred µs on an idle machine).
-const fineWindow = 1500 * time.Microsecond
+func newRealClock(coarse bool) *realClock { return &realClock{s: precise.NewSleeper(coarse)} }
 
-func newRealClock(coarse bool) *realClock {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &realClock{timer: t, coarse: coarse}
-}
-
-func (c *realClock) stop() { c.timer.Stop() }
+func (c *realClock) stop() { c.s.Stop() }
 
 func (c *realClock) Now() time.Time { return time.Now() }
 
-func (c *realClock) SleepUntil(ctx context.Context, t time.Time) {
-	for {
-		d := time.Until(t)
-		if d <= 0 {
-			return
-		}
-		if d <= fineWindow && !c.coarse {
-			// Not interruptible, but bounded by fineWindow.
-			fineSleep(d)
-			return
-		}
-		if !c.coarse {
-			d -= fineWindow
-		}
-		c.timer.Reset(d)
-		select {
-		case <-c.timer.C:
-		case <-ctx.Done():
-			c.timer.Stop()
-			return
-		}
-	}
-}
+func (c *realClock) SleepUntil(ctx context.Context, t time.Time) { c.s.SleepUntil(ctx, t) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edabench/edabench/internal/precise"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -166,14 +167,9 @@ func (c Cost) Spend(ctx context.Context, d time.Duration) error {
 	if c.Mode == CPU {
 		return spin(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// A plain timer wakes up to a millisecond late here: a 10 ms step would
+	// cost 11, and the twins would not run the model they were given.
+	return precise.Sleep(ctx, d)
 }
 
 // spin burns CPU for d, checking ctx between short slices so a cancelled
