@@ -37,8 +37,17 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+# The standard suite: both twins through smoke, spike, a one-minute soak and
+# the ramp, then the micro-benchmarks of the instrument itself. Each run's
+# table ends with its results folder.
+BENCH_OUT ?= results
+
 bench: build deps
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./targets/... ./harness/...
+	$(BIN)/edabench run --scenario smoke --out $(BENCH_OUT)
+	$(BIN)/edabench run --scenario spike --out $(BENCH_OUT)
+	$(BIN)/edabench run --scenario soak --duration 1m --out $(BENCH_OUT)
+	$(BIN)/edabench run --scenario ramp --out $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./internal/precise ./targets/workflow ./targets/rr
 
 broker-up:
 	$(GO) run ./harness/cmd/brokerctl up

@@ -40,7 +40,7 @@ func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, e
 	reg.MustRegister(lm.requests, lm.inFlight, lm.depth, lm.lagS, lm.ackP50, lm.ackP99, lm.e2eP50, lm.e2eP99)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, "", fmt.Errorf("--metrics-addr %s: %w (pick another port, or off)", addr, err)
+		return nil, "", fmt.Errorf("%w: --metrics-addr %s: %v (pick another port, 127.0.0.1:0, or off)", ErrInvalid, addr, err)
 	}
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)

@@ -66,10 +66,10 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	if runErr != nil || ctx.Err() != nil {
 		r.sum.Partial = true
 		switch {
-		case runErr != nil:
-			r.sum.PartialReason = runErr.Error()
+		case ctx.Err() != nil:
+			r.sum.PartialReason = "interrupted (" + context.Cause(ctx).Error() + ") during the run; figures cover what ran until then"
 		default:
-			r.sum.PartialReason = "interrupted: " + context.Cause(ctx).Error()
+			r.sum.PartialReason = runErr.Error()
 		}
 	}
 	r.sum.EndedAt = time.Now().UTC()
@@ -286,6 +286,13 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	for _, rec := range st.recs {
 		rec.SetStart(st.start)
 	}
+	if sc.Ramp == nil {
+		at := st.start
+		for _, stage := range stages {
+			st.tl.begin(stage.Name, at)
+			at = at.Add(stage.Duration)
+		}
+	}
 	tk := newTicker(r, st, env, stages)
 	tkCtx, stopTicker := context.WithCancel(context.WithoutCancel(ctx))
 	tkDone := make(chan struct{})
@@ -301,6 +308,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		stats = load.Run(ctx, sched, a, st.handle(twin == "rr"), lopts...)
 	}
 	loadEnd := time.Now()
+	st.tl.begin("drain", loadEnd)
 
 	res := &results.TwinResult{ErrorsByCode: map[string]int64{}, Knee: knee}
 	res.MaxDispatchLateMs = ms(stats.MaxLateness)
@@ -329,19 +337,24 @@ func (r *Runner) ramp(ctx context.Context, st *twinState, tk *ticker, a load.Att
 	sc := r.o.Scenario
 	var all load.Stats
 	knee := &results.Knee{Reason: "the ramp ended before any step broke the SLO"}
-	offset := time.Duration(0)
 	for i, stage := range stages {
 		sched, err := load.NewSchedule([]load.Stage{stage}, sc.Arrival, r.o.Seed+uint64(i))
 		if err != nil {
 			knee.Reason = err.Error()
 			break
 		}
-		start := st.start.Add(offset)
-		if d := time.Until(start); d > 0 {
-			time.Sleep(d)
-		}
-		stats := load.Run(ctx, sched, a, st.handle(st.name == "rr"), append(lopts, load.WithStart(start))...)
-		offset += stage.Duration
+		// Each step starts when the last was judged: its requests are due
+		// from now, never in a late burst making up for the pause.
+		start := time.Now()
+		st.tl.begin(stage.Name, start)
+		// Every step's schedule counts from 0; shifted, the sequence
+		// numbers (and so the order IDs) stay unique across the ramp.
+		base := uint64(all.Sent + all.Dropped)
+		handle := st.handle(st.name == "rr")
+		stats := load.Run(ctx, sched, seqShift{a, base}, func(w int, r load.Result) {
+			r.Seq += base
+			handle(w, r)
+		}, append(lopts, load.WithStart(start))...)
 		all.Sent += stats.Sent
 		all.Dropped += stats.Dropped
 		all.Cancelled += stats.Cancelled
@@ -363,6 +376,17 @@ func (r *Runner) ramp(ctx context.Context, st *twinState, tk *ticker, a load.Att
 		knee.RPS = stage.To
 	}
 	return all, knee
+}
+
+// seqShift numbers a ramp step's requests after the steps before it.
+type seqShift struct {
+	load.Attacker
+	base uint64
+}
+
+func (s seqShift) Attack(ctx context.Context, r load.Request) load.Result {
+	r.Seq += s.base
+	return s.Attacker.Attack(ctx, r)
 }
 
 // stepHeld judges one ramp step: p99 of its end-to-end latency under the
@@ -393,7 +417,7 @@ func (r *Runner) stepHeld(ctx context.Context, st *twinState, tk *ticker, stage 
 	if st.obs != nil {
 		h = his[mE2E]
 		accepted := ph.ok.Load()
-		if outstanding := accepted - h.TotalCount(); accepted > 0 && float64(outstanding)/float64(accepted) > 0.01 {
+		if outstanding := accepted - ph.ended.Load(); accepted > 0 && float64(outstanding)/float64(accepted) > 0.01 {
 			return false, fmt.Sprintf("%d of %d orders accepted at %.0f/s still incomplete after the step: the backlog grows", outstanding, accepted, stage.To)
 		}
 	}
@@ -461,6 +485,9 @@ func (r *Runner) fill(res *results.TwinResult, st *twinState, env *twinEnv, stat
 	}
 	res.Phases = map[string]*results.PhaseResult{}
 	for name, pc := range st.phases {
+		if pc.sent.Load() == 0 {
+			continue // a ramp step never reached
+		}
 		pr := &results.PhaseResult{Counts: pc.counts()}
 		if his := tk.phase(name); his != nil {
 			pr.Ack = record.Summarize(his[mAck])

@@ -72,16 +72,13 @@ func newTicker(r *Runner, st *twinState, env *twinEnv, stages []load.Stage) *tic
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 3_600_000_000, 3) }
 
-// phaseAt names the stage running at t ("drain" after the last one).
+// phaseAt names the phase running at t: the runner records when each one
+// begins, and "drain" once the load has ended.
 func (t *ticker) phaseAt(at time.Time) string {
-	off := at.Sub(t.st.start)
-	for _, s := range t.stages {
-		if off < s.Duration {
-			return s.Name
-		}
-		off -= s.Duration
+	if p := t.st.tl.phaseAt(at); p != "" {
+		return p
 	}
-	return "drain"
+	return "setup"
 }
 
 func (t *ticker) run(ctx context.Context) {

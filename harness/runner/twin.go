@@ -39,7 +39,8 @@ type twinState struct {
 
 	total    phaseCounts
 	phases   map[string]*phaseCounts // fixed at start: read-only map
-	codes    [17]atomic.Int64        // errors by gRPC code
+	tl       timeline
+	codes    [17]atomic.Int64 // errors by gRPC code
 	inFlight atomic.Int64
 
 	// Per second since start: offered by intended time, replies by end time.
@@ -56,6 +57,39 @@ type twinState struct {
 
 type phaseCounts struct {
 	sent, ok, rejected, errors, timeouts, dropped atomic.Int64
+	ended                                         atomic.Int64 // orders of the phase seen to end (EDA)
+}
+
+// timeline records when each phase actually began. A ramp pauses between
+// steps to judge them, so phases cannot be derived from planned durations.
+type timeline struct {
+	mu    sync.Mutex
+	spans []span
+}
+
+type span struct {
+	at   time.Time
+	name string
+}
+
+func (tl *timeline) begin(name string, at time.Time) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.spans = append(tl.spans, span{at, name})
+}
+
+// phaseAt names the phase running at t ("" before the first).
+func (tl *timeline) phaseAt(t time.Time) string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	name := ""
+	for _, s := range tl.spans {
+		if t.Before(s.at) {
+			break
+		}
+		name = s.name
+	}
+	return name
 }
 
 func newTwinState(name string, start time.Time, phases []string, workers int, seconds int, maxOrders int64) *twinState {
@@ -154,6 +188,9 @@ func (s *twinState) onEnd(e completion.Event) {
 	s.e2eShard.Record(e.Latency())
 	s.e2eUShard.Record(e.ServiceTime())
 	s.secEnded[s.sec(e.At)].Add(1)
+	if ph := s.phases[s.tl.phaseAt(e.Intended)]; ph != nil {
+		ph.ended.Add(1)
+	}
 	if s.accepted.get(e.Seq) {
 		s.countEnd(e.Seq)
 	}
