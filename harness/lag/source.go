@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/bus"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // LagMetric is the gauge every EDA service sets on each delivery; it must
@@ -150,44 +150,30 @@ func (s *source) scrapeAll(ctx context.Context) map[string]float64 {
 func (s *source) scrape(ctx context.Context, url string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	fams, err := scrape.Families(ctx, s.client, url)
 	if err != nil {
-		return nil, fmt.Errorf("lag: metrics URL %q: %w", url, err)
+		return nil, fmt.Errorf("lag: %w", err)
 	}
-	// Ask for the classic text format: promhttp would otherwise be free to
-	// negotiate OpenMetrics or protobuf.
-	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
-	}
-	return parseLag(io.LimitReader(resp.Body, 32<<20))
+	return lagOf(fams), nil
 }
 
 // parseLag extracts LagMetric per queue label from a text exposition.
 func parseLag(r io.Reader) (map[string]float64, error) {
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(r)
+	fams, err := scrape.Parse(r)
 	if err != nil {
-		return nil, fmt.Errorf("parse metrics: %w", err)
+		return nil, err
 	}
+	return lagOf(fams), nil
+}
+
+func lagOf(fams map[string]*dto.MetricFamily) map[string]float64 {
 	out := make(map[string]float64)
 	fam, ok := fams[LagMetric]
 	if !ok {
-		return out, nil
+		return out
 	}
 	for _, m := range fam.GetMetric() {
-		var queue string
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "queue" {
-				queue = l.GetValue()
-			}
-		}
+		queue := scrape.Label(m, "queue")
 		if queue == "" || m.GetGauge() == nil {
 			continue
 		}
@@ -198,5 +184,5 @@ func parseLag(r io.Reader) (map[string]float64, error) {
 			out[queue] = v
 		}
 	}
-	return out, nil
+	return out
 }

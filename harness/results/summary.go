@@ -77,6 +77,9 @@ type TwinResult struct {
 	E2E            record.Summary `json:"e2e"`
 	AckUncorrected record.Summary `json:"ack_uncorrected"`
 	E2EUncorrected record.Summary `json:"e2e_uncorrected"`
+	// Steps is each step's own time as its service reports it (its
+	// edabench_step_duration_seconds histogram, first applications only).
+	Steps map[string]StepLatency `json:"steps,omitempty"`
 	// Orders: accepted = completed + failed + lost (after the drain).
 	Orders OrderCounts               `json:"orders"`
 	Phases map[string]*PhaseResult   `json:"phases"`
@@ -119,4 +122,14 @@ type Knee struct {
 	BrokenAt float64 `json:"broken_at"` // the first step that broke the SLO; 0 if none did
 	Reason   string  `json:"reason"`
 	Reached  bool    `json:"reached"` // false: the ramp ended before any step broke the SLO
+}
+
+// StepLatency is one step's time from its service's Prometheus histogram:
+// percentiles interpolated within its buckets, so only as fine as they are
+// (a factor of 2 apart), unlike the harness's HDR figures.
+type StepLatency struct {
+	Count  uint64  `json:"count"`
+	MeanMs float64 `json:"mean_ms"`
+	P50Ms  float64 `json:"p50_ms"`
+	P99Ms  float64 `json:"p99_ms"`
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/harness/scrape"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,6 +318,9 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		fmt.Fprintf(o.Progress, "edabench: %s: load done; draining (up to %v)...\n", twin, sc.Drain)
 		res.Orders.DrainMs = r.drain(ctx, st, sc.Drain)
 	}
+	if env.tw != nil {
+		res.Steps = stepLatencies(context.WithoutCancel(ctx), env.tw)
+	}
 	stopTicker()
 	<-tkDone
 	tk.flush(time.Now())
@@ -542,4 +547,34 @@ func deleteQueues(ctx context.Context, url string, cfg eda.Config) {
 	if err := eda.DeleteTopology(ctx, url, cfg, completion.QueueName(cfg)); err != nil {
 		slog.Debug("delete the twin's queues", "err", err)
 	}
+}
+
+// stepLatencies reads each step service's own step-duration histogram.
+func stepLatencies(ctx context.Context, tw *launch.Twin) map[string]results.StepLatency {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	client := &http.Client{}
+	out := map[string]results.StepLatency{}
+	for _, st := range workflow.Steps() {
+		p := tw.Process(string(st))
+		if p == nil || p.Exited() {
+			continue
+		}
+		fams, err := scrape.Families(ctx, client, "http://"+p.Ready().HTTP+"/metrics")
+		if err != nil {
+			continue
+		}
+		var h scrape.Histogram
+		for _, m := range fams["edabench_step_duration_seconds"].GetMetric() {
+			if scrape.Label(m, "outcome") == "applied" {
+				h.Add(m.GetHistogram())
+			}
+		}
+		if h.Count == 0 {
+			continue
+		}
+		out[string(st)] = results.StepLatency{Count: h.Count, MeanMs: 1000 * h.Sum / float64(h.Count),
+			P50Ms: 1000 * h.Quantile(0.5), P99Ms: 1000 * h.Quantile(0.99)}
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -225,5 +227,73 @@ drain: 1s
 	}
 	if l, err := os.Readlink(filepath.Join(filepath.Dir(dir), "latest")); err != nil || l != filepath.Base(dir) {
 		t.Fatalf("latest -> %q, %v; want %s", l, err, filepath.Base(dir))
+	}
+}
+
+// childOf finds this test process's child running a given --service.
+func childOf(service string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmd, []byte("--service\x00"+service+"\x00")) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Field 4 of stat, after the parenthesised command, is the ppid.
+		if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:])); len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// TestRunReportsACrashedChild: a service dies mid-run (nobody's fault
+// injection); the run stops, names the service and its log, and keeps what
+// it measured, marked partial.
+func TestRunReportsACrashedChild(t *testing.T) {
+	bin, err := buildTarget()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := mustScenario(t, `
+name: crash
+arrival: uniform
+stages:
+  - {name: steady, duration: 30s, rate: 50}
+timeout: 2s
+drain: 1s
+`)
+	go func() {
+		for i := 0; i < 200; i++ {
+			time.Sleep(100 * time.Millisecond)
+			if pid := childOf("shipping"); pid != 0 && i > 20 {
+				syscall.Kill(pid, syscall.SIGKILL)
+				return
+			}
+		}
+	}()
+	sum, dir, err := Run(context.Background(), WithTwins("rr"), WithScenario(sc), WithBinary(bin),
+		WithOutDir(t.TempDir()), WithMetricsAddr("off"))
+	if err == nil || !strings.Contains(err.Error(), "shipping exited unexpectedly") || !strings.Contains(err.Error(), "rr-shipping.log") {
+		t.Fatalf("err = %v; want it to name the crashed service and its log", err)
+	}
+	if sum == nil || !sum.Partial || sum.Twins["rr"] == nil || sum.Twins["rr"].Sent == 0 {
+		t.Fatalf("summary %+v: want partial, with what was measured", sum)
+	}
+	if sum.Twins["rr"].Sent >= 30*50 {
+		t.Fatalf("sent %d: the run went on after the crash", sum.Twins["rr"].Sent)
+	}
+	checkSchema(t, dir)
+	for _, svc := range []string{"gateway", "payment", "inventory", "notification"} {
+		if pid := childOf(svc); pid != 0 {
+			t.Errorf("%s (pid %d) still running after the run ended", svc, pid)
+		}
 	}
 }
