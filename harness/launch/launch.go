@@ -68,16 +68,18 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 	t := &Twin{spec: spec, procs: map[string]*supervise.Process{}, args: map[string][]string{}, order: Services(spec.Topology)}
 	// Fixed ports, picked now: a killed RR step must come back on the
 	// address its caller knows.
-	ports := map[string]string{}
+	ports, https := map[string]string{}, map[string]string{}
 	for _, svc := range t.order {
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
+		for _, m := range []map[string]string{ports, https} {
+			addr, err := freeAddr()
+			if err != nil {
+				return nil, err
+			}
+			m[svc] = addr
 		}
-		ports[svc] = addr
 	}
 	for _, svc := range t.order {
-		args := t.serviceArgs(svc, ports)
+		args := t.serviceArgs(svc, ports, https[svc])
 		t.args[svc] = args
 		if _, err := t.start(ctx, svc); err != nil {
 			t.Stop(context.WithoutCancel(ctx))
@@ -87,10 +89,13 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 	return t, nil
 }
 
-func (t *Twin) serviceArgs(svc string, ports map[string]string) []string {
+// serviceArgs gives every service fixed ports, gRPC and HTTP alike: a
+// service killed by a fault comes back where its callers, the lag sampler
+// and the fault injector know it.
+func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string) []string {
 	s := t.spec
 	args := []string{"--twin", s.Twin, "--service", svc, "--topology", string(s.Topology),
-		"--http", "127.0.0.1:0", "--seed", fmt.Sprint(s.Seed),
+		"--http", httpAddr, "--seed", fmt.Sprint(s.Seed),
 		"--data-dir", filepath.Join(s.Dir, "data", s.Twin)}
 	if s.Twin == "rr" || svc == "gateway" {
 		args = append(args, "--listen", ports[svc])

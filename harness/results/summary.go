@@ -1,6 +1,7 @@
 package results
 
 import (
+	"github.com/edabench/edabench/harness/audit"
 	"time"
 
 	"github.com/edabench/edabench/harness/lag"
@@ -91,7 +92,11 @@ type TwinResult struct {
 	GeneratorCPUPer1k float64 `json:"generator_cpu_per_1k_requests_s"`
 	MaxDispatchLateMs float64 `json:"max_dispatch_late_ms"`
 	Knee              *Knee   `json:"knee,omitempty"`
-	Clamped           int64   `json:"latencies_clamped"`
+	// Audit reconciles what the client saw with what every step applied.
+	Audit *audit.Report `json:"audit,omitempty"`
+	// Faults are the scenario's fault windows as they happened.
+	Faults  []FaultWindow `json:"faults,omitempty"`
+	Clamped int64         `json:"latencies_clamped"`
 }
 
 // OrderCounts follows each accepted order to its end.
@@ -132,4 +137,26 @@ type StepLatency struct {
 	MeanMs float64 `json:"mean_ms"`
 	P50Ms  float64 `json:"p50_ms"`
 	P99Ms  float64 `json:"p99_ms"`
+}
+
+// FaultWindow is one injected fault and what it did to the twin.
+type FaultWindow struct {
+	Fault  string  `json:"fault"`   // type:target
+	StartS float64 `json:"start_s"` // from the start of the load
+	EndS   float64 `json:"end_s"`
+	Error  string  `json:"error,omitempty"` // the fault could not be applied or undone
+	// Errors and Timeouts are the requests that failed inside the window.
+	Errors   int64 `json:"errors"`
+	Timeouts int64 `json:"timeouts"`
+	Dropped  int64 `json:"dropped"`
+	// Backlog is the most the twin's queues grew above their depth when
+	// the fault began (EDA).
+	Backlog int64 `json:"backlog"`
+	// RecoveryMs is from the end of the window until the per-second p99
+	// (end to end) is back within 20% of its level in the 5 s before the
+	// fault; -1 if it never was before the run ended.
+	RecoveryMs float64 `json:"recovery_ms"`
+	// DrainMs is from the end of the window until the queues are back to
+	// their pre-fault depth; -1 if they never were.
+	DrainMs float64 `json:"drain_ms"`
 }

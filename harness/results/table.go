@@ -50,6 +50,20 @@ func WriteTable(w io.Writer, s *Summary) error {
 	row("drain", func(r *TwinResult) string { return msf(r.Orders.DrainMs) })
 	row("CPU per order", func(r *TwinResult) string { return msf(r.CPUPerOrderMs) })
 	row("generator CPU/1k req", func(r *TwinResult) string { return fmt.Sprintf("%.3f s", r.GeneratorCPUPer1k) })
+	audit := func(f func(a *TwinResult) int64) func(*TwinResult) string {
+		return func(r *TwinResult) string {
+			if r.Audit == nil {
+				return "-"
+			}
+			return num(f(r))
+		}
+	}
+	row("audit: lost", audit(func(r *TwinResult) int64 { return r.Audit.Lost }))
+	row("audit: indeterminate", audit(func(r *TwinResult) int64 { return r.Audit.Indeterminate }))
+	row("audit: duplicates delivered", audit(func(r *TwinResult) int64 { return r.Audit.DuplicatesDelivered }))
+	row("audit: duplicates applied", audit(func(r *TwinResult) int64 { return r.Audit.DuplicatesApplied }))
+	row("audit: orphaned effects", audit(func(r *TwinResult) int64 { return r.Audit.OrphanedEffects }))
+	row("audit: dead-lettered", audit(func(r *TwinResult) int64 { return r.Audit.DeadLettered }))
 	row("knee", func(r *TwinResult) string {
 		if r.Knee == nil {
 			return "-"
@@ -69,6 +83,35 @@ func WriteTable(w io.Writer, s *Summary) error {
 		if k := s.Twins[t].Knee; k != nil && k.Reason != "" {
 			fmt.Fprintf(w, "%s knee: %s\n", t, k.Reason)
 		}
+		if a := s.Twins[t].Audit; a != nil && len(a.Unaudited) > 0 {
+			fmt.Fprintf(w, "%s audit could not read: %s\n", t, strings.Join(a.Unaudited, ", "))
+		}
 	}
-	return nil
+	var faults bool
+	for _, t := range twins {
+		faults = faults || len(s.Twins[t].Faults) > 0
+	}
+	if !faults {
+		return nil
+	}
+	fmt.Fprintln(w, "\nfault windows:")
+	ft := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(ft, "twin\tfault\twindow\terrors\ttimeouts\tdropped\tbacklog\trecovery\tdrain\t")
+	for _, t := range twins {
+		for _, f := range s.Twins[t].Faults {
+			fmt.Fprintf(ft, "%s\t%s\t%.1f-%.1fs\t%d\t%d\t%d\t%d\t%s\t%s\t\n", t, f.Fault, f.StartS, f.EndS, f.Errors, f.Timeouts,
+				f.Dropped, f.Backlog, msOrNever(f.RecoveryMs), msOrNever(f.DrainMs))
+			if f.Error != "" {
+				fmt.Fprintf(ft, "%s\t%s\t(%s)\t\t\t\t\t\t\t\n", t, f.Fault, f.Error)
+			}
+		}
+	}
+	return ft.Flush()
+}
+
+func msOrNever(v float64) string {
+	if v < 0 {
+		return "never"
+	}
+	return fmt.Sprintf("%.0f ms", v)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,10 @@ type liveMetrics struct {
 	requests                       *prometheus.GaugeVec
 	inFlight, depth, lagS          *prometheus.GaugeVec
 	ackP50, ackP99, e2eP50, e2eP99 *prometheus.GaugeVec
+	fault                          *prometheus.GaugeVec
+	seenFaults                     map[string]bool // only the ticker goroutine of one twin at a time
+	run                            *runCollector   // latency histograms and calls by code (promlive.go)
+	addr                           string
 }
 
 func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, error) {
@@ -27,22 +32,26 @@ func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, e
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, append([]string{"twin"}, labels...))
 	}
 	lm := &liveMetrics{
-		requests: g("edabench_harness_requests", "Requests of the run so far, by outcome (sent, replies, failures).", "outcome"),
-		inFlight: g("edabench_harness_in_flight", "PlaceOrder calls under way."),
-		depth:    g("edabench_harness_queue_depth", "Messages ready or unacked in the twin's queues (EDA), last sample."),
-		lagS:     g("edabench_harness_consumer_lag_seconds", "Largest consumer time lag of the twin's queues, last sample."),
-		ackP50:   g("edabench_harness_ack_p50_seconds", "Ack latency p50 over the last second, from intended send times."),
-		ackP99:   g("edabench_harness_ack_p99_seconds", "Ack latency p99 over the last second, from intended send times."),
-		e2eP50:   g("edabench_harness_e2e_p50_seconds", "End-to-end latency p50 over the last second."),
-		e2eP99:   g("edabench_harness_e2e_p99_seconds", "End-to-end latency p99 over the last second."),
+		requests:   g("edabench_harness_requests", "Requests of the run so far, by outcome (sent, replies, failures).", "outcome"),
+		inFlight:   g("edabench_harness_in_flight", "PlaceOrder calls under way."),
+		depth:      g("edabench_harness_queue_depth", "Messages ready or unacked in the twin's queues (EDA), last sample."),
+		lagS:       g("edabench_harness_consumer_lag_seconds", "Largest consumer time lag of the twin's queues, last sample."),
+		ackP50:     g("edabench_harness_ack_p50_seconds", "Ack latency p50 over the last second, from intended send times."),
+		ackP99:     g("edabench_harness_ack_p99_seconds", "Ack latency p99 over the last second, from intended send times."),
+		e2eP50:     g("edabench_harness_e2e_p50_seconds", "End-to-end latency p50 over the last second."),
+		e2eP99:     g("edabench_harness_e2e_p99_seconds", "End-to-end latency p99 over the last second."),
+		fault:      g("edabench_harness_fault_active", "1 while a fault is injected (dashboards shade these windows).", "fault"),
+		seenFaults: map[string]bool{},
+		run:        newRunCollector(),
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(lm.requests, lm.inFlight, lm.depth, lm.lagS, lm.ackP50, lm.ackP99, lm.e2eP50, lm.e2eP99)
+	reg.MustRegister(lm.requests, lm.inFlight, lm.depth, lm.lagS, lm.ackP50, lm.ackP99, lm.e2eP50, lm.e2eP99, lm.fault, lm.run)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: --metrics-addr %s: %v (pick another port, 127.0.0.1:0, or off)", ErrInvalid, addr, err)
 	}
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+	lm.addr = ln.Addr().String()
 	go srv.Serve(ln)
 	go func() {
 		<-ctx.Done()
@@ -62,4 +71,24 @@ func (lm *liveMetrics) update(twin string, row tickRow, sent, replies, failures 
 	lm.ackP99.WithLabelValues(twin).Set(row.ackP99 / 1000)
 	lm.e2eP50.WithLabelValues(twin).Set(row.e2eP50 / 1000)
 	lm.e2eP99.WithLabelValues(twin).Set(row.e2eP99 / 1000)
+}
+
+// faults sets each fault seen so far to 1 while active, 0 after.
+func (lm *liveMetrics) faults(twin string, active []string) {
+	on := map[string]bool{}
+	for _, f := range active {
+		on[f] = true
+		lm.seenFaults[twin+"\x00"+f] = true
+	}
+	for k := range lm.seenFaults {
+		t, f, _ := strings.Cut(k, "\x00")
+		if t != twin {
+			continue
+		}
+		v := 0.0
+		if on[f] {
+			v = 1
+		}
+		lm.fault.WithLabelValues(twin, f).Set(v)
+	}
 }

@@ -8,6 +8,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/harness/broker"
 	"io"
 	"log/slog"
 	"time"
@@ -34,6 +35,9 @@ type Options struct {
 	Log             *slog.Logger
 	Seed            uint64
 	Conns           int // gRPC connections the load spreads over (default 4)
+	// Broker is the private node to start (default broker.DefaultConfig()):
+	// tests that restart it give one of their own.
+	Broker *broker.Config
 }
 
 // Option sets one field.
@@ -53,6 +57,9 @@ func WithProgress(w io.Writer, tty bool) Option {
 }
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Log = l } }
 func WithSeed(s uint64) Option         { return func(o *Options) { o.Seed = s } }
+
+// WithBroker sets the private node to start, for a test that restarts it.
+func WithBroker(cfg broker.Config) Option { return func(o *Options) { o.Broker = &cfg } }
 
 // ErrInvalid marks an option the user must fix (the CLI exits 2).
 var ErrInvalid = errors.New("invalid run options")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/harness/audit"
+	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/scrape"
 	"io"
 	"log/slog"
@@ -92,11 +94,21 @@ func (r *Runner) run(ctx context.Context) error {
 		}
 		r.live = lm
 		fmt.Fprintf(o.Progress, "edabench: live metrics at http://%s/metrics\n", addr)
+		// For a Prometheus with file SD (make observe, the dashboards' test).
+		rm, err := launch.WriteFileSD(launch.FileSDDir(), "harness", []string{addr}, r.sdLabels())
+		if err != nil {
+			o.Log.Warn("file SD for the harness", "err", err)
+		}
+		defer rm()
 	}
 	needBroker := o.Target == "" && contains(o.Twins, "eda")
 	if needBroker {
 		fmt.Fprintln(o.Progress, "edabench: starting the private RabbitMQ node...")
-		node, err := broker.Start(ctx, broker.DefaultConfig())
+		cfg := broker.DefaultConfig()
+		if o.Broker != nil {
+			cfg = *o.Broker
+		}
+		node, err := broker.Start(ctx, cfg)
 		if err != nil {
 			return fmt.Errorf("the private RabbitMQ node did not start: %w (see `make broker-up` for the same start by hand)", err)
 		}
@@ -123,6 +135,12 @@ func (r *Runner) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sdLabels are the target labels Prometheus adds to every series of this
+// run's targets (dashboards' run and scenario variables).
+func (r *Runner) sdLabels() map[string]string {
+	return map[string]string{"run": r.id, "scenario": r.o.Scenario.Name}
 }
 
 // targetBinary prefers the target built beside edabench (make build puts
@@ -155,8 +173,32 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
+// watch ends the twin's run when svc exits, unless a fault killed it.
+func (r *Runner) watch(ctx context.Context, cancel context.CancelCauseFunc, env *twinEnv, twin, svc string) {
+	for {
+		p := env.tw.Process(svc)
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.Done():
+		}
+		if env.inj == nil || !env.inj.Deliberate(svc) {
+			cancel(fmt.Errorf("%s service %s exited unexpectedly (%v); its log: %s", twin, svc, p.ExitErr(), p.LogPath()))
+			return
+		}
+		for env.tw.Process(svc) == p {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+}
+
 // twinEnv is what runTwin sets up around the load.
 type twinEnv struct {
+	inj     *fault.Injector
 	tw      *launch.Twin
 	gateway string
 	edaCfg  eda.Config
@@ -191,6 +233,11 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			return nil, err
 		}
 		env.tw, env.gateway = tw, tw.GatewayAddr()
+		rmSD, err := launch.WriteFileSDGroups(launch.FileSDDir(), twin, tw.FileSDGroups(r.sdLabels()))
+		if err != nil {
+			log.Warn("file SD for the services", "err", err)
+		}
+		defer rmSD()
 		defer func() {
 			if err := tw.Stop(context.WithoutCancel(parent)); err != nil {
 				log.Warn("stopping the twin", "err", err)
@@ -199,17 +246,20 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 				deleteQueues(context.WithoutCancel(parent), amqpURL, env.edaCfg)
 			}
 		}()
+		if len(sc.Faults) > 0 {
+			var node *broker.Node
+			if twin == "eda" {
+				node = r.node
+			}
+			env.inj = fault.New(sc.Faults, tw, node, log)
+			// Undone on every way out of this function; Stop is idempotent.
+			defer env.inj.Stop(context.WithoutCancel(parent))
+		}
 		// A child that dies on its own ends the run, marked partial: its
-		// figures would be meaningless from then on.
+		// figures would be meaningless from then on. One a fault killed is
+		// expected back, and watched again once it is.
 		for _, svc := range launch.Services(workflow.Topology(sc.Topology)) {
-			p := tw.Process(svc)
-			go func() {
-				select {
-				case <-p.Done():
-					cancel(fmt.Errorf("%s service %s exited unexpectedly (%v); its log: %s", twin, svc, p.ExitErr(), p.LogPath()))
-				case <-ctx.Done():
-				}
-			}()
+			go r.watch(ctx, cancel, env, twin, svc)
 		}
 	}
 
@@ -295,7 +345,16 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			at = at.Add(stage.Duration)
 		}
 	}
+	if env.inj != nil {
+		env.inj.Start(ctx, st.start)
+	} else if len(sc.Faults) > 0 {
+		stopMeter()
+		return nil, fmt.Errorf("%w: the scenario injects faults, which needs the twin started by edabench, not --target", ErrInvalid)
+	}
 	tk := newTicker(r, st, env, stages)
+	if r.live != nil {
+		r.live.run.track(twin, tk, st)
+	}
 	tkCtx, stopTicker := context.WithCancel(context.WithoutCancel(ctx))
 	tkDone := make(chan struct{})
 	go func() { tk.run(tkCtx); close(tkDone) }()
@@ -314,12 +373,35 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 
 	res := &results.TwinResult{ErrorsByCode: map[string]int64{}, Knee: knee}
 	res.MaxDispatchLateMs = ms(stats.MaxLateness)
+	if env.inj != nil {
+		// Undo what is still in effect before draining: the drain measures
+		// the twin catching up, not the fault.
+		if err := env.inj.Stop(context.WithoutCancel(ctx)); err != nil {
+			log.Error("a fault could not be undone", "err", err)
+		}
+	}
 	if twin == "eda" && ctx.Err() == nil {
 		fmt.Fprintf(o.Progress, "edabench: %s: load done; draining (up to %v)...\n", twin, sc.Drain)
+		drainStart := time.Now()
 		res.Orders.DrainMs = r.drain(ctx, st, sc.Drain)
+		// Orders whose PlaceOrder timed out may still be in the queues
+		// (their OrderPlaced was published after all): the audit waits
+		// until nothing is left in flight, within the same bound.
+		if left := sc.Drain - time.Since(drainStart); left > 0 {
+			if _, err := lag.WaitDrained(ctx, env.lagSrc, 0, left); err != nil {
+				log.Warn("queues not empty at the end of the drain; the audit counts what is still in flight", "err", err)
+			}
+		}
+	}
+	if twin == "rr" && st.total.errors.Load()+st.total.timeouts.Load() > 0 {
+		// Compensations of failed calls may still be running in the
+		// background (bounded by the twin's compensation timeout).
+		time.Sleep(min(sc.Drain, 3*time.Second))
 	}
 	if env.tw != nil {
-		res.Steps = stepLatencies(context.WithoutCancel(ctx), env.tw)
+		actx := context.WithoutCancel(ctx)
+		res.Steps = stepLatencies(actx, env.tw)
+		res.Audit = r.audit(actx, st, env)
 	}
 	stopTicker()
 	<-tkDone
@@ -327,6 +409,12 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	stopMeter()
 	<-meterDone
 	r.fill(res, st, env, stats, loadEnd, tk)
+	if res.Audit != nil {
+		res.Audit.DeadLettered = res.Lag.DeadLettered
+	}
+	if env.inj != nil {
+		res.Faults = faultWindows(st, tk, env)
+	}
 	if stats.Partial && ctx.Err() == nil {
 		return res, errors.New("the load stopped before its schedule ended")
 	}
@@ -473,7 +561,7 @@ func (r *Runner) fill(res *results.TwinResult, st *twinState, env *twinEnv, stat
 	} else {
 		res.E2E, res.E2EUncorrected = record.Summarize(tot[mE2E]), record.Summarize(tot[mE2EU])
 		res.Orders.Accepted = res.OK
-		st.accepted.each(func(seq uint64) {
+		st.accepted.Each(func(seq uint64) {
 			switch seen, completed := st.obs.End(seq); {
 			case !seen:
 				res.Orders.Lost++
@@ -577,4 +665,29 @@ func stepLatencies(ctx context.Context, tw *launch.Twin) map[string]results.Step
 			P50Ms: 1000 * h.Quantile(0.5), P99Ms: 1000 * h.Quantile(0.99)}
 	}
 	return out
+}
+
+// audit reconciles the client's outcomes with every step's journal.
+func (r *Runner) audit(ctx context.Context, st *twinState, env *twinEnv) *audit.Report {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	addrs := map[workflow.Step]string{}
+	for _, s := range workflow.Steps() {
+		if p := env.tw.Process(string(s)); p != nil && !p.Exited() {
+			addrs[s] = p.Ready().HTTP
+		}
+	}
+	entries, missing := audit.Fetch(ctx, &http.Client{}, addrs)
+	var ended audit.Ended
+	if st.obs != nil {
+		ended = st.obs.End
+	}
+	rep := audit.Check(r.id, st.ledger, ended, entries)
+	for _, s := range workflow.Steps() {
+		if _, ok := addrs[s]; !ok {
+			missing = append(missing, string(s)+" (not running)")
+		}
+	}
+	rep.Unaudited = missing
+	return &rep
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 	"github.com/edabench/edabench/harness/results"
 )
 
-const csvHeader = "t_s,twin,phase,offered,replies,errors,timeouts,dropped,ended,in_flight,ack_p50_ms,ack_p99_ms,e2e_p50_ms,e2e_p99_ms,queue_depth,lag_ms\n"
+const csvHeader = "t_s,twin,phase,offered,replies,errors,timeouts,dropped,ended,in_flight,ack_p50_ms,ack_p99_ms,e2e_p50_ms,e2e_p99_ms,queue_depth,lag_ms,faults\n"
 
 // ticker cuts the recorders into one-second intervals: each goes to the
 // .hlog interval logs, into the cumulative and per-phase histograms, into
@@ -48,6 +49,7 @@ type tickRow struct {
 	ackP50, ackP99, e2eP50, e2eP99 float64
 	depth                          int64
 	lagMs                          float64
+	faults                         string // active faults, "+"-separated
 }
 
 func newTicker(r *Runner, st *twinState, env *twinEnv, stages []load.Stage) *ticker {
@@ -130,6 +132,9 @@ func (t *ticker) cut(now time.Time, phase string) {
 	if t.env.sampler != nil {
 		row.depth, row.lagMs = lastLag(t.env.sampler.Last())
 	}
+	if t.env.inj != nil {
+		row.faults = strings.Join(t.env.inj.Active(), "+")
+	}
 	t.rows = append(t.rows, row)
 	t.progress(now, row)
 }
@@ -204,10 +209,10 @@ func (t *ticker) flush(now time.Time) error {
 	st := t.st
 	for _, row := range t.rows {
 		s := row.sec
-		fmt.Fprintf(t.r.csv, "%d,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%d,%.1f\n", s, name, row.phase,
+		fmt.Fprintf(t.r.csv, "%d,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%d,%.1f,%s\n", s, name, row.phase,
 			st.secOffered[s].Load(), st.secReplies[s].Load(), st.secErrors[s].Load(), st.secTimeouts[s].Load(),
 			st.secDropped[s].Load(), st.secEnded[s].Load(), row.inFlight, row.ackP50, row.ackP99, row.e2eP50, row.e2eP99,
-			row.depth, row.lagMs)
+			row.depth, row.lagMs, row.faults)
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -228,12 +233,18 @@ func (t *ticker) progress(now time.Time, row tickRow) {
 	failures := st.total.errors.Load() + st.total.timeouts.Load() + st.total.dropped.Load()
 	if lm := t.r.live; lm != nil {
 		lm.update(st.name, row, sent, repl, failures)
+		if t.env.inj != nil {
+			lm.faults(st.name, t.env.inj.Active())
+		}
 	}
 	if !t.r.o.TTY && now.Sub(t.lastShown) < 5*time.Second {
 		return
 	}
 	offered, achieved := float64(sent-t.prevSent)/secs, float64(repl-t.prevRepl)/secs
 	t.prevSent, t.prevRepl, t.lastShown = sent, repl, now
+	if row.faults != "" {
+		row.phase += " [" + row.faults + "]"
+	}
 	line := fmt.Sprintf("%-3s %s/%s %-10s offered %6.0f/s achieved %6.0f/s ack p99 %8.2fms e2e p99 %8.2fms in flight %4d depth %6d errors %d",
 		st.name, fmtDur(now.Sub(st.start)), fmtDur(total), row.phase, offered, achieved, row.ackP99, row.e2eP99,
 		row.inFlight, row.depth, failures)

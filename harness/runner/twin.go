@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
+	"github.com/edabench/edabench/harness/audit"
+	"github.com/edabench/edabench/internal/bitset"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,7 +48,8 @@ type twinState struct {
 	// Per second since start: offered by intended time, replies by end time.
 	secOffered, secReplies, secErrors, secTimeouts, secDropped, secEnded []atomic.Int64
 
-	accepted, counted bitset // EDA: which orders were ACCEPTED; whose end was counted
+	accepted, counted bitset.Set // EDA: which orders were ACCEPTED; whose end was counted
+	ledger            *audit.Ledger
 	endedAccepted     atomic.Int64
 	obs               *completion.Observer
 
@@ -108,7 +111,8 @@ func newTwinState(name string, start time.Time, phases []string, workers int, se
 	for _, a := range []*[]atomic.Int64{&s.secOffered, &s.secReplies, &s.secErrors, &s.secTimeouts, &s.secDropped, &s.secEnded} {
 		*a = make([]atomic.Int64, seconds)
 	}
-	s.accepted, s.counted = newBitset(maxOrders), newBitset(maxOrders)
+	s.accepted, s.counted = bitset.New(maxOrders), bitset.New(maxOrders)
+	s.ledger = audit.NewLedger(maxOrders)
 	return s
 }
 
@@ -127,6 +131,7 @@ func (s *twinState) sec(t time.Time) int {
 func (s *twinState) handle(rrTwin bool) func(worker int, r load.Result) {
 	return func(worker int, r load.Result) {
 		out, _ := attack.Classify(r)
+		s.ledger.Record(r.Seq, audit.Classify(out, r.Err))
 		ph := s.phases[r.Phase]
 		for _, c := range []*phaseCounts{&s.total, ph} {
 			if c == nil {
@@ -175,7 +180,7 @@ func (s *twinState) handle(rrTwin bool) func(worker int, r load.Result) {
 			return
 		}
 		if out == attack.OK {
-			s.accepted.set(r.Seq)
+			s.accepted.Add(r.Seq)
 			if seen, _ := s.obs.End(r.Seq); seen {
 				s.countEnd(r.Seq)
 			}
@@ -191,7 +196,7 @@ func (s *twinState) onEnd(e completion.Event) {
 	if ph := s.phases[s.tl.phaseAt(e.Intended)]; ph != nil {
 		ph.ended.Add(1)
 	}
-	if s.accepted.get(e.Seq) {
+	if s.accepted.Has(e.Seq) {
 		s.countEnd(e.Seq)
 	}
 }
@@ -199,7 +204,7 @@ func (s *twinState) onEnd(e completion.Event) {
 // countEnd counts an accepted order's end once, whichever of the reply and
 // the completion event arrives second.
 func (s *twinState) countEnd(seq uint64) {
-	if s.counted.trySet(seq) {
+	if s.counted.Add(seq) {
 		s.endedAccepted.Add(1)
 	}
 }
@@ -210,49 +215,6 @@ func codeIndex(err error) codes.Code {
 		return codes.Unknown
 	}
 	return c
-}
-
-// bitset is a fixed-size set of order sequence numbers, safe for concurrent
-// use without locks. Orders beyond its size are not tracked (counted apart).
-type bitset struct{ w []atomic.Uint64 }
-
-func newBitset(n int64) bitset { return bitset{w: make([]atomic.Uint64, n/64+1)} }
-
-func (b bitset) set(i uint64) { b.trySet(i) }
-
-func (b bitset) trySet(i uint64) bool {
-	if i/64 >= uint64(len(b.w)) {
-		return false
-	}
-	w, m := &b.w[i/64], uint64(1)<<(i%64)
-	for {
-		old := w.Load()
-		if old&m != 0 {
-			return false
-		}
-		if w.CompareAndSwap(old, old|m) {
-			return true
-		}
-	}
-}
-
-func (b bitset) get(i uint64) bool {
-	return i/64 < uint64(len(b.w)) && b.w[i/64].Load()&(uint64(1)<<(i%64)) != 0
-}
-
-// each calls f for every member.
-func (b bitset) each(f func(uint64)) {
-	for wi := range b.w {
-		v := b.w[wi].Load()
-		for v != 0 {
-			bit := uint64(0)
-			for v&(1<<bit) == 0 {
-				bit++
-			}
-			f(uint64(wi)*64 + bit)
-			v &^= 1 << bit
-		}
-	}
 }
 
 // inFlightAttacker counts calls under way, for the live view.

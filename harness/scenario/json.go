@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/json"
+	"github.com/edabench/edabench/harness/fault"
 	"time"
 )
 
@@ -26,23 +27,23 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		MaxErrorRate float64 `json:"max_error_rate"`
 	}
 	out := struct {
-		Name        string  `json:"name"`
-		Description string  `json:"description,omitempty"`
-		Source      string  `json:"source,omitempty"`
-		Arrival     string  `json:"arrival"`
-		Stages      []stage `json:"stages,omitempty"`
-		Ramp        *ramp   `json:"ramp,omitempty"`
-		SLO         slo     `json:"slo"`
-		Timeout     string  `json:"timeout"`
-		MaxInFlight int     `json:"max_in_flight"`
-		Drain       string  `json:"drain"`
-		Topology    string  `json:"topology"`
-		Cost        string  `json:"cost,omitempty"`
-		Seed        uint64  `json:"seed"`
-		Faults      int     `json:"faults"`
+		Name        string       `json:"name"`
+		Description string       `json:"description,omitempty"`
+		Source      string       `json:"source,omitempty"`
+		Arrival     string       `json:"arrival"`
+		Stages      []stage      `json:"stages,omitempty"`
+		Ramp        *ramp        `json:"ramp,omitempty"`
+		SLO         slo          `json:"slo"`
+		Timeout     string       `json:"timeout"`
+		MaxInFlight int          `json:"max_in_flight"`
+		Drain       string       `json:"drain"`
+		Topology    string       `json:"topology"`
+		Cost        string       `json:"cost,omitempty"`
+		Seed        uint64       `json:"seed"`
+		Faults      []fault.Spec `json:"faults,omitempty"`
 	}{Name: s.Name, Description: s.Description, Source: s.source, Arrival: string(s.Arrival),
 		SLO: slo{P99: durOrEmpty(s.SLO.P99), MaxErrorRate: s.SLO.MaxErrorRate}, Timeout: s.Timeout.String(),
-		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Cost: s.Cost, Seed: s.Seed, Faults: len(s.Faults)}
+		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Cost: s.Cost, Seed: s.Seed, Faults: s.Faults}
 	for _, st := range s.Stages {
 		out.Stages = append(out.Stages, stage{st.Name, st.Duration.String(), st.Rate, st.To})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/harness/fault"
 	"io"
 	"math"
 	"os"
@@ -25,6 +26,7 @@ var (
 	stageKeys = []string{"name", "duration", "rate", "to"}
 	rampKeys  = []string{"start_rate", "step", "step_duration", "max_rate"}
 	sloKeys   = []string{"p99", "max_error_rate"}
+	faultKeys = []string{"type", "at", "duration", "target", "mean", "error_prob"}
 )
 
 // Load reads and validates a scenario file.
@@ -124,9 +126,26 @@ func Parse(data []byte, source string) (*Scenario, error) {
 		case "seed":
 			s.Seed = d.uint(v, p)
 		case "faults":
-			// Reserved for fault injection: only its shape is checked.
-			for _, item := range d.list(v, p) {
-				s.Faults = append(s.Faults, *item)
+			items := d.list(v, p)
+			s.Faults = make([]fault.Spec, len(items))
+			for i, item := range items {
+				f := &s.Faults[i]
+				d.fields(item, fmt.Sprintf("%s[%d]", p, i), faultKeys, func(key string, v *yaml.Node, p string) {
+					switch key {
+					case "type":
+						f.Type = fault.Type(d.str(v, p))
+					case "at":
+						f.At = d.duration(v, p)
+					case "duration":
+						f.Duration = d.duration(v, p)
+					case "target":
+						f.Target = d.str(v, p)
+					case "mean":
+						f.Mean = d.duration(v, p)
+					case "error_prob":
+						f.ErrorProb = d.float(v, p)
+					}
+				})
 			}
 		}
 	})

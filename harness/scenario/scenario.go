@@ -9,13 +9,12 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/harness/fault"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/targets/workflow"
@@ -63,8 +62,9 @@ type Scenario struct {
 	// means the twins' default.
 	Cost string
 	Seed uint64
-	// Faults is reserved for fault injection: parsed, kept, not yet checked.
-	Faults []yaml.Node
+	// Faults are injected on the load's timeline, each undone when its
+	// window ends.
+	Faults []fault.Spec
 
 	source string
 	lines  map[string]int // field path → line, for messages
@@ -203,6 +203,17 @@ func (s *Scenario) Validate() error {
 		}
 		if s.SLO.P99 <= 0 {
 			add("slo.p99", "missing; a ramp stops a twin at the first step that breaks its SLO, so it needs one (e.g. slo: {p99: 250ms, max_error_rate: 0.01})")
+		}
+	}
+	for i, f := range s.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		for _, field := range []string{"type", "at", "duration", "target", "mean", "error_prob"} {
+			if msg, bad := f.Validate()[field]; bad {
+				add(p+"."+field, "%s", msg)
+			}
+		}
+		if total := s.TotalDuration(); f.At >= total && total > 0 {
+			add(p+".at", "%v is not before the load ends (%v): the fault would never run", f.At, total)
 		}
 	}
 	if s.SLO.P99 < 0 {

@@ -139,7 +139,7 @@ stages:
   - {name: up, duration: 10s, rate: 10, to: 100}
   - {name: flat, duration: 5s, rate: 100}
 faults:
-  - {kill: payment, at: 10s}
+  - {type: kill, target: payment, at: 5s, duration: 3s}
 `
 	s, err := Parse([]byte(src), "inline.yaml")
 	if err != nil {
@@ -149,8 +149,8 @@ faults:
 		s.Drain != 60*time.Second || s.Topology != "chain" || s.Cost != "" {
 		t.Fatalf("defaults not applied: %+v", s)
 	}
-	if len(s.Faults) != 1 {
-		t.Fatalf("faults: %d kept, want 1", len(s.Faults))
+	if len(s.Faults) != 1 || s.Faults[0].Type != "kill" || s.Faults[0].At != 5*time.Second || s.Faults[0].Duration != 3*time.Second {
+		t.Fatalf("faults: %+v, want one kill of payment at 5s for 3s", s.Faults)
 	}
 	got := s.LoadStages()
 	want := []load.Stage{{Name: "up", Duration: 10 * time.Second, From: 10, To: 100}, {Name: "flat", Duration: 5 * time.Second, From: 100, To: 100}}
@@ -312,5 +312,25 @@ func TestValidateInCode(t *testing.T) {
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Field != "stages[0].rate" || fe.Line != 0 || err.Error() != "stages[0].rate: 0 must be positive (requests per second)" {
 		t.Fatalf("err = %v (%+v)", err, fe)
+	}
+}
+
+func TestParseRejectsBadFaults(t *testing.T) {
+	tests := []struct{ fault, want string }{
+		{"{type: explode, target: payment, at: 1s, duration: 1s}", `faults[0].type: "explode" is not a fault`},
+		{"{type: latency, target: payment, at: 1s, duration: 1s}", "not built yet"},
+		{"{type: kill, target: billing, at: 1s, duration: 1s}", `faults[0].target: "billing"`},
+		{"{type: kill, target: payment, at: 1s}", "faults[0].duration"},
+		{"{type: pause, target: gateway, at: 30s, duration: 1s}", "faults[0].at: 30s is not before the load ends"},
+		{"{type: slow-step, target: shipping, at: 1s, duration: 1s}", "faults[0].mean: missing"},
+		{"{type: error-step, target: shipping, at: 1s, duration: 1s, error_prob: 2}", "faults[0].error_prob"},
+		{"{type: kill, target: payment, at: 1s, duration: 1s, signal: 9}", "faults[0].signal: unknown field"},
+	}
+	for _, tt := range tests {
+		src := "name: f\nstages:\n  - {name: s, duration: 10s, rate: 10}\nfaults:\n  - " + tt.fault + "\n"
+		_, err := Parse([]byte(src), "f.yaml")
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrInvalid) {
+			t.Errorf("fault %s: err = %v, want %q", tt.fault, err, tt.want)
+		}
 	}
 }

@@ -1,0 +1,82 @@
+package runner
+
+import (
+	"sort"
+	"time"
+
+	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/results"
+)
+
+// faultWindows measures what each fault did: failures inside its window,
+// the backlog it built, and how long the twin took to recover and drain.
+func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow {
+	tk.mu.Lock()
+	rows := append([]tickRow(nil), tk.rows...)
+	tk.mu.Unlock()
+	sort.Slice(rows, func(i, j int) bool { return rows[i].sec < rows[j].sec })
+	var samples []lag.Sample
+	if env.sampler != nil {
+		samples = env.sampler.Samples()
+	}
+	var out []results.FaultWindow
+	for _, w := range env.inj.Windows() {
+		end := w.End
+		if end.IsZero() {
+			end = time.Now()
+		}
+		fw := results.FaultWindow{Fault: w.Name(), StartS: w.Start.Sub(st.start).Seconds(), EndS: end.Sub(st.start).Seconds(),
+			Error: w.Err, RecoveryMs: -1, DrainMs: -1}
+		for s := st.sec(w.Start); s <= st.sec(end); s++ {
+			fw.Errors += st.secErrors[s].Load()
+			fw.Timeouts += st.secTimeouts[s].Load()
+			fw.Dropped += st.secDropped[s].Load()
+		}
+		fw.RecoveryMs = recovery(rows, st.sec(w.Start), end, st.start)
+		if env.sampler == nil {
+			fw.DrainMs = 0 // no queues: nothing builds up, nothing to drain
+		}
+		if len(samples) > 0 {
+			base := lag.Baseline(samples, w.Start.Add(-5*time.Second), w.Start)
+			var after []lag.Sample
+			for _, s := range samples {
+				if !s.At.Before(w.Start) {
+					after = append(after, s)
+				}
+			}
+			// Under load a few messages are always in flight (unacked):
+			// "back" means within 20%, or 5 messages, of the depth before.
+			a := lag.AnalyzeWith(after, end, max(base+base/5, base+5))
+			fw.Backlog = max(a.MaxQueueDepth-base, 0)
+			fw.DrainMs = a.DrainMs
+		}
+		out = append(out, fw)
+	}
+	return out
+}
+
+// recovery is the time from end until the per-second end-to-end p99 is
+// back within 20% of its median over the 5 s before the fault began.
+func recovery(rows []tickRow, startSec int, end, zero time.Time) float64 {
+	var before []float64
+	for _, r := range rows {
+		if r.sec >= startSec-5 && r.sec < startSec && r.e2eP99 > 0 {
+			before = append(before, r.e2eP99)
+		}
+	}
+	if len(before) == 0 {
+		return -1
+	}
+	sort.Float64s(before)
+	base := before[len(before)/2]
+	for _, r := range rows {
+		at := zero.Add(time.Duration(r.sec) * time.Second)
+		if at.Before(end) || r.e2eP99 == 0 {
+			continue
+		}
+		if r.e2eP99 <= 1.2*base {
+			return ms(at.Sub(end))
+		}
+	}
+	return -1
+}

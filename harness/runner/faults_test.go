@@ -1,0 +1,92 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/harness/results"
+)
+
+// TestFaultsUnderLoad injects each fault type into both twins under a
+// steady load and checks the audit: the EDA twin loses nothing and applies
+// nothing twice; the RR twin accounts for every request and leaves no
+// orphaned effect, thanks to compensation. Its own broker node, since one
+// fault restarts it.
+func TestFaultsUnderLoad(t *testing.T) {
+	node := brokertest.Dedicated(t)
+	bin, err := buildTarget()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, fault string
+		rejects     bool // the fault makes the workflow reject orders
+	}{
+		{"kill", "{type: kill, target: inventory, at: 3s, duration: 4s}", false},
+		{"pause", "{type: pause, target: shipping, at: 3s, duration: 3s}", false},
+		{"broker-restart", "{type: broker-restart, at: 3s, duration: 2s}", false},
+		{"slow-step", "{type: slow-step, target: shipping, at: 3s, duration: 4s, mean: 40ms}", false},
+		{"error-step", "{type: error-step, target: shipping, at: 3s, duration: 4s, error_prob: 0.3}", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := mustScenario(t, fmt.Sprintf(`
+name: %s
+arrival: uniform
+stages:
+  - {name: steady, duration: 12s, rate: 80}
+faults:
+  - %s
+timeout: 2s
+max_in_flight: 2048
+drain: 60s
+cost: dist=fixed,mean=1ms
+`, tt.name, tt.fault))
+			sum, dir, err := Run(context.Background(), WithTwins("rr", "eda"), WithScenario(sc), WithBinary(bin),
+				WithBroker(node.Config()), WithOutDir(t.TempDir()), WithMetricsAddr("off"))
+			if err != nil {
+				t.Fatalf("run: %v (results in %s)", err, dir)
+			}
+			checkSchema(t, dir)
+			for _, twin := range []string{"rr", "eda"} {
+				r := sum.Twins[twin]
+				a := r.Audit
+				if a == nil || len(a.Unaudited) > 0 {
+					t.Fatalf("%s: audit %+v", twin, a)
+				}
+				if len(r.Faults) != 1 || r.Faults[0].EndS <= r.Faults[0].StartS {
+					t.Fatalf("%s: fault windows %+v", twin, r.Faults)
+				}
+				if w := r.Faults[0]; w.Error != "" && !(twin == "rr" && tt.name == "broker-restart") {
+					t.Fatalf("%s: fault %s: %s", twin, w.Fault, w.Error)
+				}
+				if c := r.Counts; c.Sent != c.OK+c.Rejected+c.Errors+c.Timeouts+c.Dropped {
+					t.Fatalf("%s: %+v: sent is not ok + rejected + errors + timeouts + dropped", twin, c)
+				}
+				if a.DuplicatesApplied != 0 || a.OrphanedEffects != 0 || a.Lost != 0 {
+					t.Fatalf("%s: audit %+v: want nothing lost, applied twice or orphaned", twin, *a)
+				}
+				if !tt.rejects && a.Rejected != 0 {
+					t.Fatalf("%s: %d orders rejected by a fault that breaks no step", twin, a.Rejected)
+				}
+				logFault(t, twin, r)
+			}
+			if eda := sum.Twins["eda"]; tt.name != "error-step" && eda.Errors+eda.Timeouts > 0 && tt.name != "broker-restart" {
+				t.Errorf("eda: %d errors and %d timeouts while a consumer-side fault was active: the gateway should keep accepting",
+					eda.Errors, eda.Timeouts)
+			}
+		})
+	}
+	if err := node.Ping(context.Background()); err != nil {
+		t.Fatalf("the broker is not back after the runs: %v", err)
+	}
+}
+
+func logFault(t *testing.T, twin string, r *results.TwinResult) {
+	w, a := r.Faults[0], r.Audit
+	t.Logf("%-3s %-28s sent %5d ok %5d errors %4d timeouts %3d | accepted %5d completed %5d rejected %4d lost %d indeterminate %d (completed %d) dup delivered %d applied %d orphaned %d | window errors %d backlog %d recovery %.0f ms drain %.0f ms",
+		twin, w.Fault, r.Sent, r.OK, r.Errors, r.Timeouts, a.Accepted, a.Completed, a.Rejected, a.Lost, a.Indeterminate,
+		a.IndeterminateCompleted, a.DuplicatesDelivered, a.DuplicatesApplied, a.OrphanedEffects, w.Errors, w.Backlog, w.RecoveryMs, w.DrainMs)
+}
