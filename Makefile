@@ -37,8 +37,9 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# The standard suite: both twins through smoke, spike, a one-minute soak and
-# the ramp, then the micro-benchmarks of the instrument itself. Each run's
+# The standard suite: both twins through smoke, spike, a one-minute soak,
+# the ramp, a crashed consumer and a broker restart, then the
+# micro-benchmarks of the instrument itself. Each run's
 # table ends with its results folder.
 BENCH_OUT ?= results
 
@@ -47,6 +48,8 @@ bench: build deps
 	$(BIN)/edabench run --scenario spike --out $(BENCH_OUT)
 	$(BIN)/edabench run --scenario soak --duration 1m --out $(BENCH_OUT)
 	$(BIN)/edabench run --scenario ramp --out $(BENCH_OUT)
+	$(BIN)/edabench run --scenario failure-crash --out $(BENCH_OUT)
+	$(BIN)/edabench run --scenario failure-broker-restart --out $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./internal/precise ./targets/workflow ./targets/rr
 
 broker-up:
@@ -69,3 +72,41 @@ proto:
 
 clean:
 	rm -rf $(BIN)
+
+# --- Observability: `make observe` runs a local Prometheus (Debian's
+# prometheus package) on 127.0.0.1:$(OBSERVE_PORT) with deploy/prometheus.yml,
+# its own data directory, and the remote-write receiver on (for k6). It
+# creates the file-SD directory edabench writes its targets into, so every
+# later `bin/edabench run` / `make bench` is scraped. Ctrl-C stops it.
+OBSERVE_DIR  ?= $(HOME)/.cache/edabench/prometheus
+OBSERVE_PORT ?= 9090
+
+.PHONY: observe observe-deps
+
+observe-deps:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+
+observe: observe-deps
+	mkdir -p $(OBSERVE_DIR)/sd $(OBSERVE_DIR)/data
+	cp deploy/prometheus.yml $(OBSERVE_DIR)/prometheus.yml
+	promtool check config $(OBSERVE_DIR)/prometheus.yml
+	@echo "Prometheus on http://127.0.0.1:$(OBSERVE_PORT); runs write their targets to $(OBSERVE_DIR)/sd"
+	@echo "In another terminal: make bench (or bin/edabench run --scenario smoke); Grafana: see README, Observing a run"
+	prometheus --config.file=$(OBSERVE_DIR)/prometheus.yml --storage.tsdb.path=$(OBSERVE_DIR)/data \
+		--web.listen-address=127.0.0.1:$(OBSERVE_PORT) --web.enable-remote-write-receiver \
+		--storage.tsdb.retention.time=15d
+
+# xk6-eda: k6 with the k6/x/eda extension (xk6-eda/README.md). `make k6`
+# builds bin/k6; `make k6-smoke` starts the private broker and both twins as
+# the harness does and runs xk6-eda/examples/smoke.js against each, showing
+# k6's end-of-test summary (SMOKE_DURATION overrides the script's 30 s).
+SMOKE_DURATION ?=
+
+.PHONY: k6 k6-smoke
+
+k6:
+	$(GO) build -o $(BIN)/k6 ./xk6-eda/cmd/k6
+	$(BIN)/k6 version
+
+k6-smoke: k6 build deps
+	$(GO) run ./xk6-eda/cmd/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js --duration "$(SMOKE_DURATION)"

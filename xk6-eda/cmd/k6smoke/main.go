@@ -1,0 +1,116 @@
+// Command k6smoke is `make k6-smoke`: it starts the private broker and each
+// twin the way the harness does (harness/launch), runs a k6 script (by
+// default xk6-eda/examples/smoke.js) against it with bin/k6, shows k6's
+// end-of-test summary, and prints the twin's own count of completed orders
+// next to it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/targets/workflow"
+	"github.com/edabench/edabench/xk6-eda/internal/twins"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "k6smoke:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	k6 := flag.String("k6", "bin/k6", "the k6 binary with xk6-eda (make k6)")
+	target := flag.String("target", "bin/target", "the twins' binary (make build); built into a temporary directory when missing")
+	script := flag.String("script", "xk6-eda/examples/smoke.js", "the k6 script")
+	twinList := flag.String("twins", "rr,eda", "the twins to run against, in order")
+	duration := flag.String("duration", "", "passed to the script as DURATION (the examples' default when empty)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dir, err := os.MkdirTemp("", "xk6-eda-smoke-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := *target
+	if _, err := os.Stat(bin); err != nil {
+		fmt.Println("k6smoke: building the target binary...")
+		if bin, err = launch.BuildTarget(ctx, dir); err != nil {
+			return err
+		}
+	}
+	fmt.Println("k6smoke: starting (or reusing) the private broker...")
+	node, err := broker.Start(ctx, broker.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, twin := range splitComma(*twinList) {
+		if err := runOne(ctx, node, bin, *k6, *script, *duration, filepath.Join(dir, twin), twin); err != nil {
+			fmt.Fprintf(os.Stderr, "k6smoke: %s twin: %v\n", twin, err)
+			failed = append(failed, twin)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("failed against %v", failed)
+	}
+	return nil
+}
+
+func runOne(ctx context.Context, node *broker.Node, bin, k6, script, duration, dir, twin string) (err error) {
+	fmt.Printf("\nk6smoke: starting the %s twin...\n", twin)
+	r, err := twins.Start(ctx, node, bin, dir, twin)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		err = errors.Join(err, r.Stop(sctx))
+	}()
+	cmd := exec.CommandContext(ctx, k6, "run", script)
+	cmd.Env = append(os.Environ(), r.Env()...)
+	cmd.Env = append(cmd.Env, "K6_NO_USAGE_REPORT=true") // no network: edabench stays on loopback
+	if duration != "" {
+		cmd.Env = append(cmd.Env, "DURATION="+duration)
+	}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Printf("k6smoke: %s run %s against the %s twin (gateway %s)\n", k6, script, twin, r.Twin.GatewayAddr())
+	runErr := cmd.Run()
+	applied, aerr := r.Applied(ctx, workflow.Notification)
+	if aerr == nil {
+		fmt.Printf("k6smoke: the %s twin's audit: %d orders completed (notification step applied); compare eda_orders_completed above\n", twin, applied)
+	}
+	return errors.Join(runErr, aerr)
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}

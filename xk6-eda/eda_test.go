@@ -1,0 +1,272 @@
+package eda
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/sobek"
+	"go.k6.io/k6/metrics"
+)
+
+// Every bad option is a JS exception whose message says what is wrong; none
+// panics.
+func TestClientOptionErrors(t *testing.T) {
+	grpc := listener(t)
+	closed := closedAddr(t)
+	cases := []struct {
+		name, js, want string
+	}{
+		{"no options", `new eda.Client()`, "options are required"},
+		{"not an object", `new eda.Client("eda")`, "options must be an object"},
+		{"no twin", `new eda.Client({ grpc: "` + grpc + `" })`, "option twin is required"},
+		{"unknown twin", `new eda.Client({ twin: "soa", grpc: "` + grpc + `" })`, `unknown twin "soa"`},
+		{"twin not a string", `new eda.Client({ twin: 1, grpc: "` + grpc + `" })`, "option twin must be a string"},
+		{"unknown option", `new eda.Client({ twin: "rr", grpc: "` + grpc + `", grcp: "x" })`, `unknown option "grcp"`},
+		{"no grpc", `new eda.Client({ twin: "rr" })`, "option grpc is required"},
+		{"grpc not host:port", `new eda.Client({ twin: "rr", grpc: "gateway" })`, "is not HOST:PORT"},
+		{"grpc not loopback", `new eda.Client({ twin: "rr", grpc: "10.1.2.3:7100" })`, "is not a loopback address"},
+		{"grpc unreachable", `new eda.Client({ twin: "rr", grpc: "` + closed + `" })`, "is unreachable"},
+		{"bad duration", `new eda.Client({ twin: "rr", grpc: "` + grpc + `", completionTimeout: "soon" })`, `option completionTimeout "soon"`},
+		{"negative duration", `new eda.Client({ twin: "rr", grpc: "` + grpc + `", requestTimeout: -5 })`, "must be positive"},
+		{"amqp not a URL", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", amqp: "rabbit" })`, "is not an AMQP URL"},
+		{"amqp not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@192.0.2.1:5672/" })`, "is not a loopback address"},
+		{"amqp unreachable", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@` + closed + `/" })`, "AMQP broker amqp://guest:xxx@" + closed + "/ is unreachable"},
+		{"metrics not URLs", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", metrics: ["x"] })`, "option metrics"},
+		{"mgmt not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", mgmt: "http://example.com:15672" })`, "option mgmt"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			v := newVU(t)
+			_, err := v.run(c.js)
+			if err == nil {
+				t.Fatalf("%s: no exception", c.js)
+			}
+			var ex *sobek.Exception
+			if !asException(err, &ex) {
+				t.Fatalf("%s: %T %v, want a JS exception", c.js, err, err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("%s:\n got %v\nwant it to say %q", c.js, err, c.want)
+			}
+		})
+	}
+}
+
+func asException(err error, ex **sobek.Exception) bool {
+	e, ok := err.(*sobek.Exception)
+	if ok {
+		*ex = e
+	}
+	return ok
+}
+
+// A malformed order is a JS exception; nothing is sent.
+func TestPlaceOrderMalformed(t *testing.T) {
+	v := newVU(t)
+	v.mustRun(`var c = new eda.Client({ twin: "rr", grpc: "` + listener(t) + `" })`)
+	if _, err := v.run(`c.placeOrder()`); err == nil || !strings.Contains(err.Error(), "not in the init context") {
+		t.Fatalf("placeOrder in the init context: %v", err)
+	}
+	v.toVUContext()
+	for js, want := range map[string]string{
+		`c.placeOrder(42)`:                                        "malformed order: want an object",
+		`c.placeOrder([1])`:                                       "malformed order: want an object",
+		`c.placeOrder({ sku: "x" })`:                              `unknown field "sku"`,
+		`c.placeOrder({ items: "book" })`:                         "items must be an array",
+		`c.placeOrder({ items: [] })`:                             "items is empty",
+		`c.placeOrder({ items: [{ sku: "", quantity: 1 }] })`:     "items[0].sku must be a non-empty string",
+		`c.placeOrder({ items: [{ sku: "b", quantity: 0 }] })`:    "items[0].quantity must be a whole number >= 1",
+		`c.placeOrder({ items: [{ sku: "b", quantity: 1.5 }] })`:  "items[0].quantity must be a whole number >= 1",
+		`c.placeOrder({ items: [{ sku: "b", qty: 1 }] })`:         `items[0]: unknown field "qty"`,
+		`c.placeOrder({ amountCents: -1 })`:                       "amountCents must be a whole number of cents >= 0",
+		`c.placeOrder({ amountCents: "12" })`:                     "amountCents must be a whole number of cents >= 0",
+		`c.placeOrder({ customer: { name: "a" } })`:               "customer must be a string",
+		`c.placeOrder({ orderId: 7 })`:                            "orderId must be a string",
+		`eda.queueDepth()`:                                        "want a queue name",
+		`eda.queueDepth("payment", { mgmt: "http://10.0.0.1/" })`: "not a loopback address",
+		`eda.consumerLag("payment")`:                              "no service metrics URLs",
+	} {
+		_, err := v.run(js)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an exception saying %q", js, err, want)
+		}
+	}
+	if n := len(v.samples); n != 0 {
+		t.Errorf("%d samples pushed for malformed orders", n)
+	}
+	v.mustRun(`c.close(); c.close()`)
+	if _, err := v.run(`c.placeOrder()`); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("placeOrder after close: %v", err)
+	}
+}
+
+// The RR twin's reply is the completion: ack and end-to-end latency are the
+// same and are pushed at once, with the VU's tags.
+func TestRRMetrics(t *testing.T) {
+	r := twin(t, "rr")
+	v := newVU(t)
+	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "rr", grpc: %q })`, r.Twin.GatewayAddr()))
+	v.toVUContext()
+	res := v.mustRun(`var r = c.placeOrder({ customer: "alice", items: [{ sku: "book", quantity: 2 }], amountCents: 2500 }); r`).ToObject(v.rt.VU.Runtime())
+	if st := res.Get("status").String(); st != "COMPLETED" {
+		t.Fatalf("status %s (%v), want COMPLETED", st, res.Export())
+	}
+	if id := res.Get("orderId").String(); !strings.HasPrefix(id, "k6") {
+		t.Errorf("generated order id %q", id)
+	}
+	if ack := res.Get("ackMs").ToFloat(); ack <= 0 {
+		t.Errorf("ackMs %v", ack)
+	}
+	got := v.collect(time.Minute, func(ss []metrics.Sample) bool {
+		n, _ := count(ss, MetricCompleted)
+		return n > 0
+	})
+	for _, name := range []string{MetricAck, MetricE2E, MetricPlaced, MetricCompleted} {
+		s, ok := find(got, name)
+		if !ok {
+			t.Fatalf("no %s sample in %v", name, names(got))
+		}
+		if tw, _ := s.Tags.Get("twin"); tw != "rr" {
+			t.Errorf("%s: twin tag %q", name, tw)
+		}
+		if sc, _ := s.Tags.Get("scenario"); sc != "unit" {
+			t.Errorf("%s: the VU's tags are missing: %v", name, s.Tags.Map())
+		}
+	}
+	ack, _ := find(got, MetricAck)
+	e2e, _ := find(got, MetricE2E)
+	if ack.Value != e2e.Value || ack.Metric.Type != metrics.Trend || ack.Metric.Contains != metrics.Time {
+		t.Errorf("ack %v and e2e %v: want the same Trend (time) value for RR", ack, e2e)
+	}
+}
+
+// The EDA twin replies ACCEPTED; the completion comes from the broker, in
+// the background, and so do the queue gauges.
+func TestEDAMetrics(t *testing.T) {
+	r := twin(t, "eda")
+	e := env(r)
+	v := newVU(t)
+	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "eda", grpc: %q, amqp: %q, prefix: %q, mgmt: %q, metrics: %q.split(","), completionTimeout: "60s" })`,
+		e["GRPC"], e["AMQP"], e["PREFIX"], e["MGMT"], e["METRICS"]))
+	v.toVUContext()
+	res := v.mustRun(`c.placeOrder()`).ToObject(v.rt.VU.Runtime())
+	if st := res.Get("status").String(); st != "ACCEPTED" {
+		t.Fatalf("status %s (%v), want ACCEPTED", st, res.Export())
+	}
+	got := v.collect(time.Minute, func(ss []metrics.Sample) bool {
+		nc, _ := count(ss, MetricCompleted)
+		nd, _ := count(ss, MetricQueueDepth)
+		nl, _ := count(ss, MetricConsumerLag)
+		return nc > 0 && nd > 0 && nl > 0
+	})
+	for _, name := range []string{MetricAck, MetricPlaced, MetricE2E, MetricCompleted, MetricQueueDepth, MetricConsumerLag} {
+		if _, ok := find(got, name); !ok {
+			t.Fatalf("no %s sample in %v", name, names(got))
+		}
+	}
+	e2e, _ := find(got, MetricE2E)
+	ack, _ := find(got, MetricAck)
+	if e2e.Value <= 0 || ack.Value <= 0 {
+		t.Errorf("e2e %v ms, ack %v ms", e2e.Value, ack.Value)
+	}
+	if sc, _ := e2e.Tags.Get("scenario"); sc != "unit" {
+		t.Errorf("the background e2e sample lost the VU's tags: %v", e2e.Tags.Map())
+	}
+	queues := map[string]bool{}
+	for _, s := range got {
+		if s.Metric.Name == MetricQueueDepth {
+			q, _ := s.Tags.Get("queue")
+			queues[q] = true
+		}
+	}
+	if !queues[e["PREFIX"]+".payment"] || !queues[e["PREFIX"]+".gateway"] {
+		t.Errorf("queue depth sampled for %v", queues)
+	}
+	if n, _ := count(got, MetricLost); n != 0 {
+		t.Errorf("an order counted lost")
+	}
+	if d := v.mustRun(`eda.queueDepth("payment")`).ToInteger(); d < 0 {
+		t.Errorf("queueDepth %d", d)
+	}
+	if lag := v.mustRun(`eda.consumerLag("payment")`); !sobek.IsNull(lag) && lag.ToFloat() < 0 {
+		t.Errorf("consumerLag %v", lag)
+	}
+	if _, err := v.run(`eda.queueDepth("nope")`); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("queueDepth of a missing queue: %v", err)
+	}
+}
+
+// An order whose completion never comes is lost when its completion timeout
+// passes: here the client listens under another prefix than the twin's.
+func TestEDALost(t *testing.T) {
+	r := twin(t, "eda")
+	e := env(r)
+	v := newVU(t)
+	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "eda", grpc: %q, amqp: %q, prefix: "elsewhere", mgmt: "", completionTimeout: "200ms" })`,
+		e["GRPC"], e["AMQP"]))
+	v.toVUContext()
+	if st := v.mustRun(`c.placeOrder().status`).String(); st != "ACCEPTED" {
+		t.Fatalf("status %s", st)
+	}
+	got := v.collect(time.Minute, func(ss []metrics.Sample) bool {
+		n, _ := count(ss, MetricLost)
+		return n > 0
+	})
+	if n, sum := count(got, MetricLost); n != 1 || sum != 1 {
+		t.Fatalf("lost: %d samples, sum %v; samples %v", n, sum, names(got))
+	}
+	if n, _ := count(got, MetricCompleted); n != 0 {
+		t.Errorf("a completion seen under another prefix")
+	}
+}
+
+// The HDR option writes the ack and end-to-end histograms in the harness's
+// .hgrm format when the last client closes (or the test ends).
+func TestHDR(t *testing.T) {
+	r := twin(t, "rr")
+	dir := t.TempDir()
+	v := newVU(t)
+	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "rr", grpc: %q, hdr: %q })`, r.Twin.GatewayAddr(), dir))
+	v.toVUContext()
+	v.mustRun(`for (let i = 0; i < 5; i++) c.placeOrder(); c.close()`)
+	for _, kind := range []string{"ack", "e2e"} {
+		path := filepath.Join(dir, "k6.rr."+kind+".hgrm")
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		var header, total string
+		for sc.Scan() {
+			line := sc.Text()
+			if header == "" {
+				header = line
+			}
+			if strings.HasPrefix(line, "#[Max") {
+				total = line
+			}
+		}
+		f.Close()
+		if !strings.Contains(header, "Percentile") || !strings.HasSuffix(strings.ReplaceAll(total, " ", ""), "Totalcount=5]") {
+			t.Errorf("%s: header %q, total %q", path, header, total)
+		}
+	}
+}
+
+func names(ss []metrics.Sample) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s.Metric.Name] {
+			seen[s.Metric.Name] = true
+			out = append(out, s.Metric.Name)
+		}
+	}
+	return out
+}

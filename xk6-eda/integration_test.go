@@ -1,0 +1,164 @@
+package eda
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/targets/workflow"
+	"github.com/edabench/edabench/xk6-eda/internal/twins"
+)
+
+// buildK6 builds the custom k6 binary (xk6-eda/cmd/k6) into a temporary
+// directory, once per test binary. The first build compiles k6's whole
+// dependency tree; later ones hit the build cache.
+var buildK6 = sync.OnceValues(func() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	root, err := launch.ModuleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "xk6-eda-k6-")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "k6")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./xk6-eda/cmd/k6")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", &buildError{err: err, out: string(b)}
+	}
+	return out, nil
+})
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string {
+	return "go build ./xk6-eda/cmd/k6: " + e.err.Error() + "\n" + e.out
+}
+
+// summary is the part of k6's --summary-export the test reads.
+type summary struct {
+	Metrics map[string]map[string]any `json:"metrics"`
+}
+
+func (s summary) num(t *testing.T, metric, field string) float64 {
+	t.Helper()
+	m, ok := s.Metrics[metric]
+	if !ok {
+		t.Fatalf("metric %s missing from the summary", metric)
+	}
+	v, ok := m[field].(float64)
+	if !ok {
+		t.Fatalf("metric %s has no numeric %q: %v", metric, field, m)
+	}
+	return v
+}
+
+// bin/k6 runs examples/smoke.js for 15 s against each twin; what it
+// reports completed is what the twin's last step applied, and nothing is
+// lost.
+func TestK6SmokeAgainstBothTwins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds k6 and starts both twins")
+	}
+	k6, err := buildK6()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := buildTarget()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := launch.ModuleRoot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(root, "xk6-eda", "examples", "smoke.js")
+	node := brokertest.Shared(t)
+	for _, name := range []string{"rr", "eda"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			runSmoke(t, node, k6, target, script, name)
+		})
+	}
+}
+
+func runSmoke(t *testing.T, node *broker.Node, k6, target, script, name string) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	r, err := twins.Start(ctx, node, target, dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
+		defer scancel()
+		if err := r.Stop(sctx); err != nil {
+			t.Errorf("stopping the %s twin: %v", name, err)
+		}
+	})
+	export := filepath.Join(dir, "summary.json")
+	hdr := filepath.Join(dir, "hdr")
+	cmd := exec.CommandContext(ctx, k6, "run", "--quiet", "--no-usage-report", "--summary-export", export, script)
+	cmd.Env = append(os.Environ(), r.Env()...)
+	cmd.Env = append(cmd.Env, "DURATION=15s", "RATE=20", "HDR="+hdr, "K6_NO_USAGE_REPORT=true")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("k6 run against the %s twin: %v\n%s", name, err, out.String())
+	}
+	b, err := os.ReadFile(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	placed := s.num(t, MetricPlaced, "count")
+	completed := s.num(t, MetricCompleted, "count")
+	if lost := s.num(t, MetricLost, "count"); lost != 0 {
+		t.Errorf("%s: %v orders lost", name, lost)
+	}
+	s.num(t, MetricAck, "med")
+	s.num(t, MetricE2E, "p(95)")
+	s.num(t, MetricRejected, "count")
+	if name == "eda" {
+		s.num(t, MetricQueueDepth, "max")
+		s.num(t, MetricConsumerLag, "max")
+	}
+	// ~300 orders at 20/s for 15 s; a bound, not a timing assertion.
+	if placed < 100 || completed != placed {
+		t.Errorf("%s: placed %v, completed %v", name, placed, completed)
+	}
+	applied, err := r.Applied(ctx, workflow.Notification)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if float64(applied) != completed {
+		t.Errorf("%s: k6 counted %v orders completed, the twin's audit %d", name, completed, applied)
+	}
+	for _, kind := range []string{"ack", "e2e"} {
+		if _, err := os.Stat(filepath.Join(hdr, "k6."+name+"."+kind+".hgrm")); err != nil {
+			t.Errorf("HDR option: %v", err)
+		}
+	}
+	if t.Failed() {
+		t.Logf("k6 output:\n%s", out.String())
+	}
+}

@@ -1,0 +1,110 @@
+// Package twins starts an edabench twin the way the harness does
+// (harness/launch: one process per service) for k6 runs, and tells a k6
+// script where it is through environment variables.
+package twins
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/targets/eda"
+	"github.com/edabench/edabench/targets/ops"
+	"github.com/edabench/edabench/targets/workflow"
+)
+
+// Running is a started twin.
+type Running struct {
+	Twin   *launch.Twin
+	Name   string // rr or eda
+	Prefix string // EDA: the queue prefix
+	node   *broker.Node
+}
+
+// Start starts the twin (rr or eda) with the binary built by
+// launch.BuildTarget (or `make build`), logs and data under dir. The EDA
+// twin uses node and a prefix of its own, so runs sharing the broker never
+// see each other's messages.
+func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*Running, error) {
+	spec := launch.Spec{Twin: twin, Topology: workflow.Chain, Binary: binary, Dir: dir, Seed: 1}
+	r := &Running{Name: twin, node: node}
+	if twin == "eda" {
+		b := make([]byte, 4)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		r.Prefix = "k6test" + hex.EncodeToString(b)
+		spec.AMQPURL, spec.Prefix = node.AMQPURL(), r.Prefix
+	}
+	tw, err := launch.Start(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("start the %s twin: %w", twin, err)
+	}
+	r.Twin = tw
+	return r, nil
+}
+
+// Env is what the example scripts read: TWIN, GRPC, and for the EDA twin
+// AMQP, PREFIX, MGMT and METRICS (the services' /metrics URLs, comma
+// separated, for eda_consumer_lag_seconds).
+func (r *Running) Env() []string {
+	env := []string{"TWIN=" + r.Name, "GRPC=" + r.Twin.GatewayAddr()}
+	if r.Name == "eda" {
+		var urls []string
+		for _, svc := range launch.Services(workflow.Chain) {
+			urls = append(urls, "http://"+r.Twin.HTTPAddr(svc)+"/metrics")
+		}
+		env = append(env, "AMQP="+r.node.AMQPURL(), "PREFIX="+r.Prefix, "MGMT="+r.node.MgmtURL(),
+			"METRICS="+strings.Join(urls, ","))
+	}
+	return env
+}
+
+// Applied is how many orders the step applied, from its service's audit
+// (GET /audit?totals=1). For the notification step, the last of the chain,
+// it is the number of orders that completed.
+func (r *Running) Applied(ctx context.Context, step workflow.Step) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	url := "http://" + r.Twin.HTTPAddr(string(step)) + "/audit?totals=1"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("audit %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("audit %s: %s", url, resp.Status)
+	}
+	var a ops.Audit
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		return 0, fmt.Errorf("audit %s: %w", url, err)
+	}
+	t, ok := a.Steps[step]
+	if !ok {
+		return 0, fmt.Errorf("audit %s: no step %s in the reply", url, step)
+	}
+	return t.Applied, nil
+}
+
+// Stop stops the services and, for the EDA twin, deletes its queues and
+// exchanges so the shared broker does not collect idle quorum queues.
+func (r *Running) Stop(ctx context.Context) error {
+	err := r.Twin.Stop(ctx)
+	if r.Name == "eda" {
+		if derr := eda.DeleteTopology(ctx, r.node.AMQPURL(), eda.Config{Prefix: r.Prefix, Topology: workflow.Chain}); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	return err
+}

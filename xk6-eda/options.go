@@ -1,0 +1,188 @@
+package eda
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/edabench/edabench/internal/loopback"
+	"github.com/edabench/edabench/targets/eda"
+	"github.com/grafana/sobek"
+)
+
+// Defaults of the Client options.
+const (
+	DefaultPrefix            = "edabench"
+	DefaultCompletionTimeout = 30 * time.Second
+	DefaultRequestTimeout    = 10 * time.Second
+	DefaultMgmtURL           = "http://127.0.0.1:15682" // the private node's management API (harness/broker)
+	defaultConns             = 4
+)
+
+// options are a Client's settings, validated.
+type options struct {
+	Twin              string
+	GRPC              string
+	AMQP              string
+	Prefix            string
+	CompletionTimeout time.Duration
+	RequestTimeout    time.Duration
+	HDR               string
+	Mgmt              string
+	Metrics           []string
+}
+
+// key names the shared client: VUs with the same twin, addresses and prefix
+// share one completion subscription.
+func (o options) key() string {
+	return strings.Join([]string{o.Twin, o.GRPC, o.AMQP, o.Prefix}, "|")
+}
+
+// same reports whether two option sets may share a client.
+func (o options) same(p options) bool {
+	return o.key() == p.key() && o.CompletionTimeout == p.CompletionTimeout &&
+		o.RequestTimeout == p.RequestTimeout && o.HDR == p.HDR && o.Mgmt == p.Mgmt && slices.Equal(o.Metrics, p.Metrics)
+}
+
+var optionKeys = []string{"twin", "grpc", "amqp", "prefix", "completionTimeout", "requestTimeout", "hdr", "mgmt", "metrics"}
+
+// parseOptions validates the constructor's argument. Every error names the
+// option and what it accepts.
+func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
+	o := options{Prefix: DefaultPrefix, CompletionTimeout: DefaultCompletionTimeout,
+		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL, AMQP: eda.DefaultConfig().AMQPURL}
+	if v == nil || sobek.IsUndefined(v) || sobek.IsNull(v) {
+		return o, errors.New(`eda.Client: options are required, e.g. new eda.Client({ twin: "eda", grpc: "127.0.0.1:7200", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`)
+	}
+	obj, ok := v.(*sobek.Object)
+	if !ok || obj.ClassName() == "Array" || obj.ClassName() == "Function" {
+		return o, fmt.Errorf("eda.Client: options must be an object, got %s", v.String())
+	}
+	for _, k := range obj.Keys() {
+		if !slices.Contains(optionKeys, k) {
+			return o, fmt.Errorf("eda.Client: unknown option %q (options: %s)", k, strings.Join(optionKeys, ", "))
+		}
+	}
+	str := func(name string, dst *string) error {
+		val := obj.Get(name)
+		if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
+			return nil
+		}
+		s, ok := val.Export().(string)
+		if !ok {
+			return fmt.Errorf("eda.Client: option %s must be a string, got %s", name, val.String())
+		}
+		*dst = strings.TrimSpace(s)
+		return nil
+	}
+	dur := func(name string, dst *time.Duration) error {
+		val := obj.Get(name)
+		if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
+			return nil
+		}
+		switch x := val.Export().(type) {
+		case string:
+			d, err := time.ParseDuration(x)
+			if err != nil {
+				return fmt.Errorf("eda.Client: option %s %q: want a duration such as \"30s\" or \"500ms\"", name, x)
+			}
+			*dst = d
+		case int64:
+			*dst = time.Duration(x) * time.Millisecond
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("eda.Client: option %s: want a duration, got %v", name, x)
+			}
+			*dst = time.Duration(x * float64(time.Millisecond))
+		default:
+			return fmt.Errorf("eda.Client: option %s: want a duration string (\"30s\") or milliseconds, got %s", name, val.String())
+		}
+		if *dst <= 0 {
+			return fmt.Errorf("eda.Client: option %s must be positive, got %s", name, *dst)
+		}
+		return nil
+	}
+	twinSet := obj.Get("twin")
+	for _, e := range []error{
+		str("twin", &o.Twin), str("grpc", &o.GRPC), str("amqp", &o.AMQP), str("prefix", &o.Prefix),
+		str("hdr", &o.HDR), str("mgmt", &o.Mgmt),
+		dur("completionTimeout", &o.CompletionTimeout), dur("requestTimeout", &o.RequestTimeout),
+	} {
+		if e != nil {
+			return o, e
+		}
+	}
+	if m := obj.Get("metrics"); m != nil && !sobek.IsUndefined(m) && !sobek.IsNull(m) {
+		var urls []string
+		if err := rt.ExportTo(m, &urls); err != nil {
+			return o, fmt.Errorf("eda.Client: option metrics must be an array of URLs (each service's /metrics), got %s", m.String())
+		}
+		for _, u := range urls {
+			if err := checkHTTP(u); err != nil {
+				return o, fmt.Errorf("eda.Client: option metrics: %w", err)
+			}
+		}
+		sort.Strings(urls)
+		o.Metrics = urls
+	}
+	switch {
+	case twinSet == nil || sobek.IsUndefined(twinSet) || o.Twin == "":
+		return o, errors.New(`eda.Client: option twin is required: "rr" or "eda"`)
+	case o.Twin != "rr" && o.Twin != "eda":
+		return o, fmt.Errorf(`eda.Client: unknown twin %q: want "rr" or "eda"`, o.Twin)
+	}
+	if o.GRPC == "" {
+		return o, errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
+	}
+	if err := loopback.Check(o.GRPC); err != nil {
+		return o, fmt.Errorf("eda.Client: option grpc: %w", err)
+	}
+	if o.Twin == "eda" {
+		if err := checkAMQP(o.AMQP); err != nil {
+			return o, fmt.Errorf("eda.Client: option amqp: %w", err)
+		}
+		if o.Prefix == "" || strings.ContainsAny(o.Prefix, " \t\n") {
+			return o, fmt.Errorf("eda.Client: option prefix %q: want the twin's queue prefix (default %q)", o.Prefix, DefaultPrefix)
+		}
+		if o.Mgmt != "" {
+			if err := checkHTTP(o.Mgmt); err != nil {
+				return o, fmt.Errorf("eda.Client: option mgmt: %w", err)
+			}
+			o.Mgmt = strings.TrimRight(o.Mgmt, "/")
+		}
+	} else {
+		// The RR twin has no broker: these do not name a different client.
+		o.AMQP, o.Prefix, o.Mgmt, o.Metrics = "", "", "", nil
+	}
+	return o, nil
+}
+
+func checkAMQP(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+		return fmt.Errorf("%q is not an AMQP URL (want amqp://USER:PASS@127.0.0.1:PORT/)", raw)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "5672")
+	}
+	return loopback.Check(host)
+}
+
+func checkHTTP(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http URL (want http://127.0.0.1:PORT/...)", raw)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return loopback.Check(host)
+}

@@ -1,0 +1,455 @@
+package eda
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/eda"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.k6.io/k6/metrics"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+)
+
+// shared is what every VU's Client with the same key uses: the gRPC
+// connections, the completion subscription, the orders awaiting completion,
+// the gauge sampler and the HDR histograms. Its goroutines never touch a JS
+// runtime; they push samples into k6's sample channel.
+type shared struct {
+	root *RootModule
+	opts options
+	m    *edaMetrics
+	refs int // guarded by root.mu
+	log  *slog.Logger
+
+	run     string // names this process's orders and completion queue
+	seq     atomic.Uint64
+	conns   []*grpc.ClientConn
+	clients []orderpb.OrderServiceClient
+	next    atomic.Uint64
+
+	cfg   eda.Config // EDA only
+	bus   *bus.Conn  // EDA only: the completion subscription
+	queue string     // EDA only: this run's completion queue
+
+	// ctx lives until the client is settled (end of test) or closed; the
+	// background goroutines stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// The sample channel and the tags for samples that belong to no VU (the
+	// gauges); set by the first placeOrder.
+	outOnce  sync.Once
+	out      chan<- metrics.SampleContainer
+	outCtx   context.Context
+	gaugeTag *metrics.TagSet
+
+	// pushMu makes seal wait for pushes in progress: after seal, nothing is
+	// sent on k6's sample channel, which k6 closes once the test has ended.
+	pushMu sync.RWMutex
+	sealed bool
+	// atEnd is true when the client subscribed to k6's TestEnd event: it
+	// then pushes with its own context (orders placed by a VU whose scenario
+	// already ended still count) and settles at the end of the test.
+	atEnd atomic.Bool
+
+	mu      sync.Mutex
+	pending map[string]*pendingOrder
+	fifo    []fifoEntry // deadline order (completion timeout is fixed)
+	// lostIDs remembers orders counted lost, so a completion that comes
+	// later is counted in eda_orders_completed_late; bounded.
+	lostIDs map[string]*pendingOrder
+
+	hdr *hdrPair // nil unless the hdr option is set
+
+	settleOnce sync.Once
+	closeOnce  sync.Once
+}
+
+type pendingOrder struct {
+	sent     time.Time
+	deadline time.Time
+	tags     metrics.TagsAndMeta
+	ctx      context.Context // the placing VU's context
+	out      chan<- metrics.SampleContainer
+}
+
+type fifoEntry struct {
+	id       string
+	deadline time.Time
+}
+
+// maxLostIDs bounds the memory of lost orders kept to spot late completions.
+const maxLostIDs = 100_000
+
+// dialTimeout bounds the reachability checks of the constructor.
+const dialTimeout = 3 * time.Second
+
+func newShared(root *RootModule, o options, m *edaMetrics) (*shared, error) {
+	run, err := runID()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &shared{root: root, opts: o, m: m, run: run, ctx: ctx, cancel: cancel, pending: map[string]*pendingOrder{}, lostIDs: map[string]*pendingOrder{},
+		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "xk6-eda", "twin", o.Twin)}
+	// A closed port is the common mistake (wrong PORT, twin not started):
+	// gRPC connects lazily and would only say so at the first order.
+	c, err := net.DialTimeout("tcp", o.GRPC, dialTimeout)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("eda.Client: gRPC address %s is unreachable (is the %s twin's gateway running there?): %w", o.GRPC, o.Twin, err)
+	}
+	_ = c.Close()
+	for range defaultConns {
+		cc, err := grpc.NewClient(o.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			s.closeConns()
+			cancel()
+			return nil, fmt.Errorf("eda.Client: gRPC client for %s: %w", o.GRPC, err)
+		}
+		s.conns = append(s.conns, cc)
+		s.clients = append(s.clients, orderpb.NewOrderServiceClient(cc))
+	}
+	if o.HDR != "" {
+		if err := os.MkdirAll(o.HDR, 0o755); err != nil {
+			s.closeConns()
+			cancel()
+			return nil, fmt.Errorf("eda.Client: option hdr: %w", err)
+		}
+		s.hdr = newHDRPair()
+	}
+	if o.Twin == "eda" {
+		if err := s.subscribe(); err != nil {
+			s.closeConns()
+			cancel()
+			return nil, err
+		}
+	}
+	s.wg.Go(s.sweep)
+	return s, nil
+}
+
+func runID() (string, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("eda.Client: run id: %w", err)
+	}
+	return "k6" + hex.EncodeToString(b), nil
+}
+
+// subscribe declares this run's completion queue (durable, so a broker
+// restart mid-test loses no completion) on the twin's exchange, bound to
+// OrderCompleted and OrderFailed, and consumes it in the background.
+func (s *shared) subscribe() error {
+	cfg := eda.DefaultConfig()
+	cfg.AMQPURL, cfg.Prefix = s.opts.AMQP, s.opts.Prefix
+	s.cfg = cfg
+	s.queue = cfg.QueueName("k6." + s.run)
+	q := bus.Queue{Name: s.queue, Type: bus.Classic, Bindings: []string{eda.KeyOrderCompleted, eda.KeyOrderFailed}}
+	// Dial's ctx is the Conn's lifetime; WithConnectTimeout bounds the dial.
+	conn, err := bus.Dial(s.ctx, bus.WithURL(cfg.AMQPURL), bus.WithExchange(cfg.Exchange()), bus.WithQueue(q),
+		bus.WithConnectionName("edabench/k6/"+s.run), bus.WithHeartbeat(cfg.Heartbeat),
+		bus.WithDialTimeout(dialTimeout), bus.WithConnectTimeout(2*dialTimeout), bus.WithLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("eda.Client: AMQP broker %s is unreachable (is the private broker up? `make broker-up`): %w", redact(s.opts.AMQP), err)
+	}
+	s.bus = conn
+	s.wg.Go(func() {
+		err := conn.Consume(s.ctx, s.queue, bus.ConsumeOptions{Prefetch: 512, Concurrency: 1, ShutdownGrace: time.Second}, s.handle)
+		if err != nil && s.ctx.Err() == nil && !errors.Is(err, bus.ErrClosed) {
+			s.log.Warn("completion consumer stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+func redact(raw string) string {
+	if u, err := amqpURL(raw); err == nil {
+		return u
+	}
+	return "(malformed URL)"
+}
+
+func amqpURL(raw string) (string, error) {
+	u, err := amqp.ParseURI(raw)
+	if err != nil {
+		return "", err
+	}
+	u.Password = "xxx"
+	return u.String(), nil
+}
+
+// handle takes one OrderCompleted or OrderFailed from the completion queue.
+func (s *shared) handle(_ context.Context, d bus.Delivery) error {
+	at := time.Now()
+	ev := &orderpb.Event{}
+	if err := proto.Unmarshal(d.Body, ev); err != nil {
+		return bus.Poison(err)
+	}
+	s.finish(ev.GetOrder().GetOrderId(), at, d.RoutingKey == eda.KeyOrderCompleted)
+	return nil
+}
+
+// track registers an order before it is placed, so a completion that
+// overtakes the reply still finds it.
+func (s *shared) track(id string, p *pendingOrder) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.pending[id]; dup {
+		return fmt.Errorf("order %q is already awaiting completion: order IDs must be unique", id)
+	}
+	s.pending[id] = p
+	s.fifo = append(s.fifo, fifoEntry{id: id, deadline: p.deadline})
+	return nil
+}
+
+func (s *shared) untrack(id string) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+}
+
+// finish records an order's end once; another run's orders, duplicates
+// (at-least-once delivery) and orders already counted lost are ignored,
+// the late ones counted apart.
+func (s *shared) finish(id string, at time.Time, completed bool) {
+	s.mu.Lock()
+	p, ok := s.pending[id]
+	if ok {
+		delete(s.pending, id)
+	}
+	late, wasLost := s.lostIDs[id]
+	if wasLost {
+		delete(s.lostIDs, id)
+	}
+	s.mu.Unlock()
+	if wasLost && completed {
+		s.push(late, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: s.m.late, Tags: late.tags.Tags},
+			Time: at, Metadata: late.tags.Metadata, Value: 1})
+	}
+	if !ok {
+		return
+	}
+	if !completed {
+		s.push(p, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: s.m.rejected, Tags: p.tags.Tags},
+			Time: at, Metadata: p.tags.Metadata, Value: 1})
+		return
+	}
+	e2e := at.Sub(p.sent)
+	s.hdr.recordE2E(e2e)
+	s.push(p, metrics.Samples{
+		{TimeSeries: metrics.TimeSeries{Metric: s.m.e2e, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: metrics.D(e2e)},
+		{TimeSeries: metrics.TimeSeries{Metric: s.m.completed, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: 1},
+	})
+}
+
+// sweep counts as lost every order still incomplete at its deadline.
+func (s *shared) sweep() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			s.expire(now)
+		}
+	}
+}
+
+func (s *shared) expire(now time.Time) {
+	var lost []*pendingOrder
+	s.mu.Lock()
+	n := 0
+	for n < len(s.fifo) && !s.fifo[n].deadline.After(now) {
+		if p, ok := s.pending[s.fifo[n].id]; ok {
+			delete(s.pending, s.fifo[n].id)
+			lost = append(lost, p)
+			if len(s.lostIDs) < maxLostIDs {
+				s.lostIDs[s.fifo[n].id] = p
+			}
+		}
+		n++
+	}
+	s.fifo = s.fifo[n:]
+	if len(s.fifo) == 0 {
+		s.fifo = nil // let the backing array go
+	}
+	s.mu.Unlock()
+	for _, p := range lost {
+		s.pushLost(p, now)
+	}
+}
+
+func (s *shared) pushLost(p *pendingOrder, at time.Time) {
+	s.push(p, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: s.m.lost, Tags: p.tags.Tags},
+		Time: at, Metadata: p.tags.Metadata, Value: 1})
+}
+
+// push sends samples that belong to an order, from any goroutine.
+func (s *shared) push(p *pendingOrder, c metrics.SampleContainer) {
+	s.pushMu.RLock()
+	defer s.pushMu.RUnlock()
+	if s.sealed {
+		return
+	}
+	ctx := p.ctx
+	if s.atEnd.Load() {
+		ctx = s.ctx
+	}
+	metrics.PushIfNotDone(ctx, p.out, c)
+}
+
+// pushZeros sends a zero to every counter.
+func (s *shared) pushZeros(now time.Time) {
+	s.pushMu.RLock()
+	defer s.pushMu.RUnlock()
+	if s.sealed || s.out == nil {
+		return
+	}
+	var zeros metrics.Samples
+	for _, m := range []*metrics.Metric{s.m.placed, s.m.completed, s.m.rejected, s.m.lost, s.m.errored} {
+		zeros = append(zeros, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: m, Tags: s.gaugeTag}, Time: now, Value: 0})
+	}
+	metrics.PushIfNotDone(s.noVUCtx(), s.out, zeros)
+}
+
+// setOutput records where samples that belong to no VU go, and starts the
+// gauge sampler (EDA twin). Called once, by the first placeOrder.
+func (s *shared) setOutput(vuCtx context.Context, out chan<- metrics.SampleContainer, tags *metrics.TagSet) {
+	s.pushMu.Lock()
+	s.out, s.gaugeTag, s.outCtx = out, tags, vuCtx
+	s.pushMu.Unlock()
+	if s.opts.Twin == "eda" {
+		s.wg.Go(s.sample)
+	}
+}
+
+// pushGauges sends samples that belong to no VU (the sampler's).
+func (s *shared) pushGauges(c metrics.SampleContainer) {
+	s.pushMu.RLock()
+	defer s.pushMu.RUnlock()
+	if s.sealed || s.out == nil {
+		return
+	}
+	metrics.PushIfNotDone(s.noVUCtx(), s.out, c)
+}
+
+// noVUCtx is the context of pushes that belong to no VU. Without k6's
+// end-of-test event it is the context of the VU that placed the first
+// order, which k6 cancels before it closes the sample channel.
+func (s *shared) noVUCtx() context.Context {
+	if s.atEnd.Load() {
+		return s.ctx
+	}
+	return s.outCtx
+}
+
+func (s *shared) pendingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// settle waits for the orders still in flight until each completes or
+// reaches its deadline (the sweeper counts it lost), counts whatever is left
+// as lost, writes the HDR files and stops sending samples. k6 calls it at
+// the end of the test, before it closes its sample channel.
+func (s *shared) settle() {
+	s.settleOnce.Do(func() {
+		limit := time.Now().Add(s.opts.CompletionTimeout + time.Second)
+		for s.pendingCount() > 0 && time.Now().Before(limit) && s.ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		s.mu.Lock()
+		left := s.pending
+		s.pending, s.fifo = map[string]*pendingOrder{}, nil
+		s.mu.Unlock()
+		now := time.Now()
+		for _, p := range left {
+			s.pushLost(p, now)
+		}
+		// Zeros, so that the end-of-test summary (and --summary-export)
+		// lists every counter and `count==0` thresholds have a value.
+		s.pushZeros(now)
+		if err := s.hdr.write(s.opts.HDR, s.opts.Twin); err != nil {
+			s.log.Warn("writing HDR files", "err", err)
+		}
+		s.seal()
+	})
+}
+
+func (s *shared) seal() {
+	s.pushMu.Lock()
+	s.sealed = true
+	s.pushMu.Unlock()
+}
+
+// close stops everything and deletes the completion queue. It does not
+// settle: callers that still may push call settle first.
+func (s *shared) close() {
+	s.closeOnce.Do(func() {
+		s.seal()
+		s.cancel()
+		if s.bus != nil {
+			_ = s.bus.Close()
+		}
+		s.wg.Wait()
+		if s.bus != nil {
+			if err := deleteQueue(s.opts.AMQP, s.queue); err != nil {
+				s.log.Warn("deleting the completion queue", "queue", s.queue, "err", err)
+			}
+		}
+		s.closeConns()
+	})
+}
+
+func (s *shared) closeConns() {
+	for _, c := range s.conns {
+		_ = c.Close()
+	}
+}
+
+func deleteQueue(url, name string) error {
+	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(dialTimeout)})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	var errs []error
+	for _, q := range []string{name, bus.DLQName(name)} {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// client returns a gRPC stub, round robin over a few connections so one
+// HTTP/2 connection's write lock is not the bottleneck at high rates.
+func (s *shared) client() orderpb.OrderServiceClient {
+	return s.clients[s.next.Add(1)%uint64(len(s.clients))]
+}
+
+func amqpURI(raw string) (amqp.URI, error) { return amqp.ParseURI(raw) }
+
+func defaultAMQP() string { return eda.DefaultConfig().AMQPURL }
