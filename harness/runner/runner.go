@@ -2,11 +2,13 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/scrape"
+	"github.com/edabench/edabench/targets/ops"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -393,10 +395,10 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			}
 		}
 	}
-	if twin == "rr" && st.total.errors.Load()+st.total.timeouts.Load() > 0 {
-		// Compensations of failed calls may still be running in the
-		// background (bounded by the twin's compensation timeout).
-		time.Sleep(min(sc.Drain, 3*time.Second))
+	if twin == "rr" && env.tw != nil && st.total.errors.Load()+st.total.timeouts.Load() > 0 {
+		// Compensations of failed calls may still be retrying in the
+		// background: wait until the effects in force stop changing.
+		settle(ctx, env.tw, sc.Drain)
 	}
 	if env.tw != nil {
 		actx := context.WithoutCancel(ctx)
@@ -690,4 +692,38 @@ func (r *Runner) audit(ctx context.Context, st *twinState, env *twinEnv) *audit.
 	}
 	rep.Unaudited = missing
 	return &rep
+}
+
+// settle waits, up to bound, until the RR twin's effects in force have not
+// changed for three polls in a row (1.5 s).
+func settle(ctx context.Context, tw *launch.Twin, bound time.Duration) {
+	end := time.Now().Add(bound)
+	client := &http.Client{Timeout: 2 * time.Second}
+	last, same := -1, 0
+	for time.Now().Before(end) && ctx.Err() == nil {
+		total := 0
+		for _, s := range workflow.Steps() {
+			p := tw.Process(string(s))
+			if p == nil || p.Exited() {
+				continue
+			}
+			resp, err := client.Get("http://" + p.Ready().HTTP + "/audit?totals=1")
+			if err != nil {
+				continue
+			}
+			var a ops.Audit
+			if json.NewDecoder(resp.Body).Decode(&a) == nil {
+				total += a.Steps[s].InForce
+			}
+			resp.Body.Close()
+		}
+		if total == last {
+			if same++; same >= 3 {
+				return
+			}
+		} else {
+			last, same = total, 0
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

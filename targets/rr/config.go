@@ -34,14 +34,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultConfig is the chain topology with a 10 s default deadline, 2 s
-// compensations, and the resilience package's default policies.
+// DefaultConfig is the chain topology with a 10 s default deadline, 30 s
+// compensations (long enough to outlast a crashed service's restart: a
+// compensation that gives up leaves an effect in force), and the resilience package's default policies.
 func DefaultConfig() Config {
 	return Config{
 		Topology:            workflow.Chain,
 		DefaultDeadline:     10 * time.Second,
-		CompensationTimeout: 2 * time.Second,
-		CompensationRetries: 8,
+		CompensationTimeout: 30 * time.Second,
+		CompensationRetries: 100, // bounded by CompensationTimeout well before it runs out
 		ReplyMargin:         50 * time.Millisecond,
 		Retry:               resilience.DefaultRetryPolicy(),
 		Breaker:             resilience.DefaultBreakerPolicy(),

@@ -113,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the service-time and failure draws")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.deadline, "deadline", 10*time.Second, "RR gateway: deadline of a PlaceOrder whose client set none")
-	fs.DurationVar(&o.compTimeout, "compensation-timeout", 2*time.Second, "RR: bound of a compensation call")
+	fs.DurationVar(&o.compTimeout, "compensation-timeout", 30*time.Second, "RR: how long a compensation is retried (in the background once the reply is sent); long enough to outlast a restart, or the effect stays in force")
 	fs.IntVar(&o.retries, "retries", 2, "RR: retries of a call that failed with a retryable code (bounded by the deadline)")
 	fs.IntVar(&o.breakerFailures, "breaker-failures", 5, "RR: consecutive failures that open a peer's circuit breaker")
 	fs.DurationVar(&o.breakerOpen, "breaker-open", time.Second, "RR: how long an open breaker fails fast before a probe")
