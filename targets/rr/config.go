@@ -28,8 +28,13 @@ type Config struct {
 	// compensate and reply before the client's deadline: the calls get the
 	// budget less min(ReplyMargin, budget/10).
 	ReplyMargin time.Duration
-	Retry       resilience.RetryPolicy
-	Breaker     resilience.BreakerPolicy
+	// ShutdownGrace bounds how long Close waits for calls and background
+	// compensations: a stopped service must not hang its supervisor for a
+	// whole compensation timeout (default 8 s, inside a supervisor's usual
+	// 10 s before SIGKILL).
+	ShutdownGrace time.Duration
+	Retry         resilience.RetryPolicy
+	Breaker       resilience.BreakerPolicy
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -44,6 +49,7 @@ func DefaultConfig() Config {
 		CompensationTimeout: 30 * time.Second,
 		CompensationRetries: 100, // bounded by CompensationTimeout well before it runs out
 		ReplyMargin:         50 * time.Millisecond,
+		ShutdownGrace:       8 * time.Second,
 		Retry:               resilience.DefaultRetryPolicy(),
 		Breaker:             resilience.DefaultBreakerPolicy(),
 	}
@@ -63,6 +69,9 @@ func (c Config) Validate() error {
 	}
 	if c.CompensationRetries < 0 {
 		errs = append(errs, fmt.Errorf("rr config: compensation retries %d must not be negative", c.CompensationRetries))
+	}
+	if c.ShutdownGrace < 0 {
+		errs = append(errs, fmt.Errorf("rr config: shutdown grace %v must not be negative", c.ShutdownGrace))
 	}
 	if c.ReplyMargin < 0 {
 		errs = append(errs, fmt.Errorf("rr config: reply margin %v must not be negative", c.ReplyMargin))

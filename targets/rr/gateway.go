@@ -66,12 +66,11 @@ func NewGateway(cfg Config, peers Peers, rm *workflow.ReadModel, reg prometheus.
 }
 
 // Close refuses new orders, waits for those in progress and their
-// compensations (bounded by the default deadline plus the compensation
-// timeout), then closes the connections. Idempotent.
+// compensations (bounded by ShutdownGrace), then closes the connections. Idempotent.
 func (g *Gateway) Close() error {
 	g.once.Do(func() {
-		if !g.track.drain(g.cfg.DefaultDeadline + g.cfg.CompensationTimeout) {
-			g.log.Warn("closing with orders or compensations still running: they will fail")
+		if !g.track.drain(g.cfg.ShutdownGrace) {
+			g.log.Warn("closing with orders or compensations still running: they are abandoned, and any effect they were undoing stays in force (the audit shows it)")
 		}
 		g.cerr = closePeers(g.peers)
 	})

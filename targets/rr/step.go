@@ -68,12 +68,11 @@ func NewStepServer(cfg Config, exec *workflow.Executor, peers Peers, reg prometh
 }
 
 // Close refuses new calls, waits for those in progress and for the
-// compensations they started (bounded by the default deadline plus the
-// compensation timeout), then closes the connection downstream. Idempotent.
+// compensations they started (bounded by ShutdownGrace), then closes the connection downstream. Idempotent.
 func (s *StepServer) Close() error {
 	s.once.Do(func() {
-		if !s.track.drain(s.cfg.DefaultDeadline + s.cfg.CompensationTimeout) {
-			s.log.Warn("closing with calls or compensations still running: they will fail")
+		if !s.track.drain(s.cfg.ShutdownGrace) {
+			s.log.Warn("closing with calls or compensations still running: they are abandoned, and any effect they were undoing stays in force (the audit shows it)")
 		}
 		s.cerr = closePeers(s.peers)
 	})
