@@ -79,9 +79,24 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 		}
 	}
 	for _, svc := range t.order {
-		args := t.serviceArgs(svc, ports, https[svc])
-		t.args[svc] = args
-		if _, err := t.start(ctx, svc); err != nil {
+		// A port picked free can be taken before the child binds it (by an
+		// outgoing connection, or another run): pick again and retry. The
+		// callers' --peer flags are built later, from the final ports.
+		var err error
+		for attempt := 0; ; attempt++ {
+			t.args[svc] = t.serviceArgs(svc, ports, https[svc])
+			_, err = t.start(ctx, svc)
+			if err == nil || attempt == 2 || !strings.Contains(err.Error(), "address already in use") {
+				break
+			}
+			if ports[svc], err = freeAddr(); err != nil {
+				break
+			}
+			if https[svc], err = freeAddr(); err != nil {
+				break
+			}
+		}
+		if err != nil {
 			t.Stop(context.WithoutCancel(ctx))
 			return nil, err
 		}
