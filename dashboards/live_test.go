@@ -207,9 +207,6 @@ func queryRange(prom, expr string, start, end time.Time) (int, error) {
 }
 
 func TestEveryPanelShowsData(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs both twins and a real Prometheus (~1 min)")
-	}
 	t0 := time.Now()
 	dir := t.TempDir()
 	sdDir := filepath.Join(dir, "sd")

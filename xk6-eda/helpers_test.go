@@ -54,9 +54,6 @@ var buildTarget = sync.OnceValues(func() (string, error) {
 // twin returns a running twin (rr or eda), starting it on first use.
 func twin(t *testing.T, name string) *twins.Running {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a twin")
-	}
 	var node *broker.Node
 	if name == "eda" {
 		node = brokertest.Shared(t)

@@ -72,9 +72,6 @@ func (s summary) num(t *testing.T, metric, field string) float64 {
 // reports completed is what the twin's last step applied, and nothing is
 // lost.
 func TestK6SmokeAgainstBothTwins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds k6 and starts both twins")
-	}
 	k6, err := buildK6()
 	if err != nil {
 		t.Fatal(err)
