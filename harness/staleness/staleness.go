@@ -1,0 +1,161 @@
+// Package staleness measures how long a twin's read side lags its write
+// side: from the moment PlaceOrder answered until GetOrder first reports
+// the order COMPLETED. An RR twin answers when the workflow is done, so a
+// read right after the reply should already say so; an EDA twin answers
+// ACCEPTED and completes later, so its reads are stale for a while: the
+// "eventual" in eventual consistency, measured.
+//
+// A sample of orders is probed, at a bounded rate and concurrency, so the
+// probe's own reads stay a small share of the load.
+package staleness
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/edabench/edabench/harness/record"
+	"github.com/edabench/edabench/internal/loopback"
+	"github.com/edabench/edabench/targets/api/orderpb"
+)
+
+// Defaults: a probe every 50 ms at most (20 orders/s), 16 at a time, each
+// reading every 2 ms for at most 10 s.
+const (
+	DefaultEvery       = 50 * time.Millisecond
+	DefaultConcurrency = 16
+	DefaultPoll        = 2 * time.Millisecond
+	DefaultGiveUp      = 10 * time.Second
+)
+
+// Result is what the probe measured.
+type Result struct {
+	record.Summary
+	// Sampled orders were probed; Completed of them were read COMPLETED
+	// within the give-up time; StaleReads is how many reads, over all
+	// probes, returned a status other than COMPLETED first.
+	Sampled    int64 `json:"sampled"`
+	Completed  int64 `json:"completed"`
+	StaleReads int64 `json:"stale_reads"`
+	// ImmediatelyConsistent is how many sampled orders read COMPLETED on
+	// the very first read after the reply.
+	ImmediatelyConsistent int64 `json:"immediately_consistent"`
+}
+
+// Prober probes orders after their reply.
+type Prober struct {
+	ctx    context.Context // bounds every probe; the run's
+	conn   *grpc.ClientConn
+	client orderpb.OrderServiceClient
+	rec    *record.Recorder
+	every  time.Duration
+	poll   time.Duration
+	giveUp time.Duration
+
+	// slots bounds the probes under way; each slot carries its own HDR
+	// shard, made on first use (one is ~370 KB).
+	slots                                       chan *slot
+	next                                        atomic.Int64 // unix ns before which no order is sampled
+	sampled, completed, staleReads, immediately atomic.Int64
+	wg                                          sync.WaitGroup
+}
+
+type slot struct{ shard *record.Shard }
+
+// Option tunes a Prober.
+type Option func(*Prober)
+
+// WithEvery samples at most one order per d.
+func WithEvery(d time.Duration) Option { return func(p *Prober) { p.every = d } }
+
+// WithPoll reads every d.
+func WithPoll(d time.Duration) Option { return func(p *Prober) { p.poll = d } }
+
+// New connects to a loopback gateway; ctx ends every probe when it is done.
+func New(ctx context.Context, addr, name string, opts ...Option) (*Prober, error) {
+	if err := loopback.Check(addr); err != nil {
+		return nil, fmt.Errorf("staleness probe: %w", err)
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("staleness probe: grpc client for %s: %w", addr, err)
+	}
+	p := &Prober{ctx: ctx, conn: cc, client: orderpb.NewOrderServiceClient(cc), rec: record.New(name),
+		every: DefaultEvery, poll: DefaultPoll, giveUp: DefaultGiveUp, slots: make(chan *slot, DefaultConcurrency)}
+	for _, o := range opts {
+		o(p)
+	}
+	for range DefaultConcurrency {
+		p.slots <- &slot{}
+	}
+	return p, nil
+}
+
+// Offer probes the order if it is due for a sample and a slot is free; it
+// never blocks the load worker that calls it.
+func (p *Prober) Offer(orderID string, replied time.Time) {
+	now := time.Now().UnixNano()
+	next := p.next.Load()
+	if now < next || !p.next.CompareAndSwap(next, now+p.every.Nanoseconds()) {
+		return
+	}
+	var sl *slot
+	select {
+	case sl = <-p.slots:
+	default:
+		return
+	}
+	if sl.shard == nil {
+		sl.shard = p.rec.Shard()
+	}
+	p.sampled.Add(1)
+	p.wg.Add(1)
+	go func() {
+		defer func() { p.slots <- sl; p.wg.Done() }()
+		p.probe(p.ctx, sl.shard, orderID, replied)
+	}()
+}
+
+func (p *Prober) probe(ctx context.Context, sh *record.Shard, id string, replied time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, p.giveUp)
+	defer cancel()
+	tick := time.NewTicker(p.poll)
+	defer tick.Stop()
+	for first := true; ; first = false {
+		sent := time.Now()
+		o, err := p.client.GetOrder(ctx, &orderpb.GetOrderRequest{OrderId: id})
+		if err == nil && o.GetStatus() == orderpb.OrderStatus_COMPLETED {
+			// The read that first saw it was sent at `sent`: the order was
+			// complete by then, at the latest.
+			sh.Record(max(sent.Sub(replied), 0))
+			p.completed.Add(1)
+			if first {
+				p.immediately.Add(1)
+			}
+			return
+		}
+		if err == nil {
+			p.staleReads.Add(1)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Close waits for the probes under way (each bounded by the give-up time,
+// or ctx passed to Offer) and returns what they measured.
+func (p *Prober) Close() Result {
+	p.wg.Wait()
+	p.conn.Close()
+	p.rec.Interval(time.Now()) // flush the shards into the total
+	return Result{Summary: record.Summarize(p.rec.Total()), Sampled: p.sampled.Load(), Completed: p.completed.Load(),
+		StaleReads: p.staleReads.Load(), ImmediatelyConsistent: p.immediately.Load()}
+}
