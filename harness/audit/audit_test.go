@@ -15,12 +15,13 @@ const run = "r1"
 
 func id(seq uint64) string { return attack.OrderID(run, seq, time.Unix(1, 0), time.Unix(1, 0)) }
 
-// journal builds the step services' audit: steps[seq] = how many of the four
-// steps are in force; dup/twice add duplicates and double applications.
-func journal(inForce map[uint64]int, dups map[uint64]int, twice map[uint64]bool) map[workflow.Step][]workflow.AuditEntry {
+// journal builds the step services' audit for a workflow of steps steps:
+// inForce[seq] = how many of them are in force; dup/twice add duplicates
+// and double applications.
+func journal(steps int, inForce map[uint64]int, dups map[uint64]int, twice map[uint64]bool) map[workflow.Step][]workflow.AuditEntry {
 	out := map[workflow.Step][]workflow.AuditEntry{}
 	for seq, n := range inForce {
-		for i, st := range workflow.Steps() {
+		for i, st := range workflow.Steps()[:steps] {
 			e := workflow.AuditEntry{Order: id(seq), Step: st, State: "compensated", Applies: 1}
 			if i < n {
 				e.State = "applied"
@@ -40,6 +41,7 @@ func journal(inForce map[uint64]int, dups map[uint64]int, twice map[uint64]bool)
 func TestCheck(t *testing.T) {
 	tests := []struct {
 		name     string
+		steps    int // the run's workflow length; 0: all four
 		outcomes map[uint64]Outcome
 		ends     map[uint64]bool // EDA: seq -> completed; absent: not seen. nil: RR
 		inForce  map[uint64]int
@@ -81,6 +83,21 @@ func TestCheck(t *testing.T) {
 			twice:    map[uint64]bool{1: true},
 			want:     Report{Accepted: 2, Completed: 2, DuplicatesDelivered: 3, DuplicatesApplied: 1},
 		},
+		{
+			name:     "rr two-step workflow",
+			steps:    2,
+			outcomes: map[uint64]Outcome{0: OK, 1: Indeterminate, 2: Indeterminate},
+			inForce:  map[uint64]int{0: 2, 1: 2, 2: 1},
+			want:     Report{Accepted: 1, Completed: 1, Indeterminate: 2, IndeterminateCompleted: 1, OrphanedEffects: 1},
+		},
+		{
+			name:     "eda one-step workflow",
+			steps:    1,
+			outcomes: map[uint64]Outcome{0: OK, 1: OK},
+			ends:     map[uint64]bool{0: true},
+			inForce:  map[uint64]int{0: 1, 1: 1},
+			want:     Report{Accepted: 2, Completed: 1, Lost: 1, OrphanedEffects: 1},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +109,11 @@ func TestCheck(t *testing.T) {
 			if tt.ends != nil {
 				ended = func(seq uint64) (bool, bool) { c, ok := tt.ends[seq]; return ok, c }
 			}
-			got := Check(run, l, ended, journal(tt.inForce, tt.dups, tt.twice))
+			steps := tt.steps
+			if steps == 0 {
+				steps = workflow.MaxSteps
+			}
+			got := Check(run, steps, l, ended, journal(steps, tt.inForce, tt.dups, tt.twice))
 			if got.Accepted != tt.want.Accepted || got.Completed != tt.want.Completed || got.Rejected != tt.want.Rejected ||
 				got.Indeterminate != tt.want.Indeterminate || got.IndeterminateCompleted != tt.want.IndeterminateCompleted ||
 				got.Lost != tt.want.Lost || got.DuplicatesDelivered != tt.want.DuplicatesDelivered ||

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/cpucap"
+	"github.com/edabench/edabench/harness/hops"
 	"github.com/edabench/edabench/harness/supervise"
 )
 
@@ -37,17 +39,30 @@ const (
 	SlowStep Type = "slow-step"
 	// ErrorStep raises a step's error probability through its admin endpoint.
 	ErrorStep Type = "error-step"
+	// Latency adds latency and jitter, each way, on one hop.
+	Latency Type = "latency"
+	// Cut breaks one hop: connections reset, or held open with no data.
+	Cut Type = "cut"
+	// Bandwidth throttles one hop.
+	Bandwidth Type = "bandwidth"
+	// CPUStarve caps one service's CPU with a cgroup quota.
+	CPUStarve Type = "cpu-starve"
 )
 
 // Types lists the fault types this build can inject.
-func Types() []Type { return []Type{Kill, Pause, BrokerRestart, SlowStep, ErrorStep} }
+func Types() []Type {
+	return []Type{Kill, Pause, BrokerRestart, SlowStep, ErrorStep, Latency, Cut, Bandwidth, CPUStarve}
+}
 
-// planned are in the catalogue but need network proxies or cgroups that
-// this build does not have yet; a scenario naming one is refused clearly.
-func planned(t Type) bool {
-	switch t {
-	case "latency", "cut", "bandwidth", "cpu-starve":
-		return true
+// Network reports whether t acts on a hop, so the twin needs proxies.
+func (t Type) Network() bool { return t == Latency || t == Cut || t == Bandwidth }
+
+// NeedsProxies reports whether any of specs acts on a hop.
+func NeedsProxies(specs []Spec) bool {
+	for _, s := range specs {
+		if s.Type.Network() {
+			return true
+		}
 	}
 	return false
 }
@@ -63,6 +78,14 @@ type Spec struct {
 	// Mean is slow-step's service time; ErrorProb is error-step's probability.
 	Mean      time.Duration `json:"-"`
 	ErrorProb float64       `json:"error_prob,omitempty"`
+	// Latency and Jitter are a latency fault's, added each way on the hop.
+	Latency, Jitter time.Duration `json:"-"`
+	// Mode is a cut's: reset (the default) or timeout.
+	Mode string `json:"mode,omitempty"`
+	// RateKBps is a bandwidth fault's limit, each way.
+	RateKBps int64 `json:"rate_kbps,omitempty"`
+	// Cores is cpu-starve's cap: 0.1 is a tenth of one CPU.
+	Cores float64 `json:"cores,omitempty"`
 }
 
 // Name labels the fault in tables, CSV and metrics.
@@ -81,9 +104,16 @@ func (s Spec) MarshalJSON() ([]byte, error) {
 		At       string `json:"at"`
 		Duration string `json:"duration"`
 		Mean     string `json:"mean,omitempty"`
+		Latency  string `json:"latency,omitempty"`
+		Jitter   string `json:"jitter,omitempty"`
 	}{wire: wire(s), At: s.At.String(), Duration: s.Duration.String()}
-	if s.Mean > 0 {
-		out.Mean = s.Mean.String()
+	for _, f := range []struct {
+		d   time.Duration
+		out *string
+	}{{s.Mean, &out.Mean}, {s.Latency, &out.Latency}, {s.Jitter, &out.Jitter}} {
+		if f.d > 0 {
+			*f.out = f.d.String()
+		}
 	}
 	return json.Marshal(out)
 }
@@ -95,11 +125,8 @@ func (s Spec) Validate() map[string]string {
 	for _, t := range Types() {
 		known = known || s.Type == t
 	}
-	switch {
-	case planned(s.Type):
-		errs["type"] = fmt.Sprintf("%q needs network proxies or cgroups that are not built yet; available: kill, pause, broker-restart, slow-step, error-step", s.Type)
-	case !known:
-		errs["type"] = fmt.Sprintf("%q is not a fault; use kill, pause, broker-restart, slow-step or error-step", s.Type)
+	if !known {
+		errs["type"] = fmt.Sprintf("%q is not a fault; use kill, pause, latency, cut, bandwidth, broker-restart, cpu-starve, slow-step or error-step", s.Type)
 	}
 	if s.At < 0 {
 		errs["at"] = fmt.Sprintf("%v must not be negative", s.At)
@@ -110,13 +137,18 @@ func (s Spec) Validate() map[string]string {
 	services := map[string]bool{"gateway": true, "payment": true, "inventory": true, "shipping": true, "notification": true}
 	steps := map[string]bool{"payment": true, "inventory": true, "shipping": true, "notification": true}
 	switch s.Type {
-	case Kill, Pause:
+	case Kill, Pause, CPUStarve:
 		if !services[s.Target] {
 			errs["target"] = fmt.Sprintf("%q: use gateway, payment, inventory, shipping or notification", s.Target)
 		}
 	case SlowStep, ErrorStep:
 		if !steps[s.Target] {
 			errs["target"] = fmt.Sprintf("%q: use payment, inventory, shipping or notification (a step)", s.Target)
+		}
+	case Latency, Cut, Bandwidth:
+		if !services[s.Target] {
+			errs["target"] = fmt.Sprintf("%q: name the service whose hop to degrade: payment, inventory, shipping or notification "+
+				"(RR: the link from its caller; EDA: its link to the broker), or gateway (EDA only)", s.Target)
 		}
 	case BrokerRestart:
 		if s.Target != "" && s.Target != "broker" {
@@ -125,6 +157,23 @@ func (s Spec) Validate() map[string]string {
 	}
 	if s.Type == SlowStep && s.Mean <= 0 {
 		errs["mean"] = "missing; slow-step needs the slowed mean service time, e.g. mean: 50ms"
+	}
+	if s.Type == Latency && s.Latency <= 0 {
+		errs["latency"] = "missing; a latency fault needs the latency added each way, e.g. latency: 50ms (and optionally jitter: 10ms)"
+	}
+	if s.Jitter < 0 || s.Latency < 0 {
+		errs["jitter"] = "latency and jitter must not be negative"
+	}
+	if s.Type == Cut {
+		if _, err := hops.ParseCutMode(s.Mode); err != nil {
+			errs["mode"] = err.Error()
+		}
+	}
+	if s.Type == Bandwidth && s.RateKBps <= 0 {
+		errs["rate_kbps"] = "missing; a bandwidth fault needs the limit in KB/s each way, e.g. rate_kbps: 64"
+	}
+	if s.Type == CPUStarve && (s.Cores <= 0 || s.Cores > 64) {
+		errs["cores"] = fmt.Sprintf("%v: cpu-starve needs the CPU cap in cores, e.g. cores: 0.1 for a tenth of one CPU", s.Cores)
 	}
 	if s.Type == ErrorStep && (s.ErrorProb <= 0 || s.ErrorProb > 1) {
 		errs["error_prob"] = fmt.Sprintf("%v: error-step needs a probability in (0, 1]", s.ErrorProb)
@@ -137,6 +186,8 @@ type Target interface {
 	Process(svc string) *supervise.Process
 	Restart(ctx context.Context, svc string) error
 	HTTPAddr(svc string) string
+	// Hops are the twin's network proxies; nil when it was started without.
+	Hops() *hops.Set
 }
 
 // Window is one fault as it happened.
@@ -362,6 +413,40 @@ func (in *Injector) apply(ctx context.Context, s Spec) (func(context.Context) er
 			return nil, err
 		}
 		return func(ctx context.Context) error { return in.putCost(ctx, s.Target, before) }, nil
+	case Latency, Cut, Bandwidth:
+		h := in.twin.Hops()
+		if h == nil {
+			return nil, errors.New("the twin was started without network proxies (edabench places them when a scenario has a latency, cut or bandwidth fault)")
+		}
+		mode := hops.CutMode("")
+		if s.Type == Cut {
+			var err error
+			if mode, err = hops.ParseCutMode(s.Mode); err != nil {
+				return nil, err
+			}
+		}
+		d := hops.Degradation{Cut: mode}
+		if s.Type == Latency {
+			d.Latency, d.Jitter = s.Latency, s.Jitter
+		}
+		if s.Type == Bandwidth {
+			d.RateKBps = s.RateKBps
+		}
+		return h.Degrade(ctx, s.Target, d)
+	case CPUStarve:
+		p := in.twin.Process(s.Target)
+		if p == nil || p.Exited() {
+			return nil, fmt.Errorf("%s is not running", s.Target)
+		}
+		h, err := cpucap.Detect()
+		if err != nil {
+			return nil, err
+		}
+		undo, err := h.Cap(p.PID(), fmt.Sprintf("%s-%d", p.Name(), p.PID()), s.Cores)
+		if err != nil {
+			return nil, err
+		}
+		return func(context.Context) error { return undo() }, nil
 	}
 	return nil, fmt.Errorf("fault type %q is not implemented", s.Type)
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edabench/edabench/harness/cpucap"
+	"github.com/edabench/edabench/harness/hops"
 	"github.com/edabench/edabench/harness/supervise"
 )
 
@@ -18,6 +20,7 @@ type fakeTwin struct {
 	t        *testing.T
 	p        *supervise.Process
 	restarts int
+	hops     *hops.Set
 }
 
 func (f *fakeTwin) start() {
@@ -36,6 +39,7 @@ func (f *fakeTwin) Restart(context.Context, string) error {
 	return nil
 }
 func (f *fakeTwin) HTTPAddr(string) string { return "127.0.0.1:1" }
+func (f *fakeTwin) Hops() *hops.Set        { return f.hops }
 
 func state(t *testing.T, pid int) string {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
@@ -49,12 +53,27 @@ func state(t *testing.T, pid int) string {
 // TestStopUndoesActiveFaults: the run ends while a pause and a kill are in
 // effect; Stop must thaw the one and restart the other at once.
 func TestStopUndoesActiveFaults(t *testing.T) {
-	for _, typ := range []Type{Pause, Kill} {
-		t.Run(string(typ), func(t *testing.T) {
-			tw := &fakeTwin{t: t}
+	for _, spec := range []Spec{
+		{Type: Pause}, {Type: Kill}, {Type: Latency, Latency: 50 * time.Millisecond},
+		{Type: Cut}, {Type: Cut, Mode: "timeout"}, {Type: Bandwidth, RateKBps: 8}, {Type: CPUStarve, Cores: 0.1},
+	} {
+		typ := spec.Type
+		t.Run(string(typ)+spec.Mode, func(t *testing.T) {
+			if typ == CPUStarve {
+				if _, err := cpucap.Detect(); err != nil || os.Geteuid() != 0 {
+					t.Skipf("SKIPPED LOUDLY: cpu-starve needs root and a cgroup cpu controller: %v", err)
+				}
+			}
+			tw := &fakeTwin{t: t, hops: hops.New(nil)}
+			t.Cleanup(func() { tw.hops.Close(context.Background()) })
+			if _, err := tw.hops.Add("payment", "127.0.0.1:1"); err != nil {
+				t.Fatal(err)
+			}
 			tw.start()
 			first := tw.p
-			in := New([]Spec{{Type: typ, Target: "payment", At: 0, Duration: time.Hour}}, tw, nil, nil)
+			cgroupBefore, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(first.PID()), "cgroup"))
+			spec.Target, spec.Duration = "payment", time.Hour
+			in := New([]Spec{spec}, tw, nil, nil)
 			in.Start(context.Background(), time.Now())
 			deadline := time.Now().Add(10 * time.Second)
 			for len(in.Active()) == 0 && time.Now().Before(deadline) {
@@ -84,6 +103,15 @@ func TestStopUndoesActiveFaults(t *testing.T) {
 				if in.Deliberate("payment") {
 					t.Fatal("still marked deliberate after its restart")
 				}
+			case Latency, Cut, Bandwidth:
+				if left := tw.hops.Toxics(); len(left) > 0 {
+					t.Fatalf("toxics left on the proxy after Stop: %v", left)
+				}
+			case CPUStarve:
+				now, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(first.PID()), "cgroup"))
+				if string(now) != string(cgroupBefore) {
+					t.Fatalf("still capped after Stop: cgroups\n%s\nwere\n%s", now, cgroupBefore)
+				}
 			}
 			w := in.Windows()
 			if len(w) != 1 || w[0].End.IsZero() || w[0].Err != "" {
@@ -101,7 +129,12 @@ func TestValidate(t *testing.T) {
 		s     Spec
 		field string
 	}{
-		{Spec{Type: "cut", Target: "payment", Duration: time.Second}, "type"},
+		{Spec{Type: "partition", Target: "payment", Duration: time.Second}, "type"},
+		{Spec{Type: Cut, Target: "payment", Duration: time.Second, Mode: "drop"}, "mode"},
+		{Spec{Type: Latency, Target: "payment", Duration: time.Second}, "latency"},
+		{Spec{Type: Latency, Target: "broker", Duration: time.Second, Latency: time.Millisecond}, "target"},
+		{Spec{Type: Bandwidth, Target: "payment", Duration: time.Second}, "rate_kbps"},
+		{Spec{Type: CPUStarve, Target: "payment", Duration: time.Second}, "cores"},
 		{Spec{Type: Kill, Target: "broker", Duration: time.Second}, "target"},
 		{Spec{Type: Pause, Target: "shipping"}, "duration"},
 		{Spec{Type: SlowStep, Target: "gateway", Duration: time.Second, Mean: time.Millisecond}, "target"},

@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/edabench/edabench/harness/hops"
 	"github.com/edabench/edabench/harness/supervise"
 	"github.com/edabench/edabench/targets/workflow"
 )
@@ -22,6 +25,7 @@ import (
 type Spec struct {
 	Twin     string // "rr" or "eda"
 	Topology workflow.Topology
+	Steps    int    // how many steps of the workflow run (0: all 4); only their services start
 	Binary   string // the target binary (see BuildTarget)
 	Dir      string // logs/ and data/ go here
 	// AMQPURL and Prefix are for the EDA twin; Prefix keeps twins sharing a
@@ -31,6 +35,10 @@ type Spec struct {
 	StepCosts       map[string]string // step -> --step-cost spec
 	Args            []string          // extra flags for every service
 	Seed            uint64
+	// Hops, if set, gets a proxy on every hop, for network faults: RR
+	// callers reach each step through one, each EDA service the broker.
+	// Named by service.
+	Hops *hops.Set
 }
 
 // Twin is a running twin.
@@ -39,13 +47,21 @@ type Twin struct {
 	mu    sync.Mutex
 	procs map[string]*supervise.Process
 	args  map[string][]string
-	order []string // start order: downstream first, gateway last
+	order []string          // start order: downstream first, gateway last
+	via   map[string]string // service -> the proxy in front of its hop
 }
 
-// Services lists the service names in start order.
-func Services(t workflow.Topology) []string {
-	steps := workflow.Steps()
-	out := make([]string, 0, 5)
+// Plan is the workflow the twin runs.
+func (s Spec) Plan() workflow.Plan { return workflow.Plan{Topology: s.Topology, N: s.Steps} }
+
+// Services lists the service names of the whole workflow in start order;
+// Twin.Services lists those a twin actually runs.
+func Services(t workflow.Topology) []string { return services(workflow.Plan{Topology: t}) }
+
+// services lists the plan's service names in start order.
+func services(p workflow.Plan) []string {
+	steps := p.Steps()
+	out := make([]string, 0, len(steps)+1)
 	// Downstream first, so an RR service's peers already listen when it starts.
 	for i := len(steps) - 1; i >= 0; i-- {
 		out = append(out, string(steps[i]))
@@ -65,7 +81,13 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 	if spec.Topology == "" {
 		spec.Topology = workflow.Chain
 	}
-	t := &Twin{spec: spec, procs: map[string]*supervise.Process{}, args: map[string][]string{}, order: Services(spec.Topology)}
+	if spec.Steps == 0 {
+		spec.Steps = workflow.MaxSteps
+	}
+	if err := spec.Plan().Validate(); err != nil {
+		return nil, fmt.Errorf("launch %s twin: %w", spec.Twin, err)
+	}
+	t := &Twin{spec: spec, procs: map[string]*supervise.Process{}, args: map[string][]string{}, order: services(spec.Plan()), via: map[string]string{}}
 	// Fixed ports, picked now: a killed RR step must come back on the
 	// address its caller knows.
 	ports, https := map[string]string{}, map[string]string{}
@@ -83,7 +105,10 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 		// outgoing connection, or another run): pick again and retry. The
 		// callers' --peer flags are built later, from the final ports.
 		var err error
-		for attempt := 0; ; attempt++ {
+		if spec.Hops != nil && spec.Twin == "eda" {
+			err = t.proxyBroker(svc)
+		}
+		for attempt := 0; err == nil; attempt++ {
 			t.args[svc] = t.serviceArgs(svc, ports, https[svc])
 			_, err = t.start(ctx, svc)
 			if err == nil || attempt == 2 || !strings.Contains(err.Error(), "address already in use") {
@@ -96,6 +121,9 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 				break
 			}
 		}
+		if err == nil && spec.Hops != nil && spec.Twin == "rr" && svc != "gateway" {
+			t.via[svc], err = spec.Hops.Add(svc, ports[svc])
+		}
 		if err != nil {
 			t.Stop(context.WithoutCancel(ctx))
 			return nil, err
@@ -104,19 +132,53 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 	return t, nil
 }
 
+// proxyBroker routes svc's AMQP connection through a proxy of its own.
+func (t *Twin) proxyBroker(svc string) error {
+	u, err := url.Parse(t.spec.AMQPURL)
+	if err != nil {
+		return fmt.Errorf("AMQP URL: %w", err)
+	}
+	if t.via[svc], err = t.spec.Hops.Add(svc, u.Host); err != nil {
+		return err
+	}
+	return nil
+}
+
+// amqpURL is the broker's URL as svc should dial it.
+func (t *Twin) amqpURL(svc string) string {
+	addr, ok := t.via[svc]
+	if !ok {
+		return t.spec.AMQPURL
+	}
+	u, _ := url.Parse(t.spec.AMQPURL) // parsed by proxyBroker already
+	u.Host = addr
+	return u.String()
+}
+
+// peerAddr is where a caller reaches step: its proxy, if it has one.
+func (t *Twin) peerAddr(step string, ports map[string]string) string {
+	if addr, ok := t.via[step]; ok {
+		return addr
+	}
+	return ports[step]
+}
+
+// Hops are the twin's proxies, nil if it has none.
+func (t *Twin) Hops() *hops.Set { return t.spec.Hops }
+
 // serviceArgs gives every service fixed ports, gRPC and HTTP alike: a
 // service killed by a fault comes back where its callers, the lag sampler
 // and the fault injector know it.
 func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string) []string {
 	s := t.spec
-	args := []string{"--twin", s.Twin, "--service", svc, "--topology", string(s.Topology),
+	args := []string{"--twin", s.Twin, "--service", svc, "--topology", string(s.Topology), "--steps", fmt.Sprint(s.Steps),
 		"--http", httpAddr, "--seed", fmt.Sprint(s.Seed),
 		"--data-dir", filepath.Join(s.Dir, "data", s.Twin)}
 	if s.Twin == "rr" || svc == "gateway" {
 		args = append(args, "--listen", ports[svc])
 	}
 	if s.Twin == "eda" {
-		args = append(args, "--amqp", s.AMQPURL, "--prefix", s.Prefix)
+		args = append(args, "--amqp", t.amqpURL(svc), "--prefix", s.Prefix)
 	}
 	if svc != "gateway" {
 		if s.Cost != "" {
@@ -127,9 +189,9 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 		}
 	}
 	if s.Twin == "rr" {
-		for _, st := range workflow.Steps() {
+		for _, st := range s.Plan().Steps() {
 			if st != workflow.Payment || svc == "gateway" {
-				args = append(args, "--peer", string(st)+"="+ports[string(st)])
+				args = append(args, "--peer", string(st)+"="+t.peerAddr(string(st), ports))
 			}
 		}
 	}
@@ -172,6 +234,9 @@ func (t *Twin) Process(svc string) *supervise.Process {
 	defer t.mu.Unlock()
 	return t.procs[svc]
 }
+
+// Services lists the services this twin runs, in start order.
+func (t *Twin) Services() []string { return slices.Clone(t.order) }
 
 // GatewayAddr is the gRPC address of the twin's OrderService.
 func (t *Twin) GatewayAddr() string { return t.Process("gateway").Ready().GRPC }

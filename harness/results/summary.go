@@ -7,6 +7,7 @@ import (
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/procstat"
 	"github.com/edabench/edabench/harness/record"
+	"github.com/edabench/edabench/harness/staleness"
 )
 
 // SchemaVersion changes when a key of summary.json changes meaning or goes.
@@ -94,6 +95,9 @@ type TwinResult struct {
 	Knee              *Knee   `json:"knee,omitempty"`
 	// Audit reconciles what the client saw with what every step applied.
 	Audit *audit.Report `json:"audit,omitempty"`
+	// Staleness is from the reply until GetOrder first reported the order
+	// COMPLETED, for a sample of orders: the read side's lag.
+	Staleness *staleness.Result `json:"staleness,omitempty"`
 	// Faults are the scenario's fault windows as they happened.
 	Faults  []FaultWindow `json:"faults,omitempty"`
 	Clamped int64         `json:"latencies_clamped"`

@@ -29,6 +29,11 @@ func TestFaultsUnderLoad(t *testing.T) {
 		{"broker-restart", "{type: broker-restart, at: 3s, duration: 2s}", false},
 		{"slow-step", "{type: slow-step, target: shipping, at: 3s, duration: 4s, mean: 40ms}", false},
 		{"error-step", "{type: error-step, target: shipping, at: 3s, duration: 4s, error_prob: 0.3}", true},
+		{"latency", "{type: latency, target: inventory, at: 3s, duration: 4s, latency: 30ms, jitter: 10ms}", false},
+		{"cut-reset", "{type: cut, target: inventory, at: 3s, duration: 4s, mode: reset}", false},
+		{"cut-timeout", "{type: cut, target: inventory, at: 3s, duration: 4s, mode: timeout}", false},
+		{"bandwidth", "{type: bandwidth, target: inventory, at: 3s, duration: 4s, rate_kbps: 8}", false},
+		{"cpu-starve", "{type: cpu-starve, target: inventory, at: 3s, duration: 4s, cores: 0.05}", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +69,11 @@ cost: dist=fixed,mean=1ms
 				}
 				if c := r.Counts; c.Sent != c.OK+c.Rejected+c.Errors+c.Timeouts+c.Dropped {
 					t.Fatalf("%s: %+v: sent is not ok + rejected + errors + timeouts + dropped", twin, c)
+				}
+				// Deadlines hold: no reply came later than the request's
+				// deadline after it went out (a later one is a timeout).
+				if limit := float64(sc.Timeout.Milliseconds()) * 1.01; r.AckUncorrected.Max > limit {
+					t.Fatalf("%s: a reply took %.0f ms from its send, past the %v deadline", twin, r.AckUncorrected.Max, sc.Timeout)
 				}
 				if a.DuplicatesApplied != 0 || a.OrphanedEffects != 0 || a.Lost != 0 {
 					t.Fatalf("%s: audit %+v: want nothing lost, applied twice or orphaned", twin, *a)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/fault"
+	"github.com/edabench/edabench/harness/hops"
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/ops"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"github.com/edabench/edabench/harness/procstat"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/staleness"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/workflow"
 	"google.golang.org/grpc/codes"
@@ -225,12 +227,23 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	}
 	env.edaCfg = eda.DefaultConfig()
 	env.edaCfg.AMQPURL, env.edaCfg.Prefix = amqpURL, prefix
-	env.edaCfg.Topology = workflow.Topology(sc.Topology)
+	env.edaCfg.Topology, env.edaCfg.Steps = workflow.Topology(sc.Topology), sc.StepCount()
 
 	if o.Target == "" {
-		fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s)...\n", twin, sc.Topology)
+		fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s, %d steps)...\n", twin, sc.Topology, sc.StepCount())
+		var proxies *hops.Set
+		if fault.NeedsProxies(sc.Faults) {
+			proxies = hops.New(log)
+			// Closed after the twin stopped (defers run last-in first-out),
+			// so no service sees its hop vanish while it still runs.
+			defer func() {
+				if err := proxies.Close(context.WithoutCancel(parent)); err != nil {
+					log.Warn("stopping the network proxies", "err", err)
+				}
+			}()
+		}
 		tw, err := launch.Start(ctx, launch.Spec{Twin: twin, Topology: workflow.Topology(sc.Topology), Binary: o.Binary,
-			Dir: r.dir, AMQPURL: amqpURL, Prefix: prefix, Cost: sc.Cost, Seed: o.Seed})
+			Dir: r.dir, AMQPURL: amqpURL, Prefix: prefix, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
 		if err != nil {
 			return nil, err
 		}
@@ -260,7 +273,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		// A child that dies on its own ends the run, marked partial: its
 		// figures would be meaningless from then on. One a fault killed is
 		// expected back, and watched again once it is.
-		for _, svc := range launch.Services(workflow.Topology(sc.Topology)) {
+		for _, svc := range tw.Services() {
 			go r.watch(ctx, cancel, env, twin, svc)
 		}
 	}
@@ -289,7 +302,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		go obs.Run(ctx)
 		var urls []string
 		if env.tw != nil {
-			for _, svc := range launch.Services(env.edaCfg.Topology) {
+			for _, svc := range env.tw.Services() {
 				urls = append(urls, "http://"+env.tw.HTTPAddr(svc)+"/metrics")
 			}
 		}
@@ -311,7 +324,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	env.meter = procstat.NewMeter(tick)
 	env.meter.Track("harness", os.Getpid)
 	if env.tw != nil {
-		for _, svc := range launch.Services(env.edaCfg.Topology) {
+		for _, svc := range env.tw.Services() {
 			env.meter.Track(svc, func() int {
 				if p := env.tw.Process(svc); p != nil && !p.Exited() {
 					return p.PID()
@@ -333,6 +346,13 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		return nil, err
 	}
 	defer atk.Close()
+	// The probe reads from the gateway like any client would; its reads
+	// are bounded to ~20 orders/s so they stay a small share of the load.
+	if st.stale, err = staleness.New(ctx, env.gateway, twin+".staleness"); err != nil {
+		stopMeter()
+		return nil, err
+	}
+	st.runID = r.id
 
 	// Everything is in place: time zero, for the schedule, the recorders'
 	// first interval and the interval logs alike.
@@ -411,6 +431,8 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	stopMeter()
 	<-meterDone
 	r.fill(res, st, env, stats, loadEnd, tk)
+	stale := st.stale.Close()
+	res.Staleness = &stale
 	if res.Audit != nil {
 		res.Audit.DeadLettered = res.Lag.DeadLettered
 	}
@@ -645,7 +667,7 @@ func stepLatencies(ctx context.Context, tw *launch.Twin) map[string]results.Step
 	defer cancel()
 	client := &http.Client{}
 	out := map[string]results.StepLatency{}
-	for _, st := range workflow.Steps() {
+	for _, st := range tw.Spec().Plan().Steps() {
 		p := tw.Process(string(st))
 		if p == nil || p.Exited() {
 			continue
@@ -673,8 +695,9 @@ func stepLatencies(ctx context.Context, tw *launch.Twin) map[string]results.Step
 func (r *Runner) audit(ctx context.Context, st *twinState, env *twinEnv) *audit.Report {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	plan := env.tw.Spec().Plan()
 	addrs := map[workflow.Step]string{}
-	for _, s := range workflow.Steps() {
+	for _, s := range plan.Steps() {
 		if p := env.tw.Process(string(s)); p != nil && !p.Exited() {
 			addrs[s] = p.Ready().HTTP
 		}
@@ -684,8 +707,8 @@ func (r *Runner) audit(ctx context.Context, st *twinState, env *twinEnv) *audit.
 	if st.obs != nil {
 		ended = st.obs.End
 	}
-	rep := audit.Check(r.id, st.ledger, ended, entries)
-	for _, s := range workflow.Steps() {
+	rep := audit.Check(r.id, plan.Len(), st.ledger, ended, entries)
+	for _, s := range plan.Steps() {
 		if _, ok := addrs[s]; !ok {
 			missing = append(missing, string(s)+" (not running)")
 		}
@@ -702,7 +725,7 @@ func settle(ctx context.Context, tw *launch.Twin, bound time.Duration) {
 	last, same := -1, 0
 	for time.Now().Before(end) && ctx.Err() == nil {
 		total := 0
-		for _, s := range workflow.Steps() {
+		for _, s := range tw.Spec().Plan().Steps() {
 			p := tw.Process(string(s))
 			if p == nil || p.Exited() {
 				continue

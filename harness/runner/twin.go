@@ -14,6 +14,7 @@ import (
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/record"
+	"github.com/edabench/edabench/harness/staleness"
 	"google.golang.org/grpc/codes"
 )
 
@@ -52,6 +53,10 @@ type twinState struct {
 	ledger            *audit.Ledger
 	endedAccepted     atomic.Int64
 	obs               *completion.Observer
+	// stale probes a sample of orders' read side after their reply; runID
+	// rebuilds their order IDs.
+	stale *staleness.Prober
+	runID string
 
 	// Interval histograms merged per phase by the ticker.
 	mu       sync.Mutex
@@ -175,6 +180,9 @@ func (s *twinState) handle(rrTwin bool) func(worker int, r load.Result) {
 		}
 		s.ackShards[worker].Record(r.Latency())
 		s.ackUShards[worker].Record(r.ServiceTime())
+		if s.stale != nil && out == attack.OK {
+			s.stale.Offer(attack.OrderID(s.runID, r.Seq, r.Intended, r.Start), r.End)
+		}
 		if rrTwin {
 			s.secEnded[s.sec(r.End)].Add(1)
 			return

@@ -22,11 +22,11 @@ import (
 
 // Allowed keys, in the order the messages list them.
 var (
-	topKeys   = []string{"name", "description", "arrival", "stages", "ramp", "slo", "timeout", "max_in_flight", "drain", "topology", "cost", "seed", "faults"}
+	topKeys   = []string{"name", "description", "arrival", "stages", "ramp", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "seed", "faults"}
 	stageKeys = []string{"name", "duration", "rate", "to"}
 	rampKeys  = []string{"start_rate", "step", "step_duration", "max_rate"}
 	sloKeys   = []string{"p99", "max_error_rate"}
-	faultKeys = []string{"type", "at", "duration", "target", "mean", "error_prob"}
+	faultKeys = []string{"type", "at", "duration", "target", "mean", "error_prob", "latency", "jitter", "mode", "rate_kbps", "cores"}
 )
 
 // Load reads and validates a scenario file.
@@ -121,6 +121,8 @@ func Parse(data []byte, source string) (*Scenario, error) {
 			s.Drain = d.duration(v, p)
 		case "topology":
 			s.Topology = d.str(v, p)
+		case "steps":
+			s.Steps = d.int(v, p)
 		case "cost":
 			s.Cost = d.str(v, p)
 		case "seed":
@@ -144,6 +146,16 @@ func Parse(data []byte, source string) (*Scenario, error) {
 						f.Mean = d.duration(v, p)
 					case "error_prob":
 						f.ErrorProb = d.float(v, p)
+					case "latency":
+						f.Latency = d.duration(v, p)
+					case "jitter":
+						f.Jitter = d.duration(v, p)
+					case "mode":
+						f.Mode = d.str(v, p)
+					case "rate_kbps":
+						f.RateKBps = int64(d.uint(v, p))
+					case "cores":
+						f.Cores = d.float(v, p)
 					}
 				})
 			}
@@ -187,6 +199,9 @@ func (s *Scenario) applyDefaults() {
 	}
 	if !has("topology") {
 		s.Topology = DefaultTopology
+	}
+	if !has("steps") {
+		s.Steps = DefaultSteps
 	}
 }
 

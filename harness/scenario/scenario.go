@@ -1,7 +1,7 @@
 // Package scenario reads the load scenarios in scenarios/*.yaml: the shape
 // of the offered load (stages or a stepped ramp), the SLO a ramp searches
 // against, and the run's settings (deadline, in-flight bound, drain, twin
-// topology and step cost). A scenario names its own mistakes: every
+// topology, workflow length and step cost). A scenario names its own mistakes: every
 // validation error carries the file, line, field and what is accepted, and
 // wraps ErrInvalid so the CLI can exit 2 on a bad scenario rather than 1.
 package scenario
@@ -30,6 +30,7 @@ const (
 	DefaultMaxInFlight = load.DefaultMaxInFlight
 	DefaultDrain       = 60 * time.Second
 	DefaultTopology    = "chain"
+	DefaultSteps       = workflow.MaxSteps
 	// maxRampSteps keeps a ramp's expansion, and its report, readable.
 	maxRampSteps = 1000
 	// maxInFlightLimit: each in-flight call holds a goroutine and a
@@ -58,6 +59,9 @@ type Scenario struct {
 	// backlog to be processed; the RR twin has none and returns at once.
 	Drain    time.Duration
 	Topology string
+	// Steps is how many steps of the workflow the twins run, payment first
+	// (1 to 4; 0 means 4): each one is one more hop in the RR chain.
+	Steps int
 	// Cost is the twins' step cost, in workflow.ParseCost's syntax; empty
 	// means the twins' default.
 	Cost string
@@ -207,7 +211,7 @@ func (s *Scenario) Validate() error {
 	}
 	for i, f := range s.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
-		for _, field := range []string{"type", "at", "duration", "target", "mean", "error_prob"} {
+		for _, field := range faultKeys {
 			if msg, bad := f.Validate()[field]; bad {
 				add(p+"."+field, "%s", msg)
 			}
@@ -233,6 +237,11 @@ func (s *Scenario) Validate() error {
 	}
 	if !slices.Contains(Topologies(), s.Topology) {
 		add("topology", "%q is not allowed; use %s", s.Topology, strings.Join(Topologies(), " or "))
+	}
+	if s.Steps != 0 {
+		if err := workflow.CheckStepCount(s.Steps); err != nil {
+			add("steps", "%d is not allowed; use 1 to %d (payment, then inventory, shipping, notification)", s.Steps, workflow.MaxSteps)
+		}
 	}
 	if _, err := workflow.ParseCost(workflow.DefaultCost(), s.Cost); err != nil {
 		// workflow's messages start with their own "cost" label.
@@ -290,6 +299,27 @@ func (s *Scenario) LoadStages() []load.Stage {
 // not "step-137.49999999").
 func formatRate(r float64) string {
 	return strconv.FormatFloat(math.Round(r*100)/100, 'f', -1, 64)
+}
+
+// StepCount is how many steps of the workflow the twins run (Steps, with
+// 0 meaning all of them).
+func (s *Scenario) StepCount() int {
+	if s.Steps == 0 {
+		return DefaultSteps
+	}
+	return s.Steps
+}
+
+// OverrideSteps applies the CLI's --steps (0 keeps the scenario's).
+func (s *Scenario) OverrideSteps(n int) error {
+	if n == 0 {
+		return nil
+	}
+	if err := workflow.CheckStepCount(n); err != nil {
+		return &FieldError{Field: "--steps", Msg: fmt.Sprintf("%d must be 1 to %d: run the first N of payment, inventory, shipping, notification (0 keeps the scenario's)", n, workflow.MaxSteps)}
+	}
+	s.Steps = n
+	return nil
 }
 
 // Schedule is the scenario's load schedule for a seed (normally s.Seed;

@@ -93,7 +93,7 @@ func TestShippedScenarios(t *testing.T) {
 		}
 		names[s.Name] = true
 	}
-	for _, n := range []string{"smoke", "spike", "soak", "ramp"} {
+	for _, n := range []string{"smoke", "spike", "soak", "ramp", "failure-crash", "failure-pause", "failure-slow-hop", "failure-cut", "failure-broker-restart"} {
 		if !names[n] {
 			t.Errorf("scenarios/%s.yaml missing", n)
 		}
@@ -318,7 +318,10 @@ func TestValidateInCode(t *testing.T) {
 func TestParseRejectsBadFaults(t *testing.T) {
 	tests := []struct{ fault, want string }{
 		{"{type: explode, target: payment, at: 1s, duration: 1s}", `faults[0].type: "explode" is not a fault`},
-		{"{type: latency, target: payment, at: 1s, duration: 1s}", "not built yet"},
+		{"{type: latency, target: payment, at: 1s, duration: 1s}", "faults[0].latency: missing"},
+		{"{type: cut, target: payment, at: 1s, duration: 1s, mode: drop}", `faults[0].mode: cut mode "drop"`},
+		{"{type: bandwidth, target: payment, at: 1s, duration: 1s}", "faults[0].rate_kbps: missing"},
+		{"{type: cpu-starve, target: payment, at: 1s, duration: 1s, cores: 0}", "faults[0].cores"},
 		{"{type: kill, target: billing, at: 1s, duration: 1s}", `faults[0].target: "billing"`},
 		{"{type: kill, target: payment, at: 1s}", "faults[0].duration"},
 		{"{type: pause, target: gateway, at: 30s, duration: 1s}", "faults[0].at: 30s is not before the load ends"},

@@ -34,6 +34,13 @@ func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metr
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if rm == nil {
+		return nil, fmt.Errorf("gateway: nil read model (pass workflow.NewReadModelFor(cfg.Plan()))")
+	}
+	if rm.StepCount() != cfg.Plan().Len() {
+		return nil, fmt.Errorf("gateway: the read model completes orders after %d steps but the plan is a %s: build it with workflow.NewReadModelFor(cfg.Plan())",
+			rm.StepCount(), cfg.Plan())
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -104,12 +111,13 @@ func (g *Gateway) project(ctx context.Context, d bus.Delivery) error {
 	case KeyOrderCompleted:
 		g.rm.Complete(id, at)
 		if g.cfg.Topology == workflow.Chain {
-			g.rm.StepDone(id, workflow.Notification, at)
+			// The last step's own success event is OrderCompleted.
+			g.rm.StepDone(id, g.cfg.Plan().Last(), at)
 		}
 	case KeyOrderFailed:
 		g.rm.Reject(id, ev.GetReason(), at)
 	default:
-		step, ok := stepOfKey(g.cfg.Topology, d.RoutingKey)
+		step, ok := stepOfKey(g.cfg.Plan(), d.RoutingKey)
 		if !ok {
 			return nil
 		}

@@ -28,6 +28,9 @@ func NewStepService(ctx context.Context, cfg Config, exec *workflow.Executor, m 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if !cfg.Plan().Includes(exec.Step()) {
+		return nil, fmt.Errorf("%s: not a step of the %s: run the twin with more steps, or do not start %s", exec.Step(), cfg.Plan(), exec.Step())
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -83,7 +86,7 @@ func (s *StepService) handle(ctx context.Context, d bus.Delivery) error {
 	}
 	// A duplicate publishes again: the first attempt may have died between
 	// storing the effect and the confirm, and downstream is idempotent.
-	key, typ := successKey(s.cfg.Topology, step)
+	key, typ := successKey(s.cfg.Plan(), step)
 	return s.publish(ctx, key, &orderpb.Event{Type: typ, Order: ev.GetOrder(), Step: string(step), OccurredAt: timestamppb.New(res.At)})
 }
 

@@ -34,7 +34,10 @@ const (
 // Config is shared by the gateway and the step services of one twin.
 type Config struct {
 	Topology workflow.Topology
-	AMQPURL  string
+	// Steps is how many steps of the workflow run (see workflow.Plan); 0
+	// means all of them. Every service of the twin must agree on it.
+	Steps   int
+	AMQPURL string
 	// Prefix names the exchange and the queues, so several twins (or tests)
 	// share one broker without seeing each other's messages.
 	Prefix    string
@@ -56,7 +59,7 @@ func DefaultConfig() Config {
 
 // Validate names a wrong field and what it accepts.
 func (c Config) Validate() error {
-	if _, err := workflow.ParseTopology(string(c.Topology)); err != nil {
+	if err := c.Plan().Validate(); err != nil {
 		return err
 	}
 	if c.QueueType != bus.Quorum && c.QueueType != bus.Classic {
@@ -74,6 +77,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Plan is the workflow the twin runs.
+func (c Config) Plan() workflow.Plan { return workflow.Plan{Topology: c.Topology, N: c.Steps} }
+
 // Exchange is the twin's topic exchange.
 func (c Config) Exchange() string { return c.Prefix + ".orders" }
 
@@ -81,7 +87,11 @@ func (c Config) Exchange() string { return c.Prefix + ".orders" }
 func (c Config) QueueName(service string) string { return c.Prefix + "." + service }
 
 // successKey is the event a step publishes when it applied.
-func successKey(t workflow.Topology, s workflow.Step) (key, typ string) {
+func successKey(p workflow.Plan, s workflow.Step) (key, typ string) {
+	if p.Topology == workflow.Chain && s == p.Last() {
+		// The last step of the chain completes the order itself.
+		return KeyOrderCompleted, TypeOrderCompleted
+	}
 	switch s {
 	case workflow.Payment:
 		return KeyPaymentCaptured, "PaymentCaptured"
@@ -90,10 +100,6 @@ func successKey(t workflow.Topology, s workflow.Step) (key, typ string) {
 	case workflow.Shipping:
 		return KeyShipmentCreated, "ShipmentCreated"
 	default:
-		if t == workflow.Chain {
-			// The last step of the chain completes the order itself.
-			return KeyOrderCompleted, TypeOrderCompleted
-		}
 		return KeyNotificationSent, "NotificationSent"
 	}
 }
@@ -117,27 +123,29 @@ func triggerKey(t workflow.Topology, s workflow.Step) string {
 }
 
 // stepOfKey maps a success event back to its step, for the read model.
-func stepOfKey(t workflow.Topology, key string) (workflow.Step, bool) {
-	for _, s := range workflow.Steps() {
-		if k, _ := successKey(t, s); k == key {
+func stepOfKey(p workflow.Plan, key string) (workflow.Step, bool) {
+	for _, s := range p.Steps() {
+		if k, _ := successKey(p, s); k == key {
 			return s, true
 		}
 	}
 	return "", false
 }
 
-// Queues is the whole twin's topology. Every service declares all of it, so
-// an event published before its consumer first started is queued, not
-// dropped as unroutable.
+// Queues is the whole twin's topology: a queue per step of the plan and the
+// gateway's. Every service declares all of it, so an event published before
+// its consumer first started is queued, not dropped as unroutable; a step
+// outside the plan has no queue, since nothing would ever consume it.
 func (c Config) Queues() []bus.Queue {
-	qs := make([]bus.Queue, 0, 5)
-	for _, s := range workflow.Steps() {
+	plan := c.Plan()
+	qs := make([]bus.Queue, 0, plan.Len()+1)
+	for _, s := range plan.Steps() {
 		qs = append(qs, bus.Queue{Name: c.QueueName(string(s)), Type: c.QueueType, MaxAttempts: c.MaxAttempts,
 			Bindings: []string{triggerKey(c.Topology, s), KeyOrderFailed}})
 	}
 	gw := []string{KeyOrderCompleted, KeyOrderFailed}
-	for _, s := range workflow.Steps() {
-		if k, _ := successKey(c.Topology, s); k != KeyOrderCompleted {
+	for _, s := range plan.Steps() {
+		if k, _ := successKey(plan, s); k != KeyOrderCompleted {
 			gw = append(gw, k)
 		}
 	}

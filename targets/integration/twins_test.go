@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -54,9 +55,15 @@ type twinRun struct {
 
 func startTwin(t *testing.T, twin string, top workflow.Topology, node *broker.Node, cost string) *twinRun {
 	t.Helper()
+	return startPlan(t, twin, workflow.Plan{Topology: top}, node, cost)
+}
+
+// startPlan starts a twin running plan (N 0: the whole workflow).
+func startPlan(t *testing.T, twin string, plan workflow.Plan, node *broker.Node, cost string) *twinRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	spec := launch.Spec{Twin: twin, Topology: top, Binary: targetBinary(t), Dir: t.TempDir(), Cost: cost,
+	spec := launch.Spec{Twin: twin, Topology: plan.Topology, Steps: plan.N, Binary: targetBinary(t), Dir: t.TempDir(), Cost: cost,
 		Prefix: fmt.Sprintf("it%d", rand.Uint32())}
 	if node != nil {
 		spec.AMQPURL = node.AMQPURL()
@@ -72,7 +79,7 @@ func startTwin(t *testing.T, twin string, top workflow.Topology, node *broker.No
 		}
 		if node != nil {
 			cfg := eda.DefaultConfig()
-			cfg.Prefix = spec.Prefix
+			cfg.Prefix, cfg.Topology, cfg.Steps = spec.Prefix, plan.Topology, plan.N
 			eda.DeleteTopology(context.Background(), node.AMQPURL(), cfg)
 		}
 		if t.Failed() {
@@ -158,8 +165,8 @@ func (r *twinRun) awaitCompleted(ids []string, bound time.Duration) {
 				still = append(still, id)
 				continue
 			}
-			if len(o.GetSteps()) != len(workflow.Steps()) {
-				r.t.Fatalf("order %s COMPLETED with %d step times, want %d", id, len(o.GetSteps()), len(workflow.Steps()))
+			if want := r.twin.Spec().Plan().Len(); len(o.GetSteps()) != want {
+				r.t.Fatalf("order %s COMPLETED with %d step times, want %d", id, len(o.GetSteps()), want)
 			}
 		}
 		pending = still
@@ -187,11 +194,11 @@ func (r *twinRun) auditStep(st workflow.Step) (workflow.AuditTotals, error) {
 	return a.Steps[st], nil
 }
 
-// audit reads the totals of the given steps (default: all).
+// audit reads the totals of the given steps (default: all the twin runs).
 func (r *twinRun) audit(steps ...workflow.Step) map[workflow.Step]workflow.AuditTotals {
 	r.t.Helper()
 	if len(steps) == 0 {
-		steps = workflow.Steps()
+		steps = r.twin.Spec().Plan().Steps()
 	}
 	out := map[workflow.Step]workflow.AuditTotals{}
 	for _, st := range steps {
@@ -241,6 +248,55 @@ func TestTwinsCompleteEveryOrderExactlyOnce(t *testing.T) {
 				t.Logf("%s/%s: %d orders completed; duplicates delivered per step: payment %d, inventory %d, shipping %d, notification %d",
 					twin, top, n, a[workflow.Payment].DuplicatesDelivered, a[workflow.Inventory].DuplicatesDelivered,
 					a[workflow.Shipping].DuplicatesDelivered, a[workflow.Notification].DuplicatesDelivered)
+			})
+		}
+	}
+}
+
+// A twin cut to its first two steps starts only their services, completes
+// every order after those two, and applies each exactly once.
+func TestTwinsRunTwoSteps(t *testing.T) {
+	node := brokertest.Shared(t)
+	const n = 200
+	for _, twin := range []string{"rr", "eda"} {
+		for _, top := range []workflow.Topology{workflow.Chain, workflow.Fanout} {
+			t.Run(twin+"/"+string(top), func(t *testing.T) {
+				plan := workflow.Plan{Topology: top, N: 2}
+				r := startPlan(t, twin, plan, node, "dist=fixed,mean=1ms")
+				if got := r.twin.Services(); !slices.Equal(got, []string{"inventory", "payment", "gateway"}) {
+					t.Fatalf("services %v, want inventory, payment, gateway", got)
+				}
+				for _, svc := range []string{"shipping", "notification"} {
+					if r.twin.Process(svc) != nil {
+						t.Fatalf("%s started although the plan is %v", svc, plan)
+					}
+				}
+				ids := orderIDs(twin+string(top)+"2", n)
+				want := orderpb.OrderStatus_COMPLETED
+				if twin == "eda" {
+					want = orderpb.OrderStatus_ACCEPTED
+				}
+				for _, o := range r.place(ids, 16, 20*time.Second, nil) {
+					if o.code != codes.OK || o.status != want {
+						t.Fatalf("order %s: code %v status %v, want OK %v", o.id, o.code, o.status, want)
+					}
+				}
+				r.awaitCompleted(ids, 2*time.Minute) // checks 2 step times each
+				a := r.requireExactlyOnce(n)
+				if len(a) != 2 {
+					t.Fatalf("audited %d steps, want payment and inventory", len(a))
+				}
+				o, err := r.client.GetOrder(context.Background(), &orderpb.GetOrderRequest{OrderId: ids[0]})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, st := range o.GetSteps() {
+					got = append(got, st.GetStep())
+				}
+				if !slices.Equal(got, []string{"payment", "inventory"}) {
+					t.Fatalf("order %s: steps %v, want payment, inventory", ids[0], got)
+				}
 			})
 		}
 	}

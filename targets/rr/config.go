@@ -16,6 +16,9 @@ import (
 // and how it protects its calls.
 type Config struct {
 	Topology workflow.Topology
+	// Steps is how many steps of the workflow run (see workflow.Plan); 0
+	// means all of them. Every service of the twin must agree on it too.
+	Steps int
 	// DefaultDeadline bounds a PlaceOrder whose client set no deadline.
 	DefaultDeadline time.Duration
 	// CompensationTimeout bounds one compensation, retries included. A
@@ -58,7 +61,7 @@ func DefaultConfig() Config {
 // Validate names the field that is wrong.
 func (c Config) Validate() error {
 	var errs []error
-	if _, err := workflow.ParseTopology(string(c.Topology)); err != nil {
+	if err := c.Plan().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("rr config: %w", err))
 	}
 	if c.DefaultDeadline <= 0 {
@@ -85,6 +88,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Plan is the workflow the twin runs.
+func (c Config) Plan() workflow.Plan { return workflow.Plan{Topology: c.Topology, N: c.Steps} }
+
 func (c Config) logger() *slog.Logger {
 	if c.Logger == nil {
 		return slog.Default()
@@ -100,8 +106,8 @@ func (p Peers) need(who string, cfg Config, steps []workflow.Step) error {
 	for _, st := range steps {
 		addr, ok := p[st]
 		if !ok || addr == "" {
-			return fmt.Errorf("rr %s (%s topology) calls %s but Peers has no address for it (pass --peer %s=127.0.0.1:PORT)",
-				who, cfg.Topology, st, st)
+			return fmt.Errorf("rr %s (%s) calls %s but Peers has no address for it (pass --peer %s=127.0.0.1:PORT)",
+				who, cfg.Plan(), st, st)
 		}
 		if err := peerAddr(addr); err != nil {
 			return fmt.Errorf("rr %s: peer %s: %w", who, st, err)

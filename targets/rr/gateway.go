@@ -35,18 +35,24 @@ type Gateway struct {
 	cerr error
 }
 
-// NewGateway dials the steps it calls: payment in the chain, every step in
-// the fanout. rm is its read model (GetOrder).
+// NewGateway dials the steps it calls: payment in the chain, every step of
+// the plan in the fanout. rm is its read model (GetOrder), built for the
+// same plan.
 func NewGateway(cfg Config, peers Peers, rm *workflow.ReadModel, reg prometheus.Registerer) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if rm == nil {
-		return nil, fmt.Errorf("rr gateway: nil read model (pass workflow.NewReadModel())")
+		return nil, fmt.Errorf("rr gateway: nil read model (pass workflow.NewReadModelFor(cfg.Plan()))")
+	}
+	plan := cfg.Plan()
+	if rm.StepCount() != plan.Len() {
+		return nil, fmt.Errorf("rr gateway: the read model completes orders after %d steps but the plan is a %s: build it with workflow.NewReadModelFor(cfg.Plan())",
+			rm.StepCount(), plan)
 	}
 	calls := []workflow.Step{workflow.Payment}
 	if cfg.Topology == workflow.Fanout {
-		calls = workflow.Steps()
+		calls = plan.Steps()
 	}
 	if err := peers.need("gateway", cfg, calls); err != nil {
 		return nil, err
@@ -256,7 +262,7 @@ func (g *Gateway) fanout(work context.Context, req *orderpb.StepRequest) outcome
 	if err != nil {
 		return firstCallFailed(p, err)
 	}
-	rest := workflow.Fanout.Next(workflow.Payment)
+	rest := g.cfg.Plan().Next(workflow.Payment)
 	type result struct {
 		rep *orderpb.StepReply
 		err error
@@ -311,21 +317,22 @@ func rank(err error) int {
 	return 2
 }
 
-// checkSteps catches services that disagree on the topology: a chain
+// checkSteps catches services that disagree on the topology or --steps: a chain
 // payment that does not call on, or a fanout gateway in front of a chain.
 func (g *Gateway) checkSteps(steps []*orderpb.StepTime) error {
+	plan := g.cfg.Plan()
 	var got []workflow.Step
 	for _, t := range steps {
 		st, err := workflow.ParseStep(t.GetStep())
-		if err != nil || t.GetCompletedAt() == nil || slices.Contains(got, st) {
+		if err != nil || t.GetCompletedAt() == nil || slices.Contains(got, st) || !plan.Includes(st) {
 			return status.Errorf(codes.Internal, "the steps replied %v, want each of %v once with a time: "+
-				"do all services run --topology %s?", stepNames(steps), workflow.Steps(), g.cfg.Topology)
+				"do all services run --topology %s --steps %d?", stepNames(steps), plan.Steps(), g.cfg.Topology, plan.Len())
 		}
 		got = append(got, st)
 	}
-	if len(got) != len(workflow.Steps()) {
-		return status.Errorf(codes.Internal, "the steps replied %v, want each of %v: do all services run --topology %s?",
-			stepNames(steps), workflow.Steps(), g.cfg.Topology)
+	if len(got) != plan.Len() {
+		return status.Errorf(codes.Internal, "the steps replied %v, want each of %v: do all services run --topology %s --steps %d?",
+			stepNames(steps), plan.Steps(), g.cfg.Topology, plan.Len())
 	}
 	return nil
 }
@@ -340,7 +347,7 @@ func stepNames(steps []*orderpb.StepTime) []string {
 
 func (g *Gateway) all() []*peerClient {
 	out := make([]*peerClient, 0, len(g.peers))
-	for _, st := range workflow.Steps() {
+	for _, st := range g.cfg.Plan().Steps() {
 		if p, ok := g.peers[st]; ok {
 			out = append(out, p)
 		}
@@ -389,7 +396,7 @@ func (g *Gateway) markCompensated(id string, from workflow.Step) {
 		g.rm.MarkCompensated(id, from)
 		return
 	}
-	steps := workflow.Steps()
+	steps := g.cfg.Plan().Steps()
 	for _, st := range steps[slices.Index(steps, from):] {
 		g.rm.MarkCompensated(id, st)
 	}

@@ -42,9 +42,13 @@ func NewStepServer(cfg Config, exec *workflow.Executor, peers Peers, reg prometh
 		return nil, fmt.Errorf("rr step server: nil executor")
 	}
 	step := exec.Step()
+	plan := cfg.Plan()
+	if !plan.Includes(step) {
+		return nil, fmt.Errorf("rr %s: not a step of the %s: run the twin with more steps, or do not start %s", step, plan, step)
+	}
 	var downstream []workflow.Step
 	if cfg.Topology == workflow.Chain {
-		downstream = cfg.Topology.Next(step)
+		downstream = plan.Next(step)
 	}
 	who := string(step)
 	if err := peers.need(who, cfg, downstream); err != nil {

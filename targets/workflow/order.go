@@ -61,22 +61,9 @@ func ParseTopology(s string) (Topology, error) {
 	return "", fmt.Errorf("unknown topology %q: want chain or fanout", s)
 }
 
-// Next returns the steps that run once step has applied.
-func (t Topology) Next(step Step) []Step {
-	if t == Fanout {
-		if step == Payment {
-			return []Step{Inventory, Shipping, Notification}
-		}
-		return nil
-	}
-	steps := Steps()
-	for i, s := range steps {
-		if s == step && i+1 < len(steps) {
-			return []Step{steps[i+1]}
-		}
-	}
-	return nil
-}
+// Next returns the steps that run once step has applied, in the whole
+// workflow (see Plan.Next for a shorter one).
+func (t Topology) Next(step Step) []Step { return Plan{Topology: t}.Next(step) }
 
 // Item is one order line.
 type Item struct {

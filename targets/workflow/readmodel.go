@@ -27,12 +27,22 @@ type ReadModel struct {
 	views map[string]*View
 	keys  map[string]string // idempotency key -> order ID
 	keyOf map[string]string // order ID -> its idempotency key, so Forget can drop it
+	steps int               // how many distinct steps complete an order
 }
 
-// NewReadModel is empty.
-func NewReadModel() *ReadModel {
-	return &ReadModel{views: make(map[string]*View), keys: make(map[string]string), keyOf: make(map[string]string)}
+// NewReadModel is empty, for the whole workflow.
+func NewReadModel() *ReadModel { return NewReadModelFor(Plan{}) }
+
+// NewReadModelFor is empty, for a twin running plan: an order is complete
+// once each of the plan's steps is done.
+func NewReadModelFor(plan Plan) *ReadModel {
+	return &ReadModel{views: make(map[string]*View), keys: make(map[string]string), keyOf: make(map[string]string),
+		steps: plan.Len()}
 }
+
+// StepCount is how many steps complete an order here; a gateway checks it
+// against its own plan.
+func (m *ReadModel) StepCount() int { return m.steps }
 
 // Accept records a new order as ACCEPTED. When the order is already known by
 // its ID or its idempotency key (a retried PlaceOrder), it changes nothing
@@ -87,19 +97,19 @@ func (m *ReadModel) view(id string) *View {
 }
 
 // StepDone records that step completed. It reports whether the order is now
-// complete for the first time: every step done and not rejected. In the
-// fanout topology that is the join the gateway acts on.
+// complete for the first time: every step of the plan done and not
+// rejected. In the fanout topology that is the join the gateway acts on.
 func (m *ReadModel) StepDone(id string, step Step, at time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	v := m.view(id)
 	if v.Steps == nil {
-		v.Steps = make(map[Step]time.Time, 4)
+		v.Steps = make(map[Step]time.Time, m.steps)
 	}
 	if _, seen := v.Steps[step]; !seen {
 		v.Steps[step] = at
 	}
-	if v.Status != orderpb.OrderStatus_ACCEPTED || len(v.Steps) < len(Steps()) {
+	if v.Status != orderpb.OrderStatus_ACCEPTED || len(v.Steps) < m.steps {
 		return false
 	}
 	return true

@@ -42,6 +42,11 @@ parallel). Each RR service needs the addresses of the steps it calls:
   ...
   target --twin rr --service gateway --listen 127.0.0.1:7100 --peer payment=127.0.0.1:7101
 
+--steps N runs only the first N steps (1 to 4; payment always first): with
+--steps 2 the RR chain is gateway -> payment -> inventory, so each extra step
+adds one hop. Every service of a twin must agree on --topology and --steps,
+and services of steps outside the plan are not started at all.
+
 The EDA twin is choreographed over RabbitMQ: every service connects to the
 broker; only the gateway listens for gRPC:
   target --twin eda --service payment --amqp amqp://guest:guest@127.0.0.1:5682/
@@ -75,6 +80,7 @@ type options struct {
 	stepCosts                                          multiFlag
 	peers                                              multiFlag
 	seed                                               uint64
+	steps                                              int
 	fsync                                              bool
 	logLevel                                           string
 	// RR
@@ -105,6 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "gRPC listen address (gateway and RR steps); port 0 picks a free one, announced on stdout")
 	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:0", "HTTP address for /metrics, /healthz, /audit, /admin/cost")
 	fs.StringVar(&o.topology, "topology", "chain", "chain or fanout (every service of a twin must agree)")
+	fs.IntVar(&o.steps, "steps", workflow.MaxSteps, "run the first N steps of payment, inventory, shipping, notification (1 to 4; every service of a twin must agree)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for the steps' idempotency journals; empty keeps them in memory (lost on a crash, so a restarted consumer would re-apply)")
 	fs.BoolVar(&o.fsync, "fsync", false, "fsync the journal on every record (survives power loss, not only a crash; slower)")
 	fs.StringVar(&o.cost, "cost", "", "cost model of every step here (see above); default "+workflow.DefaultCost().String())
@@ -166,6 +173,7 @@ type service struct {
 	o         options
 	log       *slog.Logger
 	topology  workflow.Topology
+	plan      workflow.Plan
 	steps     []workflow.Step // the steps this process runs
 	gateway   bool
 	costs     map[workflow.Step]workflow.Cost
@@ -184,25 +192,31 @@ func build(o options, log *slog.Logger) (*service, error) {
 	default:
 		return nil, fmt.Errorf("--twin %q: want rr or eda", o.twin)
 	}
+	t, err := workflow.ParseTopology(o.topology)
+	if err != nil {
+		return nil, fmt.Errorf("--topology: %w", err)
+	}
+	if err := workflow.CheckStepCount(o.steps); err != nil {
+		return nil, fmt.Errorf("--steps: %w", err)
+	}
+	s.topology, s.plan = t, workflow.Plan{Topology: t, N: o.steps}
 	switch o.service {
 	case "":
 		return nil, errors.New("--service is required: gateway, payment, inventory, shipping, notification or all")
 	case "gateway":
 		s.gateway = true
 	case "all":
-		s.gateway, s.steps = true, workflow.Steps()
+		s.gateway, s.steps = true, s.plan.Steps()
 	default:
 		st, err := workflow.ParseStep(o.service)
 		if err != nil {
 			return nil, fmt.Errorf("--service: %w, gateway or all", err)
 		}
+		if !s.plan.Includes(st) {
+			return nil, fmt.Errorf("--service %s: not a step of the %s: raise --steps or do not start %s", st, s.plan, st)
+		}
 		s.steps = []workflow.Step{st}
 	}
-	t, err := workflow.ParseTopology(o.topology)
-	if err != nil {
-		return nil, fmt.Errorf("--topology: %w", err)
-	}
-	s.topology = t
 	base, err := workflow.ParseCost(workflow.DefaultCost(), o.cost)
 	if err != nil {
 		return nil, fmt.Errorf("--cost: %w", err)
@@ -247,7 +261,7 @@ func build(o options, log *slog.Logger) (*service, error) {
 		}
 	}
 	if o.twin == "eda" {
-		s.edaConfig = eda.Config{Topology: t, AMQPURL: o.amqpURL, Prefix: o.prefix, QueueType: bus.QueueType(o.queueType),
+		s.edaConfig = eda.Config{Topology: t, Steps: o.steps, AMQPURL: o.amqpURL, Prefix: o.prefix, QueueType: bus.QueueType(o.queueType),
 			Prefetch: o.prefetch, MaxAttempts: o.maxAttempts, Heartbeat: o.heartbeat}
 		if err := s.edaConfig.Validate(); err != nil {
 			return nil, fmt.Errorf("eda: %w", err)
@@ -269,14 +283,14 @@ func (s *service) checkPeers() error {
 	if s.gateway {
 		need = append(need, workflow.Payment)
 		if s.topology == workflow.Fanout {
-			need = append(need, s.topology.Next(workflow.Payment)...)
+			need = append(need, s.plan.Next(workflow.Payment)...)
 		}
 	} else if s.topology == workflow.Chain {
-		need = s.topology.Next(s.steps[0])
+		need = s.plan.Next(s.steps[0])
 	}
 	for _, st := range need {
 		if _, ok := s.peers[st]; !ok {
-			return fmt.Errorf("rr %s (%s) calls %s: pass --peer %s=HOST:PORT", s.o.service, s.topology, st, st)
+			return fmt.Errorf("rr %s (%s) calls %s: pass --peer %s=HOST:PORT", s.o.service, s.plan, st, st)
 		}
 	}
 	return nil

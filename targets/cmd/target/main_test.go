@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -35,6 +36,13 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"bad queue type", []string{"--twin", "eda", "--service", "payment", "--queue-type", "stream"}, 2, "want quorum or classic"},
 		{"bad prefetch", []string{"--twin", "eda", "--service", "payment", "--prefetch", "0"}, 2, "prefetch 0"},
 		{"bad log level", []string{"--twin", "rr", "--service", "all", "--log-level", "loud"}, 2, "--log-level"},
+		{"zero steps", []string{"--twin", "rr", "--service", "all", "--steps", "0"}, 2, "--steps: 0 steps: want 1 to 4"},
+		{"too many steps", []string{"--twin", "eda", "--service", "payment", "--steps", "5"}, 2, "--steps: 5 steps: want 1 to 4"},
+		{"steps not a number", []string{"--twin", "rr", "--service", "all", "--steps", "two"}, 2, `invalid value "two" for flag -steps`},
+		{"service outside the plan", []string{"--twin", "rr", "--service", "shipping", "--steps", "2"}, 2, "--service shipping: not a step of the chain of 2 steps (payment, inventory)"},
+		{"eda service outside the plan", []string{"--twin", "eda", "--service", "notification", "--steps", "3"}, 2, "--service notification: not a step of the chain of 3 steps"},
+		{"step cost outside the plan", []string{"--twin", "rr", "--service", "all", "--steps", "1", "--step-cost", "inventory=mean=2ms"}, 2, "this process runs [payment], not inventory"},
+		{"fanout gateway needs the plan's peers", []string{"--twin", "rr", "--service", "gateway", "--topology", "fanout", "--steps", "2", "--peer", "payment=127.0.0.1:1"}, 2, "pass --peer inventory=HOST:PORT"},
 		{"port in use", []string{"--twin", "rr", "--service", "notification", "--listen", busy.Addr().String()}, 1, "address already in use"},
 	}
 	for _, tt := range tests {
@@ -46,6 +54,54 @@ func TestRunRejectsBadInput(t *testing.T) {
 			}
 			if tt.code != 0 && strings.Contains(stdout.String(), "EDABENCH_READY") {
 				t.Fatal("announced ready although it failed")
+			}
+		})
+	}
+}
+
+// A shorter workflow needs only the services, and the peers, of its steps.
+func TestBuildWithFewerSteps(t *testing.T) {
+	tests := []struct {
+		name                string
+		twin, service, top  string
+		steps               int
+		peers               []string
+		wantSteps, wantNext string // the steps this process runs; what an RR chain step calls
+	}{
+		{"rr chain gateway of 2 calls payment only", "rr", "gateway", "chain", 2, []string{"payment=127.0.0.1:1"}, "", ""},
+		{"rr fanout gateway of 2 calls payment and inventory", "rr", "gateway", "fanout", 2, []string{"payment=127.0.0.1:1", "inventory=127.0.0.1:2"}, "", ""},
+		{"rr inventory ends a chain of 2", "rr", "inventory", "chain", 2, nil, "inventory", ""},
+		{"rr payment of 2 calls inventory", "rr", "payment", "chain", 2, []string{"inventory=127.0.0.1:2"}, "payment", "inventory"},
+		{"rr payment alone", "rr", "payment", "chain", 1, nil, "payment", ""},
+		{"rr all of 3", "rr", "all", "chain", 3, nil, "payment,inventory,shipping", ""},
+		{"eda payment alone", "eda", "payment", "fanout", 1, nil, "payment", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options{twin: tt.twin, service: tt.service, topology: tt.top, steps: tt.steps, peers: tt.peers,
+				listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0", prefix: "edabench", queueType: "quorum", prefetch: 64, maxAttempts: 5}
+			s, err := build(o, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, st := range s.steps {
+				names = append(names, string(st))
+			}
+			if got := strings.Join(names, ","); got != tt.wantSteps {
+				t.Errorf("runs %q, want %q", got, tt.wantSteps)
+			}
+			if len(s.steps) == 1 && tt.top == "chain" {
+				var next []string
+				for _, st := range s.plan.Next(s.steps[0]) {
+					next = append(next, string(st))
+				}
+				if got := strings.Join(next, ","); got != tt.wantNext {
+					t.Errorf("calls %q, want %q", got, tt.wantNext)
+				}
+			}
+			if tt.twin == "eda" && s.edaConfig.Plan().Len() != tt.steps {
+				t.Errorf("eda config runs %d steps, want %d", s.edaConfig.Plan().Len(), tt.steps)
 			}
 		})
 	}

@@ -87,7 +87,7 @@ func (s *service) run(parent context.Context, stdout io.Writer) error {
 	if err := s.announce(stdout, ready); err != nil {
 		cancel()
 	}
-	s.log.Info("serving", "twin", s.o.twin, "service", s.o.service, "topology", s.topology, "grpc", ready.GRPC, "http", ready.HTTP)
+	s.log.Info("serving", "twin", s.o.twin, "service", s.o.service, "topology", s.topology, "steps", s.plan.Len(), "grpc", ready.GRPC, "http", ready.HTTP)
 	<-ctx.Done()
 	g.wg.Wait()
 	return g.err
@@ -156,7 +156,7 @@ func serveGRPC(ctx context.Context, g *group, srv *grpc.Server, ln net.Listener)
 
 func (s *service) rrConfig() rr.Config {
 	c := rr.DefaultConfig()
-	c.Topology = s.topology
+	c.Topology, c.Steps = s.topology, s.plan.N
 	c.DefaultDeadline = s.o.deadline
 	c.CompensationTimeout = s.o.compTimeout
 	c.Retry.MaxRetries = s.o.retries
@@ -203,7 +203,7 @@ func (s *service) startRR(ctx context.Context, g *group, reg prometheus.Register
 	ready.GRPC = ln.Addr().String()
 	srv := newGRPCServer()
 	if s.gateway {
-		gw, err := rr.NewGateway(cfg, peers, workflow.NewReadModel(), s.wrap(reg, "gateway"))
+		gw, err := rr.NewGateway(cfg, peers, workflow.NewReadModelFor(cfg.Plan()), s.wrap(reg, "gateway"))
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -243,7 +243,7 @@ func (s *service) startEDA(ctx context.Context, g *group, reg prometheus.Registe
 		})
 	}
 	if s.gateway {
-		gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModel(), eda.NewMetrics(s.wrap(reg, "gateway")), s.log.With("service", "gateway"))
+		gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModelFor(cfg.Plan()), eda.NewMetrics(s.wrap(reg, "gateway")), s.log.With("service", "gateway"))
 		if err != nil {
 			return nil, err
 		}
