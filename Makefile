@@ -12,13 +12,14 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build test bench proto broker-up broker-down broker-status deps clean help
+.PHONY: all build test bench gate-ci proto broker-up broker-down broker-status deps clean help
 
 all: build
 
 help:
 	@echo "make bench         build, start the private broker, run the benchmarks"
 	@echo "make test          go vet and every test (starts the private RabbitMQ node itself)"
+	@echo "make gate-ci       a 20 s smoke run of both twins, checked against gates/ci.yaml (JUnit in results/ci)"
 	@echo "make build         bin/target and bin/brokerctl"
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
@@ -33,24 +34,51 @@ build:
 deps:
 	$(GO) run ./harness/cmd/brokerctl up
 
-test: deps
+# Debian's chromium, for the test that opens a report in a headless browser.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test: deps chromium
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# The standard suite: both twins through smoke, spike, a one-minute soak,
-# the ramp, a crashed consumer and a broker restart, then the
-# micro-benchmarks of the instrument itself. Each run's
+# The standard suite, into one folder per bench: both twins through every
+# scenario the verdict's claims need (smoke, spike, a one-minute soak, the
+# ramp, chains of 2 to 5 hops, a crashed consumer, a broker restart, a slowed
+# step), the k6 cross-check, the micro-benchmarks of the instrument itself,
+# then the verdict (verdict.md) and one report.html per run. Each run's
 # table ends with its results folder.
 BENCH_OUT ?= results
+BENCH_DIR := $(BENCH_OUT)/bench-$(shell date +%Y%m%d-%H%M%S)
 
 bench: build deps
-	$(BIN)/edabench run --scenario smoke --out $(BENCH_OUT)
-	$(BIN)/edabench run --scenario spike --out $(BENCH_OUT)
-	$(BIN)/edabench run --scenario soak --duration 1m --out $(BENCH_OUT)
-	$(BIN)/edabench run --scenario ramp --out $(BENCH_OUT)
-	$(BIN)/edabench run --scenario failure-crash --out $(BENCH_OUT)
-	$(BIN)/edabench run --scenario failure-broker-restart --out $(BENCH_OUT)
+	$(BIN)/edabench run --scenario smoke --out $(BENCH_DIR)
+	$(BIN)/edabench run --scenario spike --out $(BENCH_DIR)
+	$(BIN)/edabench run --scenario soak --duration 1m --out $(BENCH_DIR)
+	$(BIN)/edabench run --scenario ramp --out $(BENCH_DIR)
+	for n in 1 2 3 4; do $(BIN)/edabench run --scenario chain --steps $$n --duration 10s --out $(BENCH_DIR) || exit $$?; done
+	$(BIN)/edabench run --scenario failure-crash --out $(BENCH_DIR)
+	$(BIN)/edabench run --scenario failure-broker-restart --out $(BENCH_DIR)
+	$(BIN)/edabench run --scenario failure-slow-step --out $(BENCH_DIR)
+	$(MAKE) --no-print-directory bench-crosscheck BENCH_OUT=$(BENCH_DIR)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./internal/precise ./targets/workflow ./targets/rr
+	$(BIN)/edabench verdict --out $(BENCH_DIR) $(BENCH_DIR)
+	$(BIN)/edabench report $(BENCH_DIR)/[0-9]*/
+	@echo "bench: verdict $(BENCH_DIR)/verdict.md; reports $(BENCH_DIR)/*/report.html"
+
+# The CI gate: a 20 s smoke run of both twins (about 1.5 minutes with
+# start-up and drain), then the run checked against gates/ci.yaml, with a
+# JUnit report for the CI's test page. A run that fails part-way (exit 1)
+# still leaves its partial summary under latest, so the gate runs anyway and
+# its report says what went wrong; any other failure of the run (bad input,
+# interrupted) stops here, as latest may then be an older run's.
+GATE_OUT ?= results/ci
+
+gate-ci: build deps
+	rc=0; $(BIN)/edabench run --scenario smoke --duration 20s --out $(GATE_OUT) || rc=$$?; \
+	if [ $$rc -ne 0 ] && [ $$rc -ne 1 ]; then exit $$rc; fi; \
+	$(BIN)/edabench gate --file gates/ci.yaml --junit $(GATE_OUT)/junit.xml $(GATE_OUT)/latest && exit $$rc
 
 broker-up:
 	$(GO) run ./harness/cmd/brokerctl up
@@ -110,3 +138,14 @@ k6:
 
 k6-smoke: k6 build deps
 	$(GO) run ./xk6-eda/cmd/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js --duration "$(SMOKE_DURATION)"
+
+# The instrument checked against another: k6 with xk6-eda and edabench drive
+# the same twin at the same rate; their end-to-end p50s are printed side by
+# side (goal: within 15%; reported, not asserted). Part of `make bench`.
+CROSSCHECK_RATE ?= 50
+CROSSCHECK_DURATION ?= 20s
+
+.PHONY: bench-crosscheck
+bench-crosscheck: k6 build deps
+	$(GO) run ./xk6-eda/cmd/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js \
+		--rate $(CROSSCHECK_RATE) --duration $(CROSSCHECK_DURATION) --crosscheck $(BIN)/edabench --out $(BENCH_OUT)/crosscheck

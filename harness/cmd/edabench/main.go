@@ -27,6 +27,13 @@ one order workflow against each other, with an open-model load.
 
 Usage:
   edabench run [flags]        start the broker and the twins, drive a scenario, write results
+  edabench gate --file GATE.yaml RUN_DIR
+                              check a run against a gate file's limits (CI); see edabench gate --help
+  edabench compare RUN_A RUN_B
+                              two runs' figures side by side; see edabench compare --help
+  edabench report RUN_DIR...  write RUN_DIR/report.html, one self-contained page (edabench report -h)
+  edabench verdict [--out DIR] RUN_DIR...
+                              decide each claim of claims.md from the runs' figures (edabench verdict -h)
   edabench help               this text
 
 Run flags:
@@ -37,6 +44,7 @@ Examples:
   edabench run --scenario smoke                       both twins, the 30 s smoke scenario
   edabench run --twin eda --scenario spike --rate 800 spike peaking at 800 orders/s
   edabench run --scenario soak --duration 2m          a short soak
+  edabench run --twin rr --scenario chain --steps 2   the RR chain cut to gateway, payment, inventory
   edabench run --twin rr --target 127.0.0.1:7100 --scenario smoke
                                                       drive a twin you started yourself
 
@@ -63,8 +71,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runCmd(args[1:], stdout, stderr)
+	case "gate":
+		return gateCmd(args[1:], stdout, stderr)
+	case "compare":
+		return compareCmd(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
+	case "verdict":
+		return verdictCmd(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "edabench: unknown command %q: want run or help\n", args[0])
+		fmt.Fprintf(stderr, "edabench: unknown command %q: want run, report, verdict, gate, compare or help\n", args[0])
 		return 2
 	}
 }
@@ -74,6 +90,7 @@ type runOpts struct {
 	rate                                                                           float64
 	duration                                                                       time.Duration
 	seed                                                                           uint64
+	steps                                                                          int
 }
 
 func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
@@ -83,6 +100,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.twin, "twin", "both", "rr, eda, or both (run one after the other on identical schedules)")
 	fs.StringVar(&o.scenario, "scenario", "smoke", "a scenario file, or the name of one in scenarios/ (smoke, spike, soak, ramp)")
 	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
+	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
@@ -141,6 +159,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			return bad("--topology %q: want chain or fanout", o.topology)
 		}
 		sc.Topology = o.topology
+	}
+	if err := sc.OverrideSteps(o.steps); err != nil {
+		return bad("%v", err)
 	}
 	if err := sc.Override(o.rate, o.duration); err != nil {
 		return bad("%v", err)

@@ -3,6 +3,11 @@
 // default xk6-eda/examples/smoke.js) against it with bin/k6, shows k6's
 // end-of-test summary, and prints the twin's own count of completed orders
 // next to it.
+//
+// With --crosscheck, it also drives the same twin with edabench at the same
+// rate for the same time, and prints both tools' end-to-end p50 side by
+// side: the same latency measured by two instruments should agree (within
+// 15% is the goal; printed, not asserted, since the machine is shared).
 package main
 
 import (
@@ -36,7 +41,14 @@ func run() error {
 	script := flag.String("script", "xk6-eda/examples/smoke.js", "the k6 script")
 	twinList := flag.String("twins", "rr,eda", "the twins to run against, in order")
 	duration := flag.String("duration", "", "passed to the script as DURATION (the examples' default when empty)")
+	rate := flag.String("rate", "", "passed to the script as RATE, orders/s (the examples' default when empty)")
+	crosscheck := flag.String("crosscheck", "", "an edabench binary: after k6, drive the same twin with it at the same --rate and --duration and compare end-to-end p50")
+	out := flag.String("out", "results", "with --crosscheck: where edabench writes its runs")
 	flag.Parse()
+	if *crosscheck != "" && (*rate == "" || *duration == "") {
+		return errors.New("--crosscheck needs --rate and --duration, so both tools run the same load")
+	}
+	cc := &crossCheck{edabench: *crosscheck, rate: *rate, duration: *duration, out: *out}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,7 +72,7 @@ func run() error {
 	}
 	var failed []string
 	for _, twin := range splitComma(*twinList) {
-		if err := runOne(ctx, node, bin, *k6, *script, *duration, filepath.Join(dir, twin), twin); err != nil {
+		if err := runOne(ctx, node, bin, *k6, *script, *duration, *rate, filepath.Join(dir, twin), twin, cc); err != nil {
 			fmt.Fprintf(os.Stderr, "k6smoke: %s twin: %v\n", twin, err)
 			failed = append(failed, twin)
 		}
@@ -68,13 +80,14 @@ func run() error {
 			return ctx.Err()
 		}
 	}
+	cc.print(os.Stdout)
 	if len(failed) > 0 {
 		return fmt.Errorf("failed against %v", failed)
 	}
 	return nil
 }
 
-func runOne(ctx context.Context, node *broker.Node, bin, k6, script, duration, dir, twin string) (err error) {
+func runOne(ctx context.Context, node *broker.Node, bin, k6, script, duration, rate, dir, twin string, cc *crossCheck) (err error) {
 	fmt.Printf("\nk6smoke: starting the %s twin...\n", twin)
 	r, err := twins.Start(ctx, node, bin, dir, twin)
 	if err != nil {
@@ -85,11 +98,15 @@ func runOne(ctx context.Context, node *broker.Node, bin, k6, script, duration, d
 		defer cancel()
 		err = errors.Join(err, r.Stop(sctx))
 	}()
-	cmd := exec.CommandContext(ctx, k6, "run", script)
+	export := filepath.Join(dir, "k6-summary.json")
+	cmd := exec.CommandContext(ctx, k6, "run", "--summary-export", export, script)
 	cmd.Env = append(os.Environ(), r.Env()...)
 	cmd.Env = append(cmd.Env, "K6_NO_USAGE_REPORT=true") // no network: edabench stays on loopback
 	if duration != "" {
 		cmd.Env = append(cmd.Env, "DURATION="+duration)
+	}
+	if rate != "" {
+		cmd.Env = append(cmd.Env, "RATE="+rate)
 	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	fmt.Printf("k6smoke: %s run %s against the %s twin (gateway %s)\n", k6, script, twin, r.Twin.GatewayAddr())
@@ -97,6 +114,9 @@ func runOne(ctx context.Context, node *broker.Node, bin, k6, script, duration, d
 	applied, aerr := r.Applied(ctx, workflow.Notification)
 	if aerr == nil {
 		fmt.Printf("k6smoke: the %s twin's audit: %d orders completed (notification step applied); compare eda_orders_completed above\n", twin, applied)
+	}
+	if runErr == nil && cc.edabench != "" {
+		cc.run(ctx, r, node, twin, export)
 	}
 	return errors.Join(runErr, aerr)
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestVerdictRejectsBadInput(t *testing.T) {
+	empty := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no folders", []string{"verdict"}, []string{"give the run folders"}},
+		{"no runs there", []string{"verdict", empty},
+			[]string{"no summary.json in " + empty, "smoke, spike, ramp", "make bench", "chain --steps 1..4"}},
+		{"no such folder", []string{"verdict", "/no/such/results"}, []string{"/no/such/results", "give a run folder or a folder of runs"}},
+		{"unknown flag", []string{"verdict", "--fast", empty}, []string{"flag provided but not defined: -fast"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestVerdictWritesBothFiles(t *testing.T) {
+	fixtures := filepath.Join("..", "..", "verdict", "testdata", "holds")
+	t.Run("--out after the folders", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "verdict")
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"verdict", fixtures, "--out", out}, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+		}
+		b, err := os.ReadFile(filepath.Join(out, "verdict.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Claims []struct {
+				ID     int    `json:"id"`
+				Status string `json:"status"`
+			} `json:"claims"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil || len(v.Claims) != 11 || v.Claims[0].Status != "holds" {
+			t.Fatalf("verdict.json: %v, %+v", err, v)
+		}
+		md, err := os.ReadFile(filepath.Join(out, "verdict.md"))
+		if err != nil || !strings.Contains(string(md), "| 1 | RR has lower latency at light load") {
+			t.Fatalf("verdict.md: %v\n%s", err, md)
+		}
+		for _, w := range []string{"10 runs read, 10 used", "STATUS", "inconclusive", filepath.Join(out, "verdict.json"), filepath.Join(out, "verdict.md")} {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+			}
+		}
+	})
+	t.Run("default: the runs' parent folder", func(t *testing.T) {
+		results := t.TempDir()
+		for _, id := range []string{"20261126-100100-rr-eda-smoke", "20261126-100800-rr-eda-failure-crash"} {
+			b, err := os.ReadFile(filepath.Join(fixtures, id, "summary.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.Mkdir(filepath.Join(results, id), 0o755)
+			os.WriteFile(filepath.Join(results, id, "summary.json"), b, 0o644)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"verdict", filepath.Join(results, "20261126-100100-rr-eda-smoke"),
+			filepath.Join(results, "20261126-100800-rr-eda-failure-crash")}, &stdout, &stderr)
+		if code != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+		}
+		for _, f := range []string{"verdict.json", "verdict.md"} {
+			if _, err := os.Stat(filepath.Join(results, f)); err != nil {
+				t.Errorf("%s not in the runs' parent folder: %v", f, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,896 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/edabench/edabench/harness/results"
+)
+
+// The thresholds of the rules. docs/verdict.md gives the reasoning at
+// length; each comment here is the short form.
+const (
+	// lightLoadFraction: claim 1 is about light load, so the smoke rate must
+	// be under this share of the weaker twin's knee when a ramp ran. Half
+	// the knee keeps queueing delay, which grows sharply near saturation,
+	// out of the comparison.
+	lightLoadFraction = 0.5
+
+	// chainMinLengths: a slope through two points is a line through any two
+	// points; three chain lengths are the fewest that can show a trend.
+	chainMinLengths = 3
+	// chainInversionTolerance: one shorter-is-slower pair is forgiven when
+	// it is within this share, the run-to-run spread of a p50 on a shared
+	// 2-core machine; more than one, or a larger one, is not a trend.
+	chainInversionTolerance = 0.05
+	// chainMinIncrease: the longest chain's RR p50 must exceed the
+	// shortest's by more than this share, twice the inversion tolerance,
+	// so that the growth is larger than the noise that could fake it.
+	chainMinIncrease = 0.10
+
+	// kneeMargin: the EDA knee must exceed the RR knee by more than this
+	// share to call EDA's throughput higher. Knees are ramp steps (250/s
+	// apart by default), so a smaller difference is at most one step: the
+	// resolution of the instrument.
+	kneeMargin = 0.10
+
+	// spikeRiseFactor: RR's ack p99 in the spike must reach this multiple
+	// of its pre-spike p99 to say its latency "rises rapidly"; a doubling is
+	// well beyond the phase-to-phase spread of a p99 at a steady rate.
+	spikeRiseFactor = 2.0
+	// spikeFailShare: or RR fails more than this share of the spike's
+	// requests (a failure is worse than a slow reply, and is not timed).
+	spikeFailShare = 0.01
+	// backlogMinMessages: EDA "buffered" the spike only if its queues held
+	// more than this many messages at once. At the baseline rates (≤ 300/s)
+	// and a millisecond per step, the messages in flight across the queues
+	// stay in the single digits (smoke: 8 at 100/s); 100 is unmistakably a
+	// queue.
+	backlogMinMessages = 100
+
+	// isolationShare: EDA's failed requests during a downstream fault may
+	// be at most this share of RR's for the failure to count as isolated:
+	// a stray timeout from the 2-core machine being busy is not propagation.
+	isolationShare = 0.01
+
+	// staleToleranceMs: for a summary without the probe's read counts, a
+	// read is "immediately consistent" within this much staleness: the
+	// first read goes out right after the reply, so a twin whose read model
+	// is current answers well within it, and one that is not takes at least
+	// a step's time (≥ 1 ms) plus a poll (2 ms).
+	staleToleranceMs = 1.0
+	// typicalShare: EDA is eventually consistent in the typical case when
+	// fewer than half its probed orders read COMPLETED on the first read
+	// after ACCEPTED (the p50 read is stale).
+	typicalShare = 0.5
+
+	// equalRateTolerance: claim 8 compares CPU per order at equal rates;
+	// the twins' achieved offered rates must agree within this share (the
+	// same seeded schedule gives the same requests, Poisson timing aside).
+	equalRateTolerance = 0.05
+	// cpuTieShare: CPU per order within this share of each other is a tie.
+	// CPU time is read from /proc in 10 ms ticks per process and the
+	// machine's other load moves it; 5% is a guess at that spread, not a
+	// measured one (docs/verdict.md).
+	cpuTieShare = 0.05
+
+	// slowAckTolerance and slowAckFloorMs: claim 9's EDA acks "did not
+	// move" when their p99 in the slow window stays within 20% of the
+	// baseline or within 5 ms of it, whichever is larger. 20% is the same
+	// band the harness uses for recovery_ms; the floor keeps a 2 ms
+	// baseline from calling a 3 ms blip a slowdown.
+	slowAckTolerance = 0.20
+	slowAckFloorMs   = 5.0
+)
+
+// failures is what a client could not get done: errors, timeouts and
+// requests never sent because the in-flight cap was reached.
+func failures(c results.Counts) int64 { return c.Errors + c.Timeouts + c.Dropped }
+
+// part is one run's verdict for a claim decided over several runs.
+type part struct {
+	run      *Run
+	status   Status
+	evidence string
+	figures  map[string]float64
+}
+
+// combineAny: a claim that must hold everywhere (no loss, no duplicate
+// applied) is refuted by any run; it holds when some run showed it and
+// none refuted it; runs that could not decide it are reported, not counted.
+func combineAny(parts []part) Claim {
+	c := merge(parts)
+	c.Status = Inconclusive
+	for _, p := range parts {
+		if p.status == Holds {
+			c.Status = Holds
+		}
+	}
+	for _, p := range parts {
+		if p.status == DoesNotHold {
+			c.Status = DoesNotHold
+		}
+	}
+	return c
+}
+
+// combineAgree: a claim about a tendency (CPU per order) holds or not only
+// if every run that decided it agrees; runs that disagree make it depend
+// on the conditions, so inconclusive.
+func combineAgree(parts []part) Claim {
+	c := merge(parts)
+	seen := map[Status]bool{}
+	for _, p := range parts {
+		seen[p.status] = true
+	}
+	switch {
+	case seen[Holds] && seen[DoesNotHold]:
+		c.Status = Inconclusive
+		c.Evidence = "the runs disagree. " + c.Evidence
+	case seen[Holds]:
+		c.Status = Holds
+	case seen[DoesNotHold]:
+		c.Status = DoesNotHold
+	default:
+		c.Status = Inconclusive
+	}
+	return c
+}
+
+func merge(parts []part) Claim {
+	var c Claim
+	var ev []string
+	var runs []*Run
+	c.Figures = map[string]float64{}
+	for _, p := range parts {
+		runs = append(runs, p.run)
+		ev = append(ev, fmt.Sprintf("%s [%s]: %s", p.run.Scenario.Name, p.status, p.evidence))
+		for k, v := range p.figures {
+			c.Figures[p.run.Scenario.Name+"."+k] = v
+		}
+	}
+	c.Evidence = strings.Join(ev, " | ")
+	c.Runs = ids(runs...)
+	c.Conditions = conditions(runs...)
+	return c
+}
+
+// bothTwinsOrSay returns the twins, or a claim that says which is missing.
+func bothTwinsOrSay(r *Run) (rr, eda *results.TwinResult, c *Claim) {
+	rr, eda = r.Twin("rr"), r.Twin("eda")
+	if rr != nil && eda != nil {
+		return rr, eda, nil
+	}
+	var have []string
+	for t := range r.Summary.Twins {
+		have = append(have, t)
+	}
+	sort.Strings(have)
+	return nil, nil, &Claim{Status: Inconclusive, Runs: ids(r), Conditions: conditions(r),
+		Evidence: fmt.Sprintf("needs both twins; run %s drove only %v: rerun with --twin both", r.ID(), have)}
+}
+
+// claim1LightLoad compares end-to-end latency at the smoke rate.
+func claim1LightLoad(s *Set) Claim {
+	r := s.Scenario("smoke")
+	if r == nil {
+		return missing("smoke")
+	}
+	rr, eda, bad := bothTwinsOrSay(r)
+	if bad != nil {
+		return *bad
+	}
+	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{
+		"rr_e2e_p50_ms": rr.E2E.P50, "rr_e2e_p99_ms": rr.E2E.P99,
+		"eda_e2e_p50_ms": eda.E2E.P50, "eda_e2e_p99_ms": eda.E2E.P99,
+		"eda_ack_p50_ms": eda.Ack.P50, "eda_ack_p99_ms": eda.Ack.P99,
+		"rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS,
+	}}
+	if f := failures(rr.Counts) + failures(eda.Counts); f > 0 {
+		c.Status = Inconclusive
+		c.Evidence = fmt.Sprintf("not a clean light-load run: RR failed %d requests, EDA %d (errors, timeouts, dropped); the latencies would leave them out",
+			failures(rr.Counts), failures(eda.Counts))
+		return c
+	}
+	if knee, ok := weakerKnee(s); ok {
+		c.Figures["weaker_knee_rps"] = knee
+		rate := math.Max(rr.OfferedRPS, eda.OfferedRPS)
+		if rate > lightLoadFraction*knee {
+			c.Status = Inconclusive
+			c.Evidence = fmt.Sprintf("not light load: %.0f/s is over %s of the weaker twin's knee (%.0f/s)", rate, pct(lightLoadFraction), knee)
+			return c
+		}
+	}
+	cmp := fmt.Sprintf("RR e2e p50 %s vs EDA %s; p99 %s vs %s (EDA ack p50 %s: it accepts sooner than RR completes, and completes later)",
+		ms(rr.E2E.P50), ms(eda.E2E.P50), ms(rr.E2E.P99), ms(eda.E2E.P99), ms(eda.Ack.P50))
+	switch {
+	case rr.E2E.P50 < eda.E2E.P50 && rr.E2E.P99 < eda.E2E.P99:
+		c.Status, c.Evidence = Holds, cmp+": RR lower at both percentiles"
+	case rr.E2E.P50 >= eda.E2E.P50 && rr.E2E.P99 >= eda.E2E.P99:
+		c.Status, c.Evidence = DoesNotHold, cmp+": RR not lower at either percentile"
+	default:
+		c.Status, c.Evidence = Inconclusive, cmp+": RR lower at one percentile only"
+	}
+	return c
+}
+
+// weakerKnee is the lower of the two twins' ramp capacities, when a ramp
+// ran: a twin whose knee was not reached counts at its lower bound.
+func weakerKnee(s *Set) (float64, bool) {
+	r := s.Scenario("ramp")
+	if r == nil {
+		return 0, false
+	}
+	lo := math.Inf(1)
+	for _, t := range []string{"rr", "eda"} {
+		tw := r.Twin(t)
+		if tw == nil || tw.Knee == nil {
+			return 0, false
+		}
+		lo = math.Min(lo, kneeBound(r, tw.Knee))
+	}
+	return lo, lo > 0 && !math.IsInf(lo, 0)
+}
+
+// kneeBound is the knee's rate; for a knee not reached, the top step's
+// rate, a lower bound of the capacity.
+func kneeBound(r *Run, k *results.Knee) float64 {
+	if k.Reached || k.RPS > 0 {
+		return k.RPS
+	}
+	return topStep(r)
+}
+
+func topStep(r *Run) float64 {
+	rp := r.Scenario.Ramp
+	if rp == nil || rp.Step <= 0 {
+		return 0
+	}
+	return rp.StartRate + math.Floor((rp.MaxRate-rp.StartRate)/rp.Step+1e-9)*rp.Step
+}
+
+// claim2Chain fits RR's end-to-end p50 against the number of hops.
+func claim2Chain(s *Set) Claim {
+	runs := s.Chain()
+	if len(runs) == 0 {
+		return Claim{Status: Inconclusive,
+			Evidence: "no chain runs among the inputs: run `edabench run --scenario chain --steps N` for N = 1..4 (hops 2..5)"}
+	}
+	c := Claim{Runs: ids(runs...), Conditions: conditions(runs...), Figures: map[string]float64{}}
+	var hops, rrP50, edaAck, edaHops []float64
+	var rows []string
+	for _, r := range runs {
+		h := float64(r.Scenario.Steps + 1)
+		rr := r.Twin("rr")
+		if rr == nil || rr.E2E.Count == 0 {
+			continue
+		}
+		hops = append(hops, h)
+		rrP50 = append(rrP50, rr.E2E.P50)
+		c.Figures[fmt.Sprintf("rr_e2e_p50_ms_hops_%d", int(h))] = rr.E2E.P50
+		row := fmt.Sprintf("%d hops: RR %s", int(h), ms(rr.E2E.P50))
+		if eda := r.Twin("eda"); eda != nil && eda.Ack.Count > 0 {
+			edaHops = append(edaHops, h)
+			edaAck = append(edaAck, eda.Ack.P50)
+			c.Figures[fmt.Sprintf("eda_ack_p50_ms_hops_%d", int(h))] = eda.Ack.P50
+			row += fmt.Sprintf(", EDA ack %s", ms(eda.Ack.P50))
+		}
+		rows = append(rows, row)
+	}
+	if len(hops) < chainMinLengths {
+		c.Status = Inconclusive
+		c.Evidence = fmt.Sprintf("%d chain length(s) with RR figures (%s); a trend needs at least %d: run the chain scenario with --steps 1..4",
+			len(hops), strings.Join(rows, "; "), chainMinLengths)
+		return c
+	}
+	sl := slope(hops, rrP50)
+	edaSl := slope(edaHops, edaAck)
+	inc := (rrP50[len(rrP50)-1] - rrP50[0]) / rrP50[0]
+	inversions, bigInversion := 0, false
+	for i := 1; i < len(rrP50); i++ {
+		if rrP50[i] < rrP50[i-1] {
+			inversions++
+			if (rrP50[i-1]-rrP50[i])/rrP50[i-1] > chainInversionTolerance {
+				bigInversion = true
+			}
+		}
+	}
+	monotonic := inversions == 0 || (inversions == 1 && !bigInversion)
+	c.Figures["rr_e2e_p50_slope_ms_per_hop"] = sl
+	c.Figures["eda_ack_p50_slope_ms_per_hop"] = edaSl
+	c.Figures["rr_e2e_p50_increase_pct"] = 100 * inc
+	c.Figures["rr_inversions"] = float64(inversions)
+	ev := fmt.Sprintf("%s; RR slope %s per hop, %+.0f%% from %d to %d hops, %d inversion(s); EDA ack slope %s per hop",
+		strings.Join(rows, "; "), ms(sl), 100*inc, int(hops[0]), int(hops[len(hops)-1]), inversions, ms(edaSl))
+	switch {
+	case sl <= 0 || inc <= chainMinIncrease:
+		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": RR p50 does not grow by more than %s with the chain", pct(chainMinIncrease))
+	case !monotonic:
+		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": RR p50 grows overall but not steadily (more than one inversion, or one over %s)", pct(chainInversionTolerance))
+	default:
+		c.Status, c.Evidence = Holds, ev+": RR p50 grows with every hop"
+	}
+	return c
+}
+
+// claim3Throughput compares the ramp's knees.
+func claim3Throughput(s *Set) Claim {
+	r := s.Scenario("ramp")
+	if r == nil {
+		return missing("ramp")
+	}
+	rr, eda, bad := bothTwinsOrSay(r)
+	if bad != nil {
+		return *bad
+	}
+	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{}}
+	if rr.Knee == nil || eda.Knee == nil {
+		c.Status, c.Evidence = Inconclusive, "the ramp run reports no knee for a twin (knee missing from summary.json)"
+		return c
+	}
+	rk, ek := kneeBound(r, rr.Knee), kneeBound(r, eda.Knee)
+	c.Figures = map[string]float64{
+		"rr_knee_rps": rk, "eda_knee_rps": ek,
+		"rr_knee_reached": b2f(rr.Knee.Reached), "eda_knee_reached": b2f(eda.Knee.Reached),
+		"rr_broken_at_rps": rr.Knee.BrokenAt, "eda_broken_at_rps": eda.Knee.BrokenAt,
+		"rr_max_dispatch_late_ms": rr.MaxDispatchLateMs, "eda_max_dispatch_late_ms": eda.MaxDispatchLateMs,
+	}
+	desc := func(name string, k *results.Knee, v float64) string {
+		if !k.Reached {
+			return fmt.Sprintf("%s ≥ %.0f/s (never broke the SLO)", name, v)
+		}
+		return fmt.Sprintf("%s %.0f/s (broke at %.0f/s: %s)", name, v, k.BrokenAt, k.Reason)
+	}
+	ev := desc("EDA knee", eda.Knee, ek) + "; " + desc("RR knee", rr.Knee, rk)
+	switch {
+	case !rr.Knee.Reached && !eda.Knee.Reached:
+		c.Status, c.Evidence = Inconclusive, ev+": neither twin broke the SLO; raise the ramp's max_rate"
+	case rr.Knee.Reached && eda.Knee.Reached && rk == 0 && ek == 0:
+		c.Status, c.Evidence = Inconclusive, ev+": both broke at the first step; lower the ramp's start_rate"
+	case !rr.Knee.Reached && rk >= ek:
+		c.Status, c.Evidence = DoesNotHold, ev+": RR sustained at least as much as EDA"
+	case rr.Knee.Reached && rk >= ek:
+		c.Status, c.Evidence = DoesNotHold, ev+": RR's knee is at or above EDA's"
+	case ek > rk*(1+kneeMargin):
+		above := "RR held no step"
+		if rk > 0 {
+			above = fmt.Sprintf("EDA's knee is %s above RR's", pct(ek/rk-1))
+		}
+		c.Status, c.Evidence = Holds, ev+": "+above
+	default:
+		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA ahead by no more than %s, within one ramp step", pct(kneeMargin))
+	}
+	return c
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// claim4Spike compares the spike phase with the phase before it.
+func claim4Spike(s *Set) Claim {
+	r := s.Scenario("spike")
+	if r == nil {
+		return missing("spike")
+	}
+	rr, eda, bad := bothTwinsOrSay(r)
+	if bad != nil {
+		return *bad
+	}
+	c := Claim{Runs: ids(r), Conditions: conditions(r)}
+	peak := -1
+	for i, st := range r.Scenario.Stages {
+		if peak < 0 || stageRate(st) > stageRate(r.Scenario.Stages[peak]) {
+			peak = i
+		}
+	}
+	if peak <= 0 {
+		c.Status, c.Evidence = Inconclusive, "the spike scenario has no stage before its peak to compare with"
+		return c
+	}
+	spike, base := r.Scenario.Stages[peak].Name, r.Scenario.Stages[peak-1].Name
+	rrS, rrB, edaS, edaB := rr.Phases[spike], rr.Phases[base], eda.Phases[spike], eda.Phases[base]
+	if rrS == nil || rrB == nil || edaS == nil || edaB == nil {
+		c.Status, c.Evidence = Inconclusive, fmt.Sprintf("the run has no %q or %q phase figures for both twins", spike, base)
+		return c
+	}
+	rise := rrS.Ack.P99 / rrB.Ack.P99
+	rrFailShare := 0.0
+	if rrS.Sent > 0 {
+		rrFailShare = float64(failures(rrS.Counts)) / float64(rrS.Sent)
+	}
+	backlog := eda.Lag.MaxQueueDepth
+	drained := eda.Lag.DrainMs >= 0 && eda.Orders.DrainMs >= 0 && eda.Orders.Lost == 0
+	c.Figures = map[string]float64{
+		"rr_spike_ack_p99_ms": rrS.Ack.P99, "rr_base_ack_p99_ms": rrB.Ack.P99, "rr_rise_x": rise,
+		"rr_spike_failed": float64(failures(rrS.Counts)), "rr_spike_sent": float64(rrS.Sent),
+		"eda_spike_ack_p99_ms": edaS.Ack.P99, "eda_base_ack_p99_ms": edaB.Ack.P99,
+		"eda_spike_e2e_p99_ms": edaS.E2E.P99, "eda_spike_failed": float64(failures(edaS.Counts)),
+		"eda_backlog_peak": float64(backlog), "eda_drain_ms": eda.Lag.DrainMs,
+		"eda_orders_drain_ms": eda.Orders.DrainMs, "eda_lost": float64(eda.Orders.Lost),
+		"spike_rate": stageRate(r.Scenario.Stages[peak]), "base_rate": stageRate(r.Scenario.Stages[peak-1]),
+	}
+	ev := fmt.Sprintf("in %q (%g/s) ack p99 EDA %s vs RR %s; RR rose ×%.1f from %q (%s) and failed %s of the spike's requests; EDA backlog peak %d messages, drained in %s (lag), last order %s after the load, %d lost",
+		spike, stageRate(r.Scenario.Stages[peak]), ms(edaS.Ack.P99), ms(rrS.Ack.P99), rise, base, ms(rrB.Ack.P99),
+		pctFine(rrFailShare), backlog, ms(eda.Lag.DrainMs), ms(eda.Orders.DrainMs), eda.Orders.Lost)
+	rrSuffered := rise >= spikeRiseFactor || rrFailShare > spikeFailShare
+	switch {
+	case edaS.Ack.P99 >= rrS.Ack.P99:
+		c.Status, c.Evidence = DoesNotHold, ev+": EDA's acks were not faster than RR's during the spike"
+	case !drained:
+		c.Status, c.Evidence = DoesNotHold, ev+": EDA's backlog did not drain within the run (drain -1 or orders lost)"
+	case !rrSuffered:
+		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": RR's latency did not rise ×%g nor did it fail over %s at this surge", spikeRiseFactor, pct(spikeFailShare))
+	case backlog <= backlogMinMessages:
+		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA queued at most %d messages (≤ %d): the surge needed no buffering", backlog, backlogMinMessages)
+	default:
+		c.Status, c.Evidence = Holds, ev+": EDA buffered the surge and drained it while RR's latency rose"
+	}
+	return c
+}
+
+func stageRate(st StageInfo) float64 {
+	if st.To != nil {
+		return math.Max(st.Rate, *st.To)
+	}
+	return st.Rate
+}
+
+func pctFine(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+
+// downstreamFault says whether a run killed, froze or cut off a step
+// service: the faults claim 5 is about (a broker restart takes EDA's own
+// infrastructure down, not a downstream service).
+func downstreamFault(r *Run) bool {
+	for _, f := range r.Scenario.Faults {
+		if (f.Type == "kill" || f.Type == "pause" || f.Type == "cut") && f.Target != "gateway" {
+			return true
+		}
+	}
+	return false
+}
+
+// downtimeFault says whether a run took something down (as opposed to
+// slowing it or making it fail): what claim 6's "downtime" means.
+func downtimeFault(r *Run) bool {
+	for _, f := range r.Scenario.Faults {
+		if f.Type == "kill" || f.Type == "pause" || f.Type == "cut" || f.Type == "broker-restart" {
+			return true
+		}
+	}
+	return false
+}
+
+// windowFailures sums the requests that failed inside the fault windows,
+// and names the first window that could not be applied.
+func windowFailures(t *results.TwinResult) (failed int64, broken string) {
+	for _, w := range t.Faults {
+		failed += w.Errors + w.Timeouts + w.Dropped
+		if w.Error != "" && broken == "" {
+			broken = w.Fault + ": " + w.Error
+		}
+	}
+	return failed, broken
+}
+
+// lost is what the audit (or without one, the order count) says was
+// accepted and never completed.
+func lost(t *results.TwinResult) int64 {
+	if t.Audit != nil {
+		return max(t.Audit.Lost, t.Orders.Lost)
+	}
+	return t.Orders.Lost
+}
+
+// claim5Isolation compares the failed requests inside each downstream
+// fault window.
+func claim5Isolation(s *Set) Claim {
+	var parts []part
+	for _, r := range s.Failures() {
+		if !downstreamFault(r) {
+			continue
+		}
+		parts = append(parts, isolation(r))
+	}
+	if len(parts) == 0 {
+		return missing("failure-crash")
+	}
+	return combineAny(parts)
+}
+
+func isolation(r *Run) part {
+	p := part{run: r, status: Inconclusive}
+	rr, eda := r.Twin("rr"), r.Twin("eda")
+	if rr == nil || eda == nil {
+		p.evidence = "needs both twins"
+		return p
+	}
+	rrF, rrBroken := windowFailures(rr)
+	edaF, edaBroken := windowFailures(eda)
+	edaLost := lost(eda)
+	p.figures = map[string]float64{"rr_failed_in_window": float64(rrF), "eda_failed_in_window": float64(edaF),
+		"eda_lost": float64(edaLost), "eda_accepted": float64(eda.Orders.Accepted), "rr_accepted": float64(rr.Orders.Accepted)}
+	if len(rr.Faults) == 0 || len(eda.Faults) == 0 {
+		p.evidence = "no fault windows recorded"
+		return p
+	}
+	if rrBroken != "" || edaBroken != "" {
+		p.evidence = "a fault was not applied: " + rrBroken + edaBroken
+		return p
+	}
+	p.evidence = fmt.Sprintf("failed in the fault window: RR %d, EDA %d (errors + timeouts + dropped); EDA accepted %d and lost %d",
+		rrF, edaF, eda.Orders.Accepted, edaLost)
+	switch {
+	case rrF == 0:
+		p.status, p.evidence = DoesNotHold, p.evidence+": the failure did not propagate to RR's callers"
+	case float64(edaF) > isolationShare*float64(rrF):
+		p.status, p.evidence = DoesNotHold, p.evidence+fmt.Sprintf(": EDA's callers saw over %s of RR's failures", pct(isolationShare))
+	case edaLost > 0:
+		p.status, p.evidence = DoesNotHold, p.evidence+": EDA accepted orders it then lost"
+	default:
+		p.status, p.evidence = Holds, p.evidence+": the failure reached RR's callers and not EDA's"
+	}
+	return p
+}
+
+// claim6Decoupling checks that EDA completed every accepted order after
+// each downtime, and how long its queues took to drain.
+func claim6Decoupling(s *Set) Claim {
+	var parts []part
+	for _, r := range s.Failures() {
+		if downtimeFault(r) {
+			parts = append(parts, catchUp(r))
+		}
+	}
+	if len(parts) == 0 {
+		return missing("failure-crash")
+	}
+	return combineAny(parts)
+}
+
+func catchUp(r *Run) part {
+	p := part{run: r, status: Inconclusive}
+	eda := r.Twin("eda")
+	if eda == nil {
+		p.evidence = "no EDA twin in the run"
+		return p
+	}
+	if len(eda.Faults) == 0 {
+		p.evidence = "no fault windows recorded"
+		return p
+	}
+	l := lost(eda)
+	var backlog int64
+	maxDrain, undrained := 0.0, 0
+	var broken string
+	for _, w := range eda.Faults {
+		backlog = max(backlog, w.Backlog)
+		if w.DrainMs < 0 {
+			undrained++
+		}
+		maxDrain = math.Max(maxDrain, w.DrainMs)
+		if w.Error != "" && broken == "" {
+			broken = w.Fault + ": " + w.Error
+		}
+	}
+	p.figures = map[string]float64{"eda_lost": float64(l), "eda_accepted": float64(eda.Orders.Accepted),
+		"eda_completed": float64(eda.Orders.Completed), "eda_backlog": float64(backlog),
+		"eda_drain_ms": maxDrain, "eda_undrained_windows": float64(undrained), "eda_orders_drain_ms": eda.Orders.DrainMs}
+	if broken != "" {
+		p.evidence = "a fault was not applied: " + broken
+		return p
+	}
+	drain := fmt.Sprintf("queues back to their pre-fault depth %s after the window (longest)", ms(maxDrain))
+	if undrained > 0 {
+		drain = fmt.Sprintf("queues never back to their pre-fault depth after %d window(s)", undrained)
+	}
+	last := fmt.Sprintf("last order ended %s after the load", ms(eda.Orders.DrainMs))
+	if eda.Orders.DrainMs < 0 {
+		last = "some accepted orders had not ended when the drain ran out"
+	}
+	p.evidence = fmt.Sprintf("EDA accepted %d, completed %d, lost %d; backlog %d messages, %s; %s",
+		eda.Orders.Accepted, eda.Orders.Completed, l, backlog, drain, last)
+	unaudited := eda.Audit != nil && len(eda.Audit.Unaudited) > 0
+	switch {
+	case l > 0:
+		p.status, p.evidence = DoesNotHold, p.evidence+": accepted orders never completed"
+	case undrained > 0 || eda.Orders.DrainMs < 0:
+		p.status, p.evidence = DoesNotHold, p.evidence+": the queues never drained within the run"
+	case eda.Audit == nil || unaudited:
+		p.evidence += ": the step journals could not all be read, so 0 lost is unproven"
+	case backlog == 0:
+		p.evidence += ": nothing queued during the fault, so there was nothing to catch up"
+	default:
+		p.status, p.evidence = Holds, p.evidence+": the consumers caught up"
+	}
+	return p
+}
+
+// claim7Consistency reads the staleness probe: from the reply until a
+// read said COMPLETED, and how many reads came first that did not.
+func claim7Consistency(s *Set) Claim {
+	r := s.Scenario("smoke")
+	if r == nil || r.Staleness["rr"] == nil || r.Staleness["eda"] == nil {
+		r = nil
+		for _, x := range s.Selected() {
+			if x.Staleness["rr"] != nil && x.Staleness["eda"] != nil && (r == nil || better(x, r)) {
+				r = x
+			}
+		}
+	}
+	if r == nil {
+		return Claim{Status: Inconclusive,
+			Evidence: "no run reports twins.<twin>.staleness for both twins (the staleness measure is newer than these runs): rerun the smoke scenario"}
+	}
+	rs, es := r.Staleness["rr"], r.Staleness["eda"]
+	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{
+		"rr_staleness_count": float64(rs.Count), "rr_staleness_p50_ms": rs.P50, "rr_staleness_p99_ms": rs.P99,
+		"eda_staleness_count": float64(es.Count), "eda_staleness_p50_ms": es.P50, "eda_staleness_p99_ms": es.P99,
+	}}
+	ev := fmt.Sprintf("staleness (reply until a read said COMPLETED): RR p50 %s p99 %s over %d orders; EDA p50 %s p99 %s over %d",
+		ms(rs.P50), ms(rs.P99), rs.Count, ms(es.P50), ms(es.P99), es.Count)
+	var rrFresh, edaStale bool
+	var fresh, stale string
+	if counted(rs) && counted(es) {
+		// The probe's own counts are exact where a latency is only as fine
+		// as its polling: a stale read either happened or did not.
+		edaImmediate := float64(*es.ImmediatelyConsistent) / float64(*es.Sampled)
+		c.Figures["rr_stale_reads"] = float64(*rs.StaleReads)
+		c.Figures["rr_sampled"] = float64(*rs.Sampled)
+		c.Figures["eda_stale_reads"] = float64(*es.StaleReads)
+		c.Figures["eda_sampled"] = float64(*es.Sampled)
+		c.Figures["eda_immediately_consistent_share"] = edaImmediate
+		ev += fmt.Sprintf("; stale reads RR %d of %d orders probed, EDA %d; EDA orders read COMPLETED on the first read %s",
+			*rs.StaleReads, *rs.Sampled, *es.StaleReads, pct(edaImmediate))
+		rrFresh = *rs.StaleReads == 0
+		edaStale = edaImmediate < typicalShare
+		fresh, stale = "no RR read was stale", "most EDA orders read stale first"
+	} else {
+		rrFresh = rs.Count == 0 || rs.P99 <= staleToleranceMs
+		edaStale = es.Count > 0 && es.P50 > staleToleranceMs
+		fresh = fmt.Sprintf("RR reads are current within %s", ms(staleToleranceMs))
+		stale = "EDA's typical read lags"
+	}
+	switch {
+	case rs.Count == 0 && es.Count == 0:
+		c.Status, c.Evidence = Inconclusive, ev+": neither twin's probe measured an order"
+	case rrFresh && edaStale:
+		c.Status, c.Evidence = Holds, ev+": "+fresh+", "+stale
+	case !rrFresh:
+		c.Status, c.Evidence = DoesNotHold, ev+": RR's reads were stale after its reply"
+	default:
+		c.Status, c.Evidence = DoesNotHold, ev+": EDA's typical read was already current"
+	}
+	return c
+}
+
+// counted says whether the probe wrote its read counts (newer summaries).
+func counted(s *Staleness) bool {
+	return s.Sampled != nil && *s.Sampled > 0 && s.StaleReads != nil && s.ImmediatelyConsistent != nil
+}
+
+// claim8Efficiency compares CPU per completed order at equal rates.
+func claim8Efficiency(s *Set) Claim {
+	var parts []part
+	for _, name := range []string{"smoke", "soak"} {
+		if r := s.Scenario(name); r != nil {
+			parts = append(parts, efficiency(r))
+		}
+	}
+	if len(parts) == 0 {
+		return missing("smoke")
+	}
+	return combineAgree(parts)
+}
+
+func efficiency(r *Run) part {
+	p := part{run: r, status: Inconclusive}
+	rr, eda := r.Twin("rr"), r.Twin("eda")
+	if rr == nil || eda == nil {
+		p.evidence = "needs both twins"
+		return p
+	}
+	brokerMs := math.NaN()
+	if b, ok := eda.Usage["broker"]; ok && eda.Orders.Completed > 0 {
+		brokerMs = 1000 * b.CPUSeconds / float64(eda.Orders.Completed)
+	}
+	p.figures = map[string]float64{"rr_cpu_per_order_ms": rr.CPUPerOrderMs, "eda_cpu_per_order_ms": eda.CPUPerOrderMs,
+		"eda_broker_cpu_per_order_ms": brokerMs, "rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS}
+	p.evidence = fmt.Sprintf("CPU per completed order RR %s, EDA %s (of which the broker %s) at %.0f/s and %.0f/s offered",
+		ms(rr.CPUPerOrderMs), ms(eda.CPUPerOrderMs), ms(brokerMs), rr.OfferedRPS, eda.OfferedRPS)
+	lo, hi := math.Min(rr.OfferedRPS, eda.OfferedRPS), math.Max(rr.OfferedRPS, eda.OfferedRPS)
+	switch {
+	case rr.CPUPerOrderMs <= 0 || eda.CPUPerOrderMs <= 0:
+		p.evidence += ": CPU per order not measured for a twin"
+	case hi <= 0 || (hi-lo)/hi > equalRateTolerance:
+		p.evidence += fmt.Sprintf(": the rates differ by over %s, not a like-for-like comparison", pct(equalRateTolerance))
+	case math.Abs(eda.CPUPerOrderMs-rr.CPUPerOrderMs) <= cpuTieShare*rr.CPUPerOrderMs:
+		p.evidence += fmt.Sprintf(": within %s of each other, a tie", pct(cpuTieShare))
+	case eda.CPUPerOrderMs < rr.CPUPerOrderMs:
+		p.status, p.evidence = Holds, p.evidence+fmt.Sprintf(": EDA uses %s less, broker included", pct(1-eda.CPUPerOrderMs/rr.CPUPerOrderMs))
+	default:
+		p.status, p.evidence = DoesNotHold, p.evidence+fmt.Sprintf(": EDA uses ×%.1f RR's, broker included", eda.CPUPerOrderMs/rr.CPUPerOrderMs)
+	}
+	return p
+}
+
+// claim9SlowStep compares each twin's latency inside the slow-step window
+// with its latency before it.
+func claim9SlowStep(s *Set) Claim {
+	r := s.Scenario("failure-slow-step")
+	if r == nil {
+		return missing("failure-slow-step")
+	}
+	rr, eda, bad := bothTwinsOrSay(r)
+	if bad != nil {
+		return *bad
+	}
+	c := Claim{Runs: ids(r), Conditions: conditions(r)}
+	var slowed FaultInfo
+	for _, f := range r.Scenario.Faults {
+		if f.Type == "slow-step" {
+			slowed = f
+			break
+		}
+	}
+	mean, ok := parseDur(slowed.Mean)
+	if !ok {
+		c.Status, c.Evidence = Inconclusive, "the run's scenario has no slow-step fault with a mean"
+		return c
+	}
+	slowdownMs := float64(mean-costMean(r.Scenario.Cost)) / 1e6
+	rrBase, rrWin, how, err := slowWindow(r, rr, "rr", "e2e")
+	if err != nil {
+		c.Status, c.Evidence = Inconclusive, "RR: "+err.Error()
+		return c
+	}
+	edaBase, edaWin, _, err := slowWindow(r, eda, "eda", "ack")
+	if err != nil {
+		c.Status, c.Evidence = Inconclusive, "EDA: "+err.Error()
+		return c
+	}
+	rise := rrWin - rrBase
+	allowed := math.Max(slowAckTolerance*edaBase, slowAckFloorMs)
+	c.Figures = map[string]float64{"slowdown_ms": slowdownMs,
+		"rr_base_e2e_p99_ms": rrBase, "rr_slow_e2e_p99_ms": rrWin, "rr_rise_ms": rise,
+		"eda_base_ack_p99_ms": edaBase, "eda_slow_ack_p99_ms": edaWin, "eda_allowed_rise_ms": allowed}
+	ev := fmt.Sprintf("%s slowed by %s (mean %s); %s: RR e2e p99 %s before, %s during (+%s); EDA ack p99 %s before, %s during",
+		slowed.Target, ms(slowdownMs), slowed.Mean, how, ms(rrBase), ms(rrWin), ms(rise), ms(edaBase), ms(edaWin))
+	rrDictated := rise >= slowdownMs
+	edaSteady := edaWin-edaBase <= allowed
+	switch {
+	case rrDictated && edaSteady:
+		c.Status, c.Evidence = Holds, ev+": RR took the whole slowdown, EDA's acks did not move"
+	case !rrDictated:
+		c.Status, c.Evidence = DoesNotHold, ev+": RR's p99 rose by less than the step's slowdown"
+	default:
+		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": EDA's acks slowed too (over %s)", ms(allowed))
+	}
+	return c
+}
+
+// slowWindow is a twin's p99 (metric "ack" or "e2e") before and during
+// its slow-step window: from the scenario's phases when a stage spans the
+// window exactly (a true p99 over it), else the median of the per-second
+// p99s of timeseries.csv (robust to a second's outlier, but a median of
+// p99s, not a p99).
+func slowWindow(r *Run, t *results.TwinResult, twin, metric string) (base, win float64, how string, err error) {
+	var w *results.FaultWindow
+	for i := range t.Faults {
+		if strings.HasPrefix(t.Faults[i].Fault, "slow-step") {
+			w = &t.Faults[i]
+			break
+		}
+	}
+	if w == nil {
+		return 0, 0, "", fmt.Errorf("no slow-step window recorded")
+	}
+	if w.Error != "" {
+		return 0, 0, "", fmt.Errorf("the slow-step fault was not applied: %s", w.Error)
+	}
+	pick := func(p *results.PhaseResult) float64 {
+		if metric == "ack" {
+			return p.Ack.P99
+		}
+		return p.E2E.P99
+	}
+	// Phases: a stage starting within a second of the window and as long.
+	var at float64
+	for i, st := range r.Scenario.Stages {
+		d, ok := parseDur(st.Duration)
+		if !ok {
+			break
+		}
+		if i > 0 && math.Abs(at-w.StartS) < 1 && math.Abs(at+d.Seconds()-w.EndS) < 1 {
+			pb, pw := t.Phases[r.Scenario.Stages[i-1].Name], t.Phases[st.Name]
+			if pb != nil && pw != nil {
+				return pick(pb), pick(pw), fmt.Sprintf("phases %q vs %q", r.Scenario.Stages[i-1].Name, st.Name), nil
+			}
+		}
+		at += d.Seconds()
+	}
+	rows, err := r.timeseries(twin)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	var before, during []float64
+	for _, s := range rows {
+		if s.replies == 0 {
+			continue
+		}
+		v, ok := s.e2eP99, s.hasE2E
+		if metric == "ack" {
+			v, ok = s.ackP99, s.hasAck
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case s.t+1 <= w.StartS:
+			before = append(before, v)
+		case s.t >= w.StartS && s.t+1 <= w.EndS:
+			during = append(during, v)
+		}
+	}
+	if len(before) == 0 || len(during) == 0 {
+		return 0, 0, "", fmt.Errorf("timeseries.csv has no seconds with replies before or inside the window (%.0f-%.0f s)", w.StartS, w.EndS)
+	}
+	return median(before), median(during),
+		fmt.Sprintf("median of per-second p99s, %d s before vs %d s inside the window", len(before), len(during)), nil
+}
+
+// claim10Duplicates reads the audits of the failure runs.
+func claim10Duplicates(s *Set) Claim {
+	var parts []part
+	for _, r := range s.Failures() {
+		parts = append(parts, duplicates(r))
+	}
+	if len(parts) == 0 {
+		return missing("failure-crash")
+	}
+	return combineAny(parts)
+}
+
+func duplicates(r *Run) part {
+	p := part{run: r, status: Inconclusive}
+	eda := r.Twin("eda")
+	if eda == nil || eda.Audit == nil {
+		p.evidence = "no EDA audit in the run"
+		return p
+	}
+	a := eda.Audit
+	p.figures = map[string]float64{"eda_duplicates_delivered": float64(a.DuplicatesDelivered),
+		"eda_duplicates_applied": float64(a.DuplicatesApplied), "eda_duplicate_end_events": float64(eda.Orders.DuplicateEnds)}
+	if rr := r.Twin("rr"); rr != nil && rr.Audit != nil {
+		p.figures["rr_duplicates_delivered"] = float64(rr.Audit.DuplicatesDelivered)
+		p.figures["rr_duplicates_applied"] = float64(rr.Audit.DuplicatesApplied)
+	}
+	p.evidence = fmt.Sprintf("EDA duplicates delivered %d, applied %d", a.DuplicatesDelivered, a.DuplicatesApplied)
+	switch {
+	case a.DuplicatesApplied > 0:
+		p.status, p.evidence = DoesNotHold, p.evidence+": a step applied an order twice"
+	case len(a.Unaudited) > 0:
+		p.evidence += fmt.Sprintf(": %v's journals could not be read, so the counts are lower bounds", a.Unaudited)
+	case a.DuplicatesDelivered == 0:
+		p.evidence += ": no duplicates occurred"
+	default:
+		p.status, p.evidence = Holds, p.evidence+": every duplicate was recognised and ignored"
+	}
+	return p
+}
+
+// claim11Hybrid has no rule: there is no hybrid twin yet.
+func claim11Hybrid(s *Set) Claim {
+	for _, r := range s.Selected() {
+		if r.Twin("hybrid") != nil {
+			return Claim{Status: Inconclusive, Runs: ids(r), Conditions: conditions(r),
+				Evidence: "a twin named hybrid ran, but no rule compares it yet (docs/verdict.md, claim 11)"}
+		}
+	}
+	return Claim{Status: Inconclusive, Evidence: "no hybrid twin in these runs"}
+}
