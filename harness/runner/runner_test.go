@@ -208,9 +208,14 @@ drain: 1s
 		t.Fatal(err)
 	}
 	r := sum.Twins["rr"]
+	// Nothing can answer faster than the chain's sleeps: a p50 below them
+	// is a measuring error. Above them is hops and scheduling, which a
+	// shared machine stretches (seen: 42.8 ms quiet, 50 ms with other jobs
+	// running), so the upper bound only catches gross errors (units, double
+	// counting); how close it is belongs in a benchmark, not a test.
 	const chain = 40.0 // ms
-	if r.Ack.P50 < chain || r.Ack.P50 > 1.1*chain {
-		t.Fatalf("p50 %.2f ms, want within 10%% above the chain's %v ms", r.Ack.P50, chain)
+	if r.Ack.P50 < chain || r.Ack.P50 > 2*chain {
+		t.Fatalf("p50 %.2f ms: want at least the chain's %v ms, and not double it", r.Ack.P50, chain)
 	}
 	for _, m := range []string{"ack", "ack_uncorrected", "e2e", "e2e_uncorrected"} {
 		h := readHlog(t, filepath.Join(dir, "rr."+m+".hlog"))
