@@ -385,7 +385,12 @@ func (in *Injector) apply(ctx context.Context, s Spec) (func(context.Context) er
 		if in.node == nil {
 			return nil, errors.New("this twin uses no broker: nothing to restart")
 		}
-		if err := in.node.Stop(ctx); err != nil {
+		// Not cut short when the run ends: a broker stopped half-way is
+		// worse than a window that ends late. Stop escalates to SIGKILL
+		// within its own bounds; a loaded machine can need all of them.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if err := in.node.Stop(sctx); err != nil {
 			return nil, fmt.Errorf("stop the broker: %w", err)
 		}
 		cfg := in.node.Config()

@@ -164,10 +164,16 @@ drain: 1s
 	// Requests due from the freeze until 500 ms before the thaw waited more
 	// than 500 ms: R/2 for a freeze of exactly one second. The freeze is
 	// measured, since sleeps and signals overshoot by a few ms.
+	// Fewer would mean the freeze was hidden (coordinated omission). More
+	// come from the backlog's clearing after the thaw, which a loaded
+	// machine stretches (seen: 54 quiet, 66 with other jobs), so the upper
+	// bound is every request due while frozen, with room: a double count
+	// is caught by the histogram's total above.
 	above := countAbove(h, 500_000)
-	want := float64(rate) * (contAt.Sub(stoppedAt).Seconds() - 0.5)
-	if d := float64(above) - want; d < -0.2*want || d > 0.2*want {
-		t.Fatalf("%d requests above 500 ms, want %v ± 20%% (the first half of the frozen second's)", above, want)
+	frozenFor := contAt.Sub(stoppedAt).Seconds()
+	want := float64(rate) * (frozenFor - 0.5)
+	if limit := 1.25 * float64(rate) * frozenFor; float64(above) < 0.8*want || float64(above) > limit {
+		t.Fatalf("%d requests above 500 ms, want at least %.0f (80%% of the first half of the frozen second's) and at most %.0f", above, 0.8*want, limit)
 	}
 	// The generator sent every request on time, so here the uncorrected
 	// times agree; they part only where the generator itself fell behind.
