@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/internal/bitset"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,10 +36,13 @@ type twinState struct {
 	start time.Time // the schedule's time zero
 
 	recs [4]*record.Recorder
-	// ackShards[w] are worker w's shards (index Workers is the dropped path,
-	// which records nothing but keeps the rule simple).
-	ackShards, ackUShards []*record.Shard
-	e2eShard, e2eUShard   *record.Shard // the completion observer's, EDA only
+	// lanes hold the ack shards; worker w records into lane w % len(lanes).
+	// A shard per worker needed no lock but cost ~740 KB (two ~370 KB HDR
+	// shards) for every worker that ever got a reply: a stall that woke 512
+	// workers held 380 MB. A few locked lanes bound it; their locks are
+	// rarely contended, with only as many cores as lanes/2.
+	lanes               []ackLane
+	e2eShard, e2eUShard *record.Shard // the completion observer's, EDA only
 
 	total    phaseCounts
 	phases   map[string]*phaseCounts // fixed at start: read-only map
@@ -61,6 +65,23 @@ type twinState struct {
 	// Interval histograms merged per phase by the ticker.
 	mu       sync.Mutex
 	phaseHis map[string]*[4]*hdrhistogram.Histogram
+}
+
+// ackLane is one pair of ack shards shared by several workers; the shards
+// are made on first use, so an idle lane costs nothing.
+type ackLane struct {
+	mu        sync.Mutex
+	ack, ackU *record.Shard
+}
+
+func (l *ackLane) record(recs *[4]*record.Recorder, r load.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ack == nil {
+		l.ack, l.ackU = recs[mAck].Shard(), recs[mAckU].Shard()
+	}
+	l.ack.Record(r.Latency())
+	l.ackU.Record(r.ServiceTime())
 }
 
 type phaseCounts struct {
@@ -105,10 +126,7 @@ func newTwinState(name string, start time.Time, phases []string, workers int, se
 	for i := range s.recs {
 		s.recs[i] = record.New(name + "." + metricNames[i])
 	}
-	// Created on a worker's first reply: an HDR shard holds ~370 KB, and
-	// the load's pool only wakes as many workers as the load keeps busy.
-	s.ackShards = make([]*record.Shard, workers+1)
-	s.ackUShards = make([]*record.Shard, workers+1)
+	s.lanes = make([]ackLane, min(workers+1, 2*runtime.GOMAXPROCS(0)))
 	s.e2eShard, s.e2eUShard = s.recs[mE2E].Shard(), s.recs[mE2EU].Shard()
 	for _, p := range phases {
 		s.phases[p] = &phaseCounts{}
@@ -174,12 +192,7 @@ func (s *twinState) handle(rrTwin bool) func(worker int, r load.Result) {
 		// actual one. Errors are not timed: a fast failure must not make a
 		// twin look faster.
 		s.secReplies[s.sec(r.End)].Add(1)
-		if s.ackShards[worker] == nil {
-			// Only this worker's goroutine touches its slot.
-			s.ackShards[worker], s.ackUShards[worker] = s.recs[mAck].Shard(), s.recs[mAckU].Shard()
-		}
-		s.ackShards[worker].Record(r.Latency())
-		s.ackUShards[worker].Record(r.ServiceTime())
+		s.lanes[worker%len(s.lanes)].record(&s.recs, r)
 		if s.stale != nil && out == attack.OK {
 			s.stale.Offer(attack.OrderID(s.runID, r.Seq, r.Intended, r.Start), r.End)
 		}
