@@ -65,3 +65,11 @@ func procField(path, key string) string {
 	}
 	return ""
 }
+
+// Environment is what a run records about the machine (and the broker's
+// version), for tools that report figures outside a run's summary.json.
+func Environment(ctx context.Context) results.Environment {
+	e := environment(ctx)
+	e.RabbitMQ = rabbitVersion(ctx)
+	return e
+}

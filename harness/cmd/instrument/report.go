@@ -1,0 +1,201 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/edabench/edabench/harness/results"
+)
+
+// Goals, from issue 9.
+const (
+	goalShare       = 0.70
+	goalGrowthBytes = 10 << 20
+	goalSuite       = 12 * time.Minute
+	// fidelityTolerance is how far from the implied p99 a tool may be and
+	// still "match": the freeze's edges and the service time's own tail
+	// blur the figure a little, a coordinated omission by an order of
+	// magnitude.
+	fidelityTolerance = 0.25
+)
+
+type report struct {
+	Started   time.Time           `json:"started"`
+	Ended     time.Time           `json:"ended"`
+	Machine   results.Environment `json:"machine"`
+	Parts     []int               `json:"parts"`
+	Settings  map[string]string   `json:"settings"`
+	Generator *generatorReport    `json:"generator,omitempty"`
+	Fidelity  *fidelityReport     `json:"fidelity,omitempty"`
+	Ceiling   *ceilingReport      `json:"ceiling,omitempty"`
+	Soak      *soakReport         `json:"soak,omitempty"`
+	Suite     *suiteReport        `json:"suite,omitempty"`
+	Errors    map[string]string   `json:"errors,omitempty"`
+}
+
+func (r *report) write(dir string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
+		return fmt.Errorf("results.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "performance.md"), []byte(r.markdown()), 0o644); err != nil {
+		return fmt.Errorf("performance.md: %w", err)
+	}
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	m := r.Machine
+	p("## Instrument against its peers: %s\n\n", r.Started.Format("2006-01-02 15:04 MST"))
+	p("Machine: %s, %d CPUs (%s), %d MiB, Linux %s, %s, RabbitMQ %s, edabench %s. Took %s.\n\n",
+		m.Hostname, m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.GoVersion, m.RabbitMQ, m.Edabench, r.Ended.Sub(r.Started).Round(time.Second))
+	p("Settings:")
+	for _, k := range slices.Sorted(maps.Keys(r.Settings)) {
+		p(" %s %s;", k, r.Settings[k])
+	}
+	p("\n\n")
+	if g := r.Generator; g != nil {
+		p("### 1. Generator cost against ghz (RR twin, %s per rate)\n\n", g.Duration)
+		p("| tool | offered/s | achieved/s | CPU s / 1k req | peak RSS MiB | p50 ms | p99 ms | errors | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, row := range append(slices.Clone(g.Rows), g.Search...) {
+			if row.Err != "" {
+				p("| %s | %.0f | error: %s |||||||\n", row.Tool, row.OfferedRPS, oneLine(row.Err))
+				continue
+			}
+			own := ""
+			if row.OwnCPUPer1k > 0 {
+				own = fmt.Sprintf(" (%.3f during load)", row.OwnCPUPer1k)
+			}
+			p("| %s | %.0f | %.1f | %.3f%s | %.0f | %.2f | %.2f | %.2f%% | %v |\n", row.Tool, row.OfferedRPS, row.AchievedRPS, row.CPUPer1k, own,
+				row.PeakRSSMiB, row.Result.P50Ms, row.Result.P99Ms, 100*row.Result.ErrorRate(), row.Held)
+		}
+		p("\nHighest sustained rate (achieved >= 95%% of offered, errors <= 1%%): ghz %.0f/s, edabench %.0f/s.\n", g.Highest["ghz"], g.Highest["edabench"])
+		cheaper, rows := true, 0
+		for _, rate := range rateSet(g.Rows) {
+			e, gz := findRow(g.Rows, "edabench", rate), findRow(g.Rows, "ghz", rate)
+			if e != nil && gz != nil && e.Err == "" && gz.Err == "" {
+				rows++
+				cheaper = cheaper && e.CPUPer1k <= gz.CPUPer1k
+			}
+		}
+		p("Goal, CPU per request no more than ghz's at every rate: %s. Goal, sustains at least ghz's highest rate: %s.\n\n",
+			verdict(rows > 0 && cheaper), verdict(g.Highest["edabench"] >= g.Highest["ghz"] && g.Highest["ghz"] > 0))
+	}
+	if f := r.Fidelity; f != nil {
+		p("### 2. Latency fidelity: the RR gateway frozen %.1f s in a %.0f s run at %.0f/s\n\n", f.FreezeS, f.RunS, f.Rate)
+		p("Implied by the schedule: %.0f%% of the requests wait 0 to %.1f s, so p99 = %.0f ms (%.0f ms of freeze + %.2f ms service, edabench's unfrozen p50); about %.0f samples.\n\n",
+			100*f.FreezeS/f.RunS, f.FreezeS, f.ImpliedP99, f.ImpliedP99-f.ServiceMs, f.ServiceMs, f.Rate*f.RunS)
+		p("| tool | load model | p99 ms | vs implied | samples | dropped | froze at s | matches |\n|---|---|---:|---:|---:|---:|---:|---|\n")
+		for _, row := range f.Rows {
+			if row.Err != "" && row.Result.Samples == 0 {
+				p("| %s | %s | error: %s ||||||\n", row.Tool, row.Model, oneLine(row.Err))
+				continue
+			}
+			p("| %s | %s | %.1f | %.2fx | %d | %d | %.2f | %v |\n", row.Tool, row.Model, row.Result.P99Ms, row.Result.P99Ms/f.ImpliedP99,
+				row.Result.Samples, row.Result.Dropped, row.FrozeAt, f.matches(row))
+		}
+		p("\nA tool matches when its p99 is within %.0f%% of the implied one over at least 95%% of the scheduled samples: a p99 over fewer samples left out the requests the freeze delayed.\n", 100*fidelityTolerance)
+		p("Goal, edabench is the one that matches: %s.\n\n", verdict(f.edabenchMatches()))
+	}
+	if c := r.Ceiling; c != nil {
+		pr := c.Probe
+		p("### 3. Broker ceiling\n\n")
+		p("| probe | queues | publishers/queue | prefetch | body B | confirmed/s | acked/s | ceiling msgs/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| quorum, persistent, confirms, manual acks | %d | %d | %d | %d | %.0f | %.0f | %.0f |\n\n", pr.Queues, pr.Publishers, pr.Prefetch, pr.BodyBytes, pr.PublishRate, pr.ConsumeRate, pr.MsgsPerSec)
+		floor := ""
+		if !c.KneeReached {
+			floor = " (the ramp ended unbroken: a floor)"
+		}
+		p("EDA twin knee: %.0f orders/s%s; per order %d publishes and %d deliveries (8 queue copies in the twin, 1 to the harness's completion queue): %.0f msgs/s, **%.0f%%** of the ceiling.\n",
+			c.KneeRPS, floor, c.Publishes, c.Deliveries, c.TwinMsgsPerSec, 100*c.Share)
+		p("Goal, at least %.0f%%: %s.\n\n", 100*goalShare, verdict(c.Share >= goalShare))
+	}
+	if s := r.Soak; s != nil {
+		p("### 4. Soak memory (%s twin, %.0f/s for %s; growth after %s)\n\n", s.Twin, s.Rate, s.Duration, s.Warmup)
+		p("| generator | RSS at warm-up MiB | last MiB | growth MiB | max growth MiB | peak RSS MiB | samples | achieved/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		all := len(s.Rows) > 0
+		for _, row := range s.Rows {
+			if !row.Measured {
+				all = false
+				p("| %s | not enough samples after the warm-up (%d) %s |||||||\n", row.Tool, row.Growth.Samples, oneLine(row.Err))
+				continue
+			}
+			g := row.Growth
+			all = all && g.MaxGrowth < goalGrowthBytes
+			p("| %s | %.1f | %.1f | %+.1f | %+.1f | %.0f | %d | %.1f |\n", row.Tool, mib(g.BaseBytes), mib(g.LastBytes), mib(g.Bytes), mib(g.MaxGrowth), row.PeakRSSMiB, g.Samples, row.Result.AchievedRPS())
+		}
+		p("\nGoal, growth under 10 MB after the first minute for both: %s.\n\n", verdict(all))
+	}
+	if s := r.Suite; s != nil {
+		p("### 5. Suite time\n\n`make bench`: %s (exit %d). Goal, at most %v: %s.\n\n", (time.Duration(s.Seconds) * time.Second).String(), s.ExitCode, goalSuite, verdict(s.ExitCode == 0 && s.Seconds <= goalSuite.Seconds()))
+	}
+	if len(r.Errors) > 0 {
+		p("### Errors\n\n")
+		for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+			p("- %s: %s\n", k, oneLine(r.Errors[k]))
+		}
+	}
+	return b.String()
+}
+
+// matches reports whether a tool saw the freeze as the schedule implies:
+// the p99 near the implied one, over (nearly) every scheduled request.
+func (f *fidelityReport) matches(row fidRow) bool {
+	expected := f.Rate * f.RunS
+	return row.Err == "" && f.ImpliedP99 > 0 && math.Abs(row.Result.P99Ms/f.ImpliedP99-1) <= fidelityTolerance &&
+		float64(row.Result.Samples) >= 0.95*expected
+}
+
+// edabenchMatches is the goal: edabench matches (and, as the table
+// shows, the closed loops do not).
+func (f *fidelityReport) edabenchMatches() bool {
+	for _, row := range f.Rows {
+		if row.Tool == "edabench" {
+			return f.matches(row)
+		}
+	}
+	return false
+}
+
+func rateSet(rows []genRow) []float64 {
+	var out []float64
+	for _, r := range rows {
+		if !slices.Contains(out, r.OfferedRPS) {
+			out = append(out, r.OfferedRPS)
+		}
+	}
+	return out
+}
+
+func findRow(rows []genRow, tool string, rate float64) *genRow {
+	for i := range rows {
+		if rows[i].Tool == tool && rows[i].OfferedRPS == rate {
+			return &rows[i]
+		}
+	}
+	return nil
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	return strings.ReplaceAll(s, "|", "/")
+}
