@@ -5,6 +5,9 @@ GO     ?= go
 BIN    := $(CURDIR)/bin
 MODULE := github.com/edabench/edabench
 
+# ghz, the gRPC load tool `make bench-instrument` measures edabench against.
+GHZ_VERSION := v0.120.0
+
 # Pinned code generators for `make proto`.
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
@@ -12,7 +15,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build test bench gate-ci proto broker-up broker-down broker-status deps clean help
+.PHONY: all build test bench bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
 
 all: build
 
@@ -23,6 +26,7 @@ help:
 	@echo "make build         bin/target and bin/brokerctl"
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
+	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling, soak memory, suite time"
 
 build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target
@@ -43,29 +47,34 @@ test: deps chromium
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# The standard suite, into one folder per bench: both twins through every
-# scenario the verdict's claims need (smoke, spike, a one-minute soak, the
-# ramp, chains of 2 to 5 hops, a crashed consumer, a broker restart, a slowed
-# step), the k6 cross-check, the micro-benchmarks of the instrument itself,
-# then the verdict (verdict.md) and one report.html per run. Each run's
-# table ends with its results folder.
+# The standard suite, into one folder per bench: every scenario the
+# verdict's claims need, each on the twins its claims compare (all three for
+# the light load and the crashed consumer, which decide the hybrid's claim;
+# rr and eda for the spike, the ramp and the slowed step; rr alone for the
+# chains of 2 to 5 hops; eda alone for the broker restart, which RR does not
+# use), the k6 cross-check, then the verdict (verdict.md) and one report.html
+# per run. Sized for a 2-core machine; `make bench-micro` runs the
+# instrument's own micro-benchmarks, `edabench run --scenario soak` a soak.
 BENCH_OUT ?= results
 BENCH_DIR := $(BENCH_OUT)/bench-$(shell date +%Y%m%d-%H%M%S)
+CROSSCHECK_DURATION ?= 15s
 
 bench: build deps
-	$(BIN)/edabench run --scenario smoke --out $(BENCH_DIR)
-	$(BIN)/edabench run --scenario spike --out $(BENCH_DIR)
-	$(BIN)/edabench run --scenario soak --duration 1m --out $(BENCH_DIR)
-	$(BIN)/edabench run --scenario ramp --out $(BENCH_DIR)
-	for n in 1 2 3 4; do $(BIN)/edabench run --scenario chain --steps $$n --duration 10s --out $(BENCH_DIR) || exit $$?; done
-	$(BIN)/edabench run --scenario failure-crash --out $(BENCH_DIR)
-	$(BIN)/edabench run --scenario failure-broker-restart --out $(BENCH_DIR)
-	$(BIN)/edabench run --scenario failure-slow-step --out $(BENCH_DIR)
+	$(BIN)/edabench run --twin all --scenario smoke --duration 20s --out $(BENCH_DIR)
+	$(BIN)/edabench run --twin both --scenario spike --out $(BENCH_DIR)
+	$(BIN)/edabench run --twin both --scenario ramp --out $(BENCH_DIR)
+	for n in 1 2 3 4; do $(BIN)/edabench run --twin rr --scenario chain --steps $$n --duration 8s --out $(BENCH_DIR) || exit $$?; done
+	$(BIN)/edabench run --twin all --scenario failure-crash --out $(BENCH_DIR)
+	$(BIN)/edabench run --twin eda --scenario failure-broker-restart --out $(BENCH_DIR)
+	$(BIN)/edabench run --twin both --scenario failure-slow-step --out $(BENCH_DIR)
 	$(MAKE) --no-print-directory bench-crosscheck BENCH_OUT=$(BENCH_DIR)
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./internal/precise ./targets/workflow ./targets/rr
 	$(BIN)/edabench verdict --out $(BENCH_DIR) $(BENCH_DIR)
 	$(BIN)/edabench report $(BENCH_DIR)/[0-9]*/
 	@echo "bench: verdict $(BENCH_DIR)/verdict.md; reports $(BENCH_DIR)/*/report.html"
+
+.PHONY: bench-micro
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./harness/runner ./internal/precise ./targets/workflow ./targets/rr
 
 # The CI gate: a 20 s smoke run of both twins (about 1.5 minutes with
 # start-up and drain), then the run checked against gates/ci.yaml, with a
@@ -143,9 +152,27 @@ k6-smoke: k6 build deps
 # the same twin at the same rate; their end-to-end p50s are printed side by
 # side (goal: within 15%; reported, not asserted). Part of `make bench`.
 CROSSCHECK_RATE ?= 50
-CROSSCHECK_DURATION ?= 20s
 
 .PHONY: bench-crosscheck
 bench-crosscheck: k6 build deps
 	$(GO) run ./xk6-eda/cmd/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js \
 		--rate $(CROSSCHECK_RATE) --duration $(CROSSCHECK_DURATION) --crosscheck $(BIN)/edabench --out $(BENCH_OUT)/crosscheck
+
+# The instrument against its peers (issue 9, docs/performance.md): ghz and
+# k6 against edabench on the same twin: generator cost, latency under a
+# frozen gateway, the broker's ceiling, soak memory, and `make bench`'s own
+# time. Results in results/instrument-<time>/performance.md. About 50
+# minutes in full (a 20-minute soak per tool, 15 for the suite); try it
+# small with INSTRUMENT_FLAGS="--scale 0.1 --parts 1,2,3 --soak 1m".
+INSTRUMENT_FLAGS ?=
+
+.PHONY: ghz bench-instrument
+
+# Installed from the Go module proxy at a pinned version, into bin/ (not a
+# dependency of the module); reinstalled only when bin/ghz is another version.
+ghz:
+	@$(GO) version -m $(BIN)/ghz 2>/dev/null | grep -q 'mod[[:space:]]*github.com/bojand/ghz[[:space:]]*$(GHZ_VERSION)' || \
+		{ echo "installing ghz $(GHZ_VERSION) into $(BIN)"; GOBIN=$(BIN) $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION); }
+
+bench-instrument: build k6 ghz deps
+	$(GO) run ./harness/cmd/instrument $(INSTRUMENT_FLAGS)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"math"
 	"slices"
 	"strings"
@@ -168,7 +169,7 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 		req.OrderId = attack.OrderID(s.run, s.seq.Add(1), sent, sent)
 	}
 	var p *pendingOrder
-	if s.opts.Twin == "eda" {
+	if twinkind.UsesBroker(s.opts.Twin) {
 		p = &pendingOrder{sent: sent, deadline: sent.Add(s.opts.CompletionTimeout), tags: tags.Clone(), ctx: ctx, out: state.Samples}
 		if err := s.track(req.OrderId, p); err != nil {
 			mi.throw(fmt.Errorf("eda.Client.placeOrder: %w", err))
@@ -217,7 +218,8 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 			}
 			add(mi.metrics.rejected, 1)
 		}
-		// ACCEPTED (EDA): the completion consumer or the sweeper ends it.
+		// ACCEPTED (EDA), PAYMENT_CAPTURED (hybrid): the completion
+		// consumer or the sweeper ends it.
 	}
 	metrics.PushIfNotDone(ctx, state.Samples, samples)
 	return toObject(rt, res)

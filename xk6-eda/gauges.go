@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"net/http"
 	"strings"
@@ -173,7 +174,7 @@ type probeTarget struct {
 
 func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 	p := probeTarget{mgmt: DefaultMgmtURL, amqp: defaultAMQP(), prefix: DefaultPrefix}
-	if c := mi.last; c != nil && c.s.opts.Twin == "eda" {
+	if c := mi.last; c != nil && twinkind.UsesBroker(c.s.opts.Twin) {
 		p = probeTarget{mgmt: c.s.opts.Mgmt, amqp: c.s.opts.AMQP, prefix: c.s.opts.Prefix, metrics: c.s.opts.Metrics}
 	}
 	if arg == nil || sobek.IsUndefined(arg) || sobek.IsNull(arg) {

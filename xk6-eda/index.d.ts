@@ -34,8 +34,8 @@
 
 /** Options of `new eda.Client(...)`. */
 export interface ClientOptions {
-  /** Which twin: "rr" (gRPC call chain) or "eda" (RabbitMQ choreography). Required. */
-  twin: "rr" | "eda";
+  /** Which twin: "rr" (gRPC call chain), "eda" (RabbitMQ choreography) or "hybrid" (payment over gRPC, the rest as events; its orders end like EDA's). Required. */
+  twin: "rr" | "eda" | "hybrid";
   /** The twin gateway's gRPC address, loopback only, e.g. "127.0.0.1:7200". Required; must be reachable. */
   grpc: string;
   /** EDA: the broker the twin uses. Default: the private node, "amqp://guest:guest@127.0.0.1:5682/". Loopback only. */
@@ -63,8 +63,8 @@ export interface ClientOptions {
 export interface PlaceOrderResult {
   /** The order's ID (generated unless given). */
   orderId: string;
-  /** The reply: COMPLETED (RR), ACCEPTED (EDA), REJECTED, or ERROR when the call failed. */
-  status: "ACCEPTED" | "COMPLETED" | "REJECTED" | "ERROR";
+  /** The reply: COMPLETED (RR), ACCEPTED (EDA), PAYMENT_CAPTURED (hybrid), REJECTED, or ERROR when the call failed. */
+  status: "ACCEPTED" | "COMPLETED" | "PAYMENT_CAPTURED" | "REJECTED" | "ERROR";
   /** Milliseconds until the reply. */
   ackMs: number;
   /** REJECTED: the twin's reason; ERROR: the gRPC error message. */

@@ -3,6 +3,7 @@ package eda
 import (
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"math"
 	"net"
 	"net/url"
@@ -133,9 +134,9 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	}
 	switch {
 	case twinSet == nil || sobek.IsUndefined(twinSet) || o.Twin == "":
-		return o, errors.New(`eda.Client: option twin is required: "rr" or "eda"`)
-	case o.Twin != "rr" && o.Twin != "eda":
-		return o, fmt.Errorf(`eda.Client: unknown twin %q: want "rr" or "eda"`, o.Twin)
+		return o, errors.New(`eda.Client: option twin is required: "rr", "eda" or "hybrid"`)
+	case twinkind.Check(o.Twin) != nil:
+		return o, fmt.Errorf(`eda.Client: unknown twin %q: want "rr", "eda" or "hybrid"`, o.Twin)
 	}
 	if o.GRPC == "" {
 		return o, errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
@@ -143,7 +144,7 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	if err := loopback.Check(o.GRPC); err != nil {
 		return o, fmt.Errorf("eda.Client: option grpc: %w", err)
 	}
-	if o.Twin == "eda" {
+	if twinkind.UsesBroker(o.Twin) {
 		if err := checkAMQP(o.AMQP); err != nil {
 			return o, fmt.Errorf("eda.Client: option amqp: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"log/slog"
 	"net"
 	"os"
@@ -132,7 +133,7 @@ func newShared(root *RootModule, o options, m *edaMetrics) (*shared, error) {
 		}
 		s.hdr = newHDRPair()
 	}
-	if o.Twin == "eda" {
+	if twinkind.UsesBroker(o.Twin) {
 		if err := s.subscribe(); err != nil {
 			s.closeConns()
 			cancel()
@@ -334,7 +335,7 @@ func (s *shared) setOutput(vuCtx context.Context, out chan<- metrics.SampleConta
 	s.pushMu.Lock()
 	s.out, s.gaugeTag, s.outCtx = out, tags, vuCtx
 	s.pushMu.Unlock()
-	if s.opts.Twin == "eda" {
+	if twinkind.UsesBroker(s.opts.Twin) {
 		s.wg.Go(s.sample)
 	}
 }

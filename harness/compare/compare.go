@@ -6,6 +6,7 @@ package compare
 
 import (
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"maps"
 	"math"
@@ -112,7 +113,7 @@ func Rows(a, b map[string]any, o Options) (rows []Row, zeros int) {
 	return rows, zeros
 }
 
-// twinOrder is rr then eda, as the run table has them, then any other twin.
+// twinOrder is rr, eda, hybrid, as the run table has them, then any other twin.
 func twinOrder(a, b map[string]any) []string {
 	seen := map[string]bool{}
 	for _, s := range []map[string]any{a, b} {
@@ -123,7 +124,7 @@ func twinOrder(a, b map[string]any) []string {
 		}
 	}
 	var out []string
-	for _, t := range []string{"rr", "eda"} {
+	for _, t := range twinkind.All() {
 		if seen[t] {
 			out = append(out, t)
 			delete(seen, t)

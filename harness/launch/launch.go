@@ -18,26 +18,29 @@ import (
 
 	"github.com/edabench/edabench/harness/hops"
 	"github.com/edabench/edabench/harness/supervise"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/workflow"
 )
 
 // Spec is one twin to start.
 type Spec struct {
-	Twin     string // "rr" or "eda"
+	Twin     string // "rr", "eda" or "hybrid"
 	Topology workflow.Topology
 	Steps    int    // how many steps of the workflow run (0: all 4); only their services start
 	Binary   string // the target binary (see BuildTarget)
 	Dir      string // logs/ and data/ go here
-	// AMQPURL and Prefix are for the EDA twin; Prefix keeps twins sharing a
-	// broker apart (default "edabench").
+	// AMQPURL and Prefix are for the twins over the broker (EDA, hybrid);
+	// Prefix keeps twins sharing a broker apart (default "edabench").
 	AMQPURL, Prefix string
 	Cost            string            // --cost for every step
 	StepCosts       map[string]string // step -> --step-cost spec
 	Args            []string          // extra flags for every service
 	Seed            uint64
-	// Hops, if set, gets a proxy on every hop, for network faults: RR
-	// callers reach each step through one, each EDA service the broker.
-	// Named by service.
+	// Hops, if set, gets a proxy on every hop, for network faults: a caller
+	// reaches each step called over gRPC (every RR step, the hybrid's
+	// payment) through one, and every service that talks to the broker
+	// (EDA, the hybrid's others) reaches it through one. Named by service:
+	// no service has both.
 	Hops *hops.Set
 }
 
@@ -47,7 +50,10 @@ type Twin struct {
 	mu    sync.Mutex
 	procs map[string]*supervise.Process
 	args  map[string][]string
-	order []string          // start order: downstream first, gateway last
+	// order is the start order: downstream first, gateway last, so the
+	// steps a service calls over gRPC (RR's, the hybrid's payment) already
+	// listen when it starts.
+	order []string
 	via   map[string]string // service -> the proxy in front of its hop
 }
 
@@ -72,8 +78,8 @@ func services(p workflow.Plan) []string {
 // Start starts every service and waits until each is ready. On failure it
 // stops what it started.
 func Start(ctx context.Context, spec Spec) (*Twin, error) {
-	if spec.Twin != "rr" && spec.Twin != "eda" {
-		return nil, fmt.Errorf("twin %q: want rr or eda", spec.Twin)
+	if err := twinkind.Check(spec.Twin); err != nil {
+		return nil, fmt.Errorf("launch: %w", err)
 	}
 	if spec.Prefix == "" {
 		spec.Prefix = "edabench"
@@ -105,7 +111,7 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 		// outgoing connection, or another run): pick again and retry. The
 		// callers' --peer flags are built later, from the final ports.
 		var err error
-		if spec.Hops != nil && spec.Twin == "eda" {
+		if spec.Hops != nil && twinkind.ServiceUsesBroker(spec.Twin, svc) {
 			err = t.proxyBroker(svc)
 		}
 		for attempt := 0; err == nil; attempt++ {
@@ -121,7 +127,7 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 				break
 			}
 		}
-		if err == nil && spec.Hops != nil && spec.Twin == "rr" && svc != "gateway" {
+		if err == nil && spec.Hops != nil && twinkind.CalledOverGRPC(spec.Twin, svc) {
 			t.via[svc], err = spec.Hops.Add(svc, ports[svc])
 		}
 		if err != nil {
@@ -174,10 +180,10 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 	args := []string{"--twin", s.Twin, "--service", svc, "--topology", string(s.Topology), "--steps", fmt.Sprint(s.Steps),
 		"--http", httpAddr, "--seed", fmt.Sprint(s.Seed),
 		"--data-dir", filepath.Join(s.Dir, "data", s.Twin)}
-	if s.Twin == "rr" || svc == "gateway" {
+	if svc == "gateway" || twinkind.CalledOverGRPC(s.Twin, svc) {
 		args = append(args, "--listen", ports[svc])
 	}
-	if s.Twin == "eda" {
+	if twinkind.ServiceUsesBroker(s.Twin, svc) {
 		args = append(args, "--amqp", t.amqpURL(svc), "--prefix", s.Prefix)
 	}
 	if svc != "gateway" {
@@ -188,11 +194,12 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 			args = append(args, "--step-cost", svc+"="+c)
 		}
 	}
-	if s.Twin == "rr" {
-		for _, st := range s.Plan().Steps() {
-			if st != workflow.Payment || svc == "gateway" {
-				args = append(args, "--peer", string(st)+"="+t.peerAddr(string(st), ports))
-			}
+	// Every step a service may call; the target ignores those it does not.
+	// The hybrid's gateway calls payment alone, and nothing calls its others.
+	for _, st := range s.Plan().Steps() {
+		called := twinkind.CalledOverGRPC(s.Twin, string(st)) && (st != workflow.Payment || svc == "gateway")
+		if called && (s.Twin == twinkind.RR || svc == "gateway") {
+			args = append(args, "--peer", string(st)+"="+t.peerAddr(string(st), ports))
 		}
 	}
 	return append(args, s.Args...)

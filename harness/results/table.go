@@ -6,17 +6,27 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/edabench/edabench/internal/twinkind"
 )
 
 // WriteTable prints the twins side by side: the figures an architect reads
 // first, with the accounting that proves none was lost.
 func WriteTable(w io.Writer, s *Summary) error {
-	twins := make([]string, 0, len(s.Twins))
-	for t := range s.Twins {
-		twins = append(twins, t)
+	// rr, eda, hybrid whatever the map order, then any other twin by name.
+	var twins, others []string
+	for _, t := range twinkind.All() {
+		if _, ok := s.Twins[t]; ok {
+			twins = append(twins, t)
+		}
 	}
-	// rr before eda, whatever the map order.
-	sort.Sort(sort.Reverse(sort.StringSlice(twins)))
+	for t := range s.Twins {
+		if twinkind.Check(t) != nil {
+			others = append(others, t)
+		}
+	}
+	sort.Strings(others)
+	twins = append(twins, others...)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\t%s\t\n", strings.Join(twins, "\t"))
 	row := func(label string, f func(*TwinResult) string) {

@@ -15,18 +15,19 @@ import (
 
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/internal/loopback"
+	"github.com/edabench/edabench/internal/twinkind"
 )
 
 // Options configure a run. Build them with the With* options (ghz-style).
 type Options struct {
-	Twins    []string // "rr", "eda", in run order
+	Twins    []string // "rr", "eda", "hybrid", in run order
 	Scenario *scenario.Scenario
 	OutDir   string // results base folder (default "results")
 	// Target drives a twin that is already running at this gateway address
 	// instead of starting one; it implies a single twin.
 	Target string
-	// AMQPURL and Prefix tell an external EDA twin's broker and names, for
-	// the completion observer; ignored when the runner starts the twin.
+	// AMQPURL and Prefix tell an external EDA or hybrid twin's broker and
+	// names, for the completion observer; ignored when the runner starts the twin.
 	AMQPURL, Prefix string
 	Binary          string // the target binary; built from source when empty
 	MetricsAddr     string // the harness's own /metrics ("" = 127.0.0.1:0; "off" = none)
@@ -81,22 +82,22 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("%w: no scenario", ErrInvalid)
 	}
 	if len(o.Twins) == 0 {
-		return fmt.Errorf("%w: no twin: want rr, eda or both", ErrInvalid)
+		return fmt.Errorf("%w: no twin: want rr, eda, hybrid, both or all", ErrInvalid)
 	}
 	for _, t := range o.Twins {
-		if t != "rr" && t != "eda" {
-			return fmt.Errorf("%w: twin %q: want rr, eda or both", ErrInvalid, t)
+		if err := twinkind.Check(t); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
 	if o.Target != "" {
 		if len(o.Twins) != 1 {
-			return fmt.Errorf("%w: --target drives one running twin: pass --twin rr or --twin eda, not both", ErrInvalid)
+			return fmt.Errorf("%w: --target drives one running twin: pass --twin rr, eda or hybrid, not several", ErrInvalid)
 		}
 		if err := loopback.Check(o.Target); err != nil {
 			return fmt.Errorf("%w: --target: %v", ErrInvalid, err)
 		}
-		if o.Twins[0] == "eda" && (o.AMQPURL == "" || o.Prefix == "") {
-			return fmt.Errorf("%w: --target with --twin eda needs --amqp and --prefix of the running twin, to observe its completions", ErrInvalid)
+		if twinkind.UsesBroker(o.Twins[0]) && (o.AMQPURL == "" || o.Prefix == "") {
+			return fmt.Errorf("%w: --target with --twin %s needs --amqp and --prefix of the running twin, to observe its completions", ErrInvalid, o.Twins[0])
 		}
 	}
 	return nil

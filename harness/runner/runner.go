@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,9 @@ import (
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/staleness"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/eda"
+	"github.com/edabench/edabench/targets/hybrid"
 	"github.com/edabench/edabench/targets/workflow"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -105,7 +108,7 @@ func (r *Runner) run(ctx context.Context) error {
 		}
 		defer rm()
 	}
-	needBroker := o.Target == "" && contains(o.Twins, "eda")
+	needBroker := o.Target == "" && slices.ContainsFunc(o.Twins, twinkind.UsesBroker)
 	if needBroker {
 		fmt.Fprintln(o.Progress, "edabench: starting the private RabbitMQ node...")
 		cfg := broker.DefaultConfig()
@@ -168,15 +171,6 @@ func isFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 // watch ends the twin's run when svc exits, unless a fault killed it.
 func (r *Runner) watch(ctx context.Context, cancel context.CancelCauseFunc, env *twinEnv, twin, svc string) {
 	for {
@@ -218,7 +212,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	log := o.Log.With("twin", twin)
 	env := &twinEnv{gateway: o.Target}
 	prefix := fmt.Sprintf("eb%08x", rand.Uint32())
-	if o.Target != "" && twin == "eda" {
+	if o.Target != "" && twinkind.UsesBroker(twin) {
 		prefix = o.Prefix
 	}
 	amqpURL := o.AMQPURL
@@ -228,6 +222,9 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	env.edaCfg = eda.DefaultConfig()
 	env.edaCfg.AMQPURL, env.edaCfg.Prefix = amqpURL, prefix
 	env.edaCfg.Topology, env.edaCfg.Steps = workflow.Topology(sc.Topology), sc.StepCount()
+	if twin == twinkind.Hybrid {
+		env.edaCfg = hybrid.EDAConfig(env.edaCfg)
+	}
 
 	if o.Target == "" {
 		fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s, %d steps)...\n", twin, sc.Topology, sc.StepCount())
@@ -257,13 +254,13 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			if err := tw.Stop(context.WithoutCancel(parent)); err != nil {
 				log.Warn("stopping the twin", "err", err)
 			}
-			if twin == "eda" && r.node != nil {
+			if twinkind.UsesBroker(twin) && r.node != nil {
 				deleteQueues(context.WithoutCancel(parent), amqpURL, env.edaCfg)
 			}
 		}()
 		if len(sc.Faults) > 0 {
 			var node *broker.Node
-			if twin == "eda" {
+			if twinkind.UsesBroker(twin) {
 				node = r.node
 			}
 			env.inj = fault.New(sc.Faults, tw, node, log)
@@ -292,7 +289,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	maxOrders := int64(sched.Expected()*1.5) + 10000
 	st := newTwinState(twin, time.Now(), phases, workers, seconds, maxOrders)
 
-	if twin == "eda" {
+	if twinkind.UsesBroker(twin) {
 		obs, err := completion.New(ctx, env.edaCfg, r.id, st.onEnd, log)
 		if err != nil {
 			return nil, err
@@ -332,7 +329,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 				return 0
 			})
 		}
-		if twin == "eda" && r.node != nil {
+		if twinkind.UsesBroker(twin) && r.node != nil {
 			env.meter.TrackTree("broker", r.node.PID)
 		}
 	}
@@ -388,7 +385,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	if sc.Ramp != nil {
 		stats, knee = r.ramp(ctx, st, tk, a, stages, lopts)
 	} else {
-		stats = load.Run(ctx, sched, a, st.handle(twin == "rr"), lopts...)
+		stats = load.Run(ctx, sched, a, st.handle(twinkind.EndsAtReply(twin)), lopts...)
 	}
 	loadEnd := time.Now()
 	st.tl.begin("drain", loadEnd)
@@ -402,10 +399,15 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			log.Error("a fault could not be undone", "err", err)
 		}
 	}
-	if twin == "eda" && ctx.Err() == nil {
+	if twinkind.UsesBroker(twin) && ctx.Err() == nil {
 		fmt.Fprintf(o.Progress, "edabench: %s: load done; draining (up to %v)...\n", twin, sc.Drain)
 		drainStart := time.Now()
 		res.Orders.DrainMs = r.drain(ctx, st, sc.Drain)
+		if twin == twinkind.Hybrid && env.tw != nil {
+			// A hand-off unconfirmed at its reply is published again in
+			// the background: its order is in flight until it is.
+			waitHandoffs(ctx, env.tw, sc.Drain-time.Since(drainStart), log)
+		}
 		// Orders whose PlaceOrder timed out may still be in the queues
 		// (their OrderPlaced was published after all): the audit waits
 		// until nothing is left in flight, within the same bound.
@@ -415,9 +417,10 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			}
 		}
 	}
-	if twin == "rr" && env.tw != nil && st.total.errors.Load()+st.total.timeouts.Load() > 0 {
-		// Compensations of failed calls may still be retrying in the
-		// background: wait until the effects in force stop changing.
+	if twin != twinkind.EDA && env.tw != nil && st.total.errors.Load()+st.total.timeouts.Load() > 0 {
+		// Compensations of failed calls (RR's, the hybrid's of payment) may
+		// still be retrying in the background: wait until the effects in
+		// force stop changing.
 		settle(ctx, env.tw, sc.Drain)
 	}
 	if env.tw != nil {
@@ -467,7 +470,7 @@ func (r *Runner) ramp(ctx context.Context, st *twinState, tk *ticker, a load.Att
 		// Every step's schedule counts from 0; shifted, the sequence
 		// numbers (and so the order IDs) stay unique across the ramp.
 		base := uint64(all.Sent + all.Dropped)
-		handle := st.handle(st.name == "rr")
+		handle := st.handle(twinkind.EndsAtReply(st.name))
 		stats := load.Run(ctx, sched, seqShift{a, base}, func(w int, r load.Result) {
 			r.Seq += base
 			handle(w, r)
@@ -715,6 +718,28 @@ func (r *Runner) audit(ctx context.Context, st *twinState, env *twinEnv) *audit.
 	}
 	rep.Unaudited = missing
 	return &rep
+}
+
+// waitHandoffs waits, up to bound, until the hybrid gateway has no
+// hand-off left to publish.
+func waitHandoffs(ctx context.Context, tw *launch.Twin, bound time.Duration, log *slog.Logger) {
+	end := time.Now().Add(bound)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for ctx.Err() == nil {
+		fams, err := scrape.Families(ctx, client, "http://"+tw.HTTPAddr("gateway")+"/metrics")
+		pending := 0.0
+		for _, m := range fams[hybrid.PendingHandoffsMetric].GetMetric() {
+			pending += m.GetGauge().GetValue()
+		}
+		if err == nil && pending == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			log.Warn("hand-offs still being published at the end of the drain; the audit counts their payments as orphaned", "pending", pending, "err", err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // settle waits, up to bound, until the RR twin's effects in force have not

@@ -244,10 +244,16 @@ func TestEdgeCases(t *testing.T) {
 			find(rs, "smoke").Twin("eda").OfferedRPS = 50
 			return rs
 		}, 8, Inconclusive, "not a like-for-like"},
-		{"a hybrid twin ran", func(rs []*Run) []*Run {
-			find(rs, "smoke").Summary.Twins["hybrid"] = &results.TwinResult{}
+		{"no hybrid twin", func(rs []*Run) []*Run { return rs }, 11, Inconclusive, "no hybrid twin in these runs"},
+		{"hybrid answers like RR and isolates like EDA", func(rs []*Run) []*Run { return withHybrid(rs, 1, 0, 0) }, 11, Holds, "nothing lost"},
+		{"hybrid answers slower than RR", func(rs []*Run) []*Run { return withHybrid(rs, 2, 0, 0) }, 11, DoesNotHold, "ack p99 is ×2.0 RR's"},
+		{"hybrid failed during the consumer's kill", func(rs []*Run) []*Run { return withHybrid(rs, 1, 3, 0) }, 11, DoesNotHold, "saw the consumer's crash"},
+		{"hybrid lost orders", func(rs []*Run) []*Run { return withHybrid(rs, 1, 0, 2) }, 11, DoesNotHold, "lost 2 accepted orders"},
+		{"hybrid without a crash run", func(rs []*Run) []*Run {
+			rs = withHybrid(rs, 1, 0, 0)
+			delete(find(rs, "failure-crash").Summary.Twins, "hybrid")
 			return rs
-		}, 11, Inconclusive, "no rule compares it yet"},
+		}, 11, Inconclusive, "untested"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,6 +265,29 @@ func TestEdgeCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withHybrid adds a hybrid twin to the smoke and failure-crash runs, made
+// from the EDA twin's figures with an ack p99 of ackFactor times RR's,
+// failed requests in the crash window and lost orders.
+func withHybrid(rs []*Run, ackFactor float64, failed, lost int64) []*Run {
+	for _, key := range []string{"smoke", "failure-crash"} {
+		r := find(rs, key)
+		h := *r.Twin("eda")
+		h.Ack.P99 = ackFactor * r.Twin("rr").Ack.P99
+		h.Faults = append([]results.FaultWindow(nil), h.Faults...)
+		if key == "failure-crash" {
+			h.Faults[0].Errors, h.Faults[0].Timeouts, h.Faults[0].Dropped = failed, 0, 0
+			h.Orders.Lost = lost
+			if h.Audit != nil {
+				a := *h.Audit
+				a.Lost = lost
+				h.Audit = &a
+			}
+		}
+		r.Summary.Twins["hybrid"] = &h
+	}
+	return rs
 }
 
 // writeTimeseries writes a slow-step run's timeseries.csv where RR takes

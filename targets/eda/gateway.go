@@ -27,10 +27,23 @@ type Gateway struct {
 	// DefaultDeadline bounds a PlaceOrder whose client set no deadline, so a
 	// broker that never confirms cannot hold a request forever.
 	defaultDeadline time.Duration
+	undoSync        func(ctx context.Context, orderID, reason string) error
+}
+
+// GatewayOption configures a Gateway.
+type GatewayOption func(*Gateway)
+
+// WithSyncCompensation is for the hybrid twin (Config.SyncPayment): when a
+// later step fails, undo compensates the steps the gateway called
+// synchronously, before the order reads REJECTED. An error from undo leaves
+// OrderFailed in the gateway's durable queue to be delivered again, so the
+// broker, not a goroutine, remembers the compensation still owed.
+func WithSyncCompensation(undo func(ctx context.Context, orderID, reason string) error) GatewayOption {
+	return func(g *Gateway) { g.undoSync = undo }
 }
 
 // NewGateway connects to the broker and declares the twin's topology.
-func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metrics, log *slog.Logger) (*Gateway, error) {
+func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metrics, log *slog.Logger, opts ...GatewayOption) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -48,7 +61,15 @@ func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metr
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	return &Gateway{cfg: cfg, rm: rm, conn: conn, m: m, log: log, defaultDeadline: 10 * time.Second}, nil
+	g := &Gateway{cfg: cfg, rm: rm, conn: conn, m: m, log: log, defaultDeadline: 10 * time.Second}
+	for _, o := range opts {
+		o(g)
+	}
+	if cfg.SyncPayment && g.undoSync == nil {
+		conn.Close()
+		return nil, errors.New("gateway: a hybrid gateway (SyncPayment) needs WithSyncCompensation, or a failed order's payment stays in force")
+	}
+	return g, nil
 }
 
 // Close closes the broker connection.
@@ -84,6 +105,30 @@ func (g *Gateway) PlaceOrder(ctx context.Context, req *orderpb.PlaceOrderRequest
 	return &orderpb.PlaceOrderReply{OrderId: o.ID, Status: orderpb.OrderStatus_ACCEPTED}, nil
 }
 
+// HandOff is the hybrid gateway's step from the synchronous part to the
+// events: payment applied over gRPC (at is its completion time), it
+// publishes payment's success event, persistent, and waits for the broker's
+// confirm; the consumers carry the order on from there. When payment is the
+// whole plan the event is OrderCompleted and completed is true. Errors are
+// bus.Publish's: one wrapping bus.ErrNotPublished means no step will ever
+// see the order; any other may hide an event that was enqueued.
+func (g *Gateway) HandOff(ctx context.Context, o workflow.Order, at time.Time) (completed bool, err error) {
+	if !g.cfg.SyncPayment {
+		return false, errors.New("hand-off: this gateway publishes OrderPlaced, not payment's event (set Config.SyncPayment for the hybrid twin)")
+	}
+	plan := g.cfg.Plan()
+	key, typ := successKey(plan, workflow.Payment)
+	if completed = plan.Len() == 1; completed {
+		// Fanout too: with no step after payment there is nothing to join.
+		key, typ = KeyOrderCompleted, TypeOrderCompleted
+	}
+	err = publishEvent(ctx, g.conn, key, &orderpb.Event{Type: typ, Order: o.Proto(), Step: string(workflow.Payment), OccurredAt: timestamppb.New(at)})
+	if err != nil {
+		return false, fmt.Errorf("order %s: the broker did not confirm %s: %w", o.ID, typ, err)
+	}
+	return completed, nil
+}
+
 // GetOrder answers from the read model, which lags the workflow by design.
 func (g *Gateway) GetOrder(ctx context.Context, req *orderpb.GetOrderRequest) (*orderpb.Order, error) {
 	v, ok := g.rm.Get(req.GetOrderId())
@@ -115,6 +160,12 @@ func (g *Gateway) project(ctx context.Context, d bus.Delivery) error {
 			g.rm.StepDone(id, g.cfg.Plan().Last(), at)
 		}
 	case KeyOrderFailed:
+		if g.undoSync != nil {
+			if err := g.undoSync(ctx, id, ev.GetReason()); err != nil {
+				return fmt.Errorf("order %s failed at %s, and compensating the synchronous steps failed (OrderFailed is delivered again): %w",
+					id, ev.GetStep(), err)
+			}
+		}
 		g.rm.Reject(id, ev.GetReason(), at)
 	default:
 		step, ok := stepOfKey(g.cfg.Plan(), d.RoutingKey)

@@ -31,6 +31,10 @@ func NewStepService(ctx context.Context, cfg Config, exec *workflow.Executor, m 
 	if !cfg.Plan().Includes(exec.Step()) {
 		return nil, fmt.Errorf("%s: not a step of the %s: run the twin with more steps, or do not start %s", exec.Step(), cfg.Plan(), exec.Step())
 	}
+	if !cfg.consumes(exec.Step()) {
+		return nil, fmt.Errorf("%s: the hybrid twin calls it over gRPC, so it has no queue to consume: run it as an RR step server (target --twin hybrid --service %s)",
+			exec.Step(), exec.Step())
+	}
 	if log == nil {
 		log = slog.Default()
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// transiently before it is dead-lettered.
 	MaxAttempts int
 	Heartbeat   time.Duration
+	// SyncPayment is the hybrid twin: the gateway calls payment over gRPC
+	// and publishes payment's success event itself, so payment has no queue
+	// and no consumer; the gateway compensates it when a later step fails.
+	SyncPayment bool
 }
 
 // DefaultConfig is a chain over quorum queues with prefetch 64.
@@ -140,6 +144,9 @@ func (c Config) Queues() []bus.Queue {
 	plan := c.Plan()
 	qs := make([]bus.Queue, 0, plan.Len()+1)
 	for _, s := range plan.Steps() {
+		if !c.consumes(s) {
+			continue
+		}
 		qs = append(qs, bus.Queue{Name: c.QueueName(string(s)), Type: c.QueueType, MaxAttempts: c.MaxAttempts,
 			Bindings: []string{triggerKey(c.Topology, s), KeyOrderFailed}})
 	}
@@ -151,6 +158,12 @@ func (c Config) Queues() []bus.Queue {
 	}
 	qs = append(qs, bus.Queue{Name: c.QueueName("gateway"), Type: c.QueueType, MaxAttempts: c.MaxAttempts, Bindings: gw})
 	return qs
+}
+
+// consumes says whether step runs as a consumer of this twin: every step,
+// except the hybrid's payment (a gRPC server the gateway calls).
+func (c Config) consumes(step workflow.Step) bool {
+	return !(c.SyncPayment && step == workflow.Payment)
 }
 
 func (c Config) busOptions(name string, extra ...bus.Option) []bus.Option {

@@ -17,6 +17,7 @@ import (
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/ops"
@@ -80,6 +81,7 @@ func startPlan(t *testing.T, twin string, plan workflow.Plan, node *broker.Node,
 		if node != nil {
 			cfg := eda.DefaultConfig()
 			cfg.Prefix, cfg.Topology, cfg.Steps = spec.Prefix, plan.Topology, plan.N
+			cfg.SyncPayment = twin == twinkind.Hybrid
 			eda.DeleteTopology(context.Background(), node.AMQPURL(), cfg)
 		}
 		if t.Failed() {
@@ -93,6 +95,19 @@ func startPlan(t *testing.T, twin string, plan workflow.Plan, node *broker.Node,
 	t.Cleanup(func() { cc.Close() })
 	r.client = orderpb.NewOrderServiceClient(cc)
 	return r
+}
+
+// acked is the status a twin replies to an order it took on: COMPLETED
+// when the reply is the end (RR, or a hybrid whose only step is payment),
+// else ACCEPTED (EDA) or PAYMENT_CAPTURED (hybrid).
+func acked(twin string, plan workflow.Plan) orderpb.OrderStatus {
+	switch {
+	case twinkind.EndsAtReply(twin) || (twin == twinkind.Hybrid && plan.Len() == 1):
+		return orderpb.OrderStatus_COMPLETED
+	case twin == twinkind.Hybrid:
+		return orderpb.OrderStatus_PAYMENT_CAPTURED
+	}
+	return orderpb.OrderStatus_ACCEPTED
 }
 
 func newOrder(id string) *orderpb.PlaceOrderRequest {
@@ -229,15 +244,12 @@ func (r *twinRun) requireExactlyOnce(want int) map[workflow.Step]workflow.AuditT
 func TestTwinsCompleteEveryOrderExactlyOnce(t *testing.T) {
 	node := brokertest.Shared(t)
 	const n = 1000
-	for _, twin := range []string{"rr", "eda"} {
+	for _, twin := range twinkind.All() {
 		for _, top := range []workflow.Topology{workflow.Chain, workflow.Fanout} {
 			t.Run(twin+"/"+string(top), func(t *testing.T) {
 				r := startTwin(t, twin, top, node, "dist=exponential,mean=1ms,cap=10ms")
 				ids := orderIDs(twin+string(top), n)
-				want := orderpb.OrderStatus_COMPLETED
-				if twin == "eda" {
-					want = orderpb.OrderStatus_ACCEPTED
-				}
+				want := acked(twin, r.twin.Spec().Plan())
 				for _, o := range r.place(ids, 32, 20*time.Second, nil) {
 					if o.code != codes.OK || o.status != want {
 						t.Fatalf("order %s: code %v status %v, want OK %v", o.id, o.code, o.status, want)
@@ -258,7 +270,7 @@ func TestTwinsCompleteEveryOrderExactlyOnce(t *testing.T) {
 func TestTwinsRunTwoSteps(t *testing.T) {
 	node := brokertest.Shared(t)
 	const n = 200
-	for _, twin := range []string{"rr", "eda"} {
+	for _, twin := range twinkind.All() {
 		for _, top := range []workflow.Topology{workflow.Chain, workflow.Fanout} {
 			t.Run(twin+"/"+string(top), func(t *testing.T) {
 				plan := workflow.Plan{Topology: top, N: 2}
@@ -272,10 +284,7 @@ func TestTwinsRunTwoSteps(t *testing.T) {
 					}
 				}
 				ids := orderIDs(twin+string(top)+"2", n)
-				want := orderpb.OrderStatus_COMPLETED
-				if twin == "eda" {
-					want = orderpb.OrderStatus_ACCEPTED
-				}
+				want := acked(twin, plan)
 				for _, o := range r.place(ids, 16, 20*time.Second, nil) {
 					if o.code != codes.OK || o.status != want {
 						t.Fatalf("order %s: code %v status %v, want OK %v", o.id, o.code, o.status, want)
@@ -331,7 +340,7 @@ func (r *twinRun) loadInBackground(prefix string, max int, stop <-chan struct{})
 					rep, err := r.client.PlaceOrder(ctx, newOrder(ids[i]))
 					cancel()
 					mu.Lock()
-					if err == nil && rep.GetStatus() == orderpb.OrderStatus_ACCEPTED {
+					if err == nil && rep.GetStatus() == acked(r.twin.Spec().Twin, r.twin.Spec().Plan()) {
 						acc = append(acc, ids[i])
 					} else {
 						fail = append(fail, ids[i])
@@ -363,18 +372,26 @@ func (r *twinRun) acceptedSoFar(min int, bound time.Duration) {
 	r.t.Fatalf("fewer than %d orders reached payment within %v", min, bound)
 }
 
-// startUnderLoad starts the EDA chain and a background load, and returns
+// startUnderLoad starts a twin's chain and a background load, and returns
 // once a few hundred orders have gone through, so a fault lands mid-stream.
-func startUnderLoad(t *testing.T, node *broker.Node, prefix string) (*twinRun, chan struct{}, func() ([]string, []string)) {
-	r := startTwin(t, "eda", workflow.Chain, node, "dist=fixed,mean=2ms")
+func startUnderLoad(t *testing.T, twin string, node *broker.Node, prefix string) (*twinRun, chan struct{}, func() ([]string, []string)) {
+	r := startTwin(t, twin, workflow.Chain, node, "dist=fixed,mean=2ms")
 	stop := make(chan struct{})
 	wait := r.loadInBackground(prefix, 3000, stop)
 	r.acceptedSoFar(200, time.Minute)
 	return r, stop, wait
 }
 
-func TestEDAConsumerKilledMidStreamLosesNothing(t *testing.T) {
-	r, stop, wait := startUnderLoad(t, brokertest.Shared(t), "kill")
+// The twins whose side effects are consumers: a consumer's crash must not
+// reach the client, and nothing accepted may be lost.
+func TestConsumerKilledMidStreamLosesNothing(t *testing.T) {
+	for _, twin := range []string{twinkind.EDA, twinkind.Hybrid} {
+		t.Run(twin, func(t *testing.T) { consumerKilledMidStream(t, twin) })
+	}
+}
+
+func consumerKilledMidStream(t *testing.T, twin string) {
+	r, stop, wait := startUnderLoad(t, twin, brokertest.Shared(t), "kill"+twin)
 
 	inv := r.twin.Process("inventory")
 	if err := inv.Signal(syscall.SIGKILL); err != nil {
@@ -397,9 +414,15 @@ func TestEDAConsumerKilledMidStreamLosesNothing(t *testing.T) {
 		len(accepted), a[workflow.Inventory].DuplicatesDelivered, a[workflow.Inventory].DuplicatesApplied)
 }
 
-func TestEDABrokerRestartLosesNoAcceptedOrder(t *testing.T) {
+func TestBrokerRestartLosesNoAcceptedOrder(t *testing.T) {
 	node := brokertest.Dedicated(t)
-	r, stop, wait := startUnderLoad(t, node, "brk")
+	for _, twin := range []string{twinkind.EDA, twinkind.Hybrid} {
+		t.Run(twin, func(t *testing.T) { brokerRestartMidStream(t, node, twin) })
+	}
+}
+
+func brokerRestartMidStream(t *testing.T, node *broker.Node, twin string) {
+	r, stop, wait := startUnderLoad(t, twin, node, "brk"+twin)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -418,16 +441,22 @@ func TestEDABrokerRestartLosesNoAcceptedOrder(t *testing.T) {
 // requireExactlyOnceAtLeast is requireExactlyOnce when some orders were
 // indeterminate: an order whose PlaceOrder timed out may still have been
 // confirmed and completed, so steps may have applied more orders than were
-// acknowledged, but never one twice.
+// acknowledged, but never one twice, and every step holds the same orders.
+// A consumer never undoes an effect here; the hybrid's payment may, for an
+// order whose hand-off the broker never took (the gateway compensates it).
 func (r *twinRun) requireExactlyOnceAtLeast(accepted int) map[workflow.Step]workflow.AuditTotals {
 	r.t.Helper()
 	a := r.audit()
+	spec := r.twin.Spec()
+	completed := a[spec.Plan().Last()].InForce
 	for st, tot := range a {
 		if tot.DuplicatesApplied != 0 {
 			r.t.Errorf("%s applied %d orders twice", st, tot.DuplicatesApplied)
 		}
-		if tot.Applied < accepted || tot.InForce != tot.Applied {
-			r.t.Errorf("%s: applied %d, in force %d; want at least %d, none undone", st, tot.Applied, tot.InForce, accepted)
+		undone := twinkind.ServiceUsesBroker(spec.Twin, string(st)) && tot.InForce != tot.Applied
+		if tot.Applied < accepted || tot.InForce != completed || undone {
+			r.t.Errorf("%s: applied %d, in force %d; want at least %d, %d in force as at %s, and no consumer's effect undone",
+				st, tot.Applied, tot.InForce, accepted, completed, spec.Plan().Last())
 		}
 	}
 	return a

@@ -2,6 +2,7 @@ package rr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/resilience"
 	"github.com/edabench/edabench/targets/workflow"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
@@ -30,15 +32,36 @@ type Gateway struct {
 
 	mu      sync.Mutex
 	running map[string]chan struct{} // order ID -> closed when its PlaceOrder is done
+	handoff Handoff
 
 	once sync.Once
 	cerr error
 }
 
+// Handoff carries an order on once the gateway's calls applied, in place of
+// replying COMPLETED: the hybrid twin publishes payment's event and lets the
+// consumers do the rest. It returns the reply. An error wrapping
+// ErrNotHandedOff says nothing after the calls will ever run, so the
+// gateway compensates them and the order reads REJECTED; any other error
+// leaves their effects in force (the hand-off may have happened) and is
+// the client's indeterminate answer.
+type Handoff func(ctx context.Context, o workflow.Order) (*orderpb.PlaceOrderReply, error)
+
+// ErrNotHandedOff marks a Handoff that certainly did not happen.
+var ErrNotHandedOff = errors.New("order not handed off")
+
+// GatewayOption configures a Gateway.
+type GatewayOption func(*Gateway)
+
+// WithHandoff makes the gateway the synchronous front of a longer workflow
+// (the hybrid twin): it runs cfg's plan over gRPC, then h. The read model
+// then covers the whole workflow, of which cfg's plan is the start.
+func WithHandoff(h Handoff) GatewayOption { return func(g *Gateway) { g.handoff = h } }
+
 // NewGateway dials the steps it calls: payment in the chain, every step of
 // the plan in the fanout. rm is its read model (GetOrder), built for the
-// same plan.
-func NewGateway(cfg Config, peers Peers, rm *workflow.ReadModel, reg prometheus.Registerer) (*Gateway, error) {
+// same plan (or a longer one, WithHandoff).
+func NewGateway(cfg Config, peers Peers, rm *workflow.ReadModel, reg prometheus.Registerer, opts ...GatewayOption) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -46,7 +69,11 @@ func NewGateway(cfg Config, peers Peers, rm *workflow.ReadModel, reg prometheus.
 		return nil, fmt.Errorf("rr gateway: nil read model (pass workflow.NewReadModelFor(cfg.Plan()))")
 	}
 	plan := cfg.Plan()
-	if rm.StepCount() != plan.Len() {
+	g := &Gateway{cfg: cfg, rm: rm, running: make(map[string]chan struct{})}
+	for _, o := range opts {
+		o(g)
+	}
+	if rm.StepCount() != plan.Len() && (g.handoff == nil || rm.StepCount() < plan.Len()) {
 		return nil, fmt.Errorf("rr gateway: the read model completes orders after %d steps but the plan is a %s: build it with workflow.NewReadModelFor(cfg.Plan())",
 			rm.StepCount(), plan)
 	}
@@ -66,7 +93,7 @@ func NewGateway(cfg Config, peers Peers, rm *workflow.ReadModel, reg prometheus.
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, rm: rm, peers: clients, m: m, log: log, running: make(map[string]chan struct{})}
+	g.peers, g.m, g.log = clients, m, log
 	g.comp = &compensator{cfg: cfg, m: m, log: log, track: &g.track}
 	return g, nil
 }
@@ -228,8 +255,49 @@ func (g *Gateway) run(ctx context.Context, o workflow.Order) (*orderpb.PlaceOrde
 		st, _ := workflow.ParseStep(t.GetStep()) // checkSteps parsed them
 		g.rm.StepDone(o.ID, st, t.GetCompletedAt().AsTime())
 	}
+	if g.handoff != nil {
+		return g.handOff(ctx, work, replyBy, o)
+	}
 	g.rm.Complete(o.ID, time.Now())
 	return &orderpb.PlaceOrderReply{OrderId: o.ID, Status: orderpb.OrderStatus_COMPLETED}, nil
+}
+
+// handOff runs the Handoff within the calls' budget, so a hand-off that
+// certainly failed still leaves time to compensate and reply.
+func (g *Gateway) handOff(ctx, work context.Context, replyBy time.Time, o workflow.Order) (*orderpb.PlaceOrderReply, error) {
+	rep, err := g.handoff(work, o)
+	switch {
+	case err == nil:
+		return rep, nil
+	case errors.Is(err, ErrNotHandedOff):
+		// Relayed: the failure is not the first peer's, whose address
+		// describe would otherwise put in front of it.
+		st := resilience.Relay(status.New(codes.Unavailable, err.Error()))
+		return g.fail(ctx, replyBy, o.ID, outcome{failed: g.peers[workflow.Payment], err: st.Err(), compensate: g.all()})
+	}
+	code := codes.Unavailable
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = codes.DeadlineExceeded
+	}
+	return nil, status.Errorf(code, "order %s: %v; its synchronous steps applied and it may still complete: GetOrder tells", o.ID, err)
+}
+
+// Compensate undoes the gateway's synchronous steps of an order that failed
+// later, outside this gateway (the hybrid twin: a consumer failed). It
+// returns nil once every step confirmed, within CompensationTimeout; an
+// error leaves an effect in force, for the caller to retry.
+func (g *Gateway) Compensate(ctx context.Context, orderID, reason string) error {
+	g.track.enterAlways()
+	defer g.track.leave()
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.CompensationTimeout)
+	defer cancel()
+	for _, p := range g.all() {
+		if err := g.comp.call(ctx, p, orderID, reason); err != nil {
+			return fmt.Errorf("compensate %s of order %s at %s: %w", p.step, orderID, p.addr, err)
+		}
+		g.markCompensated(orderID, p.step)
+	}
+	return nil
 }
 
 // chain calls payment, which calls the rest of the chain.

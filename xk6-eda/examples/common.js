@@ -31,7 +31,7 @@ export function clientOptions() {
 }
 
 // An order is placed when the twin answered; REJECTED and ERROR are not
-// what a healthy twin answers.
+// what a healthy twin answers. The hybrid answers PAYMENT_CAPTURED.
 export function placed(r) {
-  return r.status === "ACCEPTED" || r.status === "COMPLETED";
+  return r.status === "ACCEPTED" || r.status === "COMPLETED" || r.status === "PAYMENT_CAPTURED";
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"math"
 	"os"
@@ -110,7 +111,7 @@ func load(dir string) (*run, error) {
 	return r, nil
 }
 
-var colors = map[string]string{"rr": "#1f77b4", "eda": "#e8710a"}
+var colors = map[string]string{"rr": "#1f77b4", "eda": "#e8710a", "hybrid": "#2ca02c"}
 
 // panel is one chart: a y value per sample (ok false leaves a gap).
 type panel struct {
@@ -169,7 +170,7 @@ func fmtNum(v float64) string {
 // render writes the SVG; note is the caption under the title.
 func render(w io.Writer, r *run, note string) error {
 	twins := make([]string, 0, len(r.series))
-	for _, tw := range []string{"rr", "eda"} {
+	for _, tw := range twinkind.All() {
 		if len(r.series[tw]) > 0 {
 			twins = append(twins, tw)
 		}

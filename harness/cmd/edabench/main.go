@@ -19,6 +19,7 @@ import (
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
+	"github.com/edabench/edabench/internal/twinkind"
 	"golang.org/x/term"
 )
 
@@ -42,6 +43,7 @@ Run flags:
 const runExamples = `
 Examples:
   edabench run --scenario smoke                       both twins, the 30 s smoke scenario
+  edabench run --twin all --scenario smoke            rr, eda and hybrid side by side
   edabench run --twin eda --scenario spike --rate 800 spike peaking at 800 orders/s
   edabench run --scenario soak --duration 2m          a short soak
   edabench run --twin rr --scenario chain --steps 2   the RR chain cut to gateway, payment, inventory
@@ -97,7 +99,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	o := &runOpts{}
 	fs := flag.NewFlagSet("edabench run", flag.ContinueOnError)
 	fs.SetOutput(w)
-	fs.StringVar(&o.twin, "twin", "both", "rr, eda, or both (run one after the other on identical schedules)")
+	fs.StringVar(&o.twin, "twin", "both", "rr, eda, hybrid, both (rr and eda) or all (the three): several run one after the other on identical schedules")
 	fs.StringVar(&o.scenario, "scenario", "smoke", "a scenario file, or the name of one in scenarios/ (smoke, spike, soak, ramp)")
 	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
 	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
@@ -105,9 +107,9 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
-	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr or eda): no twin is started")
-	fs.StringVar(&o.amqp, "amqp", "", "with --target and --twin eda: the broker URL of the running twin")
-	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda: the running twin's --prefix")
+	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started")
+	fs.StringVar(&o.amqp, "amqp", "", "with --target and --twin eda or hybrid: the broker URL of the running twin")
+	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda or hybrid: the running twin's --prefix")
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
 	fs.StringVar(&o.binary, "binary", "", "the target binary (default: built from source into the run folder)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
@@ -131,14 +133,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "edabench run: "+format+"\n", a...)
 		return 2
 	}
-	var twins []string
-	switch o.twin {
-	case "both":
-		twins = []string{"rr", "eda"}
-	case "rr", "eda":
-		twins = []string{o.twin}
-	default:
-		return bad("--twin %q: want rr, eda or both", o.twin)
+	twins, err := twinkind.ParseSet(o.twin)
+	if err != nil {
+		return bad("--twin: %v", err)
 	}
 	if o.rate < 0 {
 		return bad("--rate %v: must be positive (orders per second)", o.rate)

@@ -27,7 +27,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}{
 		{"help", []string{"help"}, 0, ""},
 		{"unknown command", []string{"attack"}, 2, `unknown command "attack"`},
-		{"unknown twin", []string{"run", "--twin", "kafka"}, 2, `--twin "kafka": want rr, eda or both`},
+		{"unknown twin", []string{"run", "--twin", "kafka"}, 2, `unknown twin "kafka": want rr, eda, hybrid, both (rr and eda) or all`},
 		{"negative rate", []string{"run", "--rate", "-10"}, 2, "--rate -10: must be positive"},
 		{"negative duration", []string{"run", "--duration", "-1s"}, 2, "--duration -1s: must be positive"},
 		{"unreadable scenario", []string{"run", "--scenario", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
@@ -36,7 +36,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unknown flag", []string{"run", "--speed", "1"}, 2, "flag provided but not defined: -speed"},
 		{"stray argument", []string{"run", "smoke"}, 2, `unexpected argument "smoke"`},
 		{"non-loopback target", []string{"run", "--twin", "rr", "--target", "192.0.2.7:7100", "--scenario", "smoke"}, 2, "is not a loopback address"},
-		{"target with both twins", []string{"run", "--target", "127.0.0.1:7100", "--scenario", "smoke"}, 2, "pass --twin rr or --twin eda"},
+		{"target with both twins", []string{"run", "--target", "127.0.0.1:7100", "--scenario", "smoke"}, 2, "pass --twin rr, eda or hybrid, not several"},
+		{"target with every twin", []string{"run", "--twin", "all", "--target", "127.0.0.1:7100", "--scenario", "smoke"}, 2, "pass --twin rr, eda or hybrid, not several"},
 		{"metrics port in use", []string{"run", "--twin", "rr", "--target", "127.0.0.1:1", "--scenario", "smoke",
 			"--metrics-addr", busy.Addr().String(), "--out", t.TempDir()}, 2, "--metrics-addr " + busy.Addr().String()},
 	}

@@ -32,6 +32,11 @@ const (
 	OrderStatus_ACCEPTED                 OrderStatus = 1
 	OrderStatus_COMPLETED                OrderStatus = 2
 	OrderStatus_REJECTED                 OrderStatus = 3
+	// Hybrid twin only: the payment was captured synchronously and the rest of
+	// the workflow (inventory, shipping, notification) is under way as events.
+	// A later step may still fail, which compensates the payment and makes the
+	// order read REJECTED; GetOrder reads ACCEPTED until the order ends.
+	OrderStatus_PAYMENT_CAPTURED OrderStatus = 4
 )
 
 // Enum value maps for OrderStatus.
@@ -41,12 +46,14 @@ var (
 		1: "ACCEPTED",
 		2: "COMPLETED",
 		3: "REJECTED",
+		4: "PAYMENT_CAPTURED",
 	}
 	OrderStatus_value = map[string]int32{
 		"ORDER_STATUS_UNSPECIFIED": 0,
 		"ACCEPTED":                 1,
 		"COMPLETED":                2,
 		"REJECTED":                 3,
+		"PAYMENT_CAPTURED":         4,
 	}
 )
 
@@ -829,12 +836,13 @@ const file_order_proto_rawDesc = "" +
 	"\x04step\x18\x03 \x01(\tR\x04step\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\voccurred_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt*V\n" +
+	"occurredAt*l\n" +
 	"\vOrderStatus\x12\x1c\n" +
 	"\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bACCEPTED\x10\x01\x12\r\n" +
 	"\tCOMPLETED\x10\x02\x12\f\n" +
-	"\bREJECTED\x10\x032\x98\x01\n" +
+	"\bREJECTED\x10\x03\x12\x14\n" +
+	"\x10PAYMENT_CAPTURED\x10\x042\x98\x01\n" +
 	"\fOrderService\x12J\n" +
 	"\n" +
 	"PlaceOrder\x12\x1e.edabench.v1.PlaceOrderRequest\x1a\x1c.edabench.v1.PlaceOrderReply\x12<\n" +

@@ -34,7 +34,10 @@ const (
 type OrderServiceClient interface {
 	// PlaceOrder runs the order workflow. The RR twin replies once every step
 	// has applied (COMPLETED) or the order was compensated (REJECTED); the EDA
-	// twin replies ACCEPTED once the broker has confirmed OrderPlaced.
+	// twin replies ACCEPTED once the broker has confirmed OrderPlaced; the
+	// hybrid twin replies PAYMENT_CAPTURED once payment applied over gRPC and
+	// the broker confirmed PaymentCaptured (COMPLETED when payment is the
+	// whole workflow, --steps 1), or REJECTED when payment refused.
 	PlaceOrder(ctx context.Context, in *PlaceOrderRequest, opts ...grpc.CallOption) (*PlaceOrderReply, error)
 	// GetOrder reads the gateway's read model: status and step completion times.
 	GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*Order, error)
@@ -76,7 +79,10 @@ func (c *orderServiceClient) GetOrder(ctx context.Context, in *GetOrderRequest, 
 type OrderServiceServer interface {
 	// PlaceOrder runs the order workflow. The RR twin replies once every step
 	// has applied (COMPLETED) or the order was compensated (REJECTED); the EDA
-	// twin replies ACCEPTED once the broker has confirmed OrderPlaced.
+	// twin replies ACCEPTED once the broker has confirmed OrderPlaced; the
+	// hybrid twin replies PAYMENT_CAPTURED once payment applied over gRPC and
+	// the broker confirmed PaymentCaptured (COMPLETED when payment is the
+	// whole workflow, --steps 1), or REJECTED when payment refused.
 	PlaceOrder(context.Context, *PlaceOrderRequest) (*PlaceOrderReply, error)
 	// GetOrder reads the gateway's read model: status and step completion times.
 	GetOrder(context.Context, *GetOrderRequest) (*Order, error)

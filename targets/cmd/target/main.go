@@ -19,6 +19,7 @@ import (
 
 	"github.com/edabench/edabench/harness/supervise"
 	"github.com/edabench/edabench/internal/loopback"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/rr"
@@ -28,7 +29,7 @@ import (
 const usage = `target runs one service of an edabench twin.
 
 Usage:
-  target --twin rr|eda --service NAME [flags]
+  target --twin rr|eda|hybrid --service NAME [flags]
 
 Services: gateway, payment, inventory, shipping, notification, or all (the
 whole twin in one process: quick to start, but faults need one process per
@@ -52,6 +53,14 @@ broker; only the gateway listens for gRPC:
   target --twin eda --service payment --amqp amqp://guest:guest@127.0.0.1:5682/
   target --twin eda --service gateway --listen 127.0.0.1:7200 --amqp ...
 Start a private broker with ` + "`make broker-up`" + `.
+
+The hybrid twin calls payment over gRPC from the gateway (RR's deadline,
+retries and circuit breaker), then publishes PaymentCaptured and replies
+PAYMENT_CAPTURED; inventory, shipping and notification are EDA consumers.
+Payment listens for gRPC and needs no broker; the others need the broker:
+  target --twin hybrid --service payment --listen 127.0.0.1:7301
+  target --twin hybrid --service inventory --amqp ...
+  target --twin hybrid --service gateway --listen 127.0.0.1:7300 --amqp ... --peer payment=127.0.0.1:7301
 
 One process, one twin:
   target --twin eda --service all --listen 127.0.0.1:7200 --amqp ...
@@ -106,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("target", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	fs.StringVar(&o.twin, "twin", "", "twin: rr or eda (required)")
+	fs.StringVar(&o.twin, "twin", "", "twin: rr, eda or hybrid (required)")
 	fs.StringVar(&o.service, "service", "", "service: gateway, payment, inventory, shipping, notification or all (required)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "gRPC listen address (gateway and RR steps); port 0 picks a free one, announced on stdout")
 	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:0", "HTTP address for /metrics, /healthz, /audit, /admin/cost")
@@ -116,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.fsync, "fsync", false, "fsync the journal on every record (survives power loss, not only a crash; slower)")
 	fs.StringVar(&o.cost, "cost", "", "cost model of every step here (see above); default "+workflow.DefaultCost().String())
 	fs.Var(&o.stepCosts, "step-cost", "STEP=SPEC: cost model of one step, over --cost (repeatable)")
-	fs.Var(&o.peers, "peer", "RR: STEP=HOST:PORT of a step this service calls (repeatable)")
+	fs.Var(&o.peers, "peer", "RR, hybrid gateway: STEP=HOST:PORT of a step this service calls (repeatable)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the service-time and failure draws")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.deadline, "deadline", 10*time.Second, "RR gateway: deadline of a PlaceOrder whose client set none")
@@ -185,12 +194,11 @@ type service struct {
 // port is bound or any broker is dialled.
 func build(o options, log *slog.Logger) (*service, error) {
 	s := &service{o: o, log: log, costs: map[workflow.Step]workflow.Cost{}, peers: rr.Peers{}}
-	switch o.twin {
-	case "rr", "eda":
-	case "":
-		return nil, errors.New("--twin is required: rr or eda")
-	default:
-		return nil, fmt.Errorf("--twin %q: want rr or eda", o.twin)
+	if o.twin == "" {
+		return nil, errors.New("--twin is required: rr, eda or hybrid")
+	}
+	if err := twinkind.Check(o.twin); err != nil {
+		return nil, fmt.Errorf("--twin: %w", err)
 	}
 	t, err := workflow.ParseTopology(o.topology)
 	if err != nil {
@@ -255,16 +263,16 @@ func build(o options, log *slog.Logger) (*service, error) {
 			return nil, fmt.Errorf("%s: %w", flagName, err)
 		}
 	}
-	if o.twin == "rr" && o.service != "all" {
+	if o.twin != twinkind.EDA && o.service != "all" {
 		if err := s.checkPeers(); err != nil {
 			return nil, err
 		}
 	}
-	if o.twin == "eda" {
+	if twinkind.UsesBroker(o.twin) {
 		s.edaConfig = eda.Config{Topology: t, Steps: o.steps, AMQPURL: o.amqpURL, Prefix: o.prefix, QueueType: bus.QueueType(o.queueType),
-			Prefetch: o.prefetch, MaxAttempts: o.maxAttempts, Heartbeat: o.heartbeat}
+			Prefetch: o.prefetch, MaxAttempts: o.maxAttempts, Heartbeat: o.heartbeat, SyncPayment: o.twin == twinkind.Hybrid}
 		if err := s.edaConfig.Validate(); err != nil {
-			return nil, fmt.Errorf("eda: %w", err)
+			return nil, fmt.Errorf("%s: %w", o.twin, err)
 		}
 	}
 	if o.dataDir != "" {
@@ -277,20 +285,26 @@ func build(o options, log *slog.Logger) (*service, error) {
 	return s, nil
 }
 
-// checkPeers makes sure an RR service knows every step it will call.
+// checkPeers makes sure an RR or hybrid service knows every step it will
+// call: the hybrid's gateway calls payment, and nothing else calls a step.
 func (s *service) checkPeers() error {
 	var need []workflow.Step
-	if s.gateway {
+	switch {
+	case s.o.twin == twinkind.Hybrid:
+		if s.gateway {
+			need = []workflow.Step{workflow.Payment}
+		}
+	case s.gateway:
 		need = append(need, workflow.Payment)
 		if s.topology == workflow.Fanout {
 			need = append(need, s.plan.Next(workflow.Payment)...)
 		}
-	} else if s.topology == workflow.Chain {
+	case s.topology == workflow.Chain:
 		need = s.plan.Next(s.steps[0])
 	}
 	for _, st := range need {
 		if _, ok := s.peers[st]; !ok {
-			return fmt.Errorf("rr %s (%s) calls %s: pass --peer %s=HOST:PORT", s.o.service, s.plan, st, st)
+			return fmt.Errorf("%s %s (%s) calls %s: pass --peer %s=HOST:PORT", s.o.twin, s.o.service, s.plan, st, st)
 		}
 	}
 	return nil

@@ -22,7 +22,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, 0, "Usage:"},
 		{"no twin", []string{"--service", "gateway"}, 2, "--twin is required"},
-		{"unknown twin", []string{"--twin", "grpc", "--service", "gateway"}, 2, `--twin "grpc": want rr or eda`},
+		{"unknown twin", []string{"--twin", "grpc", "--service", "gateway"}, 2, `unknown twin "grpc": want rr, eda, hybrid`},
+		{"hybrid gateway without payment", []string{"--twin", "hybrid", "--service", "gateway"}, 2, "calls payment: pass --peer payment=HOST:PORT"},
 		{"no service", []string{"--twin", "rr"}, 2, "--service is required"},
 		{"unknown service", []string{"--twin", "rr", "--service", "billing"}, 2, `unknown step "billing"`},
 		{"unknown flag", []string{"--twin", "rr", "--colour", "red"}, 2, "flag provided but not defined: -colour"},

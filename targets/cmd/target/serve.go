@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/supervise"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/eda"
+	"github.com/edabench/edabench/targets/hybrid"
 	"github.com/edabench/edabench/targets/ops"
 	"github.com/edabench/edabench/targets/rr"
 	"github.com/edabench/edabench/targets/workflow"
@@ -63,8 +65,10 @@ func (s *service) run(parent context.Context, stdout io.Writer) error {
 	ready := supervise.Ready{Service: s.o.service}
 	var readyCheck func() error
 	switch s.o.twin {
-	case "rr":
+	case twinkind.RR:
 		readyCheck, err = s.startRR(ctx, g, reg, execs, &ready)
+	case twinkind.Hybrid:
+		readyCheck, err = s.startHybrid(ctx, g, reg, execs, &ready)
 	default:
 		readyCheck, err = s.startEDA(ctx, g, reg, execs, &ready)
 	}
@@ -168,58 +172,197 @@ func (s *service) rrConfig() rr.Config {
 
 func (s *service) startRR(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error) {
 	cfg := s.rrConfig()
-	peers := rr.Peers{}
-	for k, v := range s.peers {
-		peers[k] = v
-	}
+	peers := s.peerCopy()
 	var closers []func() error
-	// In one process, every step still gets its own gRPC server on loopback
-	// TCP: the hops stay real network calls.
+	defer func() { closeOnDone(ctx, g, closers) }()
 	if s.o.service == "all" {
-		lns := map[workflow.Step]net.Listener{}
+		// In one process, every step still gets its own gRPC server on
+		// loopback TCP: the hops stay real network calls.
+		lns, err := loopbackListeners(execs, peers)
+		if err != nil {
+			return nil, err
+		}
 		for _, e := range execs {
-			ln, err := listen("127.0.0.1:0", "--listen")
+			c, err := s.serveRRStep(ctx, g, reg, cfg, e, peers, lns[e.Step()])
 			if err != nil {
 				return nil, err
 			}
-			lns[e.Step()] = ln
-			peers[e.Step()] = ln.Addr().String()
+			closers = append(closers, c)
 		}
-		for _, e := range execs {
-			ss, err := rr.NewStepServer(cfg, e, peers, s.wrap(reg, string(e.Step())))
-			if err != nil {
-				return nil, err
-			}
-			closers = append(closers, ss.Close)
-			srv := newGRPCServer()
-			orderpb.RegisterStepServiceServer(srv, ss)
-			serveGRPC(ctx, g, srv, lns[e.Step()])
+	}
+	if s.gateway {
+		gw, err := rr.NewGateway(cfg, peers, workflow.NewReadModelFor(cfg.Plan()), s.wrap(reg, "gateway"))
+		if err != nil {
+			return nil, err
 		}
+		closers = append(closers, gw.Close)
+		return nil, s.serveGateway(ctx, g, gw, ready)
 	}
 	ln, err := listen(s.o.listen, "--listen")
 	if err != nil {
 		return nil, err
 	}
 	ready.GRPC = ln.Addr().String()
-	srv := newGRPCServer()
-	if s.gateway {
-		gw, err := rr.NewGateway(cfg, peers, workflow.NewReadModelFor(cfg.Plan()), s.wrap(reg, "gateway"))
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		closers = append(closers, gw.Close)
-		orderpb.RegisterOrderServiceServer(srv, gw)
-	} else {
-		ss, err := rr.NewStepServer(cfg, execs[0], peers, s.wrap(reg, string(execs[0].Step())))
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		closers = append(closers, ss.Close)
-		orderpb.RegisterStepServiceServer(srv, ss)
+	c, err := s.serveRRStep(ctx, g, reg, cfg, execs[0], peers, ln)
+	if err != nil {
+		return nil, err
 	}
+	closers = append(closers, c)
+	return nil, nil
+}
+
+func (s *service) startEDA(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error) {
+	cfg := s.edaConfig
+	if err := s.runConsumers(ctx, g, reg, cfg, execs); err != nil {
+		return nil, err
+	}
+	if !s.gateway {
+		return nil, nil
+	}
+	gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModelFor(cfg.Plan()), eda.NewMetrics(s.wrap(reg, "gateway")), s.log.With("service", "gateway"))
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.serveEventGateway(ctx, g, gw, gw.RunProjector, gw.Close, ready)
+}
+
+// startHybrid runs payment as an RR step server and the other steps as
+// EDA consumers; its gateway is both an RR caller and an EDA publisher.
+func (s *service) startHybrid(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error) {
+	rrCfg := hybrid.RRConfig(s.rrConfig())
+	peers := s.peerCopy()
+	var consumers, called []*workflow.Executor
+	for _, e := range execs {
+		if e.Step() == workflow.Payment {
+			called = append(called, e)
+		} else {
+			consumers = append(consumers, e)
+		}
+	}
+	if err := s.runConsumers(ctx, g, reg, s.edaConfig, consumers); err != nil {
+		return nil, err
+	}
+	var closers []func() error
+	defer func() { closeOnDone(ctx, g, closers) }()
+	if len(called) > 0 {
+		var ln net.Listener
+		if s.gateway {
+			lns, err := loopbackListeners(called, peers)
+			if err != nil {
+				return nil, err
+			}
+			ln = lns[workflow.Payment]
+		} else {
+			var err error
+			if ln, err = listen(s.o.listen, "--listen"); err != nil {
+				return nil, err
+			}
+			ready.GRPC = ln.Addr().String()
+		}
+		c, err := s.serveRRStep(ctx, g, reg, rrCfg, called[0], peers, ln)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, c)
+	}
+	if !s.gateway {
+		return nil, nil
+	}
+	gw, err := hybrid.NewGateway(ctx, rrCfg, s.edaConfig, peers, s.wrap(reg, "gateway"), eda.NewMetrics(s.wrap(reg, "gateway")),
+		s.log.With("service", "gateway"))
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.serveEventGateway(ctx, g, gw, gw.RunProjector, gw.Close, ready)
+}
+
+func (s *service) peerCopy() rr.Peers {
+	peers := rr.Peers{}
+	for k, v := range s.peers {
+		peers[k] = v
+	}
+	return peers
+}
+
+// loopbackListeners gives each step of a one-process twin a listener of its
+// own, and tells peers where.
+func loopbackListeners(execs []*workflow.Executor, peers rr.Peers) (map[workflow.Step]net.Listener, error) {
+	lns := map[workflow.Step]net.Listener{}
+	for _, e := range execs {
+		ln, err := listen("127.0.0.1:0", "--listen")
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		lns[e.Step()] = ln
+		peers[e.Step()] = ln.Addr().String()
+	}
+	return lns, nil
+}
+
+// serveRRStep serves e's step over gRPC on ln; the returned func closes it.
+func (s *service) serveRRStep(ctx context.Context, g *group, reg prometheus.Registerer, cfg rr.Config, e *workflow.Executor, peers rr.Peers, ln net.Listener) (func() error, error) {
+	ss, err := rr.NewStepServer(cfg, e, peers, s.wrap(reg, string(e.Step())))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := newGRPCServer()
+	orderpb.RegisterStepServiceServer(srv, ss)
 	serveGRPC(ctx, g, srv, ln)
+	return ss.Close, nil
+}
+
+// serveGateway serves gw's OrderService on --listen.
+func (s *service) serveGateway(ctx context.Context, g *group, gw orderpb.OrderServiceServer, ready *supervise.Ready) error {
+	ln, err := listen(s.o.listen, "--listen")
+	if err != nil {
+		return err
+	}
+	ready.GRPC = ln.Addr().String()
+	srv := newGRPCServer()
+	orderpb.RegisterOrderServiceServer(srv, gw)
+	serveGRPC(ctx, g, srv, ln)
+	return nil
+}
+
+// serveEventGateway serves a gateway that also consumes its queue, and
+// closes it once both have stopped.
+func (s *service) serveEventGateway(ctx context.Context, g *group, gw orderpb.OrderServiceServer, project func(context.Context) error,
+	closeGW func() error, ready *supervise.Ready) error {
+	if err := s.serveGateway(ctx, g, gw, ready); err != nil {
+		closeGW()
+		return err
+	}
+	g.go_(func() error {
+		defer closeGW()
+		return project(ctx)
+	})
+	return nil
+}
+
+// runConsumers runs each executor's step as an EDA consumer.
+func (s *service) runConsumers(ctx context.Context, g *group, reg prometheus.Registerer, cfg eda.Config, execs []*workflow.Executor) error {
+	for _, e := range execs {
+		st, err := eda.NewStepService(ctx, cfg, e, eda.NewMetrics(s.wrap(reg, string(e.Step()))), s.log.With("step", e.Step()))
+		if err != nil {
+			return err
+		}
+		g.go_(func() error {
+			defer st.Close()
+			return st.Run(ctx)
+		})
+	}
+	return nil
+}
+
+// closeOnDone closes what a service opened once its context ends.
+func closeOnDone(ctx context.Context, g *group, closers []func() error) {
+	if len(closers) == 0 {
+		return
+	}
 	g.go_(func() error {
 		<-ctx.Done()
 		for _, c := range closers {
@@ -227,39 +370,4 @@ func (s *service) startRR(ctx context.Context, g *group, reg prometheus.Register
 		}
 		return nil
 	})
-	return nil, nil
-}
-
-func (s *service) startEDA(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error) {
-	cfg := s.edaConfig
-	for _, e := range execs {
-		st, err := eda.NewStepService(ctx, cfg, e, eda.NewMetrics(s.wrap(reg, string(e.Step()))), s.log.With("step", e.Step()))
-		if err != nil {
-			return nil, err
-		}
-		g.go_(func() error {
-			defer st.Close()
-			return st.Run(ctx)
-		})
-	}
-	if s.gateway {
-		gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModelFor(cfg.Plan()), eda.NewMetrics(s.wrap(reg, "gateway")), s.log.With("service", "gateway"))
-		if err != nil {
-			return nil, err
-		}
-		ln, err := listen(s.o.listen, "--listen")
-		if err != nil {
-			gw.Close()
-			return nil, err
-		}
-		ready.GRPC = ln.Addr().String()
-		srv := newGRPCServer()
-		orderpb.RegisterOrderServiceServer(srv, gw)
-		serveGRPC(ctx, g, srv, ln)
-		g.go_(func() error {
-			defer gw.Close()
-			return gw.RunProjector(ctx)
-		})
-	}
-	return nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"math"
 	"os"
@@ -48,8 +49,8 @@ func (c *crossCheck) run(ctx context.Context, r *twins.Running, node *broker.Nod
 	num := func(metric, key string) float64 { v, _ := k6.Metrics[metric][key].(float64); return v }
 	row.k6P50, row.k6Count = num("eda_e2e_duration", "med"), num("eda_orders_completed", "count")
 	args := []string{"run", "--twin", twin, "--target", r.Twin.GatewayAddr(), "--scenario", "smoke",
-		"--rate", c.rate, "--duration", c.duration, "--out", c.out, "--metrics", "off"}
-	if twin == "eda" {
+		"--rate", c.rate, "--duration", c.duration, "--out", c.out, "--metrics-addr", "off"}
+	if twinkind.UsesBroker(twin) {
 		args = append(args, "--amqp", node.AMQPURL(), "--prefix", r.Prefix)
 	}
 	fmt.Printf("\nk6smoke: cross-check: %s %v\n", c.edabench, args)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"net/http"
 	"strings"
 	"time"
@@ -23,19 +24,19 @@ import (
 // Running is a started twin.
 type Running struct {
 	Twin   *launch.Twin
-	Name   string // rr or eda
-	Prefix string // EDA: the queue prefix
+	Name   string // rr, eda or hybrid
+	Prefix string // EDA, hybrid: the queue prefix
 	node   *broker.Node
 }
 
-// Start starts the twin (rr or eda) with the binary built by
-// launch.BuildTarget (or `make build`), logs and data under dir. The EDA
-// twin uses node and a prefix of its own, so runs sharing the broker never
-// see each other's messages.
+// Start starts the twin (rr, eda or hybrid) with the binary built by
+// launch.BuildTarget (or `make build`), logs and data under dir. A twin
+// over the broker uses node and a prefix of its own, so runs sharing the
+// broker never see each other's messages.
 func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*Running, error) {
 	spec := launch.Spec{Twin: twin, Topology: workflow.Chain, Binary: binary, Dir: dir, Seed: 1}
 	r := &Running{Name: twin, node: node}
-	if twin == "eda" {
+	if twinkind.UsesBroker(twin) {
 		b := make([]byte, 4)
 		if _, err := rand.Read(b); err != nil {
 			return nil, err
@@ -51,14 +52,14 @@ func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*R
 	return r, nil
 }
 
-// Env is what the example scripts read: TWIN, GRPC, and for the EDA twin
-// AMQP, PREFIX, MGMT and METRICS (the services' /metrics URLs, comma
-// separated, for eda_consumer_lag_seconds).
+// Env is what the example scripts read: TWIN, GRPC, and for a twin over the
+// broker (EDA, hybrid) AMQP, PREFIX, MGMT and METRICS (the services'
+// /metrics URLs, comma separated, for eda_consumer_lag_seconds).
 func (r *Running) Env() []string {
 	env := []string{"TWIN=" + r.Name, "GRPC=" + r.Twin.GatewayAddr()}
-	if r.Name == "eda" {
+	if twinkind.UsesBroker(r.Name) {
 		var urls []string
-		for _, svc := range launch.Services(workflow.Chain) {
+		for _, svc := range r.Twin.Services() {
 			urls = append(urls, "http://"+r.Twin.HTTPAddr(svc)+"/metrics")
 		}
 		env = append(env, "AMQP="+r.node.AMQPURL(), "PREFIX="+r.Prefix, "MGMT="+r.node.MgmtURL(),
@@ -101,8 +102,9 @@ func (r *Running) Applied(ctx context.Context, step workflow.Step) (int, error) 
 // exchanges so the shared broker does not collect idle quorum queues.
 func (r *Running) Stop(ctx context.Context) error {
 	err := r.Twin.Stop(ctx)
-	if r.Name == "eda" {
-		if derr := eda.DeleteTopology(ctx, r.node.AMQPURL(), eda.Config{Prefix: r.Prefix, Topology: workflow.Chain}); derr != nil && err == nil {
+	if twinkind.UsesBroker(r.Name) {
+		cfg := eda.Config{Prefix: r.Prefix, Topology: workflow.Chain, SyncPayment: r.Name == twinkind.Hybrid}
+		if derr := eda.DeleteTopology(ctx, r.node.AMQPURL(), cfg); derr != nil && err == nil {
 			err = derr
 		}
 	}
