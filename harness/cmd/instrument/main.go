@@ -94,7 +94,7 @@ func parseFlags(args []string) (config, error) {
 	soak := fs.Duration("soak", 0, "part 4: each soak (default 20m, or $SOAK, scaled)")
 	soakWarmup := fs.Duration("soak-warmup", 0, "part 4: growth counts from this point (default 1m, scaled)")
 	fs.DurationVar(&c.soakEvery, "soak-every", 10*time.Second, "part 4: RSS sampling period")
-	fs.Float64Var(&c.soakRate, "soak-rate", 100, "part 4: the soak's rate, orders/s")
+	fs.Float64Var(&c.soakRate, "soak-rate", 50, "part 4: each soak's rate, orders/s (two twins soak at once: keep them inside the cores)")
 	fs.StringVar(&c.soakTwin, "soak-twin", "eda", "part 4: the twin soaked: eda (completions tracked across the broker) or rr")
 	if err := fs.Parse(args); err != nil {
 		return c, err

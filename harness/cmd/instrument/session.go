@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edabench/edabench/harness/broker"
@@ -24,6 +25,7 @@ type session struct {
 	cfg      config
 	dir, raw string
 	node     *broker.Node // started (or reused) on first need; never stopped: it is shared
+	twins    atomic.Int64 // numbers the twins' folders: the soak starts two at once
 }
 
 // broker starts the private node, or finds the one already running.
@@ -49,7 +51,7 @@ type twin struct {
 
 func (s *session) startTwin(ctx context.Context, name string) (*twin, error) {
 	spec := launch.Spec{Twin: name, Topology: workflow.Chain, Binary: s.cfg.target, Cost: s.cfg.cost, Seed: 1,
-		Dir: filepath.Join(s.raw, "twin-"+name+"-"+time.Now().Format("150405.000"))}
+		Dir: filepath.Join(s.raw, fmt.Sprintf("twin-%s-%d", name, s.twins.Add(1)))}
 	t := &twin{name: name}
 	if name == "eda" {
 		node, err := s.broker(ctx)

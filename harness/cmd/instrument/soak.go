@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/edabench/edabench/harness/peers"
@@ -31,48 +32,65 @@ type soakReport struct {
 	Rows     []soakRow `json:"rows"`
 }
 
-// soak runs edabench, then bin/k6 with xk6-eda's soak.js (HDR on, k6's own
-// trends as always), against one twin at a steady rate, sampling each
-// generator's RSS.
+// soak runs edabench and bin/k6 with xk6-eda's soak.js (HDR on, k6's own
+// trends as always) at the same time, each against a twin of its own at a
+// steady rate, sampling each generator's RSS. At the same time because a
+// soak is long and memory, not latency, is what it measures; a twin each so
+// neither tool's completion tracking sees the other's orders.
 func (s *session) soak(ctx context.Context) (*soakReport, error) {
 	c := s.cfg
+	rep := &soakReport{Twin: c.soakTwin, Rate: c.soakRate, Duration: c.soakDur.String(), Warmup: c.soakWarmup.String()}
+	if c.soakTwin == "eda" {
+		// Once, before the two goroutines that need it.
+		if _, err := s.broker(ctx); err != nil {
+			return nil, err
+		}
+	}
+	tools := []string{"edabench", "k6"}
+	rows := make([]soakRow, len(tools))
+	var wg sync.WaitGroup
+	for i, tool := range tools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows[i] = s.soakOne(ctx, tool)
+		}()
+	}
+	wg.Wait()
+	rep.Rows = rows
+	return rep, ctx.Err()
+}
+
+func (s *session) soakOne(ctx context.Context, tool string) soakRow {
+	c := s.cfg
+	row := soakRow{Tool: tool}
 	tw, err := s.startTwin(ctx, c.soakTwin)
 	if err != nil {
-		return nil, err
+		row.Err = err.Error()
+		return row
 	}
 	defer tw.stop(ctx)
-	rep := &soakReport{Twin: c.soakTwin, Rate: c.soakRate, Duration: c.soakDur.String(), Warmup: c.soakWarmup.String()}
 	spec := peers.Spec{SampleEvery: c.soakEvery}
-	for _, tool := range []string{"edabench", "k6"} {
-		fmt.Printf("  %s soaks the %s twin at %v/s for %v...\n", tool, c.soakTwin, c.soakRate, c.soakDur)
-		row := soakRow{Tool: tool}
-		var (
-			pr  peers.Result
-			err error
-		)
-		if tool == "edabench" {
-			row.Result, _, pr, err = s.runEdabench(ctx, "soak-edabench", c.soakTwin, tw.edabenchArgs("soak", c.soakRate, c.soakDur), spec)
-		} else {
-			hdr := filepath.Join(s.raw, "soak-k6-hdr")
-			env := append(tw.k6Env(), "RATE="+strconv.FormatFloat(c.soakRate, 'f', -1, 64), "DURATION="+c.soakDur.String(), "HDR="+hdr)
-			row.Result, pr, err = s.runK6(ctx, "soak-k6", "xk6-eda/examples/soak.js", env, c.soakDur.Seconds(), false, spec)
-		}
-		if err != nil {
-			row.Err = err.Error()
-		}
-		row.Samples, row.PeakRSSMiB = pr.Samples, float64(pr.PeakRSSBytes)/(1<<20)
-		row.Growth, row.Measured = peers.GrowthAfter(pr.Samples, c.soakWarmup)
-		if werr := writeSamples(filepath.Join(s.raw, "soak-"+tool+"-rss.csv"), pr.Samples); werr != nil && row.Err == "" {
-			row.Err = werr.Error()
-		}
-		fmt.Printf("  %-8s %d RSS samples, growth after %v: %+.1f MiB (max %+.1f MiB), peak %.0f MiB %s\n", tool, len(pr.Samples),
-			c.soakWarmup, mib(row.Growth.Bytes), mib(row.Growth.MaxGrowth), row.PeakRSSMiB, row.Err)
-		rep.Rows = append(rep.Rows, row)
-		if ctx.Err() != nil {
-			return rep, ctx.Err()
-		}
+	fmt.Printf("  %s soaks a %s twin of its own at %v/s for %v...\n", tool, c.soakTwin, c.soakRate, c.soakDur)
+	var pr peers.Result
+	if tool == "edabench" {
+		row.Result, _, pr, err = s.runEdabench(ctx, "soak-edabench", c.soakTwin, tw.edabenchArgs("soak", c.soakRate, c.soakDur), spec)
+	} else {
+		hdr := filepath.Join(s.raw, "soak-k6-hdr")
+		env := append(tw.k6Env(), "RATE="+strconv.FormatFloat(c.soakRate, 'f', -1, 64), "DURATION="+c.soakDur.String(), "HDR="+hdr)
+		row.Result, pr, err = s.runK6(ctx, "soak-k6", "xk6-eda/examples/soak.js", env, c.soakDur.Seconds(), false, spec)
 	}
-	return rep, nil
+	if err != nil {
+		row.Err = err.Error()
+	}
+	row.Samples, row.PeakRSSMiB = pr.Samples, float64(pr.PeakRSSBytes)/(1<<20)
+	row.Growth, row.Measured = peers.GrowthAfter(pr.Samples, c.soakWarmup)
+	if werr := writeSamples(filepath.Join(s.raw, "soak-"+tool+"-rss.csv"), pr.Samples); werr != nil && row.Err == "" {
+		row.Err = werr.Error()
+	}
+	fmt.Printf("  %-8s %d RSS samples, growth after %v: %+.1f MiB (max %+.1f MiB), peak %.0f MiB %s\n", tool, len(pr.Samples),
+		c.soakWarmup, mib(row.Growth.Bytes), mib(row.Growth.MaxGrowth), row.PeakRSSMiB, row.Err)
+	return row
 }
 
 func writeSamples(path string, samples []peers.Sample) error {
