@@ -29,48 +29,83 @@ type crossRow struct {
 	err                    string
 }
 
-// run drives the running twin with edabench (--target) and records both
+// start drives the running twin with edabench (--target) in the
+// background, its output in dir; finish waits for it and records both
 // tools' end-to-end p50. Failures are recorded in the row, not returned:
 // the cross-check reports, it does not gate.
-func (c *crossCheck) run(ctx context.Context, r *twins.Running, node *broker.Node, twin, k6Export string) {
+func (c *crossCheck) start(ctx context.Context, r *twins.Running, node *broker.Node, twin, dir string) (finish func(k6Export string, k6Err error)) {
 	row := crossRow{twin: twin}
-	defer func() { c.rows = append(c.rows, row) }()
-	var k6 struct {
-		Metrics map[string]map[string]any `json:"metrics"`
-	}
-	b, err := os.ReadFile(k6Export)
-	if err == nil {
-		err = json.Unmarshal(b, &k6)
-	}
-	if err != nil {
-		row.err = fmt.Sprintf("k6 summary: %v", err)
-		return
-	}
-	num := func(metric, key string) float64 { v, _ := k6.Metrics[metric][key].(float64); return v }
-	row.k6P50, row.k6Count = num("eda_e2e_duration", "med"), num("eda_orders_completed", "count")
 	args := []string{"run", "--twin", twin, "--target", r.Twin.GatewayAddr(), "--scenario", "smoke",
 		"--rate", c.rate, "--duration", c.duration, "--out", c.out, "--metrics-addr", "off"}
 	if twinkind.UsesBroker(twin) {
 		args = append(args, "--amqp", node.AMQPURL(), "--prefix", r.Prefix)
 	}
-	fmt.Printf("\nk6smoke: cross-check: %s %v\n", c.edabench, args)
+	logPath := filepath.Join(dir, "edabench-crosscheck.log")
+	fmt.Printf("k6smoke: cross-check: %s %v, at the same time as k6 (its output: %s)\n", c.edabench, args, logPath)
 	cmd := exec.CommandContext(ctx, c.edabench, args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		row.err = fmt.Sprintf("edabench: %v", err)
-		return
+	done := make(chan error, 1)
+	if log, err := os.Create(logPath); err != nil {
+		done <- err
+	} else {
+		cmd.Stdout, cmd.Stderr = log, log
+		go func() {
+			defer log.Close()
+			done <- cmd.Run()
+		}()
 	}
+	return func(k6Export string, k6Err error) {
+		defer func() { c.rows = append(c.rows, row) }()
+		ebErr := <-done
+		switch {
+		case k6Err != nil:
+			row.err = fmt.Sprintf("k6: %v", k6Err)
+		case ebErr != nil:
+			row.err = fmt.Sprintf("edabench: %v (see %s)", ebErr, logPath)
+		}
+		if row.err != "" {
+			return
+		}
+		if err := row.readK6(k6Export); err != nil {
+			row.err = fmt.Sprintf("k6 summary: %v", err)
+			return
+		}
+		if err := row.readEdabench(filepath.Join(c.out, "latest", "summary.json"), twin); err != nil {
+			row.err = fmt.Sprintf("edabench summary: %v", err)
+		}
+	}
+}
+
+func (row *crossRow) readK6(path string) error {
+	var k6 struct {
+		Metrics map[string]map[string]any `json:"metrics"`
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, &k6)
+	}
+	if err != nil {
+		return err
+	}
+	num := func(metric, key string) float64 { v, _ := k6.Metrics[metric][key].(float64); return v }
+	row.k6P50, row.k6Count = num("eda_e2e_duration", "med"), num("eda_orders_completed", "count")
+	return nil
+}
+
+func (row *crossRow) readEdabench(path, twin string) error {
 	var sum results.Summary
-	b, err = os.ReadFile(filepath.Join(c.out, "latest", "summary.json"))
+	b, err := os.ReadFile(path)
 	if err == nil {
 		err = json.Unmarshal(b, &sum)
 	}
-	if err != nil || sum.Twins[twin] == nil {
-		row.err = fmt.Sprintf("edabench summary: %v", err)
-		return
+	if err != nil {
+		return err
 	}
 	t := sum.Twins[twin]
+	if t == nil {
+		return fmt.Errorf("%s has no %s twin", path, twin)
+	}
 	row.ebP50, row.ebP50U, row.ebCount = t.E2E.P50, t.E2EUncorrected.P50, float64(t.E2E.Count)
+	return nil
 }
 
 // print writes the side-by-side table.
@@ -79,10 +114,10 @@ func (c *crossCheck) print(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nCross-check at %s orders/s for %s: end-to-end p50, ms (goal: within 15%%)\n", c.rate, c.duration)
-	fmt.Fprintf(w, "%-5s %12s %16s %22s %9s %8s\n", "twin", "k6+xk6-eda", "edabench", "edabench uncorrected", "diff", "within")
+	fmt.Fprintf(w, "%-7s %12s %16s %22s %9s %8s %18s\n", "twin", "k6+xk6-eda", "edabench", "edabench uncorrected", "diff", "within", "orders k6/edabench")
 	for _, r := range c.rows {
 		if r.err != "" {
-			fmt.Fprintf(w, "%-5s %s\n", r.twin, r.err)
+			fmt.Fprintf(w, "%-7s %s\n", r.twin, r.err)
 			continue
 		}
 		// k6 times from the actual send, like edabench's uncorrected figure;
@@ -92,7 +127,9 @@ func (c *crossCheck) print(w io.Writer) {
 		if math.Abs(d) > 15 || math.IsNaN(d) {
 			within = "no"
 		}
-		fmt.Fprintf(w, "%-5s %12.2f %16.2f %22.2f %+8.1f%% %8s\n", r.twin, r.k6P50, r.ebP50, r.ebP50U, d, within)
+		fmt.Fprintf(w, "%-7s %12.2f %16.2f %22.2f %+8.1f%% %8s %18s\n", r.twin, r.k6P50, r.ebP50, r.ebP50U, d, within,
+			fmt.Sprintf("%.0f/%.0f", r.k6Count, r.ebCount))
 	}
+	fmt.Fprintln(w, "Both tools ran at once against the same twin, each at the rate (the twin served twice it).")
 	fmt.Fprintln(w, "k6's constant-arrival-rate spaces requests evenly; the smoke scenario's are Poisson: the same mean rate.")
 }
