@@ -89,7 +89,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.fidVUs, "fidelity-vus", 10, "part 2: ghz's concurrency and k6's constant VUs (closed loops)")
 	fs.IntVar(&c.fidMaxVUs, "fidelity-max-vus", 50, "part 2: k6 constant-arrival-rate's maxVUs (as in xk6-eda/examples/smoke.js)")
 	probeDur := fs.Duration("probe-duration", 0, "part 3: the broker probe (default 30s, scaled)")
-	rampDur := fs.Duration("ramp-duration", 0, "part 3: the EDA twin's ramp (default the ramp scenario's 96s, scaled)")
+	rampDur := fs.Duration("ramp-duration", 0, "part 3: the EDA twin's capacity ramp, all steps (default the capacity scenario's 5m20s, scaled; it stops at the first step the twin does not keep up with)")
 	fs.IntVar(&c.probePublishers, "probe-publishers", 64, "part 3: concurrent publishers of the probe (the twin's prefetch: one publish per handler in flight)")
 	soak := fs.Duration("soak", 0, "part 4: each soak (default 20m, or $SOAK, scaled)")
 	soakWarmup := fs.Duration("soak-warmup", 0, "part 4: growth counts from this point (default 1m, scaled)")
@@ -129,7 +129,7 @@ func parseFlags(args []string) (config, error) {
 	c.searchBudget = pick(*searchBudget, 90*time.Second)
 	c.fidDur = *fidDur
 	c.probeDur = pick(*probeDur, 30*time.Second)
-	c.rampDur = pick(*rampDur, 96*time.Second)
+	c.rampDur = pick(*rampDur, 320*time.Second)
 	c.soakDur = pick(*soak, soakDefault)
 	c.soakWarmup = pick(*soakWarmup, time.Minute)
 	if c.freezeAt+c.freezeFor >= c.fidDur {
