@@ -100,7 +100,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs := flag.NewFlagSet("edabench run", flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.StringVar(&o.twin, "twin", "both", "rr, eda, hybrid, both (rr and eda) or all (the three): several run one after the other on identical schedules")
-	fs.StringVar(&o.scenario, "scenario", "smoke", "a scenario file, or the name of one in scenarios/ (smoke, spike, soak, ramp)")
+	fs.StringVar(&o.scenario, "scenario", "smoke", "a scenario file, or the name of one in scenarios/: smoke, spike, soak, ramp, chain, capacity, failure-crash, failure-pause, failure-slow-step, failure-slow-hop, failure-cut, failure-broker-restart")
 	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
 	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -80,5 +81,22 @@ func TestRunReportsABrokerThatCannotStart(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &sum); err != nil || !sum.Partial || sum.Reason == "" {
 		t.Fatalf("summary.json: %s (%v); want partial with a reason", b, err)
+	}
+}
+
+// The --scenario help names every scenario shipped, so a new one is not
+// left out of what `edabench help` teaches.
+func TestScenarioHelpListsEveryScenario(t *testing.T) {
+	fs, _ := runFlags(io.Discard)
+	usage := fs.Lookup("scenario").Usage
+	files, err := filepath.Glob("../../../scenarios/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios found: %v", err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if !strings.Contains(usage, name) {
+			t.Errorf("--scenario help does not name %s: %q", name, usage)
+		}
 	}
 }
