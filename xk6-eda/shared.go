@@ -411,7 +411,7 @@ func (s *shared) close() {
 		}
 		s.wg.Wait()
 		if s.bus != nil {
-			if err := deleteQueue(s.opts.AMQP, s.queue); err != nil {
+			if err := bus.Delete(context.Background(), s.opts.AMQP, "", s.queue); err != nil {
 				s.log.Warn("deleting the completion queue", "queue", s.queue, "err", err)
 			}
 		}
@@ -423,26 +423,6 @@ func (s *shared) closeConns() {
 	for _, c := range s.conns {
 		_ = c.Close()
 	}
-}
-
-func deleteQueue(url, name string) error {
-	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(dialTimeout)})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	var errs []error
-	for _, q := range []string{name, bus.DLQName(name)} {
-		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // client returns a gRPC stub, round robin over a few connections so one

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/targets/bus"
-	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // Config is one probe.
@@ -81,7 +80,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = cleanup(dctx, c.URL, exchange, queues)
+		_ = bus.Delete(dctx, c.URL, exchange, queues...)
 	}()
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -168,33 +167,4 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	r.PublishRate, r.ConsumeRate = float64(r.Confirmed)/secs, float64(r.Acked)/secs
 	r.MsgsPerSec = min(r.PublishRate, r.ConsumeRate)
 	return r, nil
-}
-
-// cleanup deletes the probe's queues (and the dead-letter queues bus
-// declared for them) and exchanges: the broker is shared and quorum queues
-// are not free to keep.
-func cleanup(ctx context.Context, url, exchange string, queues []string) error {
-	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(bus.DefaultDialTimeout)})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	var errs []error
-	for _, q := range queues {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		for _, n := range []string{q, bus.DLQName(q)} {
-			if _, err := ch.QueueDelete(n, false, false, false); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	errs = append(errs, ch.ExchangeDelete(exchange, false, false), ch.ExchangeDelete(exchange+".dlx", false, false))
-	return errors.Join(errs...)
 }
