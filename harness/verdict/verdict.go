@@ -42,7 +42,7 @@ type Verdict struct {
 
 // Evaluate decides every claim from the selected runs.
 func Evaluate(s *Set, now time.Time) Verdict {
-	// Each claim as claims.md words it, with the rule that decides it.
+	// Each claim as the articles word it (docs/verdict.md), with the rule that decides it.
 	rules := []struct {
 		text string
 		rule func(*Set) Claim

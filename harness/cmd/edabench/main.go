@@ -34,7 +34,7 @@ Usage:
                               two runs' figures side by side; see edabench compare --help
   edabench report RUN_DIR...  write RUN_DIR/report.html, one self-contained page (edabench report -h)
   edabench verdict [--out DIR] RUN_DIR...
-                              decide each claim of claims.md from the runs' figures (edabench verdict -h)
+                              decide each architecture claim (docs/verdict.md) from the runs' figures (edabench verdict -h)
   edabench help               this text
 
 Run flags:
