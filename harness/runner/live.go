@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edabench/edabench/internal/loopback"
+	"github.com/edabench/edabench/internal/profiling"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -50,7 +52,15 @@ func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, e
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: --metrics-addr %s: %v (pick another port, 127.0.0.1:0, or off)", ErrInvalid, addr, err)
 	}
-	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The heap of a soak, while it runs: go tool pprof http://ADDR/debug/pprof/heap.
+	// Only on loopback: a --metrics-addr open to a remote Prometheus must not
+	// also hand out the process's memory.
+	if loopback.Check(ln.Addr().String()) == nil {
+		profiling.Register(mux)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	lm.addr = ln.Addr().String()
 	go srv.Serve(ln)
 	go func() {

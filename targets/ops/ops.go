@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/edabench/edabench/internal/profiling"
 	"github.com/edabench/edabench/targets/workflow"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,8 +37,10 @@ type Config struct {
 //	GET  /admin/cost          the cost model of every step here
 //	PUT  /admin/cost?step=S   replace fields of step S's cost model (JSON body; omitted fields kept)
 //	GET  /audit[?totals=1]    every (order, step) decision, or only the totals
+//	GET  /debug/pprof/        Go's runtime profiles (CPU, heap, goroutines)
 func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
+	profiling.Register(mux)
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	}

@@ -96,3 +96,11 @@ func TestAuditMetricsAndHealth(t *testing.T) {
 		t.Fatalf("healthz when ready = %d", code)
 	}
 }
+
+// A consumer's CPU or a service's heap is profiled on its own ops port.
+func TestProfilesAreServed(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	if code, body := do(t, http.MethodGet, srv.URL+"/debug/pprof/goroutine?debug=1", ""); code != 200 || !strings.Contains(body, "goroutine profile") {
+		t.Fatalf("goroutine profile = %d %.200s", code, body)
+	}
+}
