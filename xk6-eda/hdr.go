@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -16,35 +15,22 @@ import (
 // histograms with the harness's geometry (microseconds, 1 us to 1 h, 3
 // significant digits), so the .hgrm files compare line for line with the
 // harness's. k6's own Trend keeps every sample; these do not grow.
-type hdrPair struct {
-	mu       sync.Mutex
-	ack, e2e *hdrhistogram.Histogram
-}
+type hdrPair struct{ ack, e2e *record.Locked }
 
 func newHDRPair() *hdrPair {
-	return &hdrPair{ack: record.NewHistogram(), e2e: record.NewHistogram()}
-}
-
-func clampUS(d time.Duration) int64 {
-	return min(max(int64(d/time.Microsecond), record.LowestValue), record.HighestValue)
+	return &hdrPair{ack: record.NewLocked(), e2e: record.NewLocked()}
 }
 
 func (h *hdrPair) recordAck(d time.Duration) {
-	if h == nil {
-		return
+	if h != nil {
+		h.ack.Record(d)
 	}
-	h.mu.Lock()
-	_ = h.ack.RecordValue(clampUS(d))
-	h.mu.Unlock()
 }
 
 func (h *hdrPair) recordE2E(d time.Duration) {
-	if h == nil {
-		return
+	if h != nil {
+		h.e2e.Record(d)
 	}
-	h.mu.Lock()
-	_ = h.e2e.RecordValue(clampUS(d))
-	h.mu.Unlock()
 }
 
 // hgrmPath is where the HDR option writes a histogram: <dir>/k6.<twin>.<kind>.hgrm.
@@ -56,10 +42,9 @@ func (h *hdrPair) write(dir, twin string) error {
 	if h == nil {
 		return nil
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var errs []error
-	for kind, hist := range map[string]*hdrhistogram.Histogram{"ack": h.ack, "e2e": h.e2e} {
+	for kind, l := range map[string]*record.Locked{"ack": h.ack, "e2e": h.e2e} {
+		hist, _ := l.Snapshot()
 		errs = append(errs, writeHgrm(hgrmPath(dir, twin, kind), hist))
 	}
 	return errors.Join(errs...)

@@ -31,6 +31,8 @@ const hgrmTicksPerHalfDistance = 5
 type LogWriter struct {
 	w      io.Writer
 	baseMs int64
+	enc    encoder
+	line   []byte
 }
 
 // NewLogWriter writes the log header to w. start becomes both the log's
@@ -73,26 +75,20 @@ func (l *LogWriter) Write(h *hdrhistogram.Histogram, tag string) error {
 	if end < start {
 		return fmt.Errorf("record: interval ends (%d ms) before it starts (%d ms)", end, start)
 	}
-	payload, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	payload, err := l.enc.encode(h)
 	if err != nil {
 		return fmt.Errorf("record: encoding interval histogram: %w", err)
 	}
-	var b strings.Builder
-	b.Grow(len(payload) + len(tag) + 48)
+	b := l.line[:0]
 	if tag != "" {
-		b.WriteString("Tag=")
-		b.WriteString(tag)
-		b.WriteByte(',')
+		b = append(append(append(b, "Tag="...), tag...), ',')
 	}
-	b.WriteString(formatSeconds(start - l.baseMs))
-	b.WriteByte(',')
-	b.WriteString(formatSeconds(end - start))
-	b.WriteByte(',')
-	b.WriteString(strconv.FormatFloat(float64(h.Max())/usPerMs, 'f', 3, 64))
-	b.WriteByte(',')
-	b.Write(payload)
-	b.WriteByte('\n')
-	if _, err := io.WriteString(l.w, b.String()); err != nil {
+	b = append(append(b, formatSeconds(start-l.baseMs)...), ',')
+	b = append(append(b, formatSeconds(end-start)...), ',')
+	b = append(strconv.AppendFloat(b, float64(h.Max())/usPerMs, 'f', 3, 64), ',')
+	b = append(append(b, payload...), '\n')
+	l.line = b
+	if _, err := l.w.Write(b); err != nil {
 		return fmt.Errorf("record: writing interval log: %w", err)
 	}
 	return nil

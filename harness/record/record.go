@@ -174,16 +174,57 @@ type Shard struct {
 	_       [cacheLinePad]byte
 }
 
+// Micros is d in the histograms' unit, whole microseconds, brought into
+// their range; clamped reports a value above HighestValue.
+func Micros(d time.Duration) (v int64, clamped bool) {
+	v = int64(d / time.Microsecond)
+	switch {
+	case v < LowestValue:
+		return LowestValue, false
+	case v > HighestValue:
+		return HighestValue, true
+	}
+	return v, false
+}
+
+// Locked is one histogram behind a mutex, for latencies recorded a few
+// dozen times a second (a sample of orders, a k6 extension's callbacks),
+// where a Recorder's shards (~370 KB each) would cost more memory than the
+// lock costs time.
+type Locked struct {
+	mu      sync.Mutex
+	h       *hdrhistogram.Histogram
+	clamped int64
+}
+
+// NewLocked returns an empty Locked histogram.
+func NewLocked() *Locked { return &Locked{h: NewHistogram()} }
+
+// Record adds one latency, as Shard.Record does.
+func (l *Locked) Record(d time.Duration) {
+	v, clamped := Micros(d)
+	l.mu.Lock()
+	_ = l.h.RecordValue(v) // in range: Micros clamped it
+	if clamped {
+		l.clamped++
+	}
+	l.mu.Unlock()
+}
+
+// Snapshot returns a copy of the histogram and the number of values clamped.
+func (l *Locked) Snapshot() (*hdrhistogram.Histogram, int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return hdrhistogram.Import(l.h.Export()), l.clamped
+}
+
 // Record adds one latency. It never blocks, takes no lock and does not
 // allocate. Durations are truncated to whole microseconds; anything below
 // LowestValue counts as LowestValue, and anything above HighestValue counts as
 // HighestValue and in Recorder.Clamped.
 func (s *Shard) Record(d time.Duration) {
-	v := int64(d / time.Microsecond)
-	if v < LowestValue {
-		v = LowestValue
-	} else if v > HighestValue {
-		v = HighestValue
+	v, clamped := Micros(d)
+	if clamped {
 		s.clamped.Add(1)
 	}
 	e := s.phaser.enter()

@@ -429,3 +429,21 @@ func TestFlipWaitsForWriterInCriticalSection(t *testing.T) {
 		}
 	}
 }
+
+func TestLockedRecordsAndClamps(t *testing.T) {
+	l := NewLocked()
+	for _, d := range []time.Duration{0, 500 * time.Nanosecond, 3 * time.Millisecond, 2 * time.Hour} {
+		l.Record(d)
+	}
+	h, clamped := l.Snapshot()
+	if h.TotalCount() != 4 || clamped != 1 {
+		t.Fatalf("count %d, clamped %d; want 4 and 1", h.TotalCount(), clamped)
+	}
+	if h.Min() != LowestValue || !h.ValuesAreEquivalent(h.Max(), HighestValue) {
+		t.Fatalf("min %d max %d: sub-microsecond values count as %d, too-large ones as %d", h.Min(), h.Max(), LowestValue, HighestValue)
+	}
+	l.Record(time.Millisecond) // the snapshot is a copy
+	if h.TotalCount() != 4 {
+		t.Fatalf("snapshot changed after a later Record")
+	}
+}
