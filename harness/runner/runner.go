@@ -290,7 +290,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	st := newTwinState(twin, time.Now(), phases, workers, seconds, maxOrders)
 
 	if twinkind.UsesBroker(twin) {
-		obs, err := completion.New(ctx, env.edaCfg, r.id, st.onEnd, log)
+		obs, err := completion.New(ctx, env.edaCfg, r.id, maxOrders, st.onEnd, log)
 		if err != nil {
 			return nil, err
 		}
@@ -381,7 +381,8 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	var stats load.Stats
 	var knee *results.Knee
 	a := inFlightAttacker{Attacker: atk, n: &st.inFlight}
-	lopts := []load.Option{load.WithMaxInFlight(sc.MaxInFlight), load.WithWorkers(workers), load.WithStart(st.start)}
+	// MaxRequests holds the schedule inside the bitsets sized for it.
+	lopts := []load.Option{load.WithMaxInFlight(sc.MaxInFlight), load.WithWorkers(workers), load.WithStart(st.start), load.WithMaxRequests(maxOrders)}
 	if sc.Ramp != nil {
 		stats, knee = r.ramp(ctx, st, tk, a, stages, lopts)
 	} else {
