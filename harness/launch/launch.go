@@ -99,7 +99,7 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 	ports, https := map[string]string{}, map[string]string{}
 	for _, svc := range t.order {
 		for _, m := range []map[string]string{ports, https} {
-			addr, err := freeAddr()
+			addr, err := FreeAddr()
 			if err != nil {
 				return nil, err
 			}
@@ -120,10 +120,10 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 			if err == nil || attempt == 2 || !strings.Contains(err.Error(), "address already in use") {
 				break
 			}
-			if ports[svc], err = freeAddr(); err != nil {
+			if ports[svc], err = FreeAddr(); err != nil {
 				break
 			}
-			if https[svc], err = freeAddr(); err != nil {
+			if https[svc], err = FreeAddr(); err != nil {
 				break
 			}
 		}
@@ -270,7 +270,9 @@ func (t *Twin) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func freeAddr() (string, error) {
+// FreeAddr is a loopback address whose port is free right now, for a child
+// process to listen on.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("pick a free loopback port: %w", err)

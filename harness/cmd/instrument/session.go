@@ -171,7 +171,8 @@ func (s *session) runK6(ctx context.Context, name, script string, env []string, 
 	}
 	defer log.Close()
 	spec.Path, spec.Dir = s.cfg.k6, s.cfg.root
-	spec.Args = []string{"run", "--no-color", "--quiet", "--summary-export", out, filepath.Join(s.cfg.root, script)}
+	// spec.Args are extra k6 flags, placed before the script.
+	spec.Args = append(append([]string{"run", "--no-color", "--quiet", "--summary-export", out}, spec.Args...), filepath.Join(s.cfg.root, script))
 	// No network: every load stays on loopback.
 	spec.Env = append(append(spec.Env, env...), "K6_NO_USAGE_REPORT=true")
 	spec.Stdout, spec.Stderr = log, log

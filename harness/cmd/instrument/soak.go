@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/peers"
 )
 
@@ -70,16 +73,35 @@ func (s *session) soakOne(ctx context.Context, tool string) soakRow {
 		return row
 	}
 	defer tw.stop(ctx)
-	spec := peers.Spec{SampleEvery: c.soakEvery}
+	// Each tool serves Go's heap profile on a loopback port of its own, read
+	// at the end of the warm-up and shortly before the end: what grew
+	// between them is `go tool pprof -base` of the two.
+	pprofAddr, err := launch.FreeAddr()
+	if err != nil {
+		row.Err = err.Error()
+		return row
+	}
+	hctx, stopHeaps := context.WithCancel(ctx)
+	var heaps sync.WaitGroup
+	spec := peers.Spec{SampleEvery: c.soakEvery, OnStart: func(int) {
+		heaps.Go(func() {
+			s.captureHeaps(hctx, tool, "http://"+pprofAddr+"/debug/pprof/heap", c.soakWarmup, c.soakDur-15*time.Second)
+		})
+	}}
 	fmt.Printf("  %s soaks a %s twin of its own at %v/s for %v...\n", tool, c.soakTwin, c.soakRate, c.soakDur)
 	var pr peers.Result
 	if tool == "edabench" {
-		row.Result, _, pr, err = s.runEdabench(ctx, "soak-edabench", c.soakTwin, tw.edabenchArgs("soak", c.soakRate, c.soakDur), spec)
+		// The later --metrics-addr overrides edabenchArgs' "off".
+		args := append(tw.edabenchArgs("soak", c.soakRate, c.soakDur), "--metrics-addr", pprofAddr)
+		row.Result, _, pr, err = s.runEdabench(ctx, "soak-edabench", c.soakTwin, args, spec)
 	} else {
 		hdr := filepath.Join(s.raw, "soak-k6-hdr")
 		env := append(tw.k6Env(), "RATE="+strconv.FormatFloat(c.soakRate, 'f', -1, 64), "DURATION="+c.soakDur.String(), "HDR="+hdr)
+		spec.Args = []string{"--profiling-enabled", "--address", pprofAddr}
 		row.Result, pr, err = s.runK6(ctx, "soak-k6", "xk6-eda/examples/soak.js", env, c.soakDur.Seconds(), false, spec)
 	}
+	stopHeaps()
+	heaps.Wait()
 	if err != nil {
 		row.Err = err.Error()
 	}
@@ -91,6 +113,50 @@ func (s *session) soakOne(ctx context.Context, tool string) soakRow {
 	fmt.Printf("  %-8s %d RSS samples, growth after %v: %+.1f MiB (max %+.1f MiB), peak %.0f MiB %s\n", tool, len(pr.Samples),
 		c.soakWarmup, mib(row.Growth.Bytes), mib(row.Growth.MaxGrowth), row.PeakRSSMiB, row.Err)
 	return row
+}
+
+// captureHeaps saves the heap profile at url as raw/soak-<tool>-heap-warmup.pb.gz
+// at warmup after the start and raw/soak-<tool>-heap-end.pb.gz at end. A
+// failed read is logged, not fatal: the RSS samples are the measurement.
+func (s *session) captureHeaps(ctx context.Context, tool, url string, warmup, end time.Duration) {
+	start := time.Now()
+	for _, at := range []struct {
+		name  string
+		after time.Duration
+	}{{"warmup", warmup}, {"end", max(end, warmup)}} {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(start.Add(at.after))):
+		}
+		path := filepath.Join(s.raw, fmt.Sprintf("soak-%s-heap-%s.pb.gz", tool, at.name))
+		if err := fetch(ctx, url, path); err != nil {
+			fmt.Printf("  %s: heap profile at %v: %v\n", tool, at.after, err)
+		}
+	}
+}
+
+// fetch saves url's body at path.
+func fetch(ctx context.Context, url, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 func writeSamples(path string, samples []peers.Sample) error {
