@@ -202,7 +202,9 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 		samples = append(samples, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: mi.metrics.errored, Tags: errTags}, Time: end, Metadata: tags.Metadata, Value: 1})
 	default:
 		res.Status, res.Reason = rep.GetStatus().String(), rep.GetReason()
-		add(mi.metrics.ack, metrics.D(ack))
+		if s.opts.Trends {
+			add(mi.metrics.ack, metrics.D(ack))
+		}
 		switch rep.GetStatus() {
 		case orderpb.OrderStatus_COMPLETED:
 			// RR: the reply is the completion.
@@ -210,7 +212,9 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 				s.untrack(req.OrderId)
 			}
 			s.hdr.recordE2E(ack)
-			add(mi.metrics.e2e, metrics.D(ack))
+			if s.opts.Trends {
+				add(mi.metrics.e2e, metrics.D(ack))
+			}
 			add(mi.metrics.completed, 1)
 		case orderpb.OrderStatus_REJECTED:
 			if p != nil {

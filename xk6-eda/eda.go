@@ -86,6 +86,12 @@ const (
 	MetricQueueDepth   = "eda_queue_depth"
 	MetricConsumerLag  = "eda_consumer_lag_seconds"
 	MetricLateComplete = "eda_orders_completed_late"
+	// With the hdr option: the run's quantiles so far, from the HDR
+	// histograms, once a second; fixed memory, unlike the Trends.
+	MetricAckP50 = "eda_ack_p50"
+	MetricAckP99 = "eda_ack_p99"
+	MetricE2EP50 = "eda_e2e_p50"
+	MetricE2EP99 = "eda_e2e_p99"
 )
 
 type edaMetrics struct {
@@ -93,6 +99,7 @@ type edaMetrics struct {
 	ack, e2e                                         *metrics.Metric
 	placed, completed, rejected, lost, errored, late *metrics.Metric
 	depth, lag                                       *metrics.Metric
+	ackP50, ackP99, e2eP50, e2eP99                   *metrics.Metric
 }
 
 func registerMetrics(reg *metrics.Registry) (*edaMetrics, error) {
@@ -114,6 +121,10 @@ func registerMetrics(reg *metrics.Registry) (*edaMetrics, error) {
 		{&m.late, MetricLateComplete, metrics.Counter, nil},
 		{&m.depth, MetricQueueDepth, metrics.Gauge, nil},
 		{&m.lag, MetricConsumerLag, metrics.Gauge, nil},
+		{&m.ackP50, MetricAckP50, metrics.Gauge, []metrics.ValueType{metrics.Time}},
+		{&m.ackP99, MetricAckP99, metrics.Gauge, []metrics.ValueType{metrics.Time}},
+		{&m.e2eP50, MetricE2EP50, metrics.Gauge, []metrics.ValueType{metrics.Time}},
+		{&m.e2eP99, MetricE2EP99, metrics.Gauge, []metrics.ValueType{metrics.Time}},
 	} {
 		if *d.dst, err = reg.NewMetric(d.name, d.typ, d.vt...); err != nil {
 			return nil, err

@@ -27,6 +27,8 @@ func TestClientOptionErrors(t *testing.T) {
 		{"unknown twin", `new eda.Client({ twin: "soa", grpc: "` + grpc + `" })`, `unknown twin "soa"`},
 		{"twin not a string", `new eda.Client({ twin: 1, grpc: "` + grpc + `" })`, "option twin must be a string"},
 		{"unknown option", `new eda.Client({ twin: "rr", grpc: "` + grpc + `", grcp: "x" })`, `unknown option "grcp"`},
+		{"trends not a boolean", `new eda.Client({ twin: "rr", grpc: "` + grpc + `", trends: "no" })`, "option trends must be true or false"},
+		{"trends off without hdr", `new eda.Client({ twin: "rr", grpc: "` + grpc + `", trends: false })`, "trends: false needs the hdr option"},
 		{"no grpc", `new eda.Client({ twin: "rr" })`, "option grpc is required"},
 		{"grpc not host:port", `new eda.Client({ twin: "rr", grpc: "gateway" })`, "is not HOST:PORT"},
 		{"grpc not loopback", `new eda.Client({ twin: "rr", grpc: "10.1.2.3:7100" })`, "is not a loopback address"},
@@ -255,6 +257,35 @@ func TestHDR(t *testing.T) {
 		f.Close()
 		if !strings.Contains(header, "Percentile") || !strings.HasSuffix(strings.ReplaceAll(total, " ", ""), "Totalcount=5]") {
 			t.Errorf("%s: header %q, total %q", path, header, total)
+		}
+	}
+}
+
+// With trends off, latency lives in the HDR histograms alone: no Trend
+// sample is pushed (k6 would keep each one), and the quantile gauges carry
+// the run's p50 and p99, the last value covering every order.
+func TestHDRWithoutTrends(t *testing.T) {
+	r := twin(t, "rr")
+	v := newVU(t)
+	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "rr", grpc: %q, hdr: %q, trends: false })`, r.Twin.GatewayAddr(), t.TempDir()))
+	v.toVUContext()
+	v.mustRun(`for (let i = 0; i < 5; i++) c.placeOrder(); c.close()`)
+	got := v.collect(time.Minute, func(ss []metrics.Sample) bool {
+		n, _ := count(ss, MetricE2EP99)
+		return n > 0
+	})
+	for _, name := range []string{MetricAck, MetricE2E} {
+		if n, _ := count(got, name); n != 0 {
+			t.Errorf("%s: %d Trend samples with trends off", name, n)
+		}
+	}
+	if _, sum := count(got, MetricCompleted); sum != 5 {
+		t.Errorf("completed: %v, want 5; samples %v", sum, names(got))
+	}
+	for _, name := range []string{MetricAckP50, MetricAckP99, MetricE2EP50, MetricE2EP99} {
+		s, ok := find(got, name)
+		if !ok || s.Value <= 0 {
+			t.Errorf("%s: %v (found %v); samples %v", name, s.Value, ok, names(got))
 		}
 	}
 }

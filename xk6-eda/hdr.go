@@ -9,6 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/edabench/edabench/harness/record"
+	"go.k6.io/k6/metrics"
 )
 
 // hdrPair records the ack and end-to-end latencies in fixed-memory HDR
@@ -30,6 +31,47 @@ func (h *hdrPair) recordAck(d time.Duration) {
 func (h *hdrPair) recordE2E(d time.Duration) {
 	if h != nil {
 		h.e2e.Record(d)
+	}
+}
+
+// quantiles pushes the HDR histograms' p50 and p99 so far as gauges once a
+// second, until the client is settled or closed: with trends off they are
+// what thresholds and the end-of-test summary see.
+func (s *shared) quantiles() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.noVUCtx().Done():
+			return
+		case now := <-t.C:
+			s.pushQuantiles(now)
+		}
+	}
+}
+
+func (s *shared) pushQuantiles(now time.Time) {
+	if s.hdr == nil {
+		return
+	}
+	var samples metrics.Samples
+	for _, h := range []struct {
+		l        *record.Locked
+		p50, p99 *metrics.Metric
+	}{{s.hdr.ack, s.m.ackP50, s.m.ackP99}, {s.hdr.e2e, s.m.e2eP50, s.m.e2eP99}} {
+		v, n := h.l.ValuesAt(50, 99)
+		if n == 0 {
+			continue
+		}
+		for i, m := range []*metrics.Metric{h.p50, h.p99} {
+			// Microseconds to k6's milliseconds.
+			samples = append(samples, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: m, Tags: s.gaugeTag}, Time: now, Value: float64(v[i]) / 1000})
+		}
+	}
+	if len(samples) > 0 {
+		s.pushGauges(samples)
 	}
 }
 

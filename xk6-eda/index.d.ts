@@ -28,6 +28,8 @@
  * | `eda_orders_completed_late`  | Counter           | completions seen after the order was already counted lost             |
  * | `eda_queue_depth`            | Gauge             | EDA: each queue's messages (ready + unacked), each second, tag `queue`|
  * | `eda_consumer_lag_seconds`   | Gauge             | EDA: each queue's consumer lag as its service reports it, tag `queue` |
+ * | `eda_ack_p50`, `eda_ack_p99` | Gauge (ms)        | with `hdr`: the run's ack quantiles so far, each second and at the end |
+ * | `eda_e2e_p50`, `eda_e2e_p99` | Gauge (ms)        | with `hdr`: the run's end-to-end quantiles so far, likewise          |
  *
  * Every placed order ends exactly one of completed, rejected, lost or errored.
  */
@@ -49,10 +51,18 @@ export interface ClientOptions {
   /**
    * A directory: also record ack and end-to-end latency in fixed-memory HDR
    * histograms and write `<dir>/k6.<twin>.ack.hgrm` and `<dir>/k6.<twin>.e2e.hgrm`
-   * at the end of the test, in the harness's format. Use it for soaks: k6's
-   * Trend keeps every sample in memory.
+   * at the end of the test, in the harness's format, and report the run's
+   * p50 and p99 so far once a second as the gauges eda_ack_p50, eda_ack_p99,
+   * eda_e2e_p50 and eda_e2e_p99 (ms; threshold them with "value<500").
    */
   hdr?: string;
+  /**
+   * Push a sample to the Trends eda_ack_duration and eda_e2e_duration for
+   * every order. Default true. k6 keeps every Trend sample in memory (it
+   * grows without bound in a soak); false keeps latency in the hdr
+   * histograms and their gauges only, and needs hdr.
+   */
+  trends?: boolean;
   /** EDA: RabbitMQ's management API, for eda_queue_depth. Default "http://127.0.0.1:15682" (the private node); "" disables. */
   mgmt?: string;
   /** EDA: every service's /metrics URL, for eda_consumer_lag_seconds. Default none (no lag gauge). */

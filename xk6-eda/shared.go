@@ -252,10 +252,11 @@ func (s *shared) finish(id string, at time.Time, completed bool) {
 	}
 	e2e := at.Sub(p.sent)
 	s.hdr.recordE2E(e2e)
-	s.push(p, metrics.Samples{
-		{TimeSeries: metrics.TimeSeries{Metric: s.m.e2e, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: metrics.D(e2e)},
-		{TimeSeries: metrics.TimeSeries{Metric: s.m.completed, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: 1},
-	})
+	samples := metrics.Samples{{TimeSeries: metrics.TimeSeries{Metric: s.m.completed, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: 1}}
+	if s.opts.Trends {
+		samples = append(samples, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: s.m.e2e, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: metrics.D(e2e)})
+	}
+	s.push(p, samples)
 }
 
 // sweep counts as lost every order still incomplete at its deadline.
@@ -338,6 +339,9 @@ func (s *shared) setOutput(vuCtx context.Context, out chan<- metrics.SampleConta
 	if twinkind.UsesBroker(s.opts.Twin) {
 		s.wg.Go(s.sample)
 	}
+	if s.hdr != nil {
+		s.wg.Go(s.quantiles)
+	}
 }
 
 // pushGauges sends samples that belong to no VU (the sampler's).
@@ -387,6 +391,8 @@ func (s *shared) settle() {
 		// Zeros, so that the end-of-test summary (and --summary-export)
 		// lists every counter and `count==0` thresholds have a value.
 		s.pushZeros(now)
+		// The last value of each quantile gauge covers the whole run.
+		s.pushQuantiles(now)
 		if err := s.hdr.write(s.opts.HDR, s.opts.Twin); err != nil {
 			s.log.Warn("writing HDR files", "err", err)
 		}

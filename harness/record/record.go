@@ -211,6 +211,14 @@ func (l *Locked) Record(d time.Duration) {
 	l.mu.Unlock()
 }
 
+// ValuesAt returns the value at each quantile (0 to 100) and the count, read
+// in place: no copy of the histogram, so it is cheap to call every second.
+func (l *Locked) ValuesAt(quantiles ...float64) (values []int64, count int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.h.ValueAtPercentilesSlice(quantiles), l.h.TotalCount()
+}
+
 // Snapshot returns a copy of the histogram and the number of values clamped.
 func (l *Locked) Snapshot() (*hdrhistogram.Histogram, int64) {
 	l.mu.Lock()
