@@ -103,21 +103,29 @@ func parseK6(b []byte, loadSeconds float64, needP99 bool) (toolResult, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return toolResult{}, fmt.Errorf("k6 summary export: %w", err)
 	}
-	ack, ok := s.Metrics["eda_ack_duration"]
-	if !ok {
-		return toolResult{}, errors.New("k6 summary export: no eda_ack_duration metric: was the script an xk6-eda one, and did it place any order?")
-	}
-	if _, ok := ack["p(99)"]; needP99 && !ok {
-		return toolResult{}, errors.New(`k6 summary export: eda_ack_duration has no p(99): add "p(99)" and "count" to the script's summaryTrendStats`)
-	}
 	res := toolResult{
 		Requests: int64(s.num("eda_orders_placed", "count")),
 		Errors:   int64(s.num("eda_orders_errored", "count") + s.num("eda_orders_rejected", "count")),
 		Dropped:  int64(s.num("dropped_iterations", "count")),
 		Seconds:  loadSeconds,
-		P50Ms:    s.num("eda_ack_duration", "med"),
-		P99Ms:    s.num("eda_ack_duration", "p(99)"),
-		Samples:  int64(s.num("eda_ack_duration", "count")),
+	}
+	ack, trend := s.Metrics["eda_ack_duration"]
+	_, gauges := s.Metrics["eda_ack_p99"]
+	switch {
+	case trend:
+		if _, ok := ack["p(99)"]; needP99 && !ok {
+			return toolResult{}, errors.New(`k6 summary export: eda_ack_duration has no p(99): add "p(99)" and "count" to the script's summaryTrendStats`)
+		}
+		res.P50Ms, res.P99Ms = s.num("eda_ack_duration", "med"), s.num("eda_ack_duration", "p(99)")
+		res.Samples = int64(s.num("eda_ack_duration", "count"))
+	case gauges:
+		// trends: false: the HDR histograms' quantiles over the whole run,
+		// as the extension's gauges last reported them; every reply was
+		// recorded.
+		res.P50Ms, res.P99Ms = s.num("eda_ack_p50", "value"), s.num("eda_ack_p99", "value")
+		res.Samples = res.Requests - int64(s.num("eda_orders_errored", "count"))
+	default:
+		return toolResult{}, errors.New("k6 summary export: neither eda_ack_duration nor eda_ack_p99: was the script an xk6-eda one, and did it place any order?")
 	}
 	res.OK = res.Requests - res.Errors
 	// A dropped iteration is a request the schedule wanted and k6 never sent.

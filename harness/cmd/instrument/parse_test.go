@@ -90,6 +90,10 @@ func TestParseK6NoP99(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "summaryTrendStats") {
 		t.Errorf("err %v: want one naming summaryTrendStats", err)
 	}
+	// trends: false (the soak with HDR): the quantile gauges stand in.
+	if r, err := parseK6(readFixture(t, "k6-hdr-gauges.json"), 60, true); err != nil || r.P50Ms != 4.127 || r.P99Ms != 17.535 || r.Requests != 3000 || r.Samples != 2998 || r.Errors != 2 {
+		t.Errorf("gauges: %+v, %v", r, err)
+	}
 	if _, err := parseK6([]byte(`{"metrics":{}}`), 10, false); err == nil || !strings.Contains(err.Error(), "eda_ack_duration") {
 		t.Errorf("err %v: want one naming eda_ack_duration", err)
 	}
