@@ -202,7 +202,7 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 		samples = append(samples, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: mi.metrics.errored, Tags: errTags}, Time: end, Metadata: tags.Metadata, Value: 1})
 	default:
 		res.Status, res.Reason = rep.GetStatus().String(), rep.GetReason()
-		if s.opts.Trends {
+		if !s.opts.NoTrends {
 			add(mi.metrics.ack, metrics.D(ack))
 		}
 		switch rep.GetStatus() {
@@ -212,7 +212,7 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 				s.untrack(req.OrderId)
 			}
 			s.hdr.recordE2E(ack)
-			if s.opts.Trends {
+			if !s.opts.NoTrends {
 				add(mi.metrics.e2e, metrics.D(ack))
 			}
 			add(mi.metrics.completed, 1)

@@ -35,7 +35,7 @@ type options struct {
 	CompletionTimeout time.Duration
 	RequestTimeout    time.Duration
 	HDR               string
-	Trends            bool // push eda_ack_duration and eda_e2e_duration samples (default true)
+	NoTrends          bool // trends: false: no eda_ack_duration or eda_e2e_duration samples
 	Mgmt              string
 	Metrics           []string
 }
@@ -49,7 +49,7 @@ func (o options) key() string {
 // same reports whether two option sets may share a client.
 func (o options) same(p options) bool {
 	return o.key() == p.key() && o.CompletionTimeout == p.CompletionTimeout &&
-		o.RequestTimeout == p.RequestTimeout && o.HDR == p.HDR && o.Trends == p.Trends && o.Mgmt == p.Mgmt && slices.Equal(o.Metrics, p.Metrics)
+		o.RequestTimeout == p.RequestTimeout && o.HDR == p.HDR && o.NoTrends == p.NoTrends && o.Mgmt == p.Mgmt && slices.Equal(o.Metrics, p.Metrics)
 }
 
 var optionKeys = []string{"twin", "grpc", "amqp", "prefix", "completionTimeout", "requestTimeout", "hdr", "trends", "mgmt", "metrics"}
@@ -57,7 +57,7 @@ var optionKeys = []string{"twin", "grpc", "amqp", "prefix", "completionTimeout",
 // parseOptions validates the constructor's argument. Every error names the
 // option and what it accepts.
 func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
-	o := options{Prefix: DefaultPrefix, CompletionTimeout: DefaultCompletionTimeout, Trends: true,
+	o := options{Prefix: DefaultPrefix, CompletionTimeout: DefaultCompletionTimeout,
 		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL, AMQP: eda.DefaultConfig().AMQPURL}
 	if v == nil || sobek.IsUndefined(v) || sobek.IsNull(v) {
 		return o, errors.New(`eda.Client: options are required, e.g. new eda.Client({ twin: "eda", grpc: "127.0.0.1:7200", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`)
@@ -115,7 +115,7 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 		if !ok {
 			return o, fmt.Errorf("eda.Client: option trends must be true or false, got %s", v.String())
 		}
-		o.Trends = b
+		o.NoTrends = !b
 	}
 	twinSet := obj.Get("twin")
 	for _, e := range []error{
@@ -146,7 +146,7 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	case twinkind.Check(o.Twin) != nil:
 		return o, fmt.Errorf(`eda.Client: unknown twin %q: want "rr", "eda" or "hybrid"`, o.Twin)
 	}
-	if !o.Trends && o.HDR == "" {
+	if o.NoTrends && o.HDR == "" {
 		return o, errors.New(`eda.Client: option trends: false needs the hdr option, or no latency would be recorded at all (e.g. { hdr: "results/k6", trends: false })`)
 	}
 	if o.GRPC == "" {

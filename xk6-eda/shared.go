@@ -253,7 +253,7 @@ func (s *shared) finish(id string, at time.Time, completed bool) {
 	e2e := at.Sub(p.sent)
 	s.hdr.recordE2E(e2e)
 	samples := metrics.Samples{{TimeSeries: metrics.TimeSeries{Metric: s.m.completed, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: 1}}
-	if s.opts.Trends {
+	if !s.opts.NoTrends {
 		samples = append(samples, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: s.m.e2e, Tags: p.tags.Tags}, Time: at, Metadata: p.tags.Metadata, Value: metrics.D(e2e)})
 	}
 	s.push(p, samples)
