@@ -6,6 +6,7 @@ package completion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -125,5 +126,12 @@ func (o *Observer) Count() int { return int(o.count.Load()) }
 // Duplicates counts end events seen more than once (at-least-once delivery).
 func (o *Observer) Duplicates() int64 { return o.dups.Load() }
 
-// Close closes the connection; Delete removes the queue afterwards.
+// Close closes the connection.
 func (o *Observer) Close() error { return o.conn.Close() }
+
+// Delete closes the connection and removes the harness's queue and its
+// dead-letter queue: for a twin the harness did not start, whose topology
+// it leaves alone but whose broker should not keep its queue after the run.
+func (o *Observer) Delete(ctx context.Context) error {
+	return errors.Join(o.Close(), bus.Delete(ctx, o.cfg.AMQPURL, "", QueueName(o.cfg)))
+}

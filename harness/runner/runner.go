@@ -295,7 +295,15 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			return nil, err
 		}
 		st.obs = obs
-		defer obs.Close()
+		defer func() {
+			if o.Target == "" {
+				obs.Close() // deleteQueues takes the harness's queue with the twin's
+				return
+			}
+			if err := obs.Delete(context.WithoutCancel(ctx)); err != nil {
+				log.Warn("deleting the harness's completion queue", "queue", completion.QueueName(env.edaCfg), "err", err)
+			}
+		}()
 		go obs.Run(ctx)
 		var urls []string
 		if env.tw != nil {
