@@ -2,24 +2,20 @@ package compare
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edabench/edabench/harness/results"
 )
 
 // smoke.json and crash.json are trimmed summary.json files of a smoke and
 // a failure-crash run.
 func summary(t *testing.T, name string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	m, _, err := results.ReadRun(filepath.Join("testdata", name))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
 	return m

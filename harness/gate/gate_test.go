@@ -2,13 +2,14 @@ package gate
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edabench/edabench/harness/results"
 )
 
 // The fixtures are trimmed summary.json files of real runs: smoke.json and
@@ -17,12 +18,8 @@ import (
 // down to 80/s; partial.json is smoke.json marked interrupted.
 func summary(t *testing.T, name string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	m, _, err := results.ReadRun(filepath.Join("testdata", name))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/edabench/edabench/harness/compare"
+	"github.com/edabench/edabench/harness/results"
 )
 
 const compareHelp = `edabench compare sets two runs side by side: every figure of both twins,
@@ -73,11 +74,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 2 {
 		return bad("want two runs, A and B, got %d arguments; e.g. edabench compare results/<run-id> results/latest", len(pos))
 	}
-	a, _, err := readRun(pos[0])
+	a, _, err := results.ReadRun(pos[0])
 	if err != nil {
 		return bad("%v", err)
 	}
-	b, _, err := readRun(pos[1])
+	b, _, err := results.ReadRun(pos[1])
 	if err != nil {
 		return bad("%v", err)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/edabench/edabench/harness/gate"
+	"github.com/edabench/edabench/harness/results"
 )
 
 const gateHelp = `edabench gate checks a run against the limits in a gate file, for CI.
@@ -103,14 +102,14 @@ func gateCmd(args []string, stdout, stderr io.Writer) int {
 		return bad("%s: check %d (line %d) is a max_regression check: pass --baseline RUN_DIR, the run to compare with",
 			o.file, i+1, g.Checks[i].Line)
 	}
-	run, runPath, err := readRun(pos[0])
+	run, runPath, err := results.ReadRun(pos[0])
 	if err != nil {
 		return bad("%v", err)
 	}
 	var baseline map[string]any
 	if o.baseline != "" {
 		var basePath string
-		if baseline, basePath, err = readRun(o.baseline); err != nil {
+		if baseline, basePath, err = results.ReadRun(o.baseline); err != nil {
 			return bad("--baseline: %v", err)
 		}
 		if p, _ := baseline["partial"].(bool); p {
@@ -155,34 +154,6 @@ func writeJUnit(path string, results []gate.Result, props map[string]string) err
 		return err
 	}
 	return f.Close()
-}
-
-// readRun decodes a run's summary.json. arg may be the run folder, the
-// file itself, or the OUT/latest link; the returned path is the file read.
-func readRun(arg string) (map[string]any, string, error) {
-	st, err := os.Stat(arg)
-	if err != nil {
-		return nil, "", fmt.Errorf("run %s: %w; pass a run folder (OUT/<run-id>), its summary.json, or OUT/latest", arg, err)
-	}
-	path := arg
-	if st.IsDir() {
-		path = filepath.Join(arg, "summary.json")
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, "", fmt.Errorf("%s has no summary.json: is it a run folder? (edabench run writes OUT/<run-id>/summary.json)", arg)
-		}
-		return nil, "", err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, "", fmt.Errorf("%s is not valid JSON: %w", path, err)
-	}
-	if _, ok := m["twins"]; !ok {
-		return nil, "", fmt.Errorf("%s has no twins key: is it an edabench summary.json?", path)
-	}
-	return m, path, nil
 }
 
 func wantsHelp(args []string) bool {
