@@ -167,6 +167,7 @@ func (r *twinRun) awaitCompleted(ids []string, bound time.Duration) {
 	r.t.Helper()
 	end := time.Now().Add(bound)
 	pending := append([]string(nil), ids...)
+	incomplete := map[string]int{} // COMPLETED, with this many step times
 	for len(pending) > 0 {
 		var still []string
 		for _, id := range pending {
@@ -180,15 +181,26 @@ func (r *twinRun) awaitCompleted(ids []string, bound time.Duration) {
 				still = append(still, id)
 				continue
 			}
+			// The projector consumes the gateway's queue with prefetch: after a
+			// broker restart the requeued events come back out of order, so
+			// OrderCompleted may be projected before a step's own event. The
+			// view is then COMPLETED with a step time missing until that
+			// event is redelivered: pending, not wrong, unless it never comes.
 			if want := r.twin.Spec().Plan().Len(); len(o.GetSteps()) != want {
-				r.t.Fatalf("order %s COMPLETED with %d step times, want %d", id, len(o.GetSteps()), want)
+				still = append(still, id)
+				incomplete[id] = len(o.GetSteps())
+				continue
 			}
+			delete(incomplete, id)
 		}
 		pending = still
 		if len(pending) == 0 {
 			return
 		}
 		if time.Now().After(end) {
+			if n, ok := incomplete[pending[0]]; ok {
+				r.t.Fatalf("order %s COMPLETED with %d step times after %v, want %d", pending[0], n, bound, r.twin.Spec().Plan().Len())
+			}
 			r.t.Fatalf("%d of %d orders not COMPLETED after %v (first: %s)", len(pending), len(ids), bound, pending[0])
 		}
 		time.Sleep(200 * time.Millisecond)
