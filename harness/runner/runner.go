@@ -62,6 +62,9 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	if err := o.defaults(); err != nil {
 		return nil, "", err
 	}
+	if err := checkExternal(ctx, o); err != nil {
+		return nil, "", err
+	}
 	r := &Runner{o: o, csv: &strings.Builder{}}
 	label := strings.Join(o.Twins, "-") + "-" + o.Scenario.Name
 	dir, id, err := results.NewRunDir(o.OutDir, label, time.Now())
