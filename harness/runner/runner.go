@@ -242,7 +242,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 				}
 			}()
 		}
-		tw, err := launch.Start(ctx, launch.Spec{Twin: twin, Topology: workflow.Topology(sc.Topology), Binary: o.Binary,
+		tw, err := launch.Start(ctx, launch.Spec{Twin: twin, Topology: workflow.Topology(sc.Topology), Binary: o.Binary, BinaryArgs: o.BinaryArgs,
 			Dir: r.dir, AMQPURL: amqpURL, Prefix: prefix, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
 		if err != nil {
 			return nil, err
