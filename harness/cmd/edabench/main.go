@@ -139,7 +139,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
-	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started")
+	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started; checked first, as --amqp is (an edabench gateway must answer there)")
 	fs.StringVar(&o.amqp, "amqp", "", "with --target and --twin eda or hybrid: the broker URL of the running twin")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda or hybrid: the running twin's --prefix")
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
