@@ -213,7 +213,8 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 	}
 	if errors.Is(err, runner.ErrInvalid) {
-		return bad("%v", err)
+		// "edabench run: --target ...", not "edabench run: invalid run options: --target ...".
+		return bad("%s", strings.TrimPrefix(err.Error(), runner.ErrInvalid.Error()+": "))
 	}
 	if sum != nil {
 		fmt.Fprintln(stdout)

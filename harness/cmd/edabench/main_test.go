@@ -75,7 +75,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"metrics port in use", []string{"run", "--twin", "rr", "--target", gw, "--scenario", "smoke",
 			"--metrics-addr", busy.Addr().String(), "--out", t.TempDir()}, 2, "--metrics-addr " + busy.Addr().String()},
 		{"target where nothing listens", []string{"run", "--twin", "rr", "--target", dead, "--out", t.TempDir()}, 2,
-			"--target " + dead + ": nothing listens there (connection refused); start the twin"},
+			"edabench run: --target " + dead + ": nothing listens there (connection refused); start the twin"},
 		{"target that is no gRPC server", []string{"run", "--twin", "rr", "--target", busy.Addr().String(), "--out", t.TempDir()}, 2,
 			"--target " + busy.Addr().String() + ": something listens there but does not answer gRPC"},
 		{"amqp where nothing listens", []string{"run", "--twin", "eda", "--target", gw, "--amqp", "amqp://guest:guest@" + dead + "/", "--out", t.TempDir()}, 2,
