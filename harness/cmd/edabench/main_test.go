@@ -82,6 +82,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 			"--amqp amqp://guest:xxxxx@" + dead + "/: " + dead + ": nothing listens there (connection refused)"},
 		{"scenarios with two names", []string{"scenarios", "smoke", "spike"}, 2, "want at most one name, got 2"},
 		{"scenarios of an unknown name", []string{"scenarios", "smok"}, 2, `no scenario named "smok" is built in`},
+		{"scenarios of a path", []string{"scenarios", "./smoke.yaml"}, 2, `no scenario named "./smoke" is built in`},
 		{"serve without a twin", []string{"serve", "--service", "gateway"}, 2, "edabench serve: --twin is required"},
 	}
 	for _, tt := range tests {
@@ -170,9 +171,11 @@ func TestScenariosCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stdout.Reset()
-		if code := run([]string{"scenarios", name}, &stdout, &stderr); code != 0 || !bytes.Equal(stdout.Bytes(), want) {
-			t.Errorf("edabench scenarios %s = exit %d, %d bytes; want exit 0 and %s as is (%d bytes)", name, code, stdout.Len(), f, len(want))
+		for _, arg := range []string{name, name + ".yaml"} {
+			stdout.Reset()
+			if code := run([]string{"scenarios", arg}, &stdout, &stderr); code != 0 || !bytes.Equal(stdout.Bytes(), want) {
+				t.Errorf("edabench scenarios %s = exit %d, %d bytes; want exit 0 and %s as is (%d bytes)", arg, code, stdout.Len(), f, len(want))
+			}
 		}
 	}
 }
@@ -192,5 +195,33 @@ func TestHelpNamesEveryCommand(t *testing.T) {
 	stderr.Reset()
 	if code := run([]string{"serve", "--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "edabench serve --twin rr|eda|hybrid --service NAME") {
 		t.Errorf("edabench serve --help = exit %d:\n%s", code, stderr.String())
+	}
+}
+
+// What runs the twins' services: --binary, else the target beside
+// edabench, else edabench itself as edabench serve.
+func TestTargetCommand(t *testing.T) {
+	withTarget, alone := t.TempDir(), t.TempDir()
+	for _, f := range []string{filepath.Join(withTarget, "edabench"), filepath.Join(withTarget, "target"), filepath.Join(alone, "edabench")} {
+		if err := os.WriteFile(f, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, self, binary, wantPath string
+		wantArgs                     []string
+	}{
+		{"--binary wins", filepath.Join(withTarget, "edabench"), "/opt/target", "/opt/target", nil},
+		{"the target beside edabench", filepath.Join(withTarget, "edabench"), "", filepath.Join(withTarget, "target"), nil},
+		{"edabench alone serves", filepath.Join(alone, "edabench"), "", filepath.Join(alone, "edabench"), []string{"serve"}},
+		{"no executable: the runner's default", "", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, args := cli{self: tt.self}.targetCommand(tt.binary)
+			if path != tt.wantPath || !slices.Equal(args, tt.wantArgs) {
+				t.Errorf("targetCommand(%q) = %q %q, want %q %q", tt.binary, path, args, tt.wantPath, tt.wantArgs)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/edabench/edabench/harness/scenario"
@@ -31,7 +32,8 @@ func scenariosCmd(args []string, stdout, stderr io.Writer) int {
 	case 0:
 		return listScenarios(stdout, stderr)
 	case 1:
-		b, err := scenario.ShippedFile(fs.Arg(0))
+		// "smoke.yaml" is how the file is named in the repository.
+		b, err := scenario.ShippedFile(strings.TrimSuffix(fs.Arg(0), ".yaml"))
 		if err != nil {
 			fmt.Fprintf(stderr, "edabench scenarios: %v\n", err)
 			return 2
