@@ -27,8 +27,12 @@ type Spec struct {
 	Twin     string // "rr", "eda" or "hybrid"
 	Topology workflow.Topology
 	Steps    int    // how many steps of the workflow run (0: all 4); only their services start
-	Binary   string // the target binary (see BuildTarget)
-	Dir      string // logs/ and data/ go here
+	Binary   string // the target binary (see BuildTarget), or a command that serves as one (see BinaryArgs)
+	// BinaryArgs go before every service's flags: {"serve"} when Binary is
+	// edabench itself, whose serve subcommand is the target's code (an
+	// installed edabench has no target binary and no source to build one).
+	BinaryArgs []string
+	Dir        string // logs/ and data/ go here
 	// AMQPURL and Prefix are for the twins over the broker (EDA, hybrid);
 	// Prefix keeps twins sharing a broker apart (default "edabench").
 	AMQPURL, Prefix string
@@ -209,7 +213,7 @@ func (t *Twin) start(ctx context.Context, svc string) (*supervise.Process, error
 	p, err := supervise.Start(ctx, supervise.Spec{
 		Name:    t.spec.Twin + "-" + svc,
 		Path:    t.spec.Binary,
-		Args:    t.args[svc],
+		Args:    append(slices.Clone(t.spec.BinaryArgs), t.args[svc]...),
 		LogPath: filepath.Join(t.spec.Dir, "logs", t.spec.Twin+"-"+svc+".log"),
 	})
 	if err != nil {

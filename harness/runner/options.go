@@ -30,12 +30,15 @@ type Options struct {
 	// names, for the completion observer; ignored when the runner starts the twin.
 	AMQPURL, Prefix string
 	Binary          string // the target binary; built from source when empty
-	MetricsAddr     string // the harness's own /metrics ("" = 127.0.0.1:0; "off" = none)
-	Progress        io.Writer
-	TTY             bool // live \r line instead of periodic plain lines
-	Log             *slog.Logger
-	Seed            uint64
-	Conns           int // gRPC connections the load spreads over (default 4)
+	// BinaryArgs go before every service's flags (launch.Spec.BinaryArgs):
+	// {"serve"} when Binary is edabench itself.
+	BinaryArgs  []string
+	MetricsAddr string // the harness's own /metrics ("" = 127.0.0.1:0; "off" = none)
+	Progress    io.Writer
+	TTY         bool // live \r line instead of periodic plain lines
+	Log         *slog.Logger
+	Seed        uint64
+	Conns       int // gRPC connections the load spreads over (default 4)
 	// Broker is the private node to start (default broker.DefaultConfig()):
 	// tests that restart it give one of their own.
 	Broker *broker.Config
@@ -51,7 +54,12 @@ func WithTarget(addr string) Option            { return func(o *Options) { o.Tar
 func WithExternalBroker(url, prefix string) Option {
 	return func(o *Options) { o.AMQPURL, o.Prefix = url, prefix }
 }
-func WithBinary(path string) Option      { return func(o *Options) { o.Binary = path } }
+
+// WithBinary sets the command that runs a twin service: the target binary,
+// or a binary that serves as one under leading args (edabench serve).
+func WithBinary(path string, args ...string) Option {
+	return func(o *Options) { o.Binary, o.BinaryArgs = path, args }
+}
 func WithMetricsAddr(addr string) Option { return func(o *Options) { o.MetricsAddr = addr } }
 func WithProgress(w io.Writer, tty bool) Option {
 	return func(o *Options) { o.Progress, o.TTY = w, tty }

@@ -62,6 +62,9 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	if err := o.defaults(); err != nil {
 		return nil, "", err
 	}
+	if err := checkExternal(ctx, o); err != nil {
+		return nil, "", err
+	}
 	r := &Runner{o: o, csv: &strings.Builder{}}
 	label := strings.Join(o.Twins, "-") + "-" + o.Scenario.Name
 	dir, id, err := results.NewRunDir(o.OutDir, label, time.Now())
@@ -239,7 +242,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 				}
 			}()
 		}
-		tw, err := launch.Start(ctx, launch.Spec{Twin: twin, Topology: workflow.Topology(sc.Topology), Binary: o.Binary,
+		tw, err := launch.Start(ctx, launch.Spec{Twin: twin, Topology: workflow.Topology(sc.Topology), Binary: o.Binary, BinaryArgs: o.BinaryArgs,
 			Dir: r.dir, AMQPURL: amqpURL, Prefix: prefix, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
 		if err != nil {
 			return nil, err

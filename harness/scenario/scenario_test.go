@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,27 +70,34 @@ func TestMissingFile(t *testing.T) {
 	}
 }
 
-// Every scenario shipped in scenarios/ must load as is.
+// Every scenario shipped in scenarios/ is built in and loads as is.
 func TestShippedScenarios(t *testing.T) {
 	files, err := filepath.Glob("../../scenarios/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]bool{}
+	var onDisk []string
 	for _, f := range files {
-		s, err := Load(f)
+		onDisk = append(onDisk, strings.TrimSuffix(filepath.Base(f), ".yaml"))
+	}
+	if got := Shipped(); !slices.Equal(got, onDisk) {
+		t.Errorf("built in: %v; scenarios/ holds %v", got, onDisk)
+	}
+	names := map[string]bool{}
+	for _, name := range Shipped() {
+		s, err := LoadShipped(name)
 		if err != nil {
 			t.Errorf("%v", err)
 			continue
 		}
-		if want := strings.TrimSuffix(filepath.Base(f), ".yaml"); s.Name != want {
-			t.Errorf("%s: name %q, want the file's name %q (the CLI finds scenarios by name)", f, s.Name, want)
+		if s.Name != name {
+			t.Errorf("scenarios/%s.yaml: name %q, want the file's name %q (the CLI finds scenarios by name)", name, s.Name, name)
 		}
 		if s.Description == "" {
-			t.Errorf("%s: no description", f)
+			t.Errorf("scenarios/%s.yaml: no description", name)
 		}
 		if _, err := s.Schedule(s.Seed); err != nil {
-			t.Errorf("%s: %v", f, err)
+			t.Errorf("scenarios/%s.yaml: %v", name, err)
 		}
 		names[s.Name] = true
 	}
@@ -97,6 +105,40 @@ func TestShippedScenarios(t *testing.T) {
 		if !names[n] {
 			t.Errorf("scenarios/%s.yaml missing", n)
 		}
+	}
+}
+
+// A value with a slash or a dot is a file, anything else a built-in name,
+// whatever the working directory holds.
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		arg, wantSource, wantErr string
+		wantRate                 float64
+	}{
+		{arg: "smoke", wantSource: "scenarios/smoke.yaml", wantRate: 100},
+		{arg: "testdata/own/smoke.yaml", wantSource: "testdata/own/smoke.yaml", wantRate: 7},
+		{arg: "./testdata/own/smoke.yaml", wantSource: "./testdata/own/smoke.yaml", wantRate: 7},
+		{arg: "smoke.yaml", wantErr: "open smoke.yaml: no such file"},
+		{arg: "smok", wantErr: `no scenario named "smok" is built in: want one of capacity, chain, `},
+		{arg: "smok", wantErr: "(edabench scenarios lists them), or a file's path such as ./smok.yaml"},
+		{arg: "", wantErr: "no scenario given: want a built-in one's name (capacity, chain, "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			s, err := Resolve(tt.arg)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Resolve(%q) = %v, want ErrInvalid and %q", tt.arg, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Source() != tt.wantSource || s.Peak() != tt.wantRate {
+				t.Errorf("Resolve(%q): source %q at %v/s, want %q at %v/s", tt.arg, s.Source(), s.Peak(), tt.wantSource, tt.wantRate)
+			}
+		})
 	}
 }
 

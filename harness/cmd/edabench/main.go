@@ -20,6 +20,7 @@ import (
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/targets/serve"
 	"golang.org/x/term"
 )
 
@@ -35,6 +36,9 @@ Usage:
   edabench report RUN_DIR...  write RUN_DIR/report.html, one self-contained page (edabench report -h)
   edabench verdict [--out DIR] RUN_DIR...
                               decide each architecture claim (docs/verdict.md) from the runs' figures (edabench verdict -h)
+  edabench scenarios [NAME]   list the built-in scenarios, or print one's YAML to copy and edit
+  edabench serve --twin rr|eda|hybrid --service NAME [flags]
+                              one service of a twin, as bin/target runs it (edabench run starts its own; edabench serve -h)
   edabench help               this text
 
 Run flags:
@@ -49,6 +53,14 @@ Examples:
   edabench run --twin rr --scenario chain --steps 2   the RR chain cut to gateway, payment, inventory
   edabench run --twin rr --target 127.0.0.1:7100 --scenario smoke
                                                       drive a twin you started yourself
+  edabench scenarios spike > my-spike.yaml            copy a built-in scenario, edit it, then
+  edabench run --scenario ./my-spike.yaml             run your file (a value with / or . is a path)
+
+Scenarios: --scenario NAME is one built into edabench (edabench scenarios lists
+them), whatever the working directory; a value with a / or a . is a file.
+The twins' services run as --binary, else as the target binary beside
+edabench (make build puts both in bin/), else as edabench serve: an installed
+edabench needs neither.
 
 Latency is measured from each request's intended send time (no coordinated
 omission); the uncorrected service time is reported too. Results go to
@@ -60,9 +72,23 @@ Exit status: 0 done, 1 the run failed (partial results written), 2 bad input,
 130 interrupted.
 `
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+// cli is one invocation of edabench.
+type cli struct {
+	// self is this executable, which serves as every twin service (edabench
+	// serve) when no target binary is at hand; empty in the tests, whose
+	// binary cannot.
+	self string
+}
 
-func run(args []string, stdout, stderr io.Writer) int {
+func main() {
+	var c cli
+	if exe, err := os.Executable(); err == nil {
+		c.self = exe
+	}
+	os.Exit(c.run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func (c cli) run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		fs, _ := runFlags(stdout)
@@ -72,7 +98,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "run":
-		return runCmd(args[1:], stdout, stderr)
+		return c.runCmd(args[1:], stdout, stderr)
+	case "scenarios":
+		return scenariosCmd(args[1:], stdout, stderr)
+	case "serve":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return serve.Main(ctx, "edabench serve", args[1:], stdout, stderr)
 	case "gate":
 		return gateCmd(args[1:], stdout, stderr)
 	case "compare":
@@ -82,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "verdict":
 		return verdictCmd(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "edabench: unknown command %q: want run, report, verdict, gate, compare or help\n", args[0])
+		fmt.Fprintf(stderr, "edabench: unknown command %q: want run, scenarios, report, verdict, gate, compare, serve or help\n", args[0])
 		return 2
 	}
 }
@@ -100,23 +132,23 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs := flag.NewFlagSet("edabench run", flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.StringVar(&o.twin, "twin", "both", "rr, eda, hybrid, both (rr and eda) or all (the three): several run one after the other on identical schedules")
-	fs.StringVar(&o.scenario, "scenario", "smoke", "a scenario file, or the name of one in scenarios/: smoke, spike, soak, ramp, chain, capacity, failure-crash, failure-pause, failure-slow-step, failure-slow-hop, failure-cut, failure-broker-restart")
+	fs.StringVar(&o.scenario, "scenario", "smoke", "a built-in scenario ("+strings.Join(scenario.Shipped(), ", ")+"; see edabench scenarios), or a scenario file's path (a value with a / or a .)")
 	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
 	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
-	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started")
+	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started; checked first, as --amqp is (an edabench gateway must answer there)")
 	fs.StringVar(&o.amqp, "amqp", "", "with --target and --twin eda or hybrid: the broker URL of the running twin")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda or hybrid: the running twin's --prefix")
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
-	fs.StringVar(&o.binary, "binary", "", "the target binary (default: built from source into the run folder)")
+	fs.StringVar(&o.binary, "binary", "", "the target binary (default: target beside edabench, else edabench itself as edabench serve)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	return fs, o
 }
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
+func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 	fs, o := runFlags(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults(); fmt.Fprint(stderr, runExamples) }
 	if err := fs.Parse(args); err != nil {
@@ -147,7 +179,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return bad("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
-	sc, err := scenario.Load(scenarioPath(o.scenario))
+	sc, err := scenario.Resolve(o.scenario)
 	if err != nil {
 		return bad("%v", err)
 	}
@@ -172,15 +204,17 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
+	bin, binArgs := c.targetCommand(o.binary)
 	sum, dir, err := runner.Run(ctx,
 		runner.WithTwins(twins...), runner.WithScenario(sc), runner.WithOutDir(o.out), runner.WithSeed(o.seed),
-		runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix), runner.WithBinary(o.binary),
+		runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix), runner.WithBinary(bin, binArgs...),
 		runner.WithMetricsAddr(o.metrics), runner.WithProgress(stdout, tty), runner.WithLogger(log))
 	if tty {
 		fmt.Fprintln(stdout)
 	}
 	if errors.Is(err, runner.ErrInvalid) {
-		return bad("%v", err)
+		// "edabench run: --target ...", not "edabench run: invalid run options: --target ...".
+		return bad("%s", strings.TrimPrefix(err.Error(), runner.ErrInvalid.Error()+": "))
 	}
 	if sum != nil {
 		fmt.Fprintln(stdout)
@@ -198,23 +232,23 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// scenarioPath resolves a bare name to scenarios/NAME.yaml, looked up from
-// the working directory upwards, so `edabench run --scenario spike` works
-// anywhere in the repository.
-func scenarioPath(s string) string {
-	if strings.ContainsAny(s, "/.") {
-		return s
+// targetCommand is what runs the twins' services: --binary; else the
+// target built beside edabench (make build puts both in bin/); else edabench
+// itself, whose serve subcommand is the target's code, so an installed
+// edabench needs neither a target binary nor the source to build one. With
+// no executable of its own (the tests) the runner's default stands: the
+// target beside the test binary, or built from source.
+func (c cli) targetCommand(binary string) (string, []string) {
+	if binary != "" || c.self == "" {
+		return binary, nil
 	}
-	dir, _ := os.Getwd()
-	for {
-		p := filepath.Join(dir, "scenarios", s+".yaml")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return filepath.Join("scenarios", s+".yaml")
-		}
-		dir = parent
+	if p := filepath.Join(filepath.Dir(c.self), "target"); isFile(p) {
+		return p, nil
 	}
+	return c.self, []string{"serve"}
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -7,10 +7,41 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/edabench/edabench/harness/scenario"
+	"github.com/edabench/edabench/targets/serve"
 )
+
+// run is edabench as the tests call it: with no executable of its own to
+// serve the twins (the test binary cannot), so the runner's default stands.
+func run(args []string, stdout, stderr io.Writer) int { return cli{}.run(args, stdout, stderr) }
+
+// gateway runs a real RR twin in this process (the target's code) for the
+// cases that need --target to pass its check; it stops with the test.
+func gateway(t *testing.T) string {
+	t.Helper()
+	r, stop, err := serve.InProcess(t.Context(), []string{"--twin", "rr", "--service", "all", "--log-level", "error"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop() })
+	return r.GRPC
+}
+
+// deadAddr is a loopback address nothing listens on: a port just released.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
 
 func TestRunRejectsBadInput(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -18,6 +49,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	dead, gw := deadAddr(t), gateway(t)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("name: bad\nstages:\n  - {name: a, duration: 10s, rate: -5}\n"), 0o644)
 	tests := []struct {
@@ -32,6 +64,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"negative rate", []string{"run", "--rate", "-10"}, 2, "--rate -10: must be positive"},
 		{"negative duration", []string{"run", "--duration", "-1s"}, 2, "--duration -1s: must be positive"},
 		{"unreadable scenario", []string{"run", "--scenario", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
+		{"unknown scenario name", []string{"run", "--scenario", "smok"}, 2, `no scenario named "smok" is built in: want one of capacity, chain,`},
 		{"invalid scenario", []string{"run", "--scenario", bad}, 2, "stages[0].rate: -5 must be positive"},
 		{"bad topology", []string{"run", "--topology", "star"}, 2, `--topology "star": want chain or fanout`},
 		{"unknown flag", []string{"run", "--speed", "1"}, 2, "flag provided but not defined: -speed"},
@@ -39,8 +72,18 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"non-loopback target", []string{"run", "--twin", "rr", "--target", "192.0.2.7:7100", "--scenario", "smoke"}, 2, "is not a loopback address"},
 		{"target with both twins", []string{"run", "--target", "127.0.0.1:7100", "--scenario", "smoke"}, 2, "pass --twin rr, eda or hybrid, not several"},
 		{"target with every twin", []string{"run", "--twin", "all", "--target", "127.0.0.1:7100", "--scenario", "smoke"}, 2, "pass --twin rr, eda or hybrid, not several"},
-		{"metrics port in use", []string{"run", "--twin", "rr", "--target", "127.0.0.1:1", "--scenario", "smoke",
+		{"metrics port in use", []string{"run", "--twin", "rr", "--target", gw, "--scenario", "smoke",
 			"--metrics-addr", busy.Addr().String(), "--out", t.TempDir()}, 2, "--metrics-addr " + busy.Addr().String()},
+		{"target where nothing listens", []string{"run", "--twin", "rr", "--target", dead, "--out", t.TempDir()}, 2,
+			"edabench run: --target " + dead + ": nothing listens there (connection refused); start the twin"},
+		{"target that is no gRPC server", []string{"run", "--twin", "rr", "--target", busy.Addr().String(), "--out", t.TempDir()}, 2,
+			"--target " + busy.Addr().String() + ": something listens there but does not answer gRPC"},
+		{"amqp where nothing listens", []string{"run", "--twin", "eda", "--target", gw, "--amqp", "amqp://guest:guest@" + dead + "/", "--out", t.TempDir()}, 2,
+			"--amqp amqp://guest:xxxxx@" + dead + "/: " + dead + ": nothing listens there (connection refused)"},
+		{"scenarios with two names", []string{"scenarios", "smoke", "spike"}, 2, "want at most one name, got 2"},
+		{"scenarios of an unknown name", []string{"scenarios", "smok"}, 2, `no scenario named "smok" is built in`},
+		{"scenarios of a path", []string{"scenarios", "./smoke.yaml"}, 2, `no scenario named "./smoke" is built in`},
+		{"serve without a twin", []string{"serve", "--service", "gateway"}, 2, "edabench serve: --twin is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,5 +141,87 @@ func TestScenarioHelpListsEveryScenario(t *testing.T) {
 		if !strings.Contains(usage, name) {
 			t.Errorf("--scenario help does not name %s: %q", name, usage)
 		}
+	}
+}
+
+// edabench scenarios lists every built-in scenario with its description,
+// and prints one byte for byte as shipped, to copy and edit.
+func TestScenariosCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"scenarios"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("edabench scenarios = exit %d, stderr:\n%s", code, stderr.String())
+	}
+	files, err := filepath.Glob("../../../scenarios/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios found: %v", err)
+	}
+	lines := strings.Split(stdout.String(), "\n")
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		sc, err := scenario.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, name+" ") && strings.HasSuffix(l, " "+sc.Description)
+		}) {
+			t.Errorf("no line %q ... %q in:\n%s", name, sc.Description, stdout.String())
+		}
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, arg := range []string{name, name + ".yaml"} {
+			stdout.Reset()
+			if code := run([]string{"scenarios", arg}, &stdout, &stderr); code != 0 || !bytes.Equal(stdout.Bytes(), want) {
+				t.Errorf("edabench scenarios %s = exit %d, %d bytes; want exit 0 and %s as is (%d bytes)", arg, code, stdout.Len(), f, len(want))
+			}
+		}
+	}
+}
+
+// edabench help teaches the commands an installed binary has.
+func TestHelpNamesEveryCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("edabench help = exit %d", code)
+	}
+	for _, want := range []string{"edabench run [flags]", "edabench scenarios [NAME]", "edabench serve --twin", "edabench gate", "edabench compare",
+		"edabench report", "edabench verdict", "-scenario string", "a value with a / or a . is a file"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("edabench help does not mention %q", want)
+		}
+	}
+	stderr.Reset()
+	if code := run([]string{"serve", "--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "edabench serve --twin rr|eda|hybrid --service NAME") {
+		t.Errorf("edabench serve --help = exit %d:\n%s", code, stderr.String())
+	}
+}
+
+// What runs the twins' services: --binary, else the target beside
+// edabench, else edabench itself as edabench serve.
+func TestTargetCommand(t *testing.T) {
+	withTarget, alone := t.TempDir(), t.TempDir()
+	for _, f := range []string{filepath.Join(withTarget, "edabench"), filepath.Join(withTarget, "target"), filepath.Join(alone, "edabench")} {
+		if err := os.WriteFile(f, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, self, binary, wantPath string
+		wantArgs                     []string
+	}{
+		{"--binary wins", filepath.Join(withTarget, "edabench"), "/opt/target", "/opt/target", nil},
+		{"the target beside edabench", filepath.Join(withTarget, "edabench"), "", filepath.Join(withTarget, "target"), nil},
+		{"edabench alone serves", filepath.Join(alone, "edabench"), "", filepath.Join(alone, "edabench"), []string{"serve"}},
+		{"no executable: the runner's default", "", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, args := cli{self: tt.self}.targetCommand(tt.binary)
+			if path != tt.wantPath || !slices.Equal(args, tt.wantArgs) {
+				t.Errorf("targetCommand(%q) = %q %q, want %q %q", tt.binary, path, args, tt.wantPath, tt.wantArgs)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bytes"
@@ -49,7 +49,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tt.args, &stdout, &stderr)
+			code := Main(t.Context(), "target", tt.args, &stdout, &stderr)
 			if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
 				t.Fatalf("run(%q) = %d, stderr:\n%s\nwant exit %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
 			}
@@ -103,6 +103,26 @@ func TestBuildWithFewerSteps(t *testing.T) {
 			}
 			if tt.twin == "eda" && s.edaConfig.Plan().Len() != tt.steps {
 				t.Errorf("eda config runs %d steps, want %d", s.edaConfig.Plan().Len(), tt.steps)
+			}
+		})
+	}
+}
+
+// The help and the errors name the command as it was invoked, so `edabench
+// serve` does not tell its user to run a `target` they may not have.
+func TestMainNamesItsCommand(t *testing.T) {
+	for _, name := range []string{"target", "edabench serve"} {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := Main(t.Context(), name, []string{"--help"}, &stdout, &stderr); code != 0 {
+				t.Fatalf("--help = exit %d", code)
+			}
+			if want := "  " + name + " --twin rr|eda|hybrid --service NAME"; !strings.Contains(stderr.String(), want) {
+				t.Errorf("help does not contain %q:\n%s", want, stderr.String())
+			}
+			stderr.Reset()
+			if code := Main(t.Context(), name, []string{"--service", "gateway"}, &stdout, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), name+": --twin is required") {
+				t.Errorf("no --twin = exit %d, %q; want 2 and %q first", code, stderr.String(), name+": --twin is required")
 			}
 		})
 	}

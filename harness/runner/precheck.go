@@ -1,0 +1,154 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/targets/api/orderpb"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
+)
+
+// probeTimeout bounds each pre-load check: a loopback peer that has not
+// answered in this long will not carry a load either.
+const probeTimeout = 3 * time.Second
+
+// checkExternal makes sure a twin the user started (--target, --amqp) is
+// there and is an edabench twin before anything starts: otherwise the whole
+// schedule would run against it and end as a table of Unavailable.
+func checkExternal(ctx context.Context, o Options) error {
+	if o.Target == "" {
+		return nil
+	}
+	if err := CheckGateway(ctx, o.Target); err != nil {
+		return fmt.Errorf("%w: --target %s: %w", ErrInvalid, o.Target, err)
+	}
+	if twinkind.UsesBroker(o.Twins[0]) {
+		if err := CheckBroker(ctx, o.AMQPURL); err != nil {
+			return fmt.Errorf("%w: --amqp %s: %w", ErrInvalid, redactURL(o.AMQPURL), err)
+		}
+	}
+	return nil
+}
+
+// CheckGateway says whether addr is an edabench gateway: something listens,
+// speaks gRPC, and lists edabench's OrderService through server reflection
+// (every gateway registers it). The error says what was found and the fix.
+func CheckGateway(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if err := dialTCP(ctx, addr); err != nil {
+		return fmt.Errorf("%w; start the twin (bin/target or edabench serve, see their --help) or fix the address", err)
+	}
+	services, err := listServices(ctx, addr)
+	if err != nil {
+		return err
+	}
+	want := orderpb.OrderService_ServiceDesc.ServiceName
+	if !slices.Contains(services, want) {
+		return fmt.Errorf("a gRPC server serving %v but not %s: not an edabench gateway; pass the gateway's address (the grpc address on its EDABENCH_READY line)", services, want)
+	}
+	return nil
+}
+
+// dialTCP tells "nothing listens" apart from the rest, as its own message.
+func dialTCP(ctx context.Context, addr string) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("nothing listens there (connection refused)")
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no answer to a TCP connect within %v", probeTimeout)
+	case err != nil:
+		return fmt.Errorf("cannot connect: %w", err)
+	}
+	return c.Close()
+}
+
+// listServices asks addr's server reflection for the services it serves.
+func listServices(ctx context.Context, addr string) ([]string, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("gRPC client: %w", err)
+	}
+	defer conn.Close()
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	var resp *reflectionpb.ServerReflectionResponse
+	if err == nil {
+		// A Send that finds the stream ended says only io.EOF; Recv has
+		// the status the server ended it with (Unimplemented, say).
+		err = stream.Send(&reflectionpb.ServerReflectionRequest{
+			MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+		if err == nil || errors.Is(err, io.EOF) {
+			resp, err = stream.Recv()
+		}
+	}
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.Unimplemented:
+		return nil, errors.New("a gRPC server without server reflection: not an edabench gateway (every gateway has it); pass the gateway's address")
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return nil, fmt.Errorf("something listens there but does not answer gRPC (%v): not an edabench gateway; pass the gateway's address", status.Convert(err).Message())
+	default:
+		return nil, fmt.Errorf("server reflection failed: %w", err)
+	}
+	_ = stream.CloseSend()
+	if e := resp.GetErrorResponse(); e != nil {
+		return nil, fmt.Errorf("server reflection failed: %s", e.GetErrorMessage())
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	return names, nil
+}
+
+// CheckBroker says whether an AMQP broker at rawURL accepts a connection
+// with the URL's credentials and vhost.
+func CheckBroker(ctx context.Context, rawURL string) error {
+	uri, err := amqp.ParseURI(rawURL)
+	if err != nil {
+		return fmt.Errorf("not an AMQP URL (%w): want amqp://USER:PASSWORD@HOST:PORT/VHOST", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	addr := net.JoinHostPort(uri.Host, fmt.Sprint(uri.Port))
+	if err := dialTCP(ctx, addr); err != nil {
+		return fmt.Errorf("%s: %w; start the running twin's broker or fix the URL", addr, err)
+	}
+	conn, err := amqp.DialConfig(rawURL, amqp.Config{Dial: amqp.DefaultDial(probeTimeout)})
+	if err == nil {
+		return conn.Close()
+	}
+	// RabbitMQ says why it closed the handshake; amqp091 passes that on.
+	var ae *amqp.Error
+	switch {
+	case errors.As(err, &ae) && ae.Code == amqp.AccessRefused:
+		return fmt.Errorf("the broker refused the login (%s); pass the running twin's --amqp, with its user and password", ae.Reason)
+	case errors.As(err, &ae) && ae.Code == amqp.NotAllowed:
+		return fmt.Errorf("the broker refused the vhost (%s); pass the running twin's --amqp, with its vhost", ae.Reason)
+	}
+	return fmt.Errorf("%s listens but no AMQP connection opened (%w): is it a RabbitMQ broker? pass the running twin's --amqp", addr, err)
+}
+
+// redactURL hides a URL's password in messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}
