@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,10 +27,65 @@ func environment(ctx context.Context) results.Environment {
 	if kb, err := strconv.ParseInt(strings.Fields(procField("/proc/meminfo", "MemTotal") + " 0")[0], 10, 64); err == nil {
 		e.MemoryMiB = kb / 1024
 	}
-	if out, err := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty").Output(); err == nil {
-		e.Edabench = strings.TrimSpace(string(out))
-	}
+	e.Edabench = edabenchVersion(ctx)
 	return e
+}
+
+// edabenchVersion names the code that ran. The binary's own build info comes
+// first: an installed edabench may run from any directory, where the working
+// directory's git history is some other project's or none. `go build` in the
+// checkout stamps the commit; `go install ...@vX` the module version. Test
+// binaries and `go run` carry neither, so then a checkout of edabench itself
+// around the working directory is asked.
+func edabenchVersion(ctx context.Context) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := buildVersion(bi); v != "" {
+			return v
+		}
+	}
+	top, err := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return ""
+	}
+	root := strings.TrimSpace(string(top))
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !strings.HasPrefix(string(mod), "module "+module+"\n") {
+		return ""
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// module is edabench's module path, which a checkout's go.mod declares.
+const module = "github.com/edabench/edabench"
+
+func buildVersion(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
 }
 
 func rabbitVersion(ctx context.Context) string {
