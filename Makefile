@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build test bench bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
+.PHONY: all build install test bench bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
 
 all: build
 
@@ -23,7 +23,8 @@ help:
 	@echo "make bench         build, start the private broker, run the benchmarks"
 	@echo "make test          go vet and every test (starts the private RabbitMQ node itself)"
 	@echo "make gate-ci       a 20 s smoke run of both twins, checked against gates/ci.yaml (JUnit in results/ci)"
-	@echo "make build         bin/target and bin/brokerctl"
+	@echo "make build         bin/target, bin/brokerctl and bin/edabench"
+	@echo "make install      go install edabench (one binary: scenarios built in, serves the twins itself)"
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
 	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling, soak memory, suite time"
@@ -32,6 +33,10 @@ build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target
 	$(GO) build -o $(BIN)/brokerctl ./harness/cmd/brokerctl
 	$(GO) build -o $(BIN)/edabench ./harness/cmd/edabench
+
+# Into GOBIN (or GOPATH/bin): runs from any directory, see README, Installing it.
+install:
+	$(GO) install ./harness/cmd/edabench
 
 # Installs Debian's rabbitmq-server when missing, then starts the private
 # node, so the tests that need a broker find one fast.
