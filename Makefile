@@ -24,7 +24,7 @@ help:
 	@echo "make test          go vet and every test (starts the private RabbitMQ node itself)"
 	@echo "make gate-ci       a 20 s smoke run of both twins, checked against gates/ci.yaml (JUnit in results/ci)"
 	@echo "make build         bin/target, bin/brokerctl and bin/edabench"
-	@echo "make install      go install edabench (one binary: scenarios built in, serves the twins itself)"
+	@echo "make install       go install edabench (one binary: scenarios built in, serves the twins itself)"
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
 	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling, soak memory, suite time"
