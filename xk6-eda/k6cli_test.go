@@ -182,3 +182,41 @@ func brokerObjects(ctx context.Context, node *broker.Node, prefix string) ([]str
 	}
 	return found, nil
 }
+
+// The extension's warnings follow k6's --log-format and --log-output: here
+// the management API is dead, which the gauge sampler warns about once.
+func TestLogsFollowK6LogOptions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the EDA twin and the broker: not with -short")
+	}
+	r := twin(t, "eda")
+	logFile := filepath.Join(t.TempDir(), "k6.log")
+	env := append(r.Env(), "MGMT=http://"+closedAddr(t), "DURATION=3s", "RATE=5")
+	out, err := k6(t, env, "run", "--quiet", "--log-format", "json", "--log-output", "file="+logFile, filepath.Join("examples", "smoke.js"))
+	if err != nil {
+		t.Fatalf("k6 run: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("--log-format json, yet a line of %s is not JSON: %q", logFile, line)
+		}
+		if rec["component"] == "xk6-eda" && rec["level"] == "warning" && strings.Contains(fmt.Sprint(rec["msg"]), "management API unavailable") {
+			found = true
+			if rec["twin"] != "eda" {
+				t.Errorf("the warning lacks twin=eda: %v", rec)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no xk6-eda warning about the management API in %s:\n%s", logFile, b)
+	}
+	if strings.Contains(out, "management API unavailable") {
+		t.Errorf("the warning went to the console too, not only to --log-output:\n%s", out)
+	}
+}
