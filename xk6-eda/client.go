@@ -156,10 +156,11 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 		mi.throw(err)
 	}
 	if err := s.connect(mi.vu.Context()); err != nil {
-		// Every order would fail the same way: end the test at once, as
-		// the constructor did when it checked the addresses itself, rather
-		// than throw in every iteration.
-		common.Throw(rt, &errext.InterruptError{Reason: "k6/x/eda: eda.Client.placeOrder: " + err.Error()})
+		// Every order would fail the same way: end the test at once (as
+		// k6/execution's test.abort does), rather than throw in every
+		// iteration of every VU.
+		rt.Interrupt(&errext.InterruptError{Reason: "k6/x/eda: eda.Client.placeOrder: " + err.Error()})
+		return nil
 	}
 	s.outOnce.Do(func() {
 		// The gauges belong to no VU, but must carry the run's own tags

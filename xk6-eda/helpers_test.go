@@ -54,6 +54,9 @@ var buildTarget = sync.OnceValues(func() (string, error) {
 // twin returns a running twin (rr or eda), starting it on first use.
 func twin(t *testing.T, name string) *twins.Running {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs the %s twin (and for EDA the broker): not with -short", name)
+	}
 	var node *broker.Node
 	if name == "eda" {
 		node = brokertest.Shared(t)

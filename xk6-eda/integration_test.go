@@ -56,6 +56,9 @@ func (s summary) num(t *testing.T, metric, field string) float64 {
 // the hybrid's orders, like EDA's, end with an event under that prefix, so
 // examples/common.js must pass it on for the hybrid too.
 func TestK6SmokeAgainstBothTwins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds k6, starts every twin and the broker: not with -short")
+	}
 	k6, err := buildK6()
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -218,5 +219,21 @@ func TestLogsFollowK6LogOptions(t *testing.T) {
 	}
 	if strings.Contains(out, "management API unavailable") {
 		t.Errorf("the warning went to the console too, not only to --log-output:\n%s", out)
+	}
+}
+
+// With nothing at the gateway's address, k6 run ends at the first order
+// (exit 108, aborted) with the address in the message, not an exception
+// per iteration.
+func TestRunAgainstNoTwinAborts(t *testing.T) {
+	addr := closedAddr(t)
+	out, err := k6(t, []string{"TWIN=rr", "GRPC=" + addr, "DURATION=5s"}, "run", "--quiet", "--address", "", filepath.Join("examples", "smoke.js"))
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 108 {
+		t.Fatalf("k6 run against no twin: %v, want exit status 108 (aborted)\n%s", err, out)
+	}
+	want := "gRPC address " + addr + " is unreachable"
+	if n := strings.Count(out, want); n != 1 {
+		t.Errorf("the output says %q %d times, want once:\n%s", want, n, out)
 	}
 }
