@@ -55,7 +55,7 @@ func (s summary) num(t *testing.T, metric, field string) float64 {
 // lost. Every twin runs under a queue prefix of its own (not the default):
 // the hybrid's orders, like EDA's, end with an event under that prefix, so
 // examples/common.js must pass it on for the hybrid too.
-func TestK6SmokeAgainstBothTwins(t *testing.T) {
+func TestK6SmokeAgainstEveryTwin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds k6, starts every twin and the broker: not with -short")
 	}
