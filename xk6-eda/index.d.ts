@@ -19,10 +19,10 @@
  * | metric                       | type              | what                                                                 |
  * |------------------------------|-------------------|----------------------------------------------------------------------|
  * | `eda_ack_duration`           | Trend (ms)        | until PlaceOrder replied                                             |
- * | `eda_e2e_duration`           | Trend (ms)        | until the order completed: the reply (RR), OrderCompleted seen (EDA)  |
+ * | `eda_e2e_duration`           | Trend (ms)        | until the order completed: the reply (RR), OrderCompleted seen (EDA, hybrid) |
  * | `eda_orders_placed`          | Counter           | PlaceOrder calls                                                     |
  * | `eda_orders_completed`       | Counter           | orders seen complete within their completion timeout                 |
- * | `eda_orders_rejected`        | Counter           | REJECTED replies (RR) and OrderFailed events (EDA)                    |
+ * | `eda_orders_rejected`        | Counter           | REJECTED replies and OrderFailed events (EDA, hybrid)                 |
  * | `eda_orders_lost`            | Counter           | accepted, but not complete within completionTimeout or by test end   |
  * | `eda_orders_errored`         | Counter           | PlaceOrder failed with a gRPC error (tag `code`); fate unknown        |
  * | `eda_orders_completed_late`  | Counter           | completions seen after the order was already counted lost             |
