@@ -48,9 +48,13 @@ deps:
 chromium:
 	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
+# xk6-eda is a module of its own (so edabench's module never requires k6):
+# its vet and tests run from its directory.
 test: deps chromium
 	$(GO) vet ./...
+	cd xk6-eda && $(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd xk6-eda && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # The standard suite, into one folder per bench: every scenario the
 # verdict's claims need, each on the twins its claims compare (all three for
@@ -142,20 +146,29 @@ observe: observe-deps
 		--web.listen-address=127.0.0.1:$(OBSERVE_PORT) --web.enable-remote-write-receiver \
 		--storage.tsdb.retention.time=15d
 
-# xk6-eda: k6 with the k6/x/eda extension (xk6-eda/README.md). `make k6`
-# builds bin/k6; `make k6-smoke` starts the private broker and both twins as
-# the harness does and runs xk6-eda/examples/smoke.js against each, showing
-# k6's end-of-test summary (SMOKE_DURATION overrides the script's 30 s).
+# xk6-eda: k6 with the k6/x/eda extension (xk6-eda/README.md), a Go module
+# of its own. `make k6` builds bin/k6 as the xk6 builder would: a generated
+# main module requiring go.k6.io/k6 (the version xk6-eda's go.mod requires)
+# and the extension at its release version, replaced by this checkout
+# (xk6-eda/internal/k6build); `bin/k6 version` lists the extension and its
+# version. `make k6-smoke` starts the private broker and both twins as the
+# harness does and runs xk6-eda/examples/smoke.js against each, showing k6's
+# end-of-test summary (SMOKE_DURATION overrides the script's 30 s).
 SMOKE_DURATION ?=
 
-.PHONY: k6 k6-smoke
+.PHONY: k6 k6smoke k6-smoke
 
 k6:
-	$(GO) build -o $(BIN)/k6 ./xk6-eda/cmd/k6
+	$(GO) run -C xk6-eda ./cmd/k6build --out $(BIN)/k6
 	$(BIN)/k6 version
 
-k6-smoke: k6 build deps
-	$(GO) run ./xk6-eda/cmd/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js --duration "$(SMOKE_DURATION)"
+# The smoke and cross-check driver, from xk6-eda's module; run from here so
+# its relative paths (scripts, --out) are the checkout's.
+k6smoke:
+	$(GO) build -C xk6-eda -o $(BIN)/k6smoke ./cmd/k6smoke
+
+k6-smoke: k6 k6smoke build deps
+	$(BIN)/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js --duration "$(SMOKE_DURATION)"
 
 # The instrument checked against another: k6 with xk6-eda and edabench drive
 # the same twin at the same rate; their end-to-end p50s are printed side by
@@ -163,8 +176,8 @@ k6-smoke: k6 build deps
 CROSSCHECK_RATE ?= 50
 
 .PHONY: bench-crosscheck
-bench-crosscheck: k6 build deps
-	$(GO) run ./xk6-eda/cmd/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js \
+bench-crosscheck: k6 k6smoke build deps
+	$(BIN)/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js \
 		--rate $(CROSSCHECK_RATE) --duration $(CROSSCHECK_DURATION) --crosscheck $(BIN)/edabench --out $(BENCH_OUT)/crosscheck
 
 # The instrument against its peers (issue 9, docs/performance.md): ghz and

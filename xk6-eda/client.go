@@ -4,16 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/edabench/edabench/internal/twinkind"
 	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/grafana/sobek"
+	"go.k6.io/k6/errext"
 	"go.k6.io/k6/js/common"
+	"go.k6.io/k6/js/modules"
 	"go.k6.io/k6/metrics"
 	"google.golang.org/grpc/status"
 )
@@ -63,7 +65,7 @@ func (mi *ModuleInstance) newClient(call sobek.ConstructorCall) *sobek.Object {
 }
 
 // acquire returns the shared client for o's key, creating it on first use.
-func (r *RootModule) acquire(vu interface{ Events() common.Events }, o options, m *edaMetrics) (*shared, error) {
+func (r *RootModule) acquire(vu modules.VU, o options, m *edaMetrics) (*shared, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.clients[o.key()]; ok {
@@ -73,7 +75,7 @@ func (r *RootModule) acquire(vu interface{ Events() common.Events }, o options, 
 		s.refs++
 		return s, nil
 	}
-	s, err := newShared(r, o, m)
+	s, err := newShared(r, o, m, vu.InitEnv().Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +84,7 @@ func (r *RootModule) acquire(vu interface{ Events() common.Events }, o options, 
 		exit:    func() { r.finish(s, false) },
 	})
 	if err != nil {
-		s.log.Warn("orders still in flight at the end of the test will not be counted lost", "err", err)
+		s.log.WithError(err).Warn("orders still in flight at the end of the test will not be counted lost")
 	}
 	s.atEnd.Store(ok)
 	s.refs = 1
@@ -152,6 +154,13 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 	req, err := parseOrder(rt, arg)
 	if err != nil {
 		mi.throw(err)
+	}
+	if err := s.connect(mi.vu.Context()); err != nil {
+		// Every order would fail the same way: end the test at once (as
+		// k6/execution's test.abort does), rather than throw in every
+		// iteration of every VU.
+		rt.Interrupt(&errext.InterruptError{Reason: "k6/x/eda: eda.Client.placeOrder: " + err.Error()})
+		return nil
 	}
 	s.outOnce.Do(func() {
 		// The gauges belong to no VU, but must carry the run's own tags

@@ -15,9 +15,12 @@ package eda
 
 import (
 	"fmt"
+	"reflect"
+	"runtime/debug"
 	"sync"
 
 	"github.com/grafana/sobek"
+	"go.k6.io/k6/ext"
 	"go.k6.io/k6/js/common"
 	"go.k6.io/k6/js/modules"
 	"go.k6.io/k6/metrics"
@@ -28,6 +31,47 @@ const ImportPath = "k6/x/eda"
 
 func init() {
 	modules.Register(ImportPath, New())
+	if info, ok := debug.ReadBuildInfo(); ok {
+		correctExtensionInfo(ext.Get(ext.JSExtension)[ImportPath], info)
+	}
+}
+
+// modulePath is this extension's Go module path: the package is the
+// module's root.
+var modulePath = reflect.TypeFor[RootModule]().PkgPath()
+
+// correctExtensionInfo sets the module path and version that `k6 version`
+// (and k6's `use k6 with k6/x/eda >= ...` check) show for the extension.
+// k6 v1.8 takes the first dependency whose path is a prefix of the
+// extension's package path, and build info lists dependencies sorted by
+// path: github.com/edabench/edabench (whose packages xk6-eda imports) comes
+// first and is a prefix of github.com/edabench/edabench/xk6-eda, so k6
+// would name the parent module and its version. Here only an exact module
+// match counts. For a module replaced by a local directory (`make k6`,
+// `xk6 build --with ...=./xk6-eda`) Go records "(devel)" as the
+// replacement's version; the version shown is then the one required, which
+// k6build (and xk6) take from the release the source declares.
+func correctExtensionInfo(e *ext.Extension, info *debug.BuildInfo) {
+	if e == nil || info == nil {
+		return
+	}
+	version := ""
+	if info.Main.Path == modulePath {
+		version = info.Main.Version // the extension's own tests: "(devel)"
+	}
+	for _, dep := range info.Deps {
+		if dep.Path != modulePath {
+			continue
+		}
+		version = dep.Version
+		if r := dep.Replace; r != nil && r.Version != "" && r.Version != "(devel)" {
+			version = r.Version
+		}
+	}
+	if version == "" {
+		return
+	}
+	e.Path, e.Version = modulePath, version
 }
 
 // RootModule is the process-wide module: it owns the clients that VUs share
@@ -131,6 +175,12 @@ func registerMetrics(reg *metrics.Registry) (*edaMetrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// counters are every Counter the extension has, each zero-pushed at the
+// end of the test.
+func (m *edaMetrics) counters() []*metrics.Metric {
+	return []*metrics.Metric{m.placed, m.completed, m.rejected, m.lost, m.errored, m.late}
 }
 
 // throw raises err as a JS exception in the VU's runtime; it never returns.

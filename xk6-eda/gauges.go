@@ -51,7 +51,7 @@ func (s *shared) sample() {
 			depths, err := queueDepths(ctx, s.opts.Mgmt, s.opts.AMQP)
 			switch {
 			case err != nil && !warned && s.ctx.Err() == nil:
-				s.log.Warn("eda_queue_depth: management API unavailable; set the mgmt option", "err", err)
+				s.log.WithError(err).Warn("eda_queue_depth: management API unavailable; set the mgmt option (MGMT= in the examples), or \"\" to turn it off")
 				warned = true
 			case err == nil:
 				for _, q := range queues {
@@ -245,6 +245,7 @@ func (mi *ModuleInstance) queueArg(fn string, v sobek.Value) string {
 // queueDepth is eda.queueDepth(queue, options?): the queue's messages, ready
 // plus unacknowledged, from the management API.
 func (mi *ModuleInstance) queueDepth(queue sobek.Value, opts sobek.Value) int64 {
+	mi.vuContextOnly("queueDepth")
 	q := mi.queueArg("queueDepth", queue)
 	p := mi.probeTarget("queueDepth", opts)
 	if p.mgmt == "" {
@@ -268,6 +269,7 @@ func (mi *ModuleInstance) queueDepth(queue sobek.Value, opts sobek.Value) int64 
 // seconds, of the latest message the queue's consumer took, as the service
 // reports it; null when no service reports the queue.
 func (mi *ModuleInstance) consumerLag(queue sobek.Value, opts sobek.Value) sobek.Value {
+	mi.vuContextOnly("consumerLag")
 	q := mi.queueArg("consumerLag", queue)
 	p := mi.probeTarget("consumerLag", opts)
 	if len(p.metrics) == 0 {
@@ -281,4 +283,12 @@ func (mi *ModuleInstance) consumerLag(queue sobek.Value, opts sobek.Value) sobek
 		return sobek.Null()
 	}
 	return mi.vu.Runtime().ToValue(v)
+}
+
+// vuContextOnly throws in the init context: the extension does no network
+// I/O there, so that `k6 inspect` and `k6 archive` need no twin or broker.
+func (mi *ModuleInstance) vuContextOnly(fn string) {
+	if mi.vu.State() == nil {
+		mi.throw(fmt.Errorf("eda.%s: only in the VU context (the default function, a scenario's exec, setup or teardown), not in the init context", fn))
+	}
 }

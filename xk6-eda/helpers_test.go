@@ -7,12 +7,12 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/broker/brokertest"
-	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/xk6-eda/internal/twins"
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/js/modulestest"
@@ -48,12 +48,15 @@ var buildTarget = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return launch.BuildTarget(context.Background(), dir)
+	return twins.BuildTarget(context.Background(), dir)
 })
 
 // twin returns a running twin (rr or eda), starting it on first use.
 func twin(t *testing.T, name string) *twins.Running {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs the %s twin (and for EDA the broker): not with -short", name)
+	}
 	var node *broker.Node
 	if name == "eda" {
 		node = brokertest.Shared(t)
@@ -216,4 +219,34 @@ func closedAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// counting is a loopback listener that counts the connections it accepts
+// and hangs up on each.
+type counting struct {
+	addr string
+	n    atomic.Int64
+}
+
+func (c *counting) accepted() int64 { return c.n.Load() }
+
+func countingListener(t *testing.T) *counting {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	c := &counting{addr: ln.Addr().String()}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.n.Add(1)
+			conn.Close()
+		}
+	}()
+	return c
 }

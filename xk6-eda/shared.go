@@ -18,6 +18,7 @@ import (
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/sirupsen/logrus"
 	"go.k6.io/k6/metrics"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -33,13 +34,21 @@ type shared struct {
 	opts options
 	m    *edaMetrics
 	refs int // guarded by root.mu
-	log  *slog.Logger
+	// log is k6's logger of the VU that made the client, captured then:
+	// the background goroutines have no VU to ask.
+	log logrus.FieldLogger
 
-	run     string // names this process's orders and completion queue
-	seq     atomic.Uint64
-	conns   []*grpc.ClientConn
-	clients []orderpb.OrderServiceClient
-	next    atomic.Uint64
+	run string // names this process's orders and completion queue
+	seq atomic.Uint64
+
+	// The connections, made by the first order (connect); connMu guards
+	// making them, connected says they are made.
+	connMu    sync.Mutex
+	connected atomic.Bool
+	connErr   error
+	conns     []*grpc.ClientConn
+	clients   []orderpb.OrderServiceClient
+	next      atomic.Uint64
 
 	cfg   eda.Config // EDA only
 	bus   *bus.Conn  // EDA only: the completion subscription
@@ -96,52 +105,82 @@ type fifoEntry struct {
 // maxLostIDs bounds the memory of lost orders kept to spot late completions.
 const maxLostIDs = 100_000
 
-// dialTimeout bounds the reachability checks of the constructor.
+// dialTimeout bounds the reachability checks of the first order.
 const dialTimeout = 3 * time.Second
 
-func newShared(root *RootModule, o options, m *edaMetrics) (*shared, error) {
+// newShared makes the shared state of a client without any network I/O:
+// the constructor runs in the init context, which `k6 inspect` and `k6
+// archive` run too, with no twin or broker around. The first order
+// connects (connect).
+func newShared(root *RootModule, o options, m *edaMetrics, log logrus.FieldLogger) (*shared, error) {
 	run, err := runID()
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &shared{root: root, opts: o, m: m, run: run, ctx: ctx, cancel: cancel, pending: map[string]*pendingOrder{}, lostIDs: map[string]*pendingOrder{},
-		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", "xk6-eda", "twin", o.Twin)}
-	// A closed port is the common mistake (wrong PORT, twin not started):
-	// gRPC connects lazily and would only say so at the first order.
-	c, err := net.DialTimeout("tcp", o.GRPC, dialTimeout)
+		log: log.WithField("component", "xk6-eda").WithField("twin", o.Twin)}
+	if o.HDR != "" {
+		s.hdr = newHDRPair()
+	}
+	return s, nil
+}
+
+// connect opens the gRPC connections and, for a twin over the broker, the
+// completion subscription, once: every later call returns the first one's
+// result. A failure names the address and what to check.
+func (s *shared) connect(ctx context.Context) error {
+	if s.connected.Load() {
+		return nil
+	}
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	switch {
+	case s.connected.Load():
+		return nil
+	case s.connErr != nil:
+		return s.connErr
+	case s.ctx.Err() != nil:
+		return errors.New("the client is closed")
+	}
+	if err := s.dial(ctx); err != nil {
+		s.connErr = err
+		s.closeConns()
+		return err
+	}
+	s.wg.Go(s.sweep)
+	s.connected.Store(true)
+	return nil
+}
+
+func (s *shared) dial(ctx context.Context) error {
+	o := s.opts
+	// A closed port is the common mistake (wrong GRPC, twin not started):
+	// gRPC connects lazily and would only say so order by order.
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	c, err := (&net.Dialer{}).DialContext(dctx, "tcp", o.GRPC)
+	cancel()
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("eda.Client: gRPC address %s is unreachable (is the %s twin's gateway running there?): %w", o.GRPC, o.Twin, err)
+		return fmt.Errorf("gRPC address %s is unreachable: is the %s twin's gateway running there? (start it with `edabench run --twin %s` or `make k6-smoke`, or set the grpc option, GRPC= in the examples): %w", o.GRPC, o.Twin, o.Twin, err)
 	}
 	_ = c.Close()
 	for range defaultConns {
 		cc, err := grpc.NewClient(o.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
-			s.closeConns()
-			cancel()
-			return nil, fmt.Errorf("eda.Client: gRPC client for %s: %w", o.GRPC, err)
+			return fmt.Errorf("gRPC client for %s: %w", o.GRPC, err)
 		}
 		s.conns = append(s.conns, cc)
 		s.clients = append(s.clients, orderpb.NewOrderServiceClient(cc))
 	}
 	if o.HDR != "" {
 		if err := os.MkdirAll(o.HDR, 0o755); err != nil {
-			s.closeConns()
-			cancel()
-			return nil, fmt.Errorf("eda.Client: option hdr: %w", err)
+			return fmt.Errorf("option hdr: %w", err)
 		}
-		s.hdr = newHDRPair()
 	}
 	if twinkind.UsesBroker(o.Twin) {
-		if err := s.subscribe(); err != nil {
-			s.closeConns()
-			cancel()
-			return nil, err
-		}
+		return s.subscribe()
 	}
-	s.wg.Go(s.sweep)
-	return s, nil
+	return nil
 }
 
 func runID() (string, error) {
@@ -164,15 +203,15 @@ func (s *shared) subscribe() error {
 	// Dial's ctx is the Conn's lifetime; WithConnectTimeout bounds the dial.
 	conn, err := bus.Dial(s.ctx, bus.WithURL(cfg.AMQPURL), bus.WithExchange(cfg.Exchange()), bus.WithQueue(q),
 		bus.WithConnectionName("edabench/k6/"+s.run), bus.WithHeartbeat(cfg.Heartbeat),
-		bus.WithDialTimeout(dialTimeout), bus.WithConnectTimeout(2*dialTimeout), bus.WithLogger(s.log))
+		bus.WithDialTimeout(dialTimeout), bus.WithConnectTimeout(2*dialTimeout), bus.WithLogger(slog.New(newLogrusHandler(s.log))))
 	if err != nil {
-		return fmt.Errorf("eda.Client: AMQP broker %s is unreachable (is the private broker up? `make broker-up`): %w", redact(s.opts.AMQP), err)
+		return fmt.Errorf("AMQP broker %s is unreachable: is the broker the %s twin uses up? (the private node: `make broker-up`; else set the amqp option, AMQP= in the examples): %w", redact(s.opts.AMQP), s.opts.Twin, err)
 	}
 	s.bus = conn
 	s.wg.Go(func() {
 		err := conn.Consume(s.ctx, s.queue, bus.ConsumeOptions{Prefetch: 512, Concurrency: 1, ShutdownGrace: time.Second}, s.handle)
 		if err != nil && s.ctx.Err() == nil && !errors.Is(err, bus.ErrClosed) {
-			s.log.Warn("completion consumer stopped", "err", err)
+			s.log.WithError(err).Warn("completion consumer stopped: completions from now on are not seen, so orders will count lost")
 		}
 	})
 	return nil
@@ -324,7 +363,7 @@ func (s *shared) pushZeros(now time.Time) {
 		return
 	}
 	var zeros metrics.Samples
-	for _, m := range []*metrics.Metric{s.m.placed, s.m.completed, s.m.rejected, s.m.lost, s.m.errored} {
+	for _, m := range s.m.counters() {
 		zeros = append(zeros, metrics.Sample{TimeSeries: metrics.TimeSeries{Metric: m, Tags: s.gaugeTag}, Time: now, Value: 0})
 	}
 	metrics.PushIfNotDone(s.noVUCtx(), s.out, zeros)
@@ -394,7 +433,7 @@ func (s *shared) settle() {
 		// The last value of each quantile gauge covers the whole run.
 		s.pushQuantiles(now)
 		if err := s.hdr.write(s.opts.HDR, s.opts.Twin); err != nil {
-			s.log.Warn("writing HDR files", "err", err)
+			s.log.WithError(err).Warn("writing HDR files")
 		}
 		s.seal()
 	})
@@ -412,13 +451,18 @@ func (s *shared) close() {
 	s.closeOnce.Do(func() {
 		s.seal()
 		s.cancel()
-		if s.bus != nil {
-			_ = s.bus.Close()
+		// After cancel no connect starts; one in progress ends soon (its
+		// dials use s.ctx or a short timeout) and is waited for.
+		s.connMu.Lock()
+		conn := s.bus
+		s.connMu.Unlock()
+		if conn != nil {
+			_ = conn.Close()
 		}
 		s.wg.Wait()
-		if s.bus != nil {
+		if conn != nil {
 			if err := bus.Delete(context.Background(), s.opts.AMQP, "", s.queue); err != nil {
-				s.log.Warn("deleting the completion queue", "queue", s.queue, "err", err)
+				s.log.WithError(err).WithField("queue", s.queue).Warn("deleting the completion queue; delete it by hand (rabbitmqctl delete_queue)")
 			}
 		}
 		s.closeConns()

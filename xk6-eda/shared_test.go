@@ -57,3 +57,42 @@ func TestLostThenLate(t *testing.T) {
 		t.Errorf("%d orders still pending", s.pendingCount())
 	}
 }
+
+// At the end of the test every Counter the extension registers gets a zero,
+// so the summary lists each one and a count==0 threshold has a value.
+func TestSettlePushesZeroForEveryCounter(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m, err := registerMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &shared{m: m, ctx: ctx, cancel: cancel, pending: map[string]*pendingOrder{}, lostIDs: map[string]*pendingOrder{}}
+	out := make(chan metrics.SampleContainer, 100)
+	s.out, s.gaugeTag, s.outCtx = out, reg.RootTagSet(), ctx
+	s.atEnd.Store(true)
+	s.settle()
+	close(out)
+	zeros := map[string]bool{}
+	for c := range out {
+		for _, smp := range c.GetSamples() {
+			if smp.Value == 0 {
+				zeros[smp.Metric.Name] = true
+			}
+		}
+	}
+	n := 0
+	for _, metric := range reg.All() {
+		if metric.Type != metrics.Counter {
+			continue
+		}
+		n++
+		if !zeros[metric.Name] {
+			t.Errorf("counter %s got no zero at the end", metric.Name)
+		}
+	}
+	if n < 6 {
+		t.Errorf("only %d counters registered", n)
+	}
+}

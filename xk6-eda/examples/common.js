@@ -1,12 +1,12 @@
 // Shared by the examples: where the twin is, from the environment, so one
-// script runs against either twin.
+// script runs against any twin.
 //
-//   TWIN     rr | eda                               (default eda)
-//   GRPC     the twin gateway's gRPC address         (default 127.0.0.1:7200 for eda, 127.0.0.1:7100 for rr)
-//   AMQP     the broker, EDA twin only               (default the private node, amqp://guest:guest@127.0.0.1:5682/)
-//   PREFIX   the EDA twin's queue prefix             (default edabench)
+//   TWIN     rr | eda | hybrid                        (default eda)
+//   GRPC     the twin gateway's gRPC address         (default 127.0.0.1:7100 rr, 127.0.0.1:7200 eda, 127.0.0.1:7300 hybrid)
+//   AMQP     the broker, EDA and hybrid              (default the private node, amqp://guest:guest@127.0.0.1:5682/)
+//   PREFIX   the twin's queue prefix, EDA and hybrid (default edabench)
 //   MGMT     RabbitMQ management API, for eda_queue_depth (default http://127.0.0.1:15682)
-//   METRICS  the EDA services' /metrics URLs, comma separated, for eda_consumer_lag_seconds
+//   METRICS  the services' /metrics URLs, comma separated, for eda_consumer_lag_seconds
 //   HDR      a directory: also write k6.<twin>.ack.hgrm and k6.<twin>.e2e.hgrm there
 //   COMPLETION_TIMEOUT  how long an accepted order may take before it counts lost (default 30s)
 //
@@ -14,13 +14,22 @@
 
 export const twin = __ENV.TWIN || "eda";
 
+const defaultGRPC = { rr: "127.0.0.1:7100", eda: "127.0.0.1:7200", hybrid: "127.0.0.1:7300" };
+
+// overBroker: the twins whose orders end with an event on the broker
+// (OrderCompleted under the twin's prefix), EDA and the hybrid; the
+// extension listens for it with these options, and without the twin's own
+// prefix every order would count lost.
+export const overBroker = twin !== "rr";
+
 export function clientOptions() {
   const o = {
     twin,
-    grpc: __ENV.GRPC || (twin === "rr" ? "127.0.0.1:7100" : "127.0.0.1:7200"),
     completionTimeout: __ENV.COMPLETION_TIMEOUT || "30s",
   };
-  if (twin === "eda") {
+  const grpc = __ENV.GRPC || defaultGRPC[twin];
+  if (grpc) o.grpc = grpc; // else the extension says which twins it knows
+  if (overBroker) {
     if (__ENV.AMQP) o.amqp = __ENV.AMQP;
     if (__ENV.PREFIX) o.prefix = __ENV.PREFIX;
     if (__ENV.MGMT) o.mgmt = __ENV.MGMT;

@@ -16,6 +16,7 @@ import (
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/peers"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/workflow"
 )
@@ -188,10 +189,13 @@ func (s *session) runK6(ctx context.Context, name, script string, env []string, 
 	return tr, pr, err
 }
 
-// k6Env tells the xk6-eda example scripts where the twin is.
+// k6Env tells the xk6-eda example scripts where the twin is; a twin over
+// the broker (EDA, hybrid) needs its broker and prefix, or the extension
+// listens for completions under the default prefix and counts every order
+// lost.
 func (t *twin) k6Env() []string {
 	env := []string{"TWIN=" + t.name, "GRPC=" + t.GatewayAddr()}
-	if t.name == "eda" {
+	if twinkind.UsesBroker(t.name) {
 		env = append(env, "AMQP="+t.amqp, "PREFIX="+t.prefix)
 	}
 	return env

@@ -9,10 +9,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/edabench/edabench/internal/twinkind"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/xk6-eda/internal/k6build"
 
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/launch"
@@ -109,4 +113,26 @@ func (r *Running) Stop(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// BuildTarget compiles the twins' binary (targets/cmd/target) into dir, in
+// the edabench checkout xk6-eda's go.mod replaces its parent with, so it is
+// built with the parent module's own dependency versions, as `make build`
+// builds it.
+func BuildTarget(ctx context.Context, dir string) (string, error) {
+	ext, err := k6build.ExtensionDir(ctx, "go")
+	if err != nil {
+		return "", err
+	}
+	root, err := k6build.ParentDir(ctx, "go", ext)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "target")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./targets/cmd/target")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./targets/cmd/target in %s: %w\n%s", root, err, b)
+	}
+	return out, nil
 }
