@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 )
@@ -120,7 +121,7 @@ func (c *runCollector) collectLoad(ch chan<- prometheus.Metric, t trackedTwin) {
 	ch <- prometheus.MustNewConstMetric(c.loadStart, prometheus.GaugeValue, float64(start.UnixNano())/1e9, t.name)
 	ch <- prometheus.MustNewConstMetric(c.loadSecs, prometheus.GaugeValue, max(0, end.Sub(start).Seconds()), t.name)
 	open := 0.0
-	if t.st.obs != nil {
+	if twinkind.UsesBroker(t.name) {
 		open = float64(max(0, t.st.total.ok.Load()-t.st.endedAccepted.Load()))
 	}
 	ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, open, t.name)
