@@ -81,11 +81,11 @@ func (lr *liveRun) checkFigures(t *testing.T) {
 			t.Errorf("%s: no panel %q", c.dash, c.panel)
 			continue
 		}
-		got, err := lr.figure(d, p, c)
+		got, want, err := lr.figure(d, p, c)
 		if err != nil {
 			t.Errorf("%s panel %q (%s) against %s %s: %v", c.dash, c.panel, c.ref, c.source, c.path, err)
 		} else {
-			t.Logf("%s panel %q (%s) shows %v; %s %s agrees", c.dash, c.panel, c.ref, got, c.source, c.path)
+			t.Logf("%s panel %q (%s) shows %v; %s %s is %v %s", c.dash, c.panel, c.ref, got, c.source, c.path, want, c.unit)
 		}
 	}
 }
@@ -101,18 +101,18 @@ func findPanel(d *dashboard, title string) (panel, bool) {
 
 // figure reads p's query c.ref as Grafana would show it for the window and
 // holds it, in p's unit, against the summary's figure in its own.
-func (lr *liveRun) figure(d *dashboard, p panel, c figureCheck) (reading, error) {
+func (lr *liveRun) figure(d *dashboard, p panel, c figureCheck) (got reading, want float64, err error) {
 	doc, ok := lr.summaries[c.source]
 	if !ok {
-		return reading{}, fmt.Errorf("no %s (its run failed, see above)", c.source)
+		return reading{}, 0, fmt.Errorf("no %s (its run failed, see above)", c.source)
 	}
-	raw, err := gate.Number(doc, c.path)
+	want, err = gate.Number(doc, c.path)
 	if err != nil {
-		return reading{}, err
+		return reading{}, 0, err
 	}
-	want, err := inUnit(c.unit, raw)
+	wantR, err := inUnit(c.unit, want)
 	if err != nil {
-		return reading{}, err
+		return reading{}, want, err
 	}
 	var q *target
 	for i := range p.Targets {
@@ -121,7 +121,7 @@ func (lr *liveRun) figure(d *dashboard, p panel, c figureCheck) (reading, error)
 		}
 	}
 	if q == nil {
-		return reading{}, fmt.Errorf("no query %s", c.ref)
+		return reading{}, want, fmt.Errorf("no query %s", c.ref)
 	}
 	vars := parseVars(d, lr.values)
 	vars["__range"] = fmt.Sprintf("%ds", int(math.Ceil(lr.end.Sub(lr.start).Seconds())))
@@ -131,13 +131,13 @@ func (lr *liveRun) figure(d *dashboard, p panel, c figureCheck) (reading, error)
 	expr := fill(q.Expr, vars)
 	v, err := lr.value(expr, q.Instant, map[string]string{"twin": c.twin, "run": lr.values["run"]})
 	if err != nil {
-		return reading{}, fmt.Errorf("%w: %s", err, expr)
+		return reading{}, want, fmt.Errorf("%w: %s", err, expr)
 	}
-	got, err := inUnit(unitOf(p, c.column), v)
+	got, err = inUnit(unitOf(p, c.column), v)
 	if err != nil {
-		return reading{}, err
+		return reading{}, want, err
 	}
-	return got, agree(got, want, figureFactor)
+	return got, want, agree(got, wantR, figureFactor)
 }
 
 // value is the query's last value in the window (an instant query at its
@@ -256,7 +256,7 @@ func (lr *liveRun) checkBroken(t *testing.T) {
 				continue
 			}
 			n++
-			_, err := lr.figure(byUID[c.dash], b.Panel, c)
+			_, _, err := lr.figure(byUID[c.dash], b.Panel, c)
 			if err == nil {
 				t.Errorf("%s panel %q broken (%s): %s %s agreed with it", b.Dashboard, b.Panel.Title, b.Why, c.source, c.path)
 			} else {

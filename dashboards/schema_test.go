@@ -5,8 +5,11 @@ package dashboards
 // counters that survive a restart, value mappings for states.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,4 +252,85 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestRunsTableLinksToTheRun: each row of the overview's runs table opens
+// the overview on that run over its own window, from fields the table's
+// queries really produce.
+func TestRunsTableLinksToTheRun(t *testing.T) {
+	b, err := os.ReadFile("edabench-overview.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Type            string `json:"type"`
+			Transformations []struct {
+				ID      string `json:"id"`
+				Options struct {
+					RenameByName map[string]string `json:"renameByName"`
+				} `json:"options"`
+			} `json:"transformations"`
+			FieldConfig struct {
+				Overrides []struct {
+					Properties []struct {
+						ID    string `json:"id"`
+						Value any    `json:"value"`
+					} `json:"properties"`
+				} `json:"overrides"`
+			} `json:"fieldConfig"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	var tables int
+	for _, p := range d.Panels {
+		if p.Type != "table" {
+			continue
+		}
+		tables++
+		fields := map[string]bool{"run": true}
+		for _, tr := range p.Transformations {
+			for _, to := range tr.Options.RenameByName {
+				fields[to] = true
+			}
+		}
+		var urls []string
+		for _, o := range p.FieldConfig.Overrides {
+			for _, pr := range o.Properties {
+				if pr.ID != "links" {
+					continue
+				}
+				links, _ := pr.Value.([]any)
+				for _, l := range links {
+					if m, ok := l.(map[string]any); ok {
+						u, _ := m["url"].(string)
+						urls = append(urls, u)
+					}
+				}
+			}
+		}
+		if len(urls) == 0 {
+			t.Fatalf("the runs table links nowhere")
+		}
+		for _, u := range urls {
+			pu, err := url.Parse(u)
+			if err != nil || !strings.HasPrefix(pu.Path, "/d/edabench-overview/") {
+				t.Errorf("link %q: not to the overview (%v)", u, err)
+				continue
+			}
+			q := pu.Query()
+			for _, k := range []string{"var-run", "from", "to"} {
+				f, ok := strings.CutPrefix(q.Get(k), "${__data.fields.")
+				f, closed := strings.CutSuffix(f, "}")
+				if !ok || !closed || !fields[f] {
+					t.Errorf("link %q: %s=%q is not one of the table's fields %v", u, k, q.Get(k), keys(fields))
+				}
+			}
+		}
+	}
+	if tables != 1 {
+		t.Errorf("%d tables on the overview, want the runs table", tables)
+	}
 }
