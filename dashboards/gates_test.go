@@ -117,7 +117,7 @@ func wantSteps(p panel, limit *float64) error {
 	}
 	switch {
 	case limit == nil && len(th.Steps) != 1:
-		return fmt.Errorf("cites no gate check, yet has threshold steps %v: a limit the gate does not hold", th.Steps[1:])
+		return fmt.Errorf("cites no gate check, yet has threshold steps %s: a limit the gate does not hold", fmtSteps(th.Steps[1:]))
 	case limit != nil && (len(th.Steps) != 2 || th.Steps[1].Value == nil || *th.Steps[1].Value != *limit || th.Steps[1].Color != "red"):
 		return fmt.Errorf("threshold steps %s, want the base and red at %g (the gate's limit in %s)", fmtSteps(th.Steps), *limit, p.FieldConfig.Defaults.Unit)
 	}
