@@ -1,7 +1,9 @@
 // Package dashboards holds the Grafana dashboards and their tests: each
-// dashboard is well formed, docker-compose.yml agrees with
+// dashboard is well formed (Grafana's own schema, schema_test.go), its stat
+// colours are the gate's (gates_test.go), docker-compose.yml agrees with
 // deploy/prometheus.yml and the provisioning, and (live_test.go) every
-// panel shows data from a real run scraped by a real Prometheus.
+// panel shows data from a real run scraped by a real Prometheus and reads,
+// in its unit, what the run's summaries say (figures_test.go).
 package dashboards
 
 import (
