@@ -1,7 +1,9 @@
 // Package dashboards holds the Grafana dashboards and their tests: each
-// dashboard is well formed, docker-compose.yml agrees with
+// dashboard is well formed (Grafana's own schema, schema_test.go), its stat
+// colours are the gate's (gates_test.go), docker-compose.yml agrees with
 // deploy/prometheus.yml and the provisioning, and (live_test.go) every
-// panel shows data from a real run scraped by a real Prometheus.
+// panel shows data from a real run scraped by a real Prometheus and reads,
+// in its unit, what the run's summaries say (figures_test.go).
 package dashboards
 
 import (
@@ -27,16 +29,62 @@ type target struct {
 	RefID      string `json:"refId"`
 	Expr       string `json:"expr"`
 	Datasource *dsRef `json:"datasource"`
+	Instant    bool   `json:"instant"`
 }
 
 type panel struct {
-	ID         int      `json:"id"`
-	Type       string   `json:"type"`
-	Title      string   `json:"title"`
-	Datasource *dsRef   `json:"datasource"`
-	GridPos    gridPos  `json:"gridPos"`
-	Targets    []target `json:"targets"`
-	Panels     []panel  `json:"panels"`
+	ID          int         `json:"id"`
+	Type        string      `json:"type"`
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	Datasource  *dsRef      `json:"datasource"`
+	GridPos     gridPos     `json:"gridPos"`
+	FieldConfig fieldConfig `json:"fieldConfig"`
+	Targets     []target    `json:"targets"`
+	Panels      []panel     `json:"panels"`
+}
+
+type fieldConfig struct {
+	Defaults struct {
+		Unit       string `json:"unit"`
+		Thresholds *struct {
+			Mode  string `json:"mode"`
+			Steps []step `json:"steps"`
+		} `json:"thresholds"`
+		Mappings []valueMapping `json:"mappings"`
+	} `json:"defaults"`
+	Overrides []struct {
+		Matcher struct {
+			ID      string `json:"id"`
+			Options any    `json:"options"`
+		} `json:"matcher"`
+		Properties []struct {
+			ID    string          `json:"id"`
+			Value json.RawMessage `json:"value"`
+		} `json:"properties"`
+	} `json:"overrides"`
+}
+
+type step struct {
+	Color string   `json:"color"`
+	Value *float64 `json:"value"`
+}
+
+type valueMapping struct {
+	Type    string `json:"type"`
+	Options map[string]struct {
+		Text  string `json:"text"`
+		Color string `json:"color"`
+	} `json:"options"`
+}
+
+type dashLink struct {
+	Title       string   `json:"title"`
+	Type        string   `json:"type"`
+	Tags        []string `json:"tags"`
+	IncludeVars bool     `json:"includeVars"`
+	KeepTime    bool     `json:"keepTime"`
+	URL         string   `json:"url"`
 }
 
 type gridPos struct{ H, W, X, Y int }
@@ -46,6 +94,8 @@ type variable struct {
 	Type       string `json:"type"`
 	Datasource *dsRef `json:"datasource"`
 	Definition string `json:"definition"`
+	IncludeAll bool   `json:"includeAll"`
+	Sort       int    `json:"sort"`
 }
 
 type annotation struct {
@@ -53,13 +103,21 @@ type annotation struct {
 	Datasource *dsRef `json:"datasource"`
 	Expr       string `json:"expr"`
 	BuiltIn    int    `json:"builtIn"`
+	Enable     bool   `json:"enable"`
 }
 
 type dashboard struct {
-	file       string
-	UID        string  `json:"uid"`
-	Title      string  `json:"title"`
-	Panels     []panel `json:"panels"`
+	file   string
+	raw    []byte
+	UID    string     `json:"uid"`
+	Title  string     `json:"title"`
+	Tags   []string   `json:"tags"`
+	Links  []dashLink `json:"links"`
+	Panels []panel    `json:"panels"`
+	Time   struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	} `json:"time"`
 	Templating struct {
 		List []variable `json:"list"`
 	} `json:"templating"`
@@ -90,7 +148,7 @@ func loadDashboards(t *testing.T) []*dashboard {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := &dashboard{file: f}
+		d := &dashboard{file: f, raw: b}
 		if err := json.Unmarshal(b, d); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -171,6 +229,12 @@ func TestDashboardsWellFormed(t *testing.T) {
 			if d.UID == "" || d.Title == "" {
 				t.Errorf("no uid or title")
 			}
+			if err := validateSchema(d.raw); err != nil {
+				t.Errorf("Grafana's dashboard schema (grafana-foundation-sdk) rejects it:\n%v", err)
+			}
+			checkLinks(t, d)
+			checkFaultAnnotation(t, d)
+			checkVariables(t, d)
 			if uids[d.UID] {
 				t.Errorf("uid %q used by two dashboards", d.UID)
 			}
@@ -224,12 +288,17 @@ func TestDashboardsWellFormed(t *testing.T) {
 					continue
 				}
 				checkDS(where, p.Datasource)
+				checkPanelDoc(t, where, p)
 				if len(p.Targets) == 0 {
 					t.Errorf("%s: no query", where)
 				}
 				for _, q := range p.Targets {
+					if q.Datasource == nil {
+						t.Errorf("%s %s: no datasource: the schema check decodes a query by its datasource's type", where, q.RefID)
+					}
 					checkDS(where+" "+q.RefID, q.Datasource)
 					checkExpr(where+" "+q.RefID, q.Expr)
+					checkCounters(t, where+" "+q.RefID, fill(q.Expr, vars))
 				}
 			}
 			for _, v := range d.Templating.List {

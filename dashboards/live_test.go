@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
 )
@@ -207,6 +208,9 @@ func queryRange(prom, expr string, start, end time.Time) (int, error) {
 }
 
 func TestEveryPanelShowsData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the live dashboards test needs the broker, Prometheus, both twins and k6 (a few minutes); run it without -short")
+	}
 	t0 := time.Now()
 	dir := t.TempDir()
 	sdDir := filepath.Join(dir, "sd")
@@ -227,7 +231,7 @@ func TestEveryPanelShowsData(t *testing.T) {
 	start := time.Now().Add(-5 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sum, _, err := runner.Run(ctx, runner.WithTwins("rr", "eda"), runner.WithScenario(sc),
+	sum, runDir, err := runner.Run(ctx, runner.WithTwins("rr", "eda"), runner.WithScenario(sc),
 		runner.WithOutDir(filepath.Join(dir, "results")), runner.WithMetricsAddr(freePort(t)), runner.WithSeed(3))
 	stopLint()
 	<-lintDone
@@ -252,12 +256,25 @@ func TestEveryPanelShowsData(t *testing.T) {
 		}
 	})
 
-	k6ok := t.Run("k6", func(t *testing.T) { runK6(t, prom) })
-	// The k6 run comes after the harness's: the window must cover it too.
+	summaries := map[string]map[string]any{}
+	if doc, _, err := results.ReadRun(runDir); err != nil {
+		t.Errorf("the run's summary: %v", err)
+	} else {
+		summaries[harnessSummary] = doc
+	}
+	k6ok := t.Run("k6", func(t *testing.T) {
+		k6 := buildK6(t)
+		for _, twin := range []string{"rr", "eda"} {
+			if doc := runK6(t, k6, prom, twin); doc != nil {
+				summaries[k6Summary(twin)] = doc
+			}
+		}
+	})
+	// The k6 runs come after the harness's: the window must cover them too.
 	time.Sleep(2 * time.Second)
 	end = time.Now()
 
-	values := map[string]string{"run": sum.RunID, "scenario": sc.Name, "twin": "rr|eda", "testid": "dashboards-live"}
+	values := map[string]string{"run": sum.RunID, "scenario": sc.Name, "twin": "rr|eda", "testid": k6TestID + ".*"}
 	for _, d := range loadDashboards(t) {
 		t.Run(d.file, func(t *testing.T) {
 			if d.UID == "edabench-k6" && !k6ok {
@@ -294,35 +311,51 @@ func TestEveryPanelShowsData(t *testing.T) {
 			}
 		})
 	}
+	lr := &liveRun{prom: prom, start: start, end: end, values: values, summaries: summaries}
+	t.Run("figures agree with the summaries", func(t *testing.T) { lr.checkFigures(t) })
+	t.Run("a broken panel fails", func(t *testing.T) { lr.checkBroken(t) })
 	t.Logf("total %s", time.Since(t0))
 }
 
-// runK6 runs bin/k6 (built by `make k6` when missing) with xk6-eda and the
-// Prometheus remote-write output. It fails, never skips, when k6 cannot run.
-func runK6(t *testing.T, prom string) {
+// buildK6 is bin/k6 with xk6-eda, built by `make k6` when missing; it
+// fails, never skips, when it cannot be built.
+func buildK6(t *testing.T) string {
 	k6 := "../bin/k6"
 	if _, err := os.Stat(k6); err != nil {
 		cmd := exec.Command("make", "k6")
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("the k6 dashboard needs bin/k6 with xk6-eda, and `make k6` failed (%v): the xk6-eda extension is not there yet?\n%s", err, tail(out))
+			t.Fatalf("the k6 dashboard needs bin/k6 with xk6-eda, and `make k6` failed (%v):\n%s", err, tail(out))
 		}
 	}
+	return k6
+}
+
+// k6TestID is the testid tag of the live test's k6 runs, one per twin.
+const k6TestID = "dashboards-live-"
+
+// runK6 runs smoke.js with k6 against a twin of its own (the k6
+// dashboard's queue panels only have data for an EDA twin) with the
+// Prometheus remote-write output and the hdr option, and returns k6's own
+// end-of-test summary (--summary-export), nil when k6 failed.
+func runK6(t *testing.T, k6, prom, twin string) map[string]any {
 	script := "../xk6-eda/examples/smoke.js"
 	if _, err := os.Stat(script); err != nil {
 		t.Fatalf("bin/k6 is there, but not %s: nothing to send to the k6 dashboard", script)
 	}
-	// k6 drives an EDA twin of its own: the k6 dashboard's queue-depth and
-	// lag panels only have data for that twin.
 	ctx := context.Background()
 	bin, err := launch.BuildTarget(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	node := brokertest.Shared(t)
-	prefix := "k6dash" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
-	tw, err := launch.Start(ctx, launch.Spec{Twin: "eda", Topology: workflow.Chain, Binary: bin, Dir: t.TempDir(),
-		AMQPURL: node.AMQPURL(), Prefix: prefix, Seed: 1})
+	spec := launch.Spec{Twin: twin, Topology: workflow.Chain, Binary: bin, Dir: t.TempDir(), Seed: 1}
+	env := []string{"TWIN=" + twin}
+	if twin == "eda" {
+		node := brokertest.Shared(t)
+		spec.AMQPURL, spec.Prefix = node.AMQPURL(), "k6dash"+strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+		env = append(env, "AMQP="+node.AMQPURL(), "PREFIX="+spec.Prefix, "MGMT="+node.MgmtURL())
+	}
+	tw, err := launch.Start(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,14 +364,27 @@ func runK6(t *testing.T, prom string) {
 	for _, svc := range launch.Services(workflow.Chain) {
 		metrics = append(metrics, "http://"+tw.HTTPAddr(svc)+"/metrics")
 	}
-	cmd := exec.Command(k6, "run", "--duration", "8s", "--tag", "testid=dashboards-live", "-o", "experimental-prometheus-rw", script)
-	cmd.Env = append(os.Environ(), "K6_PROMETHEUS_RW_SERVER_URL="+prom+"/api/v1/write",
+	dir := t.TempDir()
+	export := filepath.Join(dir, "k6-summary.json")
+	cmd := exec.Command(k6, "run", "--duration", "8s", "--tag", "testid="+k6TestID+twin, "-o", "experimental-prometheus-rw",
+		"--summary-export", export, "--summary-trend-stats", "avg,p(50),p(99),max", script)
+	cmd.Env = append(os.Environ(), append(env, "K6_PROMETHEUS_RW_SERVER_URL="+prom+"/api/v1/write",
 		"K6_PROMETHEUS_RW_TREND_STATS=p(50),p(99),p(99.9),max", "K6_PROMETHEUS_RW_PUSH_INTERVAL=1s",
-		"TWIN=eda", "GRPC="+tw.GatewayAddr(), "AMQP="+node.AMQPURL(), "PREFIX="+prefix, "MGMT="+node.MgmtURL(),
-		"METRICS="+strings.Join(metrics, ","))
+		"GRPC="+tw.GatewayAddr(), "HDR="+dir, "METRICS="+strings.Join(metrics, ","))...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("k6 run: %v\n%s", err, tail(out))
+		t.Errorf("k6 run (%s): %v\n%s", twin, err, tail(out))
+		return nil
 	}
+	b, err := os.ReadFile(export)
+	var doc map[string]any
+	if err == nil {
+		err = json.Unmarshal(b, &doc)
+	}
+	if err != nil {
+		t.Errorf("k6's summary export (%s): %v", twin, err)
+		return nil
+	}
+	return doc
 }
 
 func tail(b []byte) string {

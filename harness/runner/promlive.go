@@ -3,8 +3,10 @@ package runner
 import (
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 )
@@ -14,6 +16,23 @@ import (
 // histogram_quantile's p99.9 is within a few percent of the HDR figure.
 var latencyBuckets = prometheus.ExponentialBucketsRange(0.0001, 100, 81)
 
+// Names of the series runCollector computes at each scrape.
+const (
+	MetricLatency = "edabench_harness_latency_seconds"
+	MetricCalls   = "edabench_harness_calls_total"
+	// MetricLoadStart is the Unix time of a twin's schedule time zero: the
+	// dashboards' runs table starts a run's row (and its link) there.
+	MetricLoadStart = "edabench_harness_load_start_timestamp_seconds"
+	// MetricLoadSeconds is how long a twin's load has run, frozen when the
+	// load ends: summary.json's load_seconds, so replies / this is its
+	// achieved_rps.
+	MetricLoadSeconds = "edabench_harness_load_seconds"
+	// MetricOrdersUnfinished counts accepted orders not yet seen to end
+	// (EDA, hybrid; 0 for RR, whose reply is the end): after the drain it
+	// is summary.json's orders.lost.
+	MetricOrdersUnfinished = "edabench_harness_orders_unfinished"
+)
+
 // runCollector exposes, for each twin run so far, the whole-run latency
 // histograms (from the HDR recorders, cut every tick) and the calls by gRPC
 // code, so dashboards get p50/p99/p99.9 from rate()d buckets and errors by
@@ -22,7 +41,8 @@ type runCollector struct {
 	mu    sync.Mutex
 	twins []trackedTwin
 
-	latency, calls *prometheus.Desc
+	latency, calls                  *prometheus.Desc
+	loadStart, loadSecs, unfinished *prometheus.Desc
 }
 
 type trackedTwin struct {
@@ -33,12 +53,18 @@ type trackedTwin struct {
 
 func newRunCollector() *runCollector {
 	return &runCollector{
-		latency: prometheus.NewDesc("edabench_harness_latency_seconds",
+		latency: prometheus.NewDesc(MetricLatency,
 			"Latency from each request's intended send time (no coordinated omission): kind ack until PlaceOrder replied, e2e until the order completed. Whole run, updated each second.",
 			[]string{"twin", "kind"}, nil),
-		calls: prometheus.NewDesc("edabench_harness_calls_total",
+		calls: prometheus.NewDesc(MetricCalls,
 			"PlaceOrder calls that ended, by gRPC code: OK for replies (COMPLETED, ACCEPTED or REJECTED), any other code is an error or a timeout.",
 			[]string{"twin", "code"}, nil),
+		loadStart: prometheus.NewDesc(MetricLoadStart,
+			"Unix time of the twin's schedule time zero (its load's start).", []string{"twin"}, nil),
+		loadSecs: prometheus.NewDesc(MetricLoadSeconds,
+			"Seconds the twin's load has run; frozen at the load's end (summary.json load_seconds).", []string{"twin"}, nil),
+		unfinished: prometheus.NewDesc(MetricOrdersUnfinished,
+			"Accepted orders not yet seen to end (EDA, hybrid; 0 for RR); after the drain, the orders lost.", []string{"twin"}, nil),
 	}
 }
 
@@ -57,6 +83,9 @@ func (c *runCollector) track(name string, tk *ticker, st *twinState) {
 func (c *runCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.latency
 	ch <- c.calls
+	ch <- c.loadStart
+	ch <- c.loadSecs
+	ch <- c.unfinished
 }
 
 func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
@@ -71,6 +100,7 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n), t.name, codes.Code(i).String())
 			}
 		}
+		c.collectLoad(ch, t)
 		t.tk.mu.Lock()
 		for _, k := range []struct {
 			kind string
@@ -80,6 +110,33 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		t.tk.mu.Unlock()
 	}
+}
+
+func (c *runCollector) collectLoad(ch chan<- prometheus.Metric, t trackedTwin) {
+	start := t.st.start
+	end, ended := t.st.tl.began("drain")
+	if !ended {
+		end = time.Now()
+	}
+	ch <- prometheus.MustNewConstMetric(c.loadStart, prometheus.GaugeValue, float64(start.UnixNano())/1e9, t.name)
+	ch <- prometheus.MustNewConstMetric(c.loadSecs, prometheus.GaugeValue, max(0, end.Sub(start).Seconds()), t.name)
+	open := 0.0
+	if twinkind.UsesBroker(t.name) {
+		open = float64(max(0, t.st.total.ok.Load()-t.st.endedAccepted.Load()))
+	}
+	ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, open, t.name)
+}
+
+// began is when the phase name first began, if it did.
+func (tl *timeline) began(name string) (time.Time, bool) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for _, s := range tl.spans {
+		if s.name == name {
+			return s.at, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // hdrToProm turns an HDR histogram of microseconds into a cumulative
