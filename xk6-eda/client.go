@@ -191,7 +191,18 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 	ack := end.Sub(sent)
 	s.hdr.recordAck(ack)
 
-	res := &PlaceOrderResult{OrderID: req.OrderId, AckMs: metrics.D(ack)}
+	res, samples := c.outcome(req.OrderId, p != nil, rep, err, ack, end, &tags)
+	metrics.PushIfNotDone(ctx, state.Samples, samples)
+	return toObject(rt, res)
+}
+
+// outcome is what a reply (or a failed call) means for the order: the
+// result the script sees and the samples to push. An order whose reply
+// ends it (an error, RR's COMPLETED, a REJECTED) is no longer awaited.
+func (c *Client) outcome(id string, tracked bool, rep *orderpb.PlaceOrderReply, err error, ack time.Duration, end time.Time,
+	tags *metrics.TagsAndMeta) (*PlaceOrderResult, metrics.Samples) {
+	mi, s := c.mi, c.s
+	res := &PlaceOrderResult{OrderID: id, AckMs: metrics.D(ack)}
 	samples := metrics.Samples{
 		{TimeSeries: metrics.TimeSeries{Metric: mi.metrics.placed, Tags: tags.Tags}, Time: end, Metadata: tags.Metadata, Value: 1},
 	}
@@ -202,8 +213,8 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 	case err != nil:
 		// The order's fate is unknown (it may still complete); it is counted
 		// errored, not awaited.
-		if p != nil {
-			s.untrack(req.OrderId)
+		if tracked {
+			s.untrack(id)
 		}
 		st := status.Convert(err)
 		res.Status, res.Code, res.Reason = "ERROR", st.Code().String(), st.Message()
@@ -217,8 +228,8 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 		switch rep.GetStatus() {
 		case orderpb.OrderStatus_COMPLETED:
 			// RR: the reply is the completion.
-			if p != nil {
-				s.untrack(req.OrderId)
+			if tracked {
+				s.untrack(id)
 			}
 			s.hdr.recordE2E(ack)
 			if !s.opts.NoTrends {
@@ -226,16 +237,15 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 			}
 			add(mi.metrics.completed, 1)
 		case orderpb.OrderStatus_REJECTED:
-			if p != nil {
-				s.untrack(req.OrderId)
+			if tracked {
+				s.untrack(id)
 			}
 			add(mi.metrics.rejected, 1)
 		}
 		// ACCEPTED (EDA), PAYMENT_CAPTURED (hybrid): the completion
 		// consumer or the sweeper ends it.
 	}
-	metrics.PushIfNotDone(ctx, state.Samples, samples)
-	return toObject(rt, res)
+	return res, samples
 }
 
 var orderKeys = []string{"orderId", "customer", "items", "amountCents", "idempotencyKey"}
@@ -292,40 +302,50 @@ func parseOrder(rt *sobek.Runtime, v sobek.Value) (*orderpb.PlaceOrderRequest, e
 		req.AmountCents = n
 	}
 	if val := get("items"); val != nil {
-		arr, ok := val.(*sobek.Object)
-		if !ok || arr.ClassName() != "Array" {
-			return nil, bad("items must be an array of { sku, quantity }, got %s", val.String())
+		items, err := parseItems(rt, val, bad)
+		if err != nil {
+			return nil, err
 		}
-		var raw []any
-		if err := rt.ExportTo(arr, &raw); err != nil {
-			return nil, bad("items: %v", err)
-		}
-		if len(raw) == 0 {
-			return nil, bad("items is empty: an order needs at least one item")
-		}
-		req.Items = req.Items[:0]
-		for i, it := range raw {
-			m, ok := it.(map[string]any)
-			if !ok {
-				return nil, bad("items[%d] must be an object { sku, quantity }", i)
-			}
-			for k := range m {
-				if k != "sku" && k != "quantity" {
-					return nil, bad("items[%d]: unknown field %q (fields: sku, quantity)", i, k)
-				}
-			}
-			sku, ok := m["sku"].(string)
-			if !ok || sku == "" {
-				return nil, bad("items[%d].sku must be a non-empty string", i)
-			}
-			q, ok := wholeNumber(m["quantity"])
-			if !ok || q < 1 || q > math.MaxInt32 {
-				return nil, bad("items[%d].quantity must be a whole number >= 1", i)
-			}
-			req.Items = append(req.Items, &orderpb.Item{Sku: sku, Quantity: int32(q)})
-		}
+		req.Items = items
 	}
 	return req, nil
+}
+
+// parseItems reads an order's items: a non-empty array of { sku, quantity }.
+func parseItems(rt *sobek.Runtime, val sobek.Value, bad func(string, ...any) error) ([]*orderpb.Item, error) {
+	arr, ok := val.(*sobek.Object)
+	if !ok || arr.ClassName() != "Array" {
+		return nil, bad("items must be an array of { sku, quantity }, got %s", val.String())
+	}
+	var raw []any
+	if err := rt.ExportTo(arr, &raw); err != nil {
+		return nil, bad("items: %v", err)
+	}
+	if len(raw) == 0 {
+		return nil, bad("items is empty: an order needs at least one item")
+	}
+	items := make([]*orderpb.Item, 0, len(raw))
+	for i, it := range raw {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, bad("items[%d] must be an object { sku, quantity }", i)
+		}
+		for k := range m {
+			if k != "sku" && k != "quantity" {
+				return nil, bad("items[%d]: unknown field %q (fields: sku, quantity)", i, k)
+			}
+		}
+		sku, ok := m["sku"].(string)
+		if !ok || sku == "" {
+			return nil, bad("items[%d].sku must be a non-empty string", i)
+		}
+		q, ok := wholeNumber(m["quantity"])
+		if !ok || q < 1 || q > math.MaxInt32 {
+			return nil, bad("items[%d].quantity must be a whole number >= 1", i)
+		}
+		items = append(items, &orderpb.Item{Sku: sku, Quantity: int32(q)})
+	}
+	return items, nil
 }
 
 func wholeNumber(v any) (int64, bool) {
