@@ -225,38 +225,11 @@ func build(o options, log *slog.Logger) (*service, error) {
 		}
 		s.steps = []workflow.Step{st}
 	}
-	base, err := workflow.ParseCost(workflow.DefaultCost(), o.cost)
-	if err != nil {
-		return nil, fmt.Errorf("--cost: %w", err)
+	if err := s.parseCosts(o); err != nil {
+		return nil, err
 	}
-	for _, st := range s.steps {
-		s.costs[st] = base
-	}
-	for _, sc := range o.stepCosts {
-		name, spec, ok := strings.Cut(sc, "=")
-		st, err := workflow.ParseStep(name)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("--step-cost %q: want STEP=SPEC with STEP one of payment, inventory, shipping, notification", sc)
-		}
-		c, err := workflow.ParseCost(base, spec)
-		if err != nil {
-			return nil, fmt.Errorf("--step-cost %s: %w", name, err)
-		}
-		if _, here := s.costs[st]; !here {
-			return nil, fmt.Errorf("--step-cost %s: this process runs %v, not %s", name, s.steps, st)
-		}
-		s.costs[st] = c
-	}
-	for _, p := range o.peers {
-		name, addr, ok := strings.Cut(p, "=")
-		st, err := workflow.ParseStep(name)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("--peer %q: want STEP=HOST:PORT with STEP one of payment, inventory, shipping, notification", p)
-		}
-		if err := loopback.Check(addr); err != nil {
-			return nil, fmt.Errorf("--peer %s: %w", name, err)
-		}
-		s.peers[st] = addr
+	if err := s.parsePeers(o); err != nil {
+		return nil, err
 	}
 	for flagName, addr := range map[string]string{"--listen": o.listen, "--http": o.httpAddr} {
 		if err := loopback.Check(addr); err != nil {
@@ -283,6 +256,50 @@ func build(o options, log *slog.Logger) (*service, error) {
 		log.Warn("no --data-dir: the idempotency journal is in memory, so a crashed and restarted step would apply redelivered orders again")
 	}
 	return s, nil
+}
+
+// parseCosts sets each step's cost model: --cost for every step this
+// process runs, then --step-cost for one of them.
+func (s *service) parseCosts(o options) error {
+	base, err := workflow.ParseCost(workflow.DefaultCost(), o.cost)
+	if err != nil {
+		return fmt.Errorf("--cost: %w", err)
+	}
+	for _, st := range s.steps {
+		s.costs[st] = base
+	}
+	for _, sc := range o.stepCosts {
+		name, spec, ok := strings.Cut(sc, "=")
+		st, err := workflow.ParseStep(name)
+		if !ok || err != nil {
+			return fmt.Errorf("--step-cost %q: want STEP=SPEC with STEP one of payment, inventory, shipping, notification", sc)
+		}
+		c, err := workflow.ParseCost(base, spec)
+		if err != nil {
+			return fmt.Errorf("--step-cost %s: %w", name, err)
+		}
+		if _, here := s.costs[st]; !here {
+			return fmt.Errorf("--step-cost %s: this process runs %v, not %s", name, s.steps, st)
+		}
+		s.costs[st] = c
+	}
+	return nil
+}
+
+// parsePeers reads --peer STEP=HOST:PORT, loopback only.
+func (s *service) parsePeers(o options) error {
+	for _, p := range o.peers {
+		name, addr, ok := strings.Cut(p, "=")
+		st, err := workflow.ParseStep(name)
+		if !ok || err != nil {
+			return fmt.Errorf("--peer %q: want STEP=HOST:PORT with STEP one of payment, inventory, shipping, notification", p)
+		}
+		if err := loopback.Check(addr); err != nil {
+			return fmt.Errorf("--peer %s: %w", name, err)
+		}
+		s.peers[st] = addr
+	}
+	return nil
 }
 
 // checkPeers makes sure an RR or hybrid service knows every step it will
