@@ -165,34 +165,8 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "edabench run: "+format+"\n", a...)
 		return 2
 	}
-	twins, err := twinkind.ParseSet(o.twin)
+	twins, sc, level, err := o.check()
 	if err != nil {
-		return bad("--twin: %v", err)
-	}
-	if o.rate < 0 {
-		return bad("--rate %v: must be positive (orders per second)", o.rate)
-	}
-	if o.duration < 0 {
-		return bad("--duration %v: must be positive", o.duration)
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return bad("--log-level %q: want debug, info, warn or error", o.logLevel)
-	}
-	sc, err := scenario.Resolve(o.scenario)
-	if err != nil {
-		return bad("%v", err)
-	}
-	if o.topology != "" {
-		if o.topology != "chain" && o.topology != "fanout" {
-			return bad("--topology %q: want chain or fanout", o.topology)
-		}
-		sc.Topology = o.topology
-	}
-	if err := sc.OverrideSteps(o.steps); err != nil {
-		return bad("%v", err)
-	}
-	if err := sc.Override(o.rate, o.duration); err != nil {
 		return bad("%v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -230,6 +204,41 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// check validates the run flags and applies them to the scenario.
+func (o *runOpts) check() ([]string, *scenario.Scenario, slog.Level, error) {
+	twins, err := twinkind.ParseSet(o.twin)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("--twin: %w", err)
+	}
+	if o.rate < 0 {
+		return nil, nil, 0, fmt.Errorf("--rate %v: must be positive (orders per second)", o.rate)
+	}
+	if o.duration < 0 {
+		return nil, nil, 0, fmt.Errorf("--duration %v: must be positive", o.duration)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, nil, 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	sc, err := scenario.Resolve(o.scenario)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if o.topology != "" {
+		if o.topology != "chain" && o.topology != "fanout" {
+			return nil, nil, 0, fmt.Errorf("--topology %q: want chain or fanout", o.topology)
+		}
+		sc.Topology = o.topology
+	}
+	if err := sc.OverrideSteps(o.steps); err != nil {
+		return nil, nil, 0, err
+	}
+	if err := sc.Override(o.rate, o.duration); err != nil {
+		return nil, nil, 0, err
+	}
+	return twins, sc, level, nil
 }
 
 // targetCommand is what runs the twins' services: --binary; else the
