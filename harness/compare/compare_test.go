@@ -14,11 +14,11 @@ import (
 // a failure-crash run.
 func summary(t *testing.T, name string) map[string]any {
 	t.Helper()
-	m, _, err := results.ReadRun(filepath.Join("testdata", name))
+	f, err := results.ReadSummary(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return f.Tree
 }
 
 func TestFlatten(t *testing.T) {

@@ -18,11 +18,11 @@ import (
 // down to 80/s; partial.json is smoke.json marked interrupted.
 func summary(t *testing.T, name string) map[string]any {
 	t.Helper()
-	m, _, err := results.ReadRun(filepath.Join("testdata", name))
+	f, err := results.ReadSummary(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return f.Tree
 }
 
 func TestEvaluate(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/edabench/edabench/harness/results"
 )
 
 // DrainThreshold is the total depth Analyze calls drained. Once load stops a
@@ -14,28 +16,9 @@ import (
 // instead: use AnalyzeWith and Baseline.
 const DrainThreshold int64 = 0
 
-// Stats summarises a run's samples.
-type Stats struct {
-	// MaxQueueDepth is the largest total depth (all queues) of one tick.
-	MaxQueueDepth int64 `json:"max_queue_depth"`
-	// MaxLagMs is the largest lag gauge reading sampled. Sampling sees one
-	// delivery per queue per tick, so it can miss a brief worse one; the
-	// services' edabench_consumer_lag_seconds histogram has the full
-	// distribution.
-	MaxLagMs float64 `json:"max_lag_ms"`
-	// DrainMs runs from Analyze's from until the first tick whose total
-	// depth, like that of every later tick, is within the threshold: 0 when
-	// the last tick at or before from already was, -1 when the last tick is
-	// still above it (or no tick follows from). Resolution is the sampling
-	// interval plus the broker's ~1 s statistics age.
-	DrainMs float64 `json:"drain_ms"`
-	// PeakAt is the tick of MaxQueueDepth (the first, on a tie).
-	PeakAt time.Time `json:"peak_at"`
-	// DeadLettered is how much the total dead-letter queue depth grew over
-	// the samples (peak minus first tick): messages dead-lettered while
-	// sampling, even if a twin reuses a prefix whose DLQs are not empty.
-	DeadLettered int64 `json:"dead_lettered"`
-}
+// Stats summarises a run's samples: summary.json's lag object, whose type
+// lives in results so that a summary's readers need not link the broker.
+type Stats = results.LagStats
 
 // tick is one tick's totals over its queues.
 type tick struct {

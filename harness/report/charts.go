@@ -119,7 +119,7 @@ func (r *run) timeChart(id, title, ylabel string, bands []band) (*chart, bool) {
 		return c, false
 	}
 	c.bands = bands
-	c.xFixed, c.xFrom, c.xTo = true, 0, r.ts.lastSecond()
+	c.xFixed, c.xFrom, c.xTo = true, 0, r.ts.LastSecond()
 	return c, true
 }
 
@@ -127,7 +127,7 @@ func (r *run) timeChart(id, title, ylabel string, bands []band) (*chart, bool) {
 func (r *run) missing(c *chart, columns ...string) bool {
 	var absent []string
 	for _, col := range columns {
-		if !r.ts.columns[col] {
+		if !r.ts.Has(col) {
 			absent = append(absent, col)
 		}
 	}
@@ -147,10 +147,10 @@ func (r *run) overTime(id, title, metric string, bands []band) *chart {
 	}
 	for _, twin := range r.twins {
 		col := colorOf(r.twins, twin)
-		if pts := r.ts.points(twin, metric+"_p99_ms", true); pts != nil {
+		if pts := points(r.ts, twin, metric+"_p99_ms", true); pts != nil {
 			c.series = append(c.series, series{name: twin + " p99", color: col, points: pts})
 		}
-		if pts := r.ts.points(twin, metric+"_p50_ms", true); pts != nil {
+		if pts := points(r.ts, twin, metric+"_p50_ms", true); pts != nil {
 			c.series = append(c.series, series{name: twin + " p50", color: col, dash: "5 3", width: 1.5, points: pts})
 		}
 	}
@@ -165,10 +165,10 @@ func (r *run) rates(bands []band) *chart {
 	}
 	for _, twin := range r.twins {
 		col := colorOf(r.twins, twin)
-		if pts := r.ts.points(twin, "offered", false); pts != nil {
+		if pts := points(r.ts, twin, "offered", false); pts != nil {
 			c.series = append(c.series, series{name: twin + " offered", color: col, dash: "5 3", width: 1.5, points: pts})
 		}
-		if pts := r.ts.points(twin, "replies", false); pts != nil {
+		if pts := points(r.ts, twin, "replies", false); pts != nil {
 			c.series = append(c.series, series{name: twin + " achieved", color: col, points: pts})
 		}
 	}
@@ -184,15 +184,15 @@ func (r *run) failures(bands []band) *chart {
 		return c
 	}
 	for _, twin := range r.twins {
-		ts := r.ts.twins[twin]
+		ts := r.ts.Twin(twin)
 		if ts == nil {
 			continue
 		}
-		pts := make([]point, len(ts.t))
-		for i, t := range ts.t {
+		pts := make([]point, len(ts.T))
+		for i, t := range ts.T {
 			sum := 0.0
 			for _, col := range cols {
-				if v := ts.values[col]; v != nil && !math.IsNaN(v[i]) {
+				if v := ts.Num(col); v != nil && !math.IsNaN(v[i]) {
 					sum += v[i]
 				}
 			}
@@ -215,9 +215,9 @@ func (r *run) queueChart(id, title, column, ylabel string, bands []band) *chart 
 	}
 	var without []string
 	for _, twin := range r.twins {
-		pts := r.ts.points(twin, column, false)
+		pts := points(r.ts, twin, column, false)
 		if !anyAbove(pts, 0) {
-			if r.ts.twins[twin] != nil {
+			if r.ts.Twin(twin) != nil {
 				without = append(without, twin)
 			}
 			continue

@@ -50,24 +50,14 @@ var metrics = [...]string{"ack", "e2e", "ack_uncorrected", "e2e_uncorrected"}
 type run struct {
 	dir      string
 	summary  results.Summary
-	raw      rawSummary
+	raw      results.RawSummary
 	twins    []string
 	hgrm     map[string]map[string][]hgrmPoint // twin, metric
-	ts       *timeseries
+	ts       *results.Timeseries
 	tsErr    string
 	verdict  *verdict
 	vpath    string
 	warnings []string
-}
-
-// rawSummary keeps the parts of summary.json shown as they are written:
-// the scenario and environment verbatim, and each twin's objects with
-// their keys in file order, so a field added later shows up without a
-// change here.
-type rawSummary struct {
-	Scenario    json.RawMessage                       `json:"scenario"`
-	Environment json.RawMessage                       `json:"environment"`
-	Twins       map[string]map[string]json.RawMessage `json:"twins"`
 }
 
 // Write reads the run folder dir (a `latest` symlink is followed) and
@@ -102,21 +92,14 @@ func load(dir, verdictPath string) (*run, error) {
 	if st, err := os.Stat(resolved); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a folder (want a run folder written by edabench run, e.g. results/latest)", ErrInput, dir)
 	}
-	sumPath := filepath.Join(resolved, "summary.json")
-	data, err := os.ReadFile(sumPath)
+	f, err := results.ReadSummary(resolved)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is not a run folder: it has no summary.json (want a folder written by edabench run, e.g. results/latest)", ErrInput, dir)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+		return nil, fmt.Errorf("%w: %w (want the summary.json edabench run writes)", ErrInput, err)
 	}
-	r := &run{dir: resolved, hgrm: map[string]map[string][]hgrmPoint{}}
-	if err := json.Unmarshal(data, &r.summary); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w (want the summary.json edabench run writes)", ErrInput, sumPath, err)
-	}
-	if err := json.Unmarshal(data, &r.raw); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInput, sumPath, err)
-	}
+	r := &run{dir: resolved, summary: f.Summary, raw: f.Raw, hgrm: map[string]map[string][]hgrmPoint{}}
 	for name, tw := range r.summary.Twins {
 		if tw != nil {
 			r.twins = append(r.twins, name)
@@ -143,16 +126,12 @@ func load(dir, verdictPath string) (*run, error) {
 		}
 	}
 
-	if f, err := os.Open(filepath.Join(resolved, "timeseries.csv")); err != nil {
-		r.tsErr = "timeseries.csv missing"
-		r.warn("timeseries.csv: %v", err)
-	} else {
-		r.ts, err = parseTimeseries(f)
-		f.Close()
-		if err != nil {
-			r.tsErr = "timeseries.csv unreadable"
-			r.warn("timeseries.csv: %v", err)
+	if r.ts, err = results.ReadTimeseries(resolved); err != nil {
+		r.tsErr = "timeseries.csv unreadable"
+		if errors.Is(err, fs.ErrNotExist) {
+			r.tsErr = "timeseries.csv missing"
 		}
+		r.warn("timeseries.csv: %v", err)
 	}
 
 	if err := r.loadVerdict(verdictPath); err != nil {

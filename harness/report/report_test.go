@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"errors"
+	"github.com/edabench/edabench/harness/results"
 	"math"
 	"os"
 	"path/filepath"
@@ -123,59 +124,22 @@ func TestParseHgrmFixture(t *testing.T) {
 	}
 }
 
-func TestParseTimeseries(t *testing.T) {
-	const csv = `t_s,twin,phase,offered,replies,e2e_p99_ms,queue_depth,faults
-0,rr,before,196,194,25.8,0,
-1,rr,fault,188,0,0.000,0,kill:inventory
-0,eda,before,196,194,262.4,x,
-`
-	tests := []struct {
-		name    string
-		text    string
-		wantErr string
-	}{
-		{"ok", csv, ""},
-		{"empty", "", "empty file"},
-		{"no t_s", "twin,offered\nrr,1\n", "want at least the columns t_s and twin"},
-		{"t_s not a number", "t_s,twin\nx,rr\n", `t_s "x": not a number`},
+// A second with no replies has percentiles of 0: a gap in the chart, not
+// a zero latency.
+func TestPoints(t *testing.T) {
+	ts, err := results.DecodeTimeseries(strings.NewReader("t_s,twin,replies,e2e_p99_ms\n0,rr,194,25.8\n1,rr,0,0.000\n"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts, err := parseTimeseries(strings.NewReader(tt.text))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseTimeseries = %v; want an error containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := ts.column("rr", "offered"); len(got) != 2 || got[0] != 196 || got[1] != 188 {
-				t.Errorf("rr offered = %v; want [196 188]", got)
-			}
-			if got := ts.column("rr", "lag_ms"); got != nil {
-				t.Errorf("missing column lag_ms = %v; want nil", got)
-			}
-			if got := ts.column("hybrid", "offered"); got != nil {
-				t.Errorf("missing twin = %v; want nil", got)
-			}
-			if got := ts.column("eda", "queue_depth"); len(got) != 1 || !math.IsNaN(got[0]) {
-				t.Errorf("eda queue_depth = %v; want [NaN] for a cell that is not a number", got)
-			}
-			if got := ts.twins["rr"].text["faults"]; len(got) != 2 || got[1] != "kill:inventory" {
-				t.Errorf("rr faults = %q", got)
-			}
-			// A second with no replies has percentiles of 0: a gap, not a
-			// zero latency.
-			pts := ts.points("rr", "e2e_p99_ms", true)
-			if len(pts) != 2 || pts[0].y != 25.8 || !math.IsNaN(pts[1].y) {
-				t.Errorf("rr e2e p99 points = %v; want [{0 25.8} {1 NaN}]", pts)
-			}
-			if ts.lastSecond() != 1 {
-				t.Errorf("lastSecond = %v; want 1", ts.lastSecond())
-			}
-		})
+	pts := points(ts, "rr", "e2e_p99_ms", true)
+	if len(pts) != 2 || pts[0].y != 25.8 || !math.IsNaN(pts[1].y) {
+		t.Errorf("rr e2e p99 points = %v; want [{0 25.8} {1 NaN}]", pts)
+	}
+	if pts := points(ts, "rr", "replies", false); len(pts) != 2 || pts[1].y != 0 {
+		t.Errorf("rr replies points = %v; want a 0 kept", pts)
+	}
+	if points(ts, "eda", "replies", false) != nil || points(ts, "rr", "lag_ms", false) != nil {
+		t.Error("points of a missing twin or column: want nil")
 	}
 }
 

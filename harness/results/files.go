@@ -1,13 +1,13 @@
 // Package results writes a run's folder: summary.json, the histograms'
 // .hgrm and .hlog files, timeseries.csv, and the results/latest link, and
-// reads a summary back (ReadRun). Every
+// reads summary.json and timeseries.csv back (ReadSummary, ReadTimeseries)
+// for every command that shows or judges a run. Every
 // file is written atomically (a temp file renamed into place), so a reader,
 // or a run interrupted mid-write, never sees half a file.
 package results
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -85,33 +85,4 @@ func WriteJSON(path string, v any) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	})
-}
-
-// ReadRun decodes a run's summary.json. arg may be the run folder, the
-// file itself, or the OUT/latest link; the returned path is the file read. The map is what
-// `edabench gate` and `compare` walk by dotted paths.
-func ReadRun(arg string) (map[string]any, string, error) {
-	st, err := os.Stat(arg)
-	if err != nil {
-		return nil, "", fmt.Errorf("run %s: %w; pass a run folder (OUT/<run-id>), its summary.json, or OUT/latest", arg, err)
-	}
-	path := arg
-	if st.IsDir() {
-		path = filepath.Join(arg, "summary.json")
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, "", fmt.Errorf("%s has no summary.json: is it a run folder? (edabench run writes OUT/<run-id>/summary.json)", arg)
-		}
-		return nil, "", err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, "", fmt.Errorf("%s is not valid JSON: %w", path, err)
-	}
-	if _, ok := m["twins"]; !ok {
-		return nil, "", fmt.Errorf("%s has no twins key: is it an edabench summary.json?", path)
-	}
-	return m, path, nil
 }

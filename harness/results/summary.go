@@ -1,10 +1,9 @@
 package results
 
 import (
-	"github.com/edabench/edabench/harness/audit"
 	"time"
 
-	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/procstat"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/staleness"
@@ -85,7 +84,7 @@ type TwinResult struct {
 	// Orders: accepted = completed + failed + lost (after the drain).
 	Orders OrderCounts               `json:"orders"`
 	Phases map[string]*PhaseResult   `json:"phases"`
-	Lag    lag.Stats                 `json:"lag"`
+	Lag    LagStats                  `json:"lag"`
 	Usage  map[string]procstat.Usage `json:"usage"` // per service, "broker" and "harness"
 	// CPUPerOrderMs is the twin's and the broker's CPU per completed order.
 	CPUPerOrderMs float64 `json:"cpu_per_order_ms"`
@@ -101,6 +100,31 @@ type TwinResult struct {
 	// Faults are the scenario's fault windows as they happened.
 	Faults  []FaultWindow `json:"faults,omitempty"`
 	Clamped int64         `json:"latencies_clamped"`
+}
+
+// LagStats is summary.json's lag object: what harness/lag's Analyze makes
+// of a run's queue samples. It is defined here, not in lag, so that
+// reading a summary does not link the broker client lag samples with.
+type LagStats struct {
+	// MaxQueueDepth is the largest total depth (all queues) of one tick.
+	MaxQueueDepth int64 `json:"max_queue_depth"`
+	// MaxLagMs is the largest lag gauge reading sampled. Sampling sees one
+	// delivery per queue per tick, so it can miss a brief worse one; the
+	// services' edabench_consumer_lag_seconds histogram has the full
+	// distribution.
+	MaxLagMs float64 `json:"max_lag_ms"`
+	// DrainMs runs from Analyze's from (the end of the load) until the first tick whose total
+	// depth, like that of every later tick, is within the threshold: 0 when
+	// the last tick at or before from already was, -1 when the last tick is
+	// still above it (or no tick follows from). Resolution is the sampling
+	// interval plus the broker's ~1 s statistics age.
+	DrainMs float64 `json:"drain_ms"`
+	// PeakAt is the tick of MaxQueueDepth (the first, on a tie).
+	PeakAt time.Time `json:"peak_at"`
+	// DeadLettered is how much the total dead-letter queue depth grew over
+	// the samples (peak minus first tick): messages dead-lettered while
+	// sampling, even if a twin reuses a prefix whose DLQs are not empty.
+	DeadLettered int64 `json:"dead_lettered"`
 }
 
 // OrderCounts follows each accepted order to its end.

@@ -9,11 +9,8 @@
 package main
 
 import (
-	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"math"
 	"os"
@@ -21,6 +18,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/internal/twinkind"
 )
 
 // sample is one second of one twin, the columns of timeseries.csv plotted.
@@ -30,85 +31,62 @@ type sample struct {
 	ackP99, e2eP99, depth, errPerSecs float64
 }
 
-type window struct {
-	Fault  string  `json:"fault"`
-	StartS float64 `json:"start_s"`
-	EndS   float64 `json:"end_s"`
-}
-
-type summary struct {
-	RunID     string `json:"run_id"`
-	StartedAt string `json:"started_at"`
-	Scenario  struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	} `json:"scenario"`
-	Environment struct {
-		CPUs     int    `json:"cpus"`
-		CPUModel string `json:"cpu_model"`
-	} `json:"environment"`
-	Twins map[string]struct {
-		Faults []window `json:"faults"`
-	} `json:"twins"`
-}
-
 // run is what the plot needs of a results folder.
 type run struct {
-	sum    summary
+	sum    *results.SummaryFile
 	series map[string][]sample // twin -> samples by time
 }
 
+// plotted are the columns of timeseries.csv drawn; each must be a number.
+var plotted = []string{results.ColT, results.ColReplies, results.ColErrors, results.ColTimeouts, results.ColEnded,
+	results.ColAckP99, results.ColE2EP99, results.ColQueueDepth}
+
 func load(dir string) (*run, error) {
-	r := &run{series: map[string][]sample{}}
-	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	sum, err := results.ReadSummary(filepath.Join(dir, "summary.json"))
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, &r.sum); err != nil {
-		return nil, fmt.Errorf("summary.json: %w", err)
-	}
-	f, err := os.Open(filepath.Join(dir, "timeseries.csv"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	r := &run{sum: sum, series: map[string][]sample{}}
+	ts, err := results.ReadTimeseries(dir)
 	if err != nil {
 		return nil, fmt.Errorf("timeseries.csv: %w", err)
 	}
-	if len(rows) < 2 {
-		return nil, fmt.Errorf("timeseries.csv: no rows")
+	if err := ts.Require(append([]string{results.ColTwin}, plotted...)...); err != nil {
+		return nil, fmt.Errorf("timeseries.csv: %w", err)
 	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
-	for _, c := range []string{"t_s", "twin", "replies", "errors", "timeouts", "ended", "ack_p99_ms", "e2e_p99_ms", "queue_depth"} {
-		if _, ok := col[c]; !ok {
-			return nil, fmt.Errorf("timeseries.csv: no column %s", c)
-		}
-	}
-	for n, row := range rows[1:] {
-		num := func(c string) float64 {
-			v, perr := strconv.ParseFloat(row[col[c]], 64)
-			if perr != nil && err == nil {
-				err = fmt.Errorf("timeseries.csv line %d, %s: %v", n+2, c, perr)
-			}
-			return v
-		}
-		s := sample{t: num("t_s"), replies: num("replies"), errors: num("errors"), timeouts: num("timeouts"),
-			ended: num("ended"), ackP99: num("ack_p99_ms"), e2eP99: num("e2e_p99_ms"), depth: num("queue_depth")}
+	for _, tw := range ts.Twins() {
+		ss, err := samples(ts.Twin(tw))
 		if err != nil {
 			return nil, err
 		}
-		s.errPerSecs = s.errors + s.timeouts
-		tw := row[col["twin"]]
-		r.series[tw] = append(r.series[tw], s)
-	}
-	for _, ss := range r.series {
 		sort.Slice(ss, func(i, j int) bool { return ss[i].t < ss[j].t })
+		r.series[tw] = ss
+	}
+	if len(r.series) == 0 {
+		return nil, fmt.Errorf("timeseries.csv: no rows")
 	}
 	return r, nil
+}
+
+// samples is one twin's rows; a cell that is not a number is an error,
+// not a gap.
+func samples(s *results.TwinSeries) ([]sample, error) {
+	for _, c := range plotted {
+		for i, v := range s.Num(c) {
+			if math.IsNaN(v) {
+				return nil, fmt.Errorf("timeseries.csv line %d, %s: not a number", s.Lines[i], c)
+			}
+		}
+	}
+	out := make([]sample, s.Len())
+	for i := range out {
+		at := func(c string) float64 { return s.Num(c)[i] }
+		out[i] = sample{t: at(results.ColT), replies: at(results.ColReplies), errors: at(results.ColErrors),
+			timeouts: at(results.ColTimeouts), ended: at(results.ColEnded), ackP99: at(results.ColAckP99),
+			e2eP99: at(results.ColE2EP99), depth: at(results.ColQueueDepth)}
+		out[i].errPerSecs = out[i].errors + out[i].timeouts
+	}
+	return out, nil
 }
 
 var colors = map[string]string{"rr": "#1f77b4", "eda": "#e8710a", "hybrid": "#2ca02c"}
@@ -209,7 +187,7 @@ func render(w io.Writer, r *run, note string) error {
 		fmt.Fprintf(&b, `<rect x="%g" y="%g" width="%g" height="%g" fill="#fafafa" stroke="#bbb"/>`+"\n", left, y0, plotW, panelH)
 		// Fault windows: each twin's own (they run one after the other, each from t=0).
 		for _, tw := range twins {
-			for _, fw := range r.sum.Twins[tw].Faults {
+			for _, fw := range faults(r.sum, tw) {
 				fmt.Fprintf(&b, `<rect x="%g" y="%g" width="%g" height="%g" fill="#d62728" fill-opacity="0.10"/>`+"\n",
 					x(fw.StartS), y0, x(fw.EndS)-x(fw.StartS), panelH)
 				if i == 0 && tw == twins[0] {
@@ -284,6 +262,26 @@ func render(w io.Writer, r *run, note string) error {
 	return err
 }
 
+// faults are a twin's fault windows; none for a twin the summary lacks.
+func faults(sum *results.SummaryFile, twin string) []results.FaultWindow {
+	if tw := sum.Summary.Twins[twin]; tw != nil {
+		return tw.Faults
+	}
+	return nil
+}
+
+// defaultNote is the caption: the scenario's description, the run, its
+// start as summary.json writes it, and the machine.
+func defaultNote(sum *results.SummaryFile) string {
+	s, e := sum.Summary, sum.Summary.Environment
+	started := ""
+	if !s.StartedAt.IsZero() {
+		started = s.StartedAt.Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("%s. Run %s, %s, %d CPUs (%s).", strings.TrimSuffix(sum.Scenario.Description, "."),
+		s.RunID, started, e.CPUs, e.CPUModel)
+}
+
 func main() {
 	dir := flag.String("run", "results/latest", "results folder of one run (timeseries.csv, summary.json)")
 	out := flag.String("out", "overview.svg", "SVG file to write, - for stdout")
@@ -295,9 +293,7 @@ func main() {
 		os.Exit(1)
 	}
 	if *note == "" {
-		e := r.sum.Environment
-		*note = fmt.Sprintf("%s. Run %s, %s, %d CPUs (%s).", strings.TrimSuffix(r.sum.Scenario.Description, "."),
-			r.sum.RunID, r.sum.StartedAt, e.CPUs, e.CPUModel)
+		*note = defaultNote(r.sum)
 	}
 	var w io.Writer = os.Stdout
 	if *out != "-" {

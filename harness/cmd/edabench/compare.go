@@ -74,15 +74,15 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 2 {
 		return bad("want two runs, A and B, got %d arguments; e.g. edabench compare results/<run-id> results/latest", len(pos))
 	}
-	a, _, err := results.ReadRun(pos[0])
+	a, err := results.ReadSummary(pos[0])
 	if err != nil {
 		return bad("%v", err)
 	}
-	b, _, err := results.ReadRun(pos[1])
+	b, err := results.ReadSummary(pos[1])
 	if err != nil {
 		return bad("%v", err)
 	}
-	if err := compare.Write(stdout, a, b, *o); err != nil {
+	if err := compare.Write(stdout, a.Tree, b.Tree, *o); err != nil {
 		fmt.Fprintf(stderr, "edabench compare: %v\n", err)
 		return 1
 	}

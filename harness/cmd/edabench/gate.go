@@ -102,18 +102,20 @@ func gateCmd(args []string, stdout, stderr io.Writer) int {
 		return bad("%s: check %d (line %d) is a max_regression check: pass --baseline RUN_DIR, the run to compare with",
 			o.file, i+1, g.Checks[i].Line)
 	}
-	run, runPath, err := results.ReadRun(pos[0])
+	runFile, err := results.ReadSummary(pos[0])
 	if err != nil {
 		return bad("%v", err)
 	}
+	run, runPath := runFile.Tree, runFile.Path
 	var baseline map[string]any
 	if o.baseline != "" {
-		var basePath string
-		if baseline, basePath, err = results.ReadRun(o.baseline); err != nil {
+		base, err := results.ReadSummary(o.baseline)
+		if err != nil {
 			return bad("--baseline: %v", err)
 		}
-		if p, _ := baseline["partial"].(bool); p {
-			fmt.Fprintf(stderr, "edabench gate: warning: the baseline %s is a partial run; its figures may not be comparable\n", basePath)
+		baseline = base.Tree
+		if base.Summary.Partial {
+			fmt.Fprintf(stderr, "edabench gate: warning: the baseline %s is a partial run; its figures may not be comparable\n", base.Path)
 		}
 	}
 	var results []gate.Result

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -28,11 +27,11 @@ func impliedQuantile(q float64, run, freeze, service time.Duration) time.Duratio
 
 // fromEdabench reads one twin's figures from an edabench summary.json.
 func fromEdabench(b []byte, twin string) (toolResult, *results.TwinResult, error) {
-	var s results.Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return toolResult{}, nil, fmt.Errorf("edabench summary.json: %w", err)
+	f, err := results.DecodeSummary("edabench summary.json", b)
+	if err != nil {
+		return toolResult{}, nil, err
 	}
-	t := s.Twins[twin]
+	t := f.Summary.Twins[twin]
 	if t == nil {
 		return toolResult{}, nil, fmt.Errorf("edabench summary.json: no %s twin in it", twin)
 	}
