@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ func ReadSummary(arg string) (*SummaryFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s has no summary.json: is it a run folder? (edabench run writes OUT/<run-id>/summary.json): %w", arg, os.ErrNotExist)
+			return nil, noSummary(fmt.Sprintf("%s has no summary.json: is it a run folder? (edabench run writes OUT/<run-id>/summary.json)", arg))
 		}
 		return nil, err
 	}
@@ -128,6 +129,13 @@ func ReadSummary(arg string) (*SummaryFile, error) {
 	f.Path = path
 	return f, nil
 }
+
+// noSummary is the error for a folder without a summary.json: its message
+// says what to pass, and errors.Is finds fs.ErrNotExist in it.
+type noSummary string
+
+func (e noSummary) Error() string        { return string(e) }
+func (e noSummary) Is(target error) bool { return target == fs.ErrNotExist }
 
 // DecodeSummary decodes the bytes of a summary.json; name is how errors
 // call it.

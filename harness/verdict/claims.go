@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/staleness"
 )
 
 // The thresholds of the rules. docs/verdict.md gives the reasoning at
@@ -181,7 +182,7 @@ func bothTwinsOrSay(r *Run) (rr, eda *results.TwinResult, c *Claim) {
 
 // claim1LightLoad compares end-to-end latency at the smoke rate.
 func claim1LightLoad(s *Set) Claim {
-	r := s.Scenario("smoke")
+	r := s.LightLoad()
 	if r == nil {
 		return missing("smoke")
 	}
@@ -226,7 +227,7 @@ func claim1LightLoad(s *Set) Claim {
 // weakerKnee is the lower of the two twins' ramp capacities, when a ramp
 // ran: a twin whose knee was not reached counts at its lower bound.
 func weakerKnee(s *Set) (float64, bool) {
-	r := s.Scenario("ramp")
+	r := s.Ramp()
 	if r == nil {
 		return 0, false
 	}
@@ -324,7 +325,7 @@ func claim2Chain(s *Set) Claim {
 
 // claim3Throughput compares the ramp's knees.
 func claim3Throughput(s *Set) Claim {
-	r := s.Scenario("ramp")
+	r := s.Ramp()
 	if r == nil {
 		return missing("ramp")
 	}
@@ -381,7 +382,7 @@ func b2f(b bool) float64 {
 
 // claim4Spike compares the spike phase with the phase before it.
 func claim4Spike(s *Set) Claim {
-	r := s.Scenario("spike")
+	r := s.Spike()
 	if r == nil {
 		return missing("spike")
 	}
@@ -390,12 +391,7 @@ func claim4Spike(s *Set) Claim {
 		return *bad
 	}
 	c := Claim{Runs: ids(r), Conditions: conditions(r)}
-	peak := -1
-	for i, st := range r.Scenario.Stages {
-		if peak < 0 || stageRate(st) > stageRate(r.Scenario.Stages[peak]) {
-			peak = i
-		}
-	}
+	peak := peakStage(r.Scenario.Stages)
 	if peak <= 0 {
 		c.Status, c.Evidence = Inconclusive, "the spike scenario has no stage before its peak to compare with"
 		return c
@@ -441,7 +437,7 @@ func claim4Spike(s *Set) Claim {
 	return c
 }
 
-func stageRate(st StageInfo) float64 {
+func stageRate(st results.StageInfo) float64 {
 	if st.To != nil {
 		return math.Max(st.Rate, *st.To)
 	}
@@ -498,7 +494,7 @@ func lost(t *results.TwinResult) int64 {
 // fault window.
 func claim5Isolation(s *Set) Claim {
 	var parts []part
-	for _, r := range s.Failures() {
+	for _, r := range s.Faulted() {
 		if !downstreamFault(r) {
 			continue
 		}
@@ -549,7 +545,7 @@ func isolation(r *Run) part {
 // each downtime, and how long its queues took to drain.
 func claim6Decoupling(s *Set) Claim {
 	var parts []part
-	for _, r := range s.Failures() {
+	for _, r := range s.Faulted() {
 		if downtimeFault(r) {
 			parts = append(parts, catchUp(r))
 		}
@@ -621,20 +617,16 @@ func catchUp(r *Run) part {
 // claim7Consistency reads the staleness probe: from the reply until a
 // read said COMPLETED, and how many reads came first that did not.
 func claim7Consistency(s *Set) Claim {
-	r := s.Scenario("smoke")
-	if r == nil || r.Staleness["rr"] == nil || r.Staleness["eda"] == nil {
-		r = nil
-		for _, x := range s.Selected() {
-			if x.Staleness["rr"] != nil && x.Staleness["eda"] != nil && (r == nil || better(x, r)) {
-				r = x
-			}
-		}
+	probed := func(r *Run) bool { return r.staleness("rr") != nil && r.staleness("eda") != nil }
+	r := s.LightLoad()
+	if r == nil || !probed(r) {
+		r = s.best(probed)
 	}
 	if r == nil {
 		return Claim{Status: Inconclusive,
 			Evidence: "no run reports twins.<twin>.staleness for both twins (the staleness measure is newer than these runs): rerun the smoke scenario"}
 	}
-	rs, es := r.Staleness["rr"], r.Staleness["eda"]
+	rs, es := r.staleness("rr"), r.staleness("eda")
 	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{
 		"rr_staleness_count": float64(rs.Count), "rr_staleness_p50_ms": rs.P50, "rr_staleness_p99_ms": rs.P99,
 		"eda_staleness_count": float64(es.Count), "eda_staleness_p50_ms": es.P50, "eda_staleness_p99_ms": es.P99,
@@ -646,15 +638,15 @@ func claim7Consistency(s *Set) Claim {
 	if counted(rs) && counted(es) {
 		// The probe's own counts are exact where a latency is only as fine
 		// as its polling: a stale read either happened or did not.
-		edaImmediate := float64(*es.ImmediatelyConsistent) / float64(*es.Sampled)
-		c.Figures["rr_stale_reads"] = float64(*rs.StaleReads)
-		c.Figures["rr_sampled"] = float64(*rs.Sampled)
-		c.Figures["eda_stale_reads"] = float64(*es.StaleReads)
-		c.Figures["eda_sampled"] = float64(*es.Sampled)
+		edaImmediate := float64(es.ImmediatelyConsistent) / float64(es.Sampled)
+		c.Figures["rr_stale_reads"] = float64(rs.StaleReads)
+		c.Figures["rr_sampled"] = float64(rs.Sampled)
+		c.Figures["eda_stale_reads"] = float64(es.StaleReads)
+		c.Figures["eda_sampled"] = float64(es.Sampled)
 		c.Figures["eda_immediately_consistent_share"] = edaImmediate
 		ev += fmt.Sprintf("; stale reads RR %d of %d orders probed, EDA %d; EDA orders read COMPLETED on the first read %s",
-			*rs.StaleReads, *rs.Sampled, *es.StaleReads, pct(edaImmediate))
-		rrFresh = *rs.StaleReads == 0
+			rs.StaleReads, rs.Sampled, es.StaleReads, pct(edaImmediate))
+		rrFresh = rs.StaleReads == 0
 		edaStale = edaImmediate < typicalShare
 		fresh, stale = "no RR read was stale", "most EDA orders read stale first"
 	} else {
@@ -676,18 +668,16 @@ func claim7Consistency(s *Set) Claim {
 	return c
 }
 
-// counted says whether the probe wrote its read counts (newer summaries).
-func counted(s *Staleness) bool {
-	return s.Sampled != nil && *s.Sampled > 0 && s.StaleReads != nil && s.ImmediatelyConsistent != nil
-}
+// counted says whether the probe counted its reads: it wrote all four
+// counts or none (summaries from before harness/staleness counted), and
+// they are worth reading only when it sampled an order.
+func counted(s *staleness.Result) bool { return s.Sampled > 0 }
 
 // claim8Efficiency compares CPU per completed order at equal rates.
 func claim8Efficiency(s *Set) Claim {
 	var parts []part
-	for _, name := range []string{"smoke", "soak"} {
-		if r := s.Scenario(name); r != nil {
-			parts = append(parts, efficiency(r))
-		}
+	for _, r := range s.Steady() {
+		parts = append(parts, efficiency(r))
 	}
 	if len(parts) == 0 {
 		return missing("smoke")
@@ -729,7 +719,7 @@ func efficiency(r *Run) part {
 // claim9SlowStep compares each twin's latency inside the slow-step window
 // with its latency before it.
 func claim9SlowStep(s *Set) Claim {
-	r := s.Scenario("failure-slow-step")
+	r := s.WithFault("slow-step")
 	if r == nil {
 		return missing("failure-slow-step")
 	}
@@ -738,7 +728,7 @@ func claim9SlowStep(s *Set) Claim {
 		return *bad
 	}
 	c := Claim{Runs: ids(r), Conditions: conditions(r)}
-	var slowed FaultInfo
+	var slowed results.FaultInfo
 	for _, f := range r.Scenario.Faults {
 		if f.Type == "slow-step" {
 			slowed = f
@@ -854,7 +844,7 @@ func slowWindow(r *Run, t *results.TwinResult, twin, metric string) (base, win f
 // claim10Duplicates reads the audits of the failure runs.
 func claim10Duplicates(s *Set) Claim {
 	var parts []part
-	for _, r := range s.Failures() {
+	for _, r := range s.Faulted() {
 		parts = append(parts, duplicates(r))
 	}
 	if len(parts) == 0 {
@@ -908,7 +898,7 @@ func claim11Hybrid(s *Set) Claim {
 	var used []*Run
 	var ev, against []string
 	var ackTested, isolationTested bool
-	smoke := s.Scenario("smoke")
+	smoke := s.LightLoad()
 	if smoke == nil || smoke.Twin("rr") == nil || smoke.Twin("hybrid") == nil {
 		ev = append(ev, "no smoke run with both rr and hybrid, so the hybrid's answer is not compared with RR's")
 	} else {
@@ -923,7 +913,7 @@ func claim11Hybrid(s *Set) Claim {
 			c.Figures["smoke.eda_cpu_per_order_ms"] = e.CPUPerOrderMs
 			line += fmt.Sprintf(", EDA %s", ms(e.CPUPerOrderMs))
 		}
-		if st := smoke.Staleness["hybrid"]; st != nil {
+		if st := smoke.staleness("hybrid"); st != nil {
 			c.Figures["smoke.hybrid_staleness_p50_ms"], c.Figures["smoke.hybrid_staleness_p99_ms"] = st.P50, st.P99
 			line += fmt.Sprintf("; staleness window (reply until a read said COMPLETED) p50 %s p99 %s", ms(st.P50), ms(st.P99))
 		}
@@ -939,7 +929,7 @@ func claim11Hybrid(s *Set) Claim {
 		}
 	}
 	var crash *Run
-	for _, r := range s.Failures() {
+	for _, r := range s.Faulted() {
 		if r.Twin("hybrid") != nil && consumerKilled(r) {
 			crash = r
 			break
@@ -972,7 +962,7 @@ func claim11Hybrid(s *Set) Claim {
 			isolationTested = true
 		}
 	}
-	for _, r := range s.Failures() {
+	for _, r := range s.Faulted() {
 		if h := r.Twin("hybrid"); h != nil && lost(h) > 0 {
 			against = append(against, fmt.Sprintf("it lost %d accepted orders in %s", lost(h), r.Scenario.Name))
 		}

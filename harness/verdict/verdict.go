@@ -114,7 +114,7 @@ func describeScenario(r *Run) string {
 	sc := r.Scenario
 	var b strings.Builder
 	b.WriteString(sc.Name)
-	if sc.Name == "chain" && sc.Steps > 0 {
+	if r.inChain {
 		fmt.Fprintf(&b, " (%d steps, %d hops)", sc.Steps, sc.Steps+1)
 	}
 	b.WriteString(": ")

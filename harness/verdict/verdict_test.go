@@ -14,6 +14,7 @@ import (
 	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/staleness"
 )
 
 // The fixture sets are recorded summaries (derived from real runs, figures
@@ -147,35 +148,36 @@ func TestEdgeCases(t *testing.T) {
 		}, 6, DoesNotHold, "never back to their pre-fault depth"},
 		{"no staleness key", func(rs []*Run) []*Run {
 			for _, r := range rs {
-				r.Staleness = nil
+				for _, tw := range r.Summary.Twins {
+					tw.Staleness = nil
+				}
 			}
 			return rs
 		}, 7, Inconclusive, "no run reports twins.<twin>.staleness"},
 		{"staleness from another run", func(rs []*Run) []*Run {
-			smoke := find(rs, "smoke")
-			find(rs, "spike").Staleness = smoke.Staleness
-			smoke.Staleness = nil
+			smoke, spike := find(rs, "smoke"), find(rs, "spike")
+			for name, tw := range smoke.Summary.Twins {
+				spike.Twin(name).Staleness, tw.Staleness = tw.Staleness, nil
+			}
 			return rs
 		}, 7, Holds, "most EDA orders read stale first"},
 		{"a summary without the read counts", func(rs []*Run) []*Run {
-			st := find(rs, "smoke").Staleness
-			st["rr"] = &Staleness{Summary: record.Summary{Count: 200, P50: 0.02, P99: 0.6}}
-			st["eda"] = &Staleness{Summary: record.Summary{Count: 200, P50: 21, P99: 88}}
+			smoke := find(rs, "smoke")
+			smoke.Twin("rr").Staleness = &staleness.Result{Summary: record.Summary{Count: 200, P50: 0.02, P99: 0.6}}
+			smoke.Twin("eda").Staleness = &staleness.Result{Summary: record.Summary{Count: 200, P50: 21, P99: 88}}
 			return rs
 		}, 7, Holds, "RR reads are current within 1.00 ms"},
 		{"RR read stale once", func(rs []*Run) []*Run {
-			one := int64(1)
-			find(rs, "smoke").Staleness["rr"].StaleReads = &one
+			find(rs, "smoke").Twin("rr").Staleness.StaleReads = 1
 			return rs
 		}, 7, DoesNotHold, "RR's reads were stale"},
 		{"EDA mostly current on the first read", func(rs []*Run) []*Run {
-			most := int64(150)
-			find(rs, "smoke").Staleness["eda"].ImmediatelyConsistent = &most
+			find(rs, "smoke").Twin("eda").Staleness.ImmediatelyConsistent = 150
 			return rs
 		}, 7, DoesNotHold, "EDA's typical read was already current"},
 		{"no order probed", func(rs []*Run) []*Run {
-			st := find(rs, "smoke").Staleness
-			st["rr"], st["eda"] = &Staleness{}, &Staleness{}
+			smoke := find(rs, "smoke")
+			smoke.Twin("rr").Staleness, smoke.Twin("eda").Staleness = &staleness.Result{}, &staleness.Result{}
 			return rs
 		}, 7, Inconclusive, "neither twin's probe measured an order"},
 		{"two chain lengths", func(rs []*Run) []*Run { return drop(rs, "chain/steps=3", "chain/steps=4") },
@@ -326,7 +328,7 @@ func ftoa(f float64) string {
 }
 
 func run(id, name string, minute int, partial bool, twins ...string) *Run {
-	r := &Run{Dir: id, Scenario: ScenarioInfo{Name: name}}
+	r := &Run{Dir: id, Scenario: results.ScenarioInfo{Name: name}}
 	r.Summary.RunID = id
 	r.Summary.Partial = partial
 	r.Summary.StartedAt = time.Date(2026, 11, 26, 10, minute, 0, 0, time.UTC)
@@ -350,7 +352,7 @@ func TestSelectPrefersFinishedBothTwinsRecent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Select(tt.runs).Scenario("smoke"); got == nil || got.ID() != tt.want {
+			if got := Select(tt.runs).byKey["smoke"]; got == nil || got.ID() != tt.want {
 				t.Fatalf("selected %v, want %s", got, tt.want)
 			}
 		})
@@ -417,17 +419,17 @@ func TestLoad(t *testing.T) {
 				t.Fatalf("steps %s: %v %q", steps, err, w)
 			}
 		}
-		// Every scenario writes its steps; only the chain's count apart.
+		// A summary from before the scenario wrote its steps.
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "summary.json"),
-			[]byte(`{"schema_version": 1, "scenario": {"name": "smoke", "steps": 4}, "twins": {}}`), 0o644)
+			[]byte(`{"schema_version": 1, "scenario": {"name": "smoke"}, "twins": {}}`), 0o644)
 		if runs, _, err := Load([]string{dir}); err != nil || runs[0].Key() != "smoke" {
-			t.Fatalf("smoke with steps 4: key %q, %v", runs[0].Key(), err)
+			t.Fatalf("smoke without steps: key %q, %v", runs[0].Key(), err)
 		}
 	})
 	t.Run("another schema", func(t *testing.T) {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "summary.json"), []byte(`{"schema_version": 99}`), 0o644)
+		os.WriteFile(filepath.Join(dir, "summary.json"), []byte(`{"schema_version": 99, "twins": {}}`), 0o644)
 		if _, w, err := Load([]string{dir}); !errors.Is(err, ErrNoRuns) || len(w) != 1 || !strings.Contains(w[0], "schema_version 99") {
 			t.Fatalf("Load(schema 99) = %v, %q", err, w)
 		}
