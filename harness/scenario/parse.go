@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/edabench/edabench/harness/fault"
 	"io"
 	"math"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/load"
 )
 
@@ -26,7 +26,6 @@ var (
 	stageKeys = []string{"name", "duration", "rate", "to"}
 	rampKeys  = []string{"start_rate", "step", "step_duration", "max_rate"}
 	sloKeys   = []string{"p99", "max_error_rate"}
-	faultKeys = []string{"type", "at", "duration", "target", "mean", "error_prob", "latency", "jitter", "mode", "rate_kbps", "cores"}
 )
 
 // Load reads and validates a scenario file.
@@ -61,7 +60,7 @@ func Parse(data []byte, source string) (*Scenario, error) {
 	}
 
 	s := &Scenario{source: source, lines: map[string]int{}}
-	d := &decoder{s: s}
+	d := &decoder{s: s, faultTypes: fault.Builtin()}
 	root := doc.Content[0]
 	d.fields(root, "", topKeys, func(key string, v *yaml.Node, p string) {
 		switch key {
@@ -128,37 +127,7 @@ func Parse(data []byte, source string) (*Scenario, error) {
 		case "seed":
 			s.Seed = d.uint(v, p)
 		case "faults":
-			items := d.list(v, p)
-			s.Faults = make([]fault.Spec, len(items))
-			for i, item := range items {
-				f := &s.Faults[i]
-				d.fields(item, fmt.Sprintf("%s[%d]", p, i), faultKeys, func(key string, v *yaml.Node, p string) {
-					switch key {
-					case "type":
-						f.Type = fault.Type(d.str(v, p))
-					case "at":
-						f.At = d.duration(v, p)
-					case "duration":
-						f.Duration = d.duration(v, p)
-					case "target":
-						f.Target = d.str(v, p)
-					case "mean":
-						f.Mean = d.duration(v, p)
-					case "error_prob":
-						f.ErrorProb = d.float(v, p)
-					case "latency":
-						f.Latency = d.duration(v, p)
-					case "jitter":
-						f.Jitter = d.duration(v, p)
-					case "mode":
-						f.Mode = d.str(v, p)
-					case "rate_kbps":
-						f.RateKBps = int64(d.uint(v, p))
-					case "cores":
-						f.Cores = d.float(v, p)
-					}
-				})
-			}
+			s.Faults = d.faults(v, p)
 		}
 	})
 	if len(d.errs) > 0 {
@@ -220,8 +189,9 @@ func syntaxError(source string, err error) error {
 // decoder collects every problem rather than stopping at the first, so one
 // edit can fix a file.
 type decoder struct {
-	s    *Scenario
-	errs []error
+	s          *Scenario
+	faultTypes *fault.Registry
+	errs       []error
 }
 
 func (d *decoder) fail(n *yaml.Node, field, format string, args ...any) {

@@ -211,10 +211,8 @@ func (s *Scenario) Validate() error {
 	}
 	for i, f := range s.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
-		for _, field := range faultKeys {
-			if msg, bad := f.Validate()[field]; bad {
-				add(p+"."+field, "%s", msg)
-			}
+		for _, pr := range f.Validate() {
+			add(p+"."+pr.Field, "%s", pr.Msg)
 		}
 		if total := s.TotalDuration(); f.At >= total && total > 0 {
 			add(p+".at", "%v is not before the load ends (%v): the fault would never run", f.At, total)
