@@ -62,74 +62,7 @@ func Parse(data []byte, source string) (*Scenario, error) {
 	s := &Scenario{source: source, lines: map[string]int{}}
 	d := &decoder{s: s, faultTypes: fault.Builtin()}
 	root := doc.Content[0]
-	d.fields(root, "", topKeys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "name":
-			s.Name = d.str(v, p)
-		case "description":
-			s.Description = d.str(v, p)
-		case "arrival":
-			s.Arrival = load.Arrival(d.str(v, p))
-		case "stages":
-			items := d.list(v, p)
-			s.Stages = make([]StageSpec, len(items))
-			for i, item := range items {
-				st := &s.Stages[i]
-				d.fields(item, fmt.Sprintf("%s[%d]", p, i), stageKeys, func(key string, v *yaml.Node, p string) {
-					switch key {
-					case "name":
-						st.Name = d.str(v, p)
-					case "duration":
-						st.Duration = d.duration(v, p)
-					case "rate":
-						st.Rate = d.float(v, p)
-					case "to":
-						to := d.float(v, p)
-						st.To = &to
-					}
-				})
-			}
-		case "ramp":
-			s.Ramp = &RampSpec{}
-			d.fields(v, p, rampKeys, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "start_rate":
-					s.Ramp.StartRate = d.float(v, p)
-				case "step":
-					s.Ramp.Step = d.float(v, p)
-				case "step_duration":
-					s.Ramp.StepDuration = d.duration(v, p)
-				case "max_rate":
-					s.Ramp.MaxRate = d.float(v, p)
-				}
-			})
-		case "slo":
-			d.fields(v, p, sloKeys, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "p99":
-					s.SLO.P99 = d.duration(v, p)
-				case "max_error_rate":
-					s.SLO.MaxErrorRate = d.float(v, p)
-				}
-			})
-		case "timeout":
-			s.Timeout = d.duration(v, p)
-		case "max_in_flight":
-			s.MaxInFlight = d.int(v, p)
-		case "drain":
-			s.Drain = d.duration(v, p)
-		case "topology":
-			s.Topology = d.str(v, p)
-		case "steps":
-			s.Steps = d.int(v, p)
-		case "cost":
-			s.Cost = d.str(v, p)
-		case "seed":
-			s.Seed = d.uint(v, p)
-		case "faults":
-			s.Faults = d.faults(v, p)
-		}
-	})
+	d.fields(root, "", topKeys, d.top)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
@@ -145,6 +78,92 @@ func Parse(data []byte, source string) (*Scenario, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// top decodes one top-level field.
+func (d *decoder) top(key string, v *yaml.Node, p string) {
+	s := d.s
+	switch key {
+	case "name":
+		s.Name = d.str(v, p)
+	case "description":
+		s.Description = d.str(v, p)
+	case "arrival":
+		s.Arrival = load.Arrival(d.str(v, p))
+	case "stages":
+		d.stages(v, p)
+	case "ramp":
+		d.ramp(v, p)
+	case "slo":
+		d.slo(v, p)
+	case "timeout":
+		s.Timeout = d.duration(v, p)
+	case "max_in_flight":
+		s.MaxInFlight = d.int(v, p)
+	case "drain":
+		s.Drain = d.duration(v, p)
+	case "topology":
+		s.Topology = d.str(v, p)
+	case "steps":
+		s.Steps = d.int(v, p)
+	case "cost":
+		s.Cost = d.str(v, p)
+	case "seed":
+		s.Seed = d.uint(v, p)
+	case "faults":
+		s.Faults = d.faults(v, p)
+	}
+}
+
+func (d *decoder) stages(v *yaml.Node, p string) {
+	s := d.s
+	items := d.list(v, p)
+	s.Stages = make([]StageSpec, len(items))
+	for i, item := range items {
+		st := &s.Stages[i]
+		d.fields(item, fmt.Sprintf("%s[%d]", p, i), stageKeys, func(key string, v *yaml.Node, p string) {
+			switch key {
+			case "name":
+				st.Name = d.str(v, p)
+			case "duration":
+				st.Duration = d.duration(v, p)
+			case "rate":
+				st.Rate = d.float(v, p)
+			case "to":
+				to := d.float(v, p)
+				st.To = &to
+			}
+		})
+	}
+}
+
+func (d *decoder) ramp(v *yaml.Node, p string) {
+	s := d.s
+	s.Ramp = &RampSpec{}
+	d.fields(v, p, rampKeys, func(key string, v *yaml.Node, p string) {
+		switch key {
+		case "start_rate":
+			s.Ramp.StartRate = d.float(v, p)
+		case "step":
+			s.Ramp.Step = d.float(v, p)
+		case "step_duration":
+			s.Ramp.StepDuration = d.duration(v, p)
+		case "max_rate":
+			s.Ramp.MaxRate = d.float(v, p)
+		}
+	})
+}
+
+func (d *decoder) slo(v *yaml.Node, p string) {
+	s := d.s
+	d.fields(v, p, sloKeys, func(key string, v *yaml.Node, p string) {
+		switch key {
+		case "p99":
+			s.SLO.P99 = d.duration(v, p)
+		case "max_error_rate":
+			s.SLO.MaxErrorRate = d.float(v, p)
+		}
+	})
 }
 
 // applyDefaults fills only what the file left out: a value written as 0 is
