@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/edabench/edabench/harness/fault"
 	"io"
 	"math"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/load"
 )
 
@@ -26,7 +26,6 @@ var (
 	stageKeys = []string{"name", "duration", "rate", "to"}
 	rampKeys  = []string{"start_rate", "step", "step_duration", "max_rate"}
 	sloKeys   = []string{"p99", "max_error_rate"}
-	faultKeys = []string{"type", "at", "duration", "target", "mean", "error_prob", "latency", "jitter", "mode", "rate_kbps", "cores"}
 )
 
 // Load reads and validates a scenario file.
@@ -61,106 +60,9 @@ func Parse(data []byte, source string) (*Scenario, error) {
 	}
 
 	s := &Scenario{source: source, lines: map[string]int{}}
-	d := &decoder{s: s}
+	d := &decoder{s: s, faultTypes: fault.Builtin()}
 	root := doc.Content[0]
-	d.fields(root, "", topKeys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "name":
-			s.Name = d.str(v, p)
-		case "description":
-			s.Description = d.str(v, p)
-		case "arrival":
-			s.Arrival = load.Arrival(d.str(v, p))
-		case "stages":
-			items := d.list(v, p)
-			s.Stages = make([]StageSpec, len(items))
-			for i, item := range items {
-				st := &s.Stages[i]
-				d.fields(item, fmt.Sprintf("%s[%d]", p, i), stageKeys, func(key string, v *yaml.Node, p string) {
-					switch key {
-					case "name":
-						st.Name = d.str(v, p)
-					case "duration":
-						st.Duration = d.duration(v, p)
-					case "rate":
-						st.Rate = d.float(v, p)
-					case "to":
-						to := d.float(v, p)
-						st.To = &to
-					}
-				})
-			}
-		case "ramp":
-			s.Ramp = &RampSpec{}
-			d.fields(v, p, rampKeys, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "start_rate":
-					s.Ramp.StartRate = d.float(v, p)
-				case "step":
-					s.Ramp.Step = d.float(v, p)
-				case "step_duration":
-					s.Ramp.StepDuration = d.duration(v, p)
-				case "max_rate":
-					s.Ramp.MaxRate = d.float(v, p)
-				}
-			})
-		case "slo":
-			d.fields(v, p, sloKeys, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "p99":
-					s.SLO.P99 = d.duration(v, p)
-				case "max_error_rate":
-					s.SLO.MaxErrorRate = d.float(v, p)
-				}
-			})
-		case "timeout":
-			s.Timeout = d.duration(v, p)
-		case "max_in_flight":
-			s.MaxInFlight = d.int(v, p)
-		case "drain":
-			s.Drain = d.duration(v, p)
-		case "topology":
-			s.Topology = d.str(v, p)
-		case "steps":
-			s.Steps = d.int(v, p)
-		case "cost":
-			s.Cost = d.str(v, p)
-		case "seed":
-			s.Seed = d.uint(v, p)
-		case "faults":
-			items := d.list(v, p)
-			s.Faults = make([]fault.Spec, len(items))
-			for i, item := range items {
-				f := &s.Faults[i]
-				d.fields(item, fmt.Sprintf("%s[%d]", p, i), faultKeys, func(key string, v *yaml.Node, p string) {
-					switch key {
-					case "type":
-						f.Type = fault.Type(d.str(v, p))
-					case "at":
-						f.At = d.duration(v, p)
-					case "duration":
-						f.Duration = d.duration(v, p)
-					case "target":
-						f.Target = d.str(v, p)
-					case "mean":
-						f.Mean = d.duration(v, p)
-					case "error_prob":
-						f.ErrorProb = d.float(v, p)
-					case "latency":
-						f.Latency = d.duration(v, p)
-					case "jitter":
-						f.Jitter = d.duration(v, p)
-					case "mode":
-						f.Mode = d.str(v, p)
-					case "rate_kbps":
-						f.RateKBps = int64(d.uint(v, p))
-					case "cores":
-						f.Cores = d.float(v, p)
-					}
-				})
-			}
-		}
-	})
+	d.fields(root, "", topKeys, d.top)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
@@ -176,6 +78,92 @@ func Parse(data []byte, source string) (*Scenario, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// top decodes one top-level field.
+func (d *decoder) top(key string, v *yaml.Node, p string) {
+	s := d.s
+	switch key {
+	case "name":
+		s.Name = d.str(v, p)
+	case "description":
+		s.Description = d.str(v, p)
+	case "arrival":
+		s.Arrival = load.Arrival(d.str(v, p))
+	case "stages":
+		d.stages(v, p)
+	case "ramp":
+		d.ramp(v, p)
+	case "slo":
+		d.slo(v, p)
+	case "timeout":
+		s.Timeout = d.duration(v, p)
+	case "max_in_flight":
+		s.MaxInFlight = d.int(v, p)
+	case "drain":
+		s.Drain = d.duration(v, p)
+	case "topology":
+		s.Topology = d.str(v, p)
+	case "steps":
+		s.Steps = d.int(v, p)
+	case "cost":
+		s.Cost = d.str(v, p)
+	case "seed":
+		s.Seed = d.uint(v, p)
+	case "faults":
+		s.Faults = d.faults(v, p)
+	}
+}
+
+func (d *decoder) stages(v *yaml.Node, p string) {
+	s := d.s
+	items := d.list(v, p)
+	s.Stages = make([]StageSpec, len(items))
+	for i, item := range items {
+		st := &s.Stages[i]
+		d.fields(item, fmt.Sprintf("%s[%d]", p, i), stageKeys, func(key string, v *yaml.Node, p string) {
+			switch key {
+			case "name":
+				st.Name = d.str(v, p)
+			case "duration":
+				st.Duration = d.duration(v, p)
+			case "rate":
+				st.Rate = d.float(v, p)
+			case "to":
+				to := d.float(v, p)
+				st.To = &to
+			}
+		})
+	}
+}
+
+func (d *decoder) ramp(v *yaml.Node, p string) {
+	s := d.s
+	s.Ramp = &RampSpec{}
+	d.fields(v, p, rampKeys, func(key string, v *yaml.Node, p string) {
+		switch key {
+		case "start_rate":
+			s.Ramp.StartRate = d.float(v, p)
+		case "step":
+			s.Ramp.Step = d.float(v, p)
+		case "step_duration":
+			s.Ramp.StepDuration = d.duration(v, p)
+		case "max_rate":
+			s.Ramp.MaxRate = d.float(v, p)
+		}
+	})
+}
+
+func (d *decoder) slo(v *yaml.Node, p string) {
+	s := d.s
+	d.fields(v, p, sloKeys, func(key string, v *yaml.Node, p string) {
+		switch key {
+		case "p99":
+			s.SLO.P99 = d.duration(v, p)
+		case "max_error_rate":
+			s.SLO.MaxErrorRate = d.float(v, p)
+		}
+	})
 }
 
 // applyDefaults fills only what the file left out: a value written as 0 is
@@ -220,8 +208,9 @@ func syntaxError(source string, err error) error {
 // decoder collects every problem rather than stopping at the first, so one
 // edit can fix a file.
 type decoder struct {
-	s    *Scenario
-	errs []error
+	s          *Scenario
+	faultTypes *fault.Registry
+	errs       []error
 }
 
 func (d *decoder) fail(n *yaml.Node, field, format string, args ...any) {

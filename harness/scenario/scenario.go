@@ -170,56 +170,9 @@ func (s *Scenario) Validate() error {
 	case len(s.Stages) > 0 && s.Ramp != nil:
 		add("ramp", "cannot be combined with stages; use one or the other")
 	}
-	seen := map[string]int{}
-	for i, st := range s.Stages {
-		p := fmt.Sprintf("stages[%d]", i)
-		if strings.TrimSpace(st.Name) == "" {
-			add(p+".name", "missing; every stage needs a phase label")
-		} else if j, dup := seen[st.Name]; dup {
-			add(p+".name", "%q is already the name of stages[%d]; phase labels must be unique", st.Name, j)
-		} else {
-			seen[st.Name] = i
-		}
-		if st.Duration <= 0 {
-			add(p+".duration", "%v must be positive (e.g. 30s)", st.Duration)
-		}
-		if !positive(st.Rate) {
-			add(p+".rate", "%v must be positive (requests per second)", st.Rate)
-		}
-		if st.To != nil && (*st.To < 0 || math.IsNaN(*st.To) || math.IsInf(*st.To, 0)) {
-			add(p+".to", "%v must be a rate >= 0 (requests per second)", *st.To)
-		}
-	}
-	if r := s.Ramp; r != nil {
-		if !positive(r.StartRate) {
-			add("ramp.start_rate", "%v must be positive (requests per second)", r.StartRate)
-		}
-		if !positive(r.Step) {
-			add("ramp.step", "%v must be positive: each step adds this many req/s", r.Step)
-		}
-		if r.StepDuration <= 0 {
-			add("ramp.step_duration", "%v must be positive (e.g. 10s)", r.StepDuration)
-		}
-		if !positive(r.MaxRate) || r.MaxRate < r.StartRate {
-			add("ramp.max_rate", "%v must be at least start_rate (%v)", r.MaxRate, r.StartRate)
-		} else if positive(r.Step) && positive(r.StartRate) && r.steps() > maxRampSteps {
-			add("ramp.step", "%v gives %d steps from %v to %v; at most %d: raise step", r.Step, r.steps(), r.StartRate, r.MaxRate, maxRampSteps)
-		}
-		if s.SLO.P99 <= 0 {
-			add("slo.p99", "missing; a ramp stops a twin at the first step that breaks its SLO, so it needs one (e.g. slo: {p99: 250ms, max_error_rate: 0.01})")
-		}
-	}
-	for i, f := range s.Faults {
-		p := fmt.Sprintf("faults[%d]", i)
-		for _, field := range faultKeys {
-			if msg, bad := f.Validate()[field]; bad {
-				add(p+"."+field, "%s", msg)
-			}
-		}
-		if total := s.TotalDuration(); f.At >= total && total > 0 {
-			add(p+".at", "%v is not before the load ends (%v): the fault would never run", f.At, total)
-		}
-	}
+	s.checkStages(add)
+	s.checkRamp(add)
+	s.checkFaults(add)
 	if s.SLO.P99 < 0 {
 		add("slo.p99", "%v must not be negative", s.SLO.P99)
 	}
@@ -260,6 +213,70 @@ func (s *Scenario) Validate() error {
 	}
 	slices.SortStableFunc(errs, func(a, b error) int { return a.(*FieldError).Line - b.(*FieldError).Line })
 	return errors.Join(errs...)
+}
+
+// addFunc records one problem with a field.
+type addFunc func(field, format string, args ...any)
+
+func (s *Scenario) checkStages(add addFunc) {
+	seen := map[string]int{}
+	for i, st := range s.Stages {
+		p := fmt.Sprintf("stages[%d]", i)
+		if strings.TrimSpace(st.Name) == "" {
+			add(p+".name", "missing; every stage needs a phase label")
+		} else if j, dup := seen[st.Name]; dup {
+			add(p+".name", "%q is already the name of stages[%d]; phase labels must be unique", st.Name, j)
+		} else {
+			seen[st.Name] = i
+		}
+		if st.Duration <= 0 {
+			add(p+".duration", "%v must be positive (e.g. 30s)", st.Duration)
+		}
+		if !positive(st.Rate) {
+			add(p+".rate", "%v must be positive (requests per second)", st.Rate)
+		}
+		if st.To != nil && (*st.To < 0 || math.IsNaN(*st.To) || math.IsInf(*st.To, 0)) {
+			add(p+".to", "%v must be a rate >= 0 (requests per second)", *st.To)
+		}
+	}
+}
+
+func (s *Scenario) checkRamp(add addFunc) {
+	r := s.Ramp
+	if r == nil {
+		return
+	}
+	if !positive(r.StartRate) {
+		add("ramp.start_rate", "%v must be positive (requests per second)", r.StartRate)
+	}
+	if !positive(r.Step) {
+		add("ramp.step", "%v must be positive: each step adds this many req/s", r.Step)
+	}
+	if r.StepDuration <= 0 {
+		add("ramp.step_duration", "%v must be positive (e.g. 10s)", r.StepDuration)
+	}
+	if !positive(r.MaxRate) || r.MaxRate < r.StartRate {
+		add("ramp.max_rate", "%v must be at least start_rate (%v)", r.MaxRate, r.StartRate)
+	} else if positive(r.Step) && positive(r.StartRate) && r.steps() > maxRampSteps {
+		add("ramp.step", "%v gives %d steps from %v to %v; at most %d: raise step", r.Step, r.steps(), r.StartRate, r.MaxRate, maxRampSteps)
+	}
+	if s.SLO.P99 <= 0 {
+		add("slo.p99", "missing; a ramp stops a twin at the first step that breaks its SLO, so it needs one (e.g. slo: {p99: 250ms, max_error_rate: 0.01})")
+	}
+}
+
+// checkFaults judges each fault by its type, and its window against the
+// load's length.
+func (s *Scenario) checkFaults(add addFunc) {
+	for i, f := range s.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		for _, pr := range f.Validate() {
+			add(p+"."+pr.Field, "%s", pr.Msg)
+		}
+		if total := s.TotalDuration(); f.At >= total && total > 0 {
+			add(p+".at", "%v is not before the load ends (%v): the fault would never run", f.At, total)
+		}
+	}
 }
 
 func positive(f float64) bool { return f > 0 && !math.IsInf(f, 0) && !math.IsNaN(f) }

@@ -191,7 +191,7 @@ faults:
 		s.Drain != 60*time.Second || s.Topology != "chain" || s.Cost != "" {
 		t.Fatalf("defaults not applied: %+v", s)
 	}
-	if len(s.Faults) != 1 || s.Faults[0].Type != "kill" || s.Faults[0].At != 5*time.Second || s.Faults[0].Duration != 3*time.Second {
+	if len(s.Faults) != 1 || s.Faults[0].Name() != "kill:payment" || s.Faults[0].At != 5*time.Second || s.Faults[0].Duration != 3*time.Second {
 		t.Fatalf("faults: %+v, want one kill of payment at 5s for 3s", s.Faults)
 	}
 	got := s.LoadStages()
