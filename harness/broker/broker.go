@@ -6,6 +6,12 @@
 // started it: `brokerctl up` and test binaries share one node per Config,
 // and callers in different processes coordinate through an flock in
 // DataDir. Everything the node writes lives in DataDir.
+//
+// The node is reused across runs and tests, so what they declare must not
+// pile up in it: each process records what it declares (Node.Claim, a file
+// in DataDir/claims with its PID and start time), and every Start deletes
+// the topologies of owners that are no longer alive (Node.Clean). Queues no
+// record claims are only listed (Node.Leftovers), never deleted unasked.
 package broker
 
 import (
@@ -102,6 +108,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.startLocked(ctx); err != nil {
 		return nil, err
 	}
+	// Under the lock, so two starting processes do not delete the same
+	// dead run's queues at once.
+	n.sweep(ctx)
 	return n, nil
 }
 
