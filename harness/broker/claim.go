@@ -23,12 +23,12 @@ type Topology struct {
 	// Prefixes claim every queue and exchange named PREFIX or PREFIX.*:
 	// a twin's whole topology, its dead-letter queues and exchange, the
 	// harness's and k6's queues under the same prefix.
-	Prefixes []string
+	Prefixes []string `json:"prefixes,omitempty"`
 	// Queues and Exchanges claim exact names (with a queue's dead-letter
 	// queue and an exchange's dead-letter exchange), for a process that
 	// declares a few queues under a prefix somebody else owns.
-	Queues    []string
-	Exchanges []string
+	Queues    []string `json:"queues,omitempty"`
+	Exchanges []string `json:"exchanges,omitempty"`
 }
 
 // Empty reports whether t claims nothing.
