@@ -57,14 +57,20 @@ func TestTopologyClaims(t *testing.T) {
 	}
 }
 
-// Alive against real processes: this one, this one with another start time
-// (what a reused pid looks like), and a child that has exited.
-func TestRecordAlive(t *testing.T) {
-	self := os.Getpid()
-	ticks, err := procStartTicks(self)
+func ownStart(t *testing.T) (pid int, ticks uint64) {
+	t.Helper()
+	pid = os.Getpid()
+	ticks, err := procStartTicks(pid)
 	if err != nil {
 		t.Fatalf("own start time: %v", err)
 	}
+	return pid, ticks
+}
+
+// Alive against real processes: this one, this one with another start time
+// (what a reused pid looks like), and a child that has exited.
+func TestRecordAlive(t *testing.T) {
+	self, ticks := ownStart(t)
 	child := exec.Command("true")
 	if err := child.Run(); err != nil {
 		t.Fatalf("run a child: %v", err)
@@ -87,11 +93,7 @@ func TestRecordAlive(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	self := os.Getpid()
-	ticks, err := procStartTicks(self)
-	if err != nil {
-		t.Fatalf("own start time: %v", err)
-	}
+	self, ticks := ownStart(t)
 	live := Record{PID: self, StartTicks: ticks, Topology: Topology{Prefixes: []string{"live"}, Queues: []string{"both.harness"}}}
 	dead := Record{PID: self, StartTicks: ticks + 1, Topology: Topology{Prefixes: []string{"dead", "both"}}}
 	inv := inventory{
