@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -352,7 +351,8 @@ func runK6(t *testing.T, k6, prom, twin string) map[string]any {
 	env := []string{"TWIN=" + twin}
 	if twin == "eda" {
 		node := brokertest.Shared(t)
-		spec.AMQPURL, spec.Prefix = node.AMQPURL(), "k6dash"+strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+		// Deleted, k6's queue with the twin's, when the test ends.
+		spec.AMQPURL, spec.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "k6dash")
 		env = append(env, "AMQP="+node.AMQPURL(), "PREFIX="+spec.Prefix, "MGMT="+node.MgmtURL())
 	}
 	tw, err := launch.Start(ctx, spec)

@@ -6,6 +6,12 @@
 // started it: `brokerctl up` and test binaries share one node per Config,
 // and callers in different processes coordinate through an flock in
 // DataDir. Everything the node writes lives in DataDir.
+//
+// The node is reused across runs and tests, so what they declare must not
+// pile up in it: each process records what it declares (Node.Claim, a file
+// in DataDir/claims with its PID and start time), and every Start deletes
+// the topologies of owners that are no longer alive (Node.Clean). Queues no
+// record claims are only listed (Node.Leftovers), never deleted unasked.
 package broker
 
 import (
@@ -102,6 +108,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.startLocked(ctx); err != nil {
 		return nil, err
 	}
+	// Under the lock, so two starting processes do not delete the same
+	// dead run's queues at once.
+	n.sweep(ctx)
 	return n, nil
 }
 
@@ -314,23 +323,8 @@ func (n *Node) startLocked(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	c, p := n.cfg, n.cfg.paths()
-
 	if pid := n.runningPID(); pid > 0 {
-		if running, err := readRunningConfig(p.runningConf); err == nil && running != c {
-			return fmt.Errorf("broker: a node already runs from data dir %s (pid %d) with a different config:\n  running:   %+v\n  requested: %+v\n"+
-				"stop it first (go run ./harness/cmd/brokerctl down --dir %s) or use another data dir (%s)",
-				c.DataDir, pid, running, c, c.DataDir, EnvDir)
-		}
-		rctx, rcancel := context.WithTimeout(ctx, reuseTimeout)
-		err := n.awaitReady(rctx, nil)
-		rcancel()
-		if err != nil {
-			return fmt.Errorf("broker %s (pid %d, data dir %s) is running but not ready on AMQP port %d / management port %d: %w; "+
-				"it may have been started with other ports: stop it with `go run ./harness/cmd/brokerctl down --dir %s` and retry (log: %s)",
-				c.Name, pid, c.DataDir, c.AMQPPort, c.MgmtPort, err, c.DataDir, p.nodeLog)
-		}
-		logger().InfoContext(ctx, "reusing running broker", "node", c.Name, "pid", pid, "amqp", n.AMQPURL())
-		return nil
+		return n.reuseLocked(ctx, pid)
 	}
 
 	// A pid file without a live node is left over from a crash or SIGKILL.
@@ -345,9 +339,78 @@ func (n *Node) startLocked(ctx context.Context) error {
 	}
 
 	began := time.Now()
+	srv, err := n.spawn()
+	if err != nil {
+		return err
+	}
+	logger().InfoContext(ctx, "starting broker", "node", c.Name, "amqp_port", c.AMQPPort, "data_dir", c.DataDir)
+
+	// rabbitmqctl wait follows the boot through the pid file, distribution
+	// and application start; cancel it as soon as the node dies instead of
+	// letting it wait for a pid file that will never appear.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	go func() {
+		select {
+		case <-srv.exited:
+			wcancel()
+		case <-wctx.Done():
+		}
+	}()
+	secs := int(startTimeout / time.Second)
+	if dl, ok := wctx.Deadline(); ok {
+		secs = max(1, int(time.Until(dl)/time.Second))
+	}
+	if out, err := n.ctl(wctx, "wait", p.pidFile, "--timeout", strconv.Itoa(secs)); err != nil {
+		return n.bootFailed(ctx, srv, fmt.Errorf("rabbitmqctl wait: %w: %s", err, lastLines(strings.TrimSpace(string(out)), 4)))
+	}
+	logger().DebugContext(ctx, "rabbitmqctl wait returned", "node", c.Name, "after", time.Since(began).Round(time.Millisecond))
+	pid, err := readPIDFile(p.pidFile)
+	if err != nil {
+		return n.bootFailed(ctx, srv, fmt.Errorf("read pid file after boot: %w", err))
+	}
+	if err := n.awaitReady(wctx, srv.exited); err != nil {
+		return n.bootFailed(ctx, srv, err)
+	}
+	logger().InfoContext(ctx, "broker ready", "node", c.Name, "pid", pid, "amqp", n.AMQPURL(),
+		"mgmt", n.MgmtURL(), "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// reuseLocked checks that the node already running from DataDir is the one
+// cfg describes and ready.
+func (n *Node) reuseLocked(ctx context.Context, pid int) error {
+	c, p := n.cfg, n.cfg.paths()
+	if running, err := readRunningConfig(p.runningConf); err == nil && running != c {
+		return fmt.Errorf("broker: a node already runs from data dir %s (pid %d) with a different config:\n  running:   %+v\n  requested: %+v\n"+
+			"stop it first (go run ./harness/cmd/brokerctl down --dir %s) or use another data dir (%s)",
+			c.DataDir, pid, running, c, c.DataDir, EnvDir)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, reuseTimeout)
+	err := n.awaitReady(rctx, nil)
+	rcancel()
+	if err != nil {
+		return fmt.Errorf("broker %s (pid %d, data dir %s) is running but not ready on AMQP port %d / management port %d: %w; "+
+			"it may have been started with other ports: stop it with `go run ./harness/cmd/brokerctl down --dir %s` and retry (log: %s)",
+			c.Name, pid, c.DataDir, c.AMQPPort, c.MgmtPort, err, c.DataDir, p.nodeLog)
+	}
+	logger().InfoContext(ctx, "reusing running broker", "node", c.Name, "pid", pid, "amqp", n.AMQPURL())
+	return nil
+}
+
+// server is a rabbitmq-server wrapper script being started; err is set
+// before exited is closed.
+type server struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+func (n *Node) spawn() (*server, error) {
+	c, p := n.cfg, n.cfg.paths()
 	logf, err := os.OpenFile(p.stdoutLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("broker: open %s: %w", p.stdoutLog, err)
+		return nil, fmt.Errorf("broker: open %s: %w", p.stdoutLog, err)
 	}
 	// Not CommandContext: the node must outlive ctx and this process.
 	cmd := exec.Command(serverBin)
@@ -359,69 +422,40 @@ func (n *Node) startLocked(ctx context.Context) error {
 	err = cmd.Start()
 	logf.Close()
 	if err != nil {
-		return fmt.Errorf("broker: start %s: %w", serverBin, err)
+		return nil, fmt.Errorf("broker: start %s: %w", serverBin, err)
 	}
 	// Reap it when it ends so a long-lived caller (a test binary that later
 	// restarts the node) never sees its own zombie as "still running".
-	exited := make(chan struct{})
-	var exitErr error
+	srv := &server{cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		exitErr = cmd.Wait()
-		close(exited)
+		srv.err = cmd.Wait()
+		close(srv.exited)
 	}()
-	logger().InfoContext(ctx, "starting broker", "node", c.Name, "amqp_port", c.AMQPPort, "data_dir", c.DataDir)
+	return srv, nil
+}
 
-	fail := func(cause error) error {
-		select {
-		case <-exited:
-			// The wrapper script exits 0 whatever the VM did, and
-			// rabbitmqctl's complaint is only a symptom: the log says why.
-			cause = errors.New("rabbitmq-server exited during boot")
-			if exitErr != nil {
-				cause = fmt.Errorf("rabbitmq-server exited during boot: %w", exitErr)
-			}
-		default:
+// bootFailed tears down a node that did not come up and says why, with the
+// tails of its logs.
+func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
+	c, p := n.cfg, n.cfg.paths()
+	select {
+	case <-srv.exited:
+		// The wrapper script exits 0 whatever the VM did, and
+		// rabbitmqctl's complaint is only a symptom: the log says why.
+		cause = errors.New("rabbitmq-server exited during boot")
+		if srv.err != nil {
+			cause = fmt.Errorf("rabbitmq-server exited during boot: %w", srv.err)
 		}
-		n.killStarting(ctx, cmd.Process.Pid, exited)
-		var logs strings.Builder
-		for _, f := range []string{p.stdoutLog, p.nodeLog} {
-			if tail := tailFile(f, 12); strings.TrimSpace(tail) != "" {
-				fmt.Fprintf(&logs, "\n--- last lines of %s ---\n%s", f, tail)
-			}
+	default:
+	}
+	n.killStarting(ctx, srv.cmd.Process.Pid, srv.exited)
+	var logs strings.Builder
+	for _, f := range []string{p.stdoutLog, p.nodeLog} {
+		if tail := tailFile(f, 12); strings.TrimSpace(tail) != "" {
+			fmt.Fprintf(&logs, "\n--- last lines of %s ---\n%s", f, tail)
 		}
-		return fmt.Errorf("broker %s failed to start: %w (data dir %s)%s", c.Name, cause, c.DataDir, logs.String())
 	}
-
-	// rabbitmqctl wait follows the boot through the pid file, distribution
-	// and application start; cancel it as soon as the node dies instead of
-	// letting it wait for a pid file that will never appear.
-	wctx, wcancel := context.WithCancel(ctx)
-	defer wcancel()
-	go func() {
-		select {
-		case <-exited:
-			wcancel()
-		case <-wctx.Done():
-		}
-	}()
-	secs := int(startTimeout / time.Second)
-	if dl, ok := wctx.Deadline(); ok {
-		secs = max(1, int(time.Until(dl)/time.Second))
-	}
-	if out, err := n.ctl(wctx, "wait", p.pidFile, "--timeout", strconv.Itoa(secs)); err != nil {
-		return fail(fmt.Errorf("rabbitmqctl wait: %w: %s", err, lastLines(strings.TrimSpace(string(out)), 4)))
-	}
-	logger().DebugContext(ctx, "rabbitmqctl wait returned", "node", c.Name, "after", time.Since(began).Round(time.Millisecond))
-	pid, err := readPIDFile(p.pidFile)
-	if err != nil {
-		return fail(fmt.Errorf("read pid file after boot: %w", err))
-	}
-	if err := n.awaitReady(wctx, exited); err != nil {
-		return fail(err)
-	}
-	logger().InfoContext(ctx, "broker ready", "node", c.Name, "pid", pid, "amqp", n.AMQPURL(),
-		"mgmt", n.MgmtURL(), "took", time.Since(began).Round(time.Millisecond))
-	return nil
+	return fmt.Errorf("broker %s failed to start: %w (data dir %s)%s", c.Name, cause, c.DataDir, logs.String())
 }
 
 // killStarting tears down a node that failed to boot so the next attempt

@@ -229,6 +229,8 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		env.edaCfg = hybrid.EDAConfig(env.edaCfg)
 	}
 
+	release := r.claimTopology(ctx, twin, env.edaCfg) // before anything is declared
+	defer release(context.WithoutCancel(parent))
 	if o.Target == "" {
 		fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s, %d steps)...\n", twin, sc.Topology, sc.StepCount())
 		var proxies *hops.Set

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,4 +190,36 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails since Go 1.24
 	return hex.EncodeToString(b)
+}
+
+// Prefix returns a fresh queue prefix (base followed by random hex) that
+// the test owns on node: it is recorded before the test declares anything
+// under it, so a killed test binary's queues go at the next node start,
+// and in t.Cleanup, after the test's own cleanups (register this first),
+// everything under it is deleted and the test fails if any of it remains.
+func Prefix(t testing.TB, node *broker.Node, base string) string {
+	t.Helper()
+	prefix := base + randomHex(4)
+	release := node.Claim(t.Context(), broker.Topology{Prefixes: []string{prefix}})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		release(ctx)
+		qs, err := node.QueueDepths(ctx)
+		if err != nil {
+			t.Errorf("brokertest.Prefix: list the queues left under %s: %v", prefix, err)
+			return
+		}
+		var left []string
+		for name := range qs {
+			if name == prefix || strings.HasPrefix(name, prefix+".") {
+				left = append(left, name)
+			}
+		}
+		if len(left) > 0 {
+			sort.Strings(left)
+			t.Errorf("brokertest.Prefix: queues left on the node under %s after the test: %v", prefix, left)
+		}
+	})
+	return prefix
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,8 +44,14 @@ brokerctl exits, and tests (brokertest.Shared) reuse it.
 Usage:
   brokerctl [flags] up              start the node, or reuse it if running; print its URLs
   brokerctl [flags] down            stop the node and its private epmd (no-op if stopped)
-  brokerctl [flags] status          show whether it runs, its pid and queue depths
+  brokerctl [flags] status          show whether it runs, its pid, queue depths, who
+                                    owns each queue and the leftovers
                                     (exit 0 running and ready, 3 not running, 1 unhealthy)
+  brokerctl [flags] clean [--unclaimed]
+                                    delete the queues and exchanges of runs that are gone
+                                    (up does it too); --unclaimed also deletes what no
+                                    running process claims: use it only when nothing else
+                                    (an older binary, another checkout) uses the node
   brokerctl [flags] url [amqp|mgmt|prometheus]
                                     print one URL (default amqp), e.g.
                                     AMQP_URL=$(brokerctl url)
@@ -61,7 +68,10 @@ environment, then built-in values:
   %-22s private epmd port (default %d)
 
 The data dir holds the node's config, mnesia database (durable queues
-survive down/up), pid file and logs (log/NAME.log, server.out).
+survive down/up), pid file, logs (log/NAME.log, server.out) and claims/:
+one record per process that declares queues on the node (its pid and
+start time, so a reused pid does not pass for it), by which a killed
+run's queues are found and deleted.
 Debian's rabbitmq-server is installed with apt-get if missing (root only).
 
 Flags:
@@ -91,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.PromPort, "prom-port", cfg.PromPort, "prometheus port (overrides "+broker.EnvPromPort+")")
 	fs.IntVar(&cfg.DistPort, "dist-port", cfg.DistPort, "Erlang distribution port (overrides "+broker.EnvDistPort+")")
 	fs.IntVar(&cfg.EPMDPort, "epmd-port", cfg.EPMDPort, "private epmd port (overrides "+broker.EnvEPMDPort+")")
+	unclaimed := fs.Bool("unclaimed", false, "clean: also delete the queues and exchanges no running process claims")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long (includes a possible apt-get install)")
 
 	// Accept flags on either side of the command.
@@ -135,6 +146,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return down(ctx, cfg, stderr)
 	case "status":
 		return status(ctx, cfg, stdout, stderr)
+	case "clean":
+		return clean(ctx, cfg, *unclaimed, stdout, stderr)
 	case "url":
 		return printURL(cfg, extra, stdout, stderr)
 	case "help":
@@ -202,15 +215,86 @@ func status(ctx context.Context, cfg broker.Config, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "queues:     unavailable: %v\n", err)
 		return exitOK
 	}
+	l, err := n.Leftovers(ctx)
+	if err != nil {
+		fmt.Fprintf(stdout, "leftovers:  unknown: %v\n", err)
+	}
+	printQueues(stdout, qs, l)
+	return exitOK
+}
+
+// printQueues lists every queue with who owns it, then the leftovers: what
+// a run that is gone declared, and what no record claims.
+func printQueues(w io.Writer, qs map[string]broker.QueueStat, l broker.Leftovers) {
+	owner := map[string]string{}
+	for _, q := range l.DeadQueues {
+		owner[q] = "LEFTOVER (its run is gone)"
+	}
+	for _, q := range l.Unclaimed {
+		owner[q] = "UNCLAIMED"
+	}
 	keys := make([]string, 0, len(qs))
 	for k := range qs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(stdout, "queues:     %d\n", len(qs))
+	fmt.Fprintf(w, "queues:     %d\n", len(qs))
 	for _, k := range keys {
 		q := qs[k]
-		fmt.Fprintf(stdout, "  %-40s ready=%d unacked=%d consumers=%d\n", k, q.Ready, q.Unacked, q.Consumers)
+		fmt.Fprintf(w, "  %-40s ready=%d unacked=%d consumers=%d %s\n", k, q.Ready, q.Unacked, q.Consumers, owner[k])
+	}
+	fmt.Fprintf(w, "owners:     %d running\n", len(l.Live))
+	for _, r := range l.Live {
+		fmt.Fprintf(w, "  pid %-8d %v %s\n", r.PID, claimed(r.Topology), r.Command)
+	}
+	fmt.Fprintf(w, "leftovers:  %d queues of %d runs that are gone, %d unclaimed queues, %d unclaimed exchanges\n",
+		len(l.DeadQueues), len(l.Dead), len(l.Unclaimed), len(l.UnclaimedExchanges))
+	for _, r := range l.Dead {
+		fmt.Fprintf(w, "  gone: pid %-8d %v %s\n", r.PID, claimed(r.Topology), r.Command)
+	}
+	if len(l.Dead) > 0 || len(l.Unclaimed) > 0 || len(l.UnclaimedExchanges) > 0 {
+		fmt.Fprintf(w, "  `brokerctl clean` deletes what runs that are gone left (the next `brokerctl up` does too);\n"+
+			"  `brokerctl clean --unclaimed` also deletes the unclaimed ones: only when nothing else uses the node\n")
+	}
+}
+
+func claimed(t broker.Topology) string {
+	var parts []string
+	for _, p := range t.Prefixes {
+		parts = append(parts, p+".*")
+	}
+	parts = append(parts, t.Queues...)
+	parts = append(parts, t.Exchanges...)
+	return strings.Join(parts, ",")
+}
+
+// clean deletes what runs that are gone left on the node and, with
+// unclaimed, whatever no running process claims.
+func clean(ctx context.Context, cfg broker.Config, unclaimed bool, stdout, stderr io.Writer) int {
+	n, err := broker.Open(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl clean: %v\n", err)
+		return exitUsage
+	}
+	if n.PID() == 0 {
+		fmt.Fprintf(stderr, "brokerctl clean: the node is not running (start it with `brokerctl up`)\n")
+		return exitNotRunning
+	}
+	l, err := n.Clean(ctx, unclaimed)
+	deleted := len(l.DeadQueues)
+	if unclaimed {
+		deleted += len(l.Unclaimed)
+	}
+	fmt.Fprintf(stdout, "deleted:    %d queues (%d runs that are gone", deleted, len(l.Dead))
+	if unclaimed {
+		fmt.Fprintf(stdout, ", %d unclaimed queues and %d exchanges", len(l.Unclaimed), len(l.UnclaimedExchanges))
+	} else if len(l.Unclaimed) > 0 {
+		fmt.Fprintf(stdout, "; kept %d unclaimed queues: --unclaimed deletes them", len(l.Unclaimed))
+	}
+	fmt.Fprintf(stdout, ")\n")
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl clean: %v\n", err)
+		return exitFailure
 	}
 	return exitOK
 }

@@ -31,6 +31,8 @@ type Running struct {
 	Name   string // rr, eda or hybrid
 	Prefix string // EDA, hybrid: the queue prefix
 	node   *broker.Node
+	// release deletes what is left under Prefix and the node's record of it.
+	release func(context.Context)
 }
 
 // Start starts the twin (rr, eda or hybrid) with the binary built by
@@ -39,7 +41,7 @@ type Running struct {
 // broker never see each other's messages.
 func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*Running, error) {
 	spec := launch.Spec{Twin: twin, Topology: workflow.Chain, Binary: binary, Dir: dir, Seed: 1}
-	r := &Running{Name: twin, node: node}
+	r := &Running{Name: twin, node: node, release: func(context.Context) {}}
 	if twinkind.UsesBroker(twin) {
 		b := make([]byte, 4)
 		if _, err := rand.Read(b); err != nil {
@@ -47,9 +49,13 @@ func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*R
 		}
 		r.Prefix = "k6test" + hex.EncodeToString(b)
 		spec.AMQPURL, spec.Prefix = node.AMQPURL(), r.Prefix
+		// Recorded before the services declare it, so a killed k6 run's
+		// queues (k6's own <prefix>.k6.<run> too) go at the next node start.
+		r.release = node.Claim(ctx, broker.Topology{Prefixes: []string{r.Prefix}})
 	}
 	tw, err := launch.Start(ctx, spec)
 	if err != nil {
+		r.release(ctx)
 		return nil, fmt.Errorf("start the %s twin: %w", twin, err)
 	}
 	r.Twin = tw
@@ -111,6 +117,7 @@ func (r *Running) Stop(ctx context.Context) error {
 		if derr := eda.DeleteTopology(ctx, r.node.AMQPURL(), cfg); derr != nil && err == nil {
 			err = derr
 		}
+		r.release(ctx)
 	}
 	return err
 }

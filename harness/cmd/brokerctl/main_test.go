@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/targets/bus"
+)
+
+func flags(c broker.Config) []string {
+	return []string{"--dir", c.DataDir, "--name", c.Name, "--amqp-port", strconv.Itoa(c.AMQPPort),
+		"--mgmt-port", strconv.Itoa(c.MgmtPort), "--prom-port", strconv.Itoa(c.PromPort),
+		"--dist-port", strconv.Itoa(c.DistPort), "--epmd-port", strconv.Itoa(c.EPMDPort)}
+}
+
+func ctl(t *testing.T, c broker.Config, args ...string) (string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(append(flags(c), args...), &out, &errOut)
+	return out.String() + errOut.String(), code
+}
+
+func declare(t *testing.T, n *broker.Node, prefix string) {
+	t.Helper()
+	c, err := bus.Dial(t.Context(), bus.WithURL(n.AMQPURL()), bus.WithExchange(prefix+".orders"),
+		bus.WithQueue(bus.Queue{Name: prefix + ".payment", Type: bus.Classic, Bindings: []string{"order.placed"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+}
+
+// status tells a live run's queues from unclaimed ones; clean keeps both,
+// clean --unclaimed deletes only the unclaimed. On a node of its own:
+// --unclaimed on the shared node would delete other tests' queues.
+func TestStatusAndClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a private RabbitMQ node; run without -short")
+	}
+	n := brokertest.Dedicated(t)
+	c := n.Config()
+	release := n.Claim(t.Context(), broker.Topology{Prefixes: []string{"live"}})
+	defer release(context.Background())
+	declare(t, n, "live")
+	declare(t, n, "stray")
+
+	out, code := ctl(t, c, "status")
+	for _, want := range []string{
+		`(?m)^  live\.payment +ready=0 unacked=0 consumers=0 $`,
+		`(?m)^  stray\.payment +ready=0 unacked=0 consumers=0 UNCLAIMED$`,
+		`(?m)^owners: +1 running$`,
+		`(?m)^leftovers: +0 queues of 0 runs that are gone, 2 unclaimed queues, 2 unclaimed exchanges$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("status output does not match %s:\n%s", want, out)
+		}
+	}
+	if code != exitOK {
+		t.Errorf("status exit %d, want %d", code, exitOK)
+	}
+
+	if out, code := ctl(t, c, "clean"); code != exitOK || !regexp.MustCompile(`kept 2 unclaimed queues`).MatchString(out) {
+		t.Errorf("clean: exit %d, want %d and the unclaimed queues kept:\n%s", code, exitOK, out)
+	}
+	if out, code := ctl(t, c, "clean", "--unclaimed"); code != exitOK {
+		t.Errorf("clean --unclaimed: exit %d, want %d:\n%s", code, exitOK, out)
+	}
+	qs, err := n.QueueDepths(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := qs["stray.payment"]; ok {
+		t.Errorf("clean --unclaimed kept the unclaimed queue stray.payment")
+	}
+	if _, ok := qs["live.payment"]; !ok {
+		t.Errorf("clean --unclaimed deleted live.payment, which a running process claims")
+	}
+}
