@@ -261,6 +261,7 @@ func TestDashboardsWellFormed(t *testing.T) {
 				if _, err := promql.ParseExpr(e); err != nil {
 					t.Errorf("%s: %q does not parse: %v", where, e, err)
 				}
+				checkMetricNames(t, where, e)
 			}
 			ids := map[int]string{}
 			var boxes []panel
@@ -331,6 +332,7 @@ func checkLabelValues(t *testing.T, where, def string) {
 	if _, err := promql.ParseExpr(m[1]); err != nil {
 		t.Errorf("%s: selector %q does not parse: %v", where, m[1], err)
 	}
+	checkMetricNames(t, where, m[1])
 }
 
 // promql is Prometheus's own PromQL parser, default options.

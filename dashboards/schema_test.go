@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/targets/resilience"
 )
 
@@ -126,11 +127,11 @@ const dashboardTag = "edabench"
 func checkFaultAnnotation(t *testing.T, d *dashboard) {
 	t.Helper()
 	for _, a := range d.Annotations.List {
-		if a.Enable && strings.Contains(a.Expr, "edabench_harness_fault_active") {
+		if a.Enable && strings.Contains(a.Expr, runner.MetricFaultActive) {
 			return
 		}
 	}
-	t.Errorf("no enabled annotation on edabench_harness_fault_active: the fault windows are not shaded")
+	t.Errorf("no enabled annotation on %s: the fault windows are not shaded", runner.MetricFaultActive)
 }
 
 // checkVariables: a reviewer lands on the newest run and a window that
@@ -212,11 +213,11 @@ func resets(name string) bool {
 // source gives it, not 0/1/2.
 func TestStateMappings(t *testing.T) {
 	want := map[string]map[string]string{
-		"edabench_circuit_breaker_state": {},
-		"edabench_harness_fault_active":  {"0": "off", "1": "injected"},
+		resilience.MetricBreakerState: {},
+		runner.MetricFaultActive:      {"0": "off", "1": "injected"},
 	}
 	for _, s := range []resilience.State{resilience.Closed, resilience.HalfOpen, resilience.Open} {
-		want["edabench_circuit_breaker_state"][strconv.Itoa(int(s))] = s.String()
+		want[resilience.MetricBreakerState][strconv.Itoa(int(s))] = s.String()
 	}
 	found := map[string]bool{}
 	for _, d := range loadDashboards(t) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/scrape"
+	"github.com/edabench/edabench/targets/eda"
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/metrics"
 )
@@ -128,7 +129,7 @@ func queueDepths(ctx context.Context, mgmt, amqpURL string) (map[string]int64, e
 }
 
 // scrapeLags reads the consumer lag every EDA service reports
-// (lag.LagMetric, per queue) from their /metrics endpoints; the larger
+// (eda.MetricConsumerLagLast, per queue) from their /metrics endpoints; the larger
 // wins when two report one queue. Unreachable services are skipped.
 func scrapeLags(ctx context.Context, urls []string) map[string]float64 {
 	var (
@@ -142,7 +143,7 @@ func scrapeLags(ctx context.Context, urls []string) map[string]float64 {
 			if err != nil {
 				return
 			}
-			fam, ok := fams[lag.LagMetric]
+			fam, ok := fams[eda.MetricConsumerLagLast]
 			if !ok {
 				return
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/targets/eda"
 )
 
 // TestSourceAgainstBroker drives a real queue through backlog and drain and
@@ -72,8 +73,8 @@ func TestSourceAgainstBroker(t *testing.T) {
 	publish(q+".dlq", dead)
 
 	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "# TYPE %s gauge\n%s{queue=%q,service=\"payment\",twin=\"eda\"} 1.25\n", lag.LagMetric, lag.LagMetric, q)
-		fmt.Fprintf(w, "%s{queue=\"someone.else\"} 9\n", lag.LagMetric)
+		fmt.Fprintf(w, "# TYPE %s gauge\n%s{queue=%q,service=\"payment\",twin=\"eda\"} 1.25\n", eda.MetricConsumerLagLast, eda.MetricConsumerLagLast, q)
+		fmt.Fprintf(w, "%s{queue=\"someone.else\"} 9\n", eda.MetricConsumerLagLast)
 	}))
 	t.Cleanup(metrics.Close)
 	down := httptest.NewServer(http.NotFoundHandler())

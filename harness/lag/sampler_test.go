@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edabench/edabench/targets/eda"
 )
 
 // fakeSource replays a script of depths (one per call, the last repeated);
@@ -131,18 +133,19 @@ func TestWaitDrained(t *testing.T) {
 }
 
 func TestParseLag(t *testing.T) {
-	const text = `# HELP edabench_consumer_lag_last_seconds Time lag of the latest delivery.
-# TYPE edabench_consumer_lag_last_seconds gauge
-edabench_consumer_lag_last_seconds{queue="x.payment",service="payment",twin="eda"} 0.25
-edabench_consumer_lag_last_seconds{queue="x.gateway",service="gateway",twin="eda"} 1.5e-3
-edabench_consumer_lag_last_seconds{queue="x.gateway",service="gateway2",twin="eda"} 0.5
-# HELP edabench_consumer_lag_seconds Time lag histogram.
-# TYPE edabench_consumer_lag_seconds histogram
-edabench_consumer_lag_seconds_bucket{queue="x.payment",le="0.1"} 3
-edabench_consumer_lag_seconds_bucket{queue="x.payment",le="+Inf"} 4
-edabench_consumer_lag_seconds_sum{queue="x.payment"} 0.9
-edabench_consumer_lag_seconds_count{queue="x.payment"} 4
-`
+	// What an EDA service exposes (its histogram too, which is not read).
+	text := strings.NewReplacer("LAST", eda.MetricConsumerLagLast, "HIST", eda.MetricConsumerLag).Replace(`# HELP LAST Time lag of the latest delivery.
+# TYPE LAST gauge
+LAST{broker="rabbitmq",queue="x.payment",service="payment",twin="eda"} 0.25
+LAST{broker="rabbitmq",queue="x.gateway",service="gateway",twin="eda"} 1.5e-3
+LAST{broker="rabbitmq",queue="x.gateway",service="gateway2",twin="eda"} 0.5
+# HELP HIST Time lag histogram.
+# TYPE HIST histogram
+HIST_bucket{broker="rabbitmq",queue="x.payment",le="0.1"} 3
+HIST_bucket{broker="rabbitmq",queue="x.payment",le="+Inf"} 4
+HIST_sum{broker="rabbitmq",queue="x.payment"} 0.9
+HIST_count{broker="rabbitmq",queue="x.payment"} 4
+`)
 	got, err := parseLag(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)

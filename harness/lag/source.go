@@ -17,12 +17,9 @@ import (
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/eda"
 	dto "github.com/prometheus/client_model/go"
 )
-
-// LagMetric is the gauge every EDA service sets on each delivery; it must
-// match the name in targets/eda/metrics.go.
-const LagMetric = "edabench_consumer_lag_last_seconds"
 
 // LagUnknown is Sample.LagSeconds when no scraped service reported the
 // queue: its consumer is down, or has not taken a message since it started.
@@ -157,7 +154,8 @@ func (s *source) scrape(ctx context.Context, url string) (map[string]float64, er
 	return lagOf(fams), nil
 }
 
-// parseLag extracts LagMetric per queue label from a text exposition.
+// parseLag extracts eda.MetricConsumerLagLast, the gauge every EDA service
+// sets on each delivery, per queue label from a text exposition.
 func parseLag(r io.Reader) (map[string]float64, error) {
 	fams, err := scrape.Parse(r)
 	if err != nil {
@@ -168,7 +166,7 @@ func parseLag(r io.Reader) (map[string]float64, error) {
 
 func lagOf(fams map[string]*dto.MetricFamily) map[string]float64 {
 	out := make(map[string]float64)
-	fam, ok := fams[LagMetric]
+	fam, ok := fams[eda.MetricConsumerLagLast]
 	if !ok {
 		return out
 	}

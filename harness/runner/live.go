@@ -26,6 +26,20 @@ type liveMetrics struct {
 	addr                           string
 }
 
+// Names of the gauges the harness sets each second, labelled twin.
+const (
+	MetricRequests    = "edabench_harness_requests"
+	MetricInFlight    = "edabench_harness_in_flight"
+	MetricQueueDepth  = "edabench_harness_queue_depth"
+	MetricConsumerLag = "edabench_harness_consumer_lag_seconds"
+	MetricAckP50      = "edabench_harness_ack_p50_seconds"
+	MetricAckP99      = "edabench_harness_ack_p99_seconds"
+	MetricE2EP50      = "edabench_harness_e2e_p50_seconds"
+	MetricE2EP99      = "edabench_harness_e2e_p99_seconds"
+	// MetricFaultActive is 1 while its fault label's fault is injected.
+	MetricFaultActive = "edabench_harness_fault_active"
+)
+
 func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -34,15 +48,15 @@ func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, e
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, append([]string{"twin"}, labels...))
 	}
 	lm := &liveMetrics{
-		requests:   g("edabench_harness_requests", "Requests of the run so far, by outcome (sent, replies, failures).", "outcome"),
-		inFlight:   g("edabench_harness_in_flight", "PlaceOrder calls under way."),
-		depth:      g("edabench_harness_queue_depth", "Messages ready or unacked in the twin's queues (EDA), last sample."),
-		lagS:       g("edabench_harness_consumer_lag_seconds", "Largest consumer time lag of the twin's queues, last sample."),
-		ackP50:     g("edabench_harness_ack_p50_seconds", "Ack latency p50 over the last second, from intended send times."),
-		ackP99:     g("edabench_harness_ack_p99_seconds", "Ack latency p99 over the last second, from intended send times."),
-		e2eP50:     g("edabench_harness_e2e_p50_seconds", "End-to-end latency p50 over the last second."),
-		e2eP99:     g("edabench_harness_e2e_p99_seconds", "End-to-end latency p99 over the last second."),
-		fault:      g("edabench_harness_fault_active", "1 while a fault is injected (dashboards shade these windows).", "fault"),
+		requests:   g(MetricRequests, "Requests of the run so far, by outcome (sent, replies, failures).", "outcome"),
+		inFlight:   g(MetricInFlight, "PlaceOrder calls under way."),
+		depth:      g(MetricQueueDepth, "Messages ready or unacked in the twin's queues (EDA), last sample."),
+		lagS:       g(MetricConsumerLag, "Largest consumer time lag of the twin's queues, last sample."),
+		ackP50:     g(MetricAckP50, "Ack latency p50 over the last second, from intended send times."),
+		ackP99:     g(MetricAckP99, "Ack latency p99 over the last second, from intended send times."),
+		e2eP50:     g(MetricE2EP50, "End-to-end latency p50 over the last second."),
+		e2eP99:     g(MetricE2EP99, "End-to-end latency p99 over the last second."),
+		fault:      g(MetricFaultActive, "1 while a fault is injected (dashboards shade these windows).", "fault"),
 		seenFaults: map[string]bool{},
 		run:        newRunCollector(),
 	}

@@ -19,7 +19,7 @@ func TestLiveMetricsServesMetricsAndProfiles(t *testing.T) {
 	}
 	lm.update("rr", tickRow{inFlight: 3}, 10, 9, 1)
 	for _, tc := range []struct{ path, want string }{
-		{"/metrics", `edabench_harness_requests{outcome="sent",twin="rr"} 10`},
+		{"/metrics", MetricRequests + `{outcome="sent",twin="rr"} 10`},
 		{"/debug/pprof/heap?debug=1", "heap profile"},
 	} {
 		resp, err := http.Get("http://" + addr + tc.path)

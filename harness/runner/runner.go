@@ -694,7 +694,7 @@ func stepLatencies(ctx context.Context, tw *launch.Twin) map[string]results.Step
 			continue
 		}
 		var h scrape.Histogram
-		for _, m := range fams["edabench_step_duration_seconds"].GetMetric() {
+		for _, m := range fams[workflow.MetricStepDuration].GetMetric() {
 			if scrape.Label(m, "outcome") == "applied" {
 				h.Add(m.GetHistogram())
 			}
@@ -742,7 +742,7 @@ func waitHandoffs(ctx context.Context, tw *launch.Twin, bound time.Duration, log
 	for ctx.Err() == nil {
 		fams, err := scrape.Families(ctx, client, "http://"+tw.HTTPAddr("gateway")+"/metrics")
 		pending := 0.0
-		for _, m := range fams[hybrid.PendingHandoffsMetric].GetMetric() {
+		for _, m := range fams[hybrid.MetricPendingHandoffs].GetMetric() {
 			pending += m.GetGauge().GetValue()
 		}
 		if err == nil && pending == 0 {

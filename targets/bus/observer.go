@@ -2,6 +2,10 @@ package bus
 
 import "time"
 
+// RabbitMQ is the broker this package drives, by the name metrics and
+// reports give it (their broker label): the one place it is spelled.
+const RabbitMQ = "rabbitmq"
+
 // EventKind names what happened; use it as a metric label.
 type EventKind string
 

@@ -37,14 +37,14 @@ func startTwin(t *testing.T, top workflow.Topology, costs map[workflow.Step]work
 		store, _ := workflow.OpenStore("")
 		e := workflow.NewExecutor(st, store, workflow.NewCostControl(c), nil, uint64(i))
 		tw.execs[st] = e
-		s, err := NewStepService(ctx, cfg, e, NewMetrics(nil), nil)
+		s, err := NewStepService(ctx, cfg, e, NewMetrics(nil, cfg.Broker()), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Run(ctx); s.Close() }()
 	}
-	gw, err := NewGateway(ctx, cfg, tw.rm, NewMetrics(nil), nil)
+	gw, err := NewGateway(ctx, cfg, tw.rm, NewMetrics(nil, cfg.Broker()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,9 @@ func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metr
 		return nil, fmt.Errorf("gateway: the read model completes orders after %d steps but the plan is a %s: build it with workflow.NewReadModelFor(cfg.Plan())",
 			rm.StepCount(), cfg.Plan())
 	}
+	if err := m.forBroker(cfg.Broker()); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	if log == nil {
 		log = slog.Default()
 	}

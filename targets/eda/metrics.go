@@ -1,14 +1,43 @@
 package eda
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// Names of the messaging metrics every EDA service, and the hybrid's
+// gateway, exports. They are named for the bus, the client side that
+// observes them, not for a protocol or a broker: which broker is the value
+// of LabelBroker, so one query covers every broker and a by (broker)
+// splits them. The broker's own figures are its own metrics (rabbitmq_*).
+const (
+	// MetricBusEvents counts messaging events by kind (a bus.EventKind)
+	// and role ("publish" or "consume").
+	MetricBusEvents = "edabench_bus_events_total"
+	// MetricPublishConfirm is the histogram from Publish to the broker's
+	// confirm, by routing_key.
+	MetricPublishConfirm = "edabench_bus_publish_confirm_seconds"
+	// MetricHandle is the histogram of a delivery's handler time up to its
+	// ack, by queue.
+	MetricHandle = "edabench_bus_handle_seconds"
+	// MetricConsumerLag is the histogram of time lag (taken minus first
+	// published), by queue.
+	MetricConsumerLag = "edabench_consumer_lag_seconds"
+	// MetricConsumerLagLast is the gauge of the latest delivery's time lag,
+	// by queue: what the harness and xk6-eda sample each second.
+	MetricConsumerLagLast = "edabench_consumer_lag_last_seconds"
+
+	// LabelBroker is the constant label of every metric above: the
+	// broker the service talks to (Config.Broker).
+	LabelBroker = "broker"
+)
+
 // Metrics are the messaging metrics of one EDA service.
 type Metrics struct {
+	broker  string
 	events  *prometheus.CounterVec
 	confirm *prometheus.HistogramVec
 	handle  *prometheus.HistogramVec
@@ -16,40 +45,58 @@ type Metrics struct {
 	lagLast *prometheus.GaugeVec
 }
 
-// NewMetrics registers on reg (nil: unregistered).
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// NewMetrics registers on reg (nil: unregistered), every series labelled
+// broker (pass the Config.Broker of the service they measure; NewGateway
+// and NewStepService refuse metrics of another broker).
+func NewMetrics(reg prometheus.Registerer, broker string) *Metrics {
+	l := prometheus.Labels{LabelBroker: broker}
 	m := &Metrics{
+		broker: broker,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edabench_amqp_events_total",
-			Help: "Messaging events: published, confirmed, nacked, republished, delivered, acked, retried, dead_lettered, reconnected...",
+			Name:        MetricBusEvents,
+			ConstLabels: l,
+			Help:        "Messaging events: published, confirmed, nacked, republished, delivered, acked, retried, dead_lettered, reconnected...",
 		}, []string{"kind", "role"}),
 		confirm: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "edabench_amqp_publish_confirm_seconds",
-			Help:    "From Publish to the broker's confirm.",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
+			Name:        MetricPublishConfirm,
+			ConstLabels: l,
+			Help:        "From Publish to the broker's confirm.",
+			Buckets:     prometheus.ExponentialBuckets(0.0001, 2, 18),
 		}, []string{"routing_key"}),
 		handle: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "edabench_amqp_handle_seconds",
-			Help:    "Handler time of a delivery up to its ack (step, publish of the next event and its confirm).",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
+			Name:        MetricHandle,
+			ConstLabels: l,
+			Help:        "Handler time of a delivery up to its ack (step, publish of the next event and its confirm).",
+			Buckets:     prometheus.ExponentialBuckets(0.0001, 2, 18),
 		}, []string{"queue"}),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "edabench_consumer_lag_seconds",
-			Help:    "Time lag: when a consumer takes a message, minus when it was first published.",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 22),
+			Name:        MetricConsumerLag,
+			ConstLabels: l,
+			Help:        "Time lag: when a consumer takes a message, minus when it was first published.",
+			Buckets:     prometheus.ExponentialBuckets(0.0001, 2, 22),
 		}, []string{"queue"}),
 		// The histogram only says how lag was distributed over a run; the
 		// harness samples this gauge each second to plot lag against time
 		// (during a spike or a fault) next to the queue depth.
 		lagLast: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "edabench_consumer_lag_last_seconds",
-			Help: "Time lag of the latest delivery: when its consumer took it, minus when it was first published. Holds its value while the queue is idle.",
+			Name:        MetricConsumerLagLast,
+			ConstLabels: l,
+			Help:        "Time lag of the latest delivery: when its consumer took it, minus when it was first published. Holds its value while the queue is idle.",
 		}, []string{"queue"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.confirm, m.handle, m.lag, m.lagLast)
 	}
 	return m
+}
+
+// forBroker checks that m labels its series with the broker of the service
+// it is given to; nil metrics (unmeasured) fit every broker.
+func (m *Metrics) forBroker(broker string) error {
+	if m != nil && m.broker != broker {
+		return fmt.Errorf("metrics labelled %s=%q for a service of broker %q: build them with eda.NewMetrics(reg, cfg.Broker())", LabelBroker, m.broker, broker)
+	}
+	return nil
 }
 
 func (m *Metrics) observer() bus.Observer {

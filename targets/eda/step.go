@@ -35,6 +35,9 @@ func NewStepService(ctx context.Context, cfg Config, exec *workflow.Executor, m 
 		return nil, fmt.Errorf("%s: the hybrid twin calls it over gRPC, so it has no queue to consume: run it as an RR step server (target --twin hybrid --service %s)",
 			exec.Step(), exec.Step())
 	}
+	if err := m.forBroker(cfg.Broker()); err != nil {
+		return nil, fmt.Errorf("%s: %w", exec.Step(), err)
+	}
 	if log == nil {
 		log = slog.Default()
 	}

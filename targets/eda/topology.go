@@ -84,6 +84,11 @@ func (c Config) Validate() error {
 // Plan is the workflow the twin runs.
 func (c Config) Plan() workflow.Plan { return workflow.Plan{Topology: c.Topology, N: c.Steps} }
 
+// Broker names the broker the services of this config talk to, the value
+// of their metrics' broker label. Every config is RabbitMQ's until the bus
+// has other drivers; then it is the driver's name.
+func (c Config) Broker() string { return bus.RabbitMQ }
+
 // Exchange is the twin's topic exchange.
 func (c Config) Exchange() string { return c.Prefix + ".orders" }
 

@@ -40,9 +40,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// PendingHandoffsMetric is the gauge of the hand-offs still in progress
+// MetricPendingHandoffs is the gauge of the hand-offs still in progress
 // after their reply.
-const PendingHandoffsMetric = "edabench_hybrid_handoffs_pending"
+const MetricPendingHandoffs = "edabench_hybrid_handoffs_pending"
 
 // RRConfig is the RR side of the hybrid: cfg's resilience settings, for a
 // plan of payment alone, which is what both the gateway's calls and the
@@ -85,11 +85,11 @@ func NewGateway(ctx context.Context, rrCfg rr.Config, edaCfg eda.Config, peers r
 	}
 	rrCfg, edaCfg = RRConfig(rrCfg), EDAConfig(edaCfg)
 	g := &Gateway{rm: workflow.NewReadModelFor(edaCfg.Plan()), retry: rrCfg.CompensationTimeout, log: log,
-		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: PendingHandoffsMetric,
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricPendingHandoffs,
 			Help: "Hand-offs unconfirmed at their reply that the hybrid gateway is still publishing (or compensating)."})}
 	if reg != nil {
 		if err := reg.Register(g.pending); err != nil {
-			return nil, fmt.Errorf("hybrid gateway: register %s: %w", PendingHandoffsMetric, err)
+			return nil, fmt.Errorf("hybrid gateway: register %s: %w", MetricPendingHandoffs, err)
 		}
 	}
 	g.bgCtx, g.stop = context.WithCancel(context.WithoutCancel(ctx))

@@ -54,13 +54,13 @@ func startTwin(t *testing.T, top workflow.Topology, failing workflow.Step) *twin
 	orderpb.RegisterStepServiceServer(srv, ss)
 	go srv.Serve(ln)
 	for _, st := range workflow.Steps()[1:] {
-		s, err := eda.NewStepService(ctx, ecfg, tw.execs[st], eda.NewMetrics(nil), nil)
+		s, err := eda.NewStepService(ctx, ecfg, tw.execs[st], eda.NewMetrics(nil, ecfg.Broker()), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wg.Go(func() { s.Run(ctx); s.Close() })
 	}
-	gw, err := NewGateway(ctx, rcfg, ecfg, rr.Peers{workflow.Payment: ln.Addr().String()}, nil, eda.NewMetrics(nil), nil)
+	gw, err := NewGateway(ctx, rcfg, ecfg, rr.Peers{workflow.Payment: ln.Addr().String()}, nil, eda.NewMetrics(nil, ecfg.Broker()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func TestAuditMetricsAndHealth(t *testing.T) {
 	if _, body := do(t, http.MethodGet, srv.URL+"/audit?totals=1", ""); strings.Contains(body, "entries") {
 		t.Fatal("totals=1 still lists entries")
 	}
-	if _, body := do(t, http.MethodGet, srv.URL+"/metrics", ""); !strings.Contains(body, `edabench_step_applied_total{step="shipping"} 1`) {
+	if _, body := do(t, http.MethodGet, srv.URL+"/metrics", ""); !strings.Contains(body, workflow.MetricStepApplied+`{step="shipping"} 1`) {
 		t.Fatalf("metrics lack the applied counter:\n%s", body)
 	}
 	if code, body := do(t, http.MethodGet, srv.URL+"/healthz", ""); code != 503 || !strings.Contains(body, "broker not connected") {

@@ -30,6 +30,16 @@ func (nopObserver) StateChange(string, State, State)             {}
 func (nopObserver) Rejected(string)                              {}
 func (nopObserver) Call(string, codes.Code, time.Duration)       {}
 
+// Names of the RPC client metrics every RR service (and the hybrid's
+// gateway, for its call to payment) exports, labelled peer.
+const (
+	MetricRPCRetries         = "edabench_rpc_retries_total"
+	MetricBreakerState       = "edabench_circuit_breaker_state"
+	MetricBreakerTransitions = "edabench_circuit_breaker_transitions_total"
+	MetricBreakerRejected    = "edabench_circuit_breaker_rejected_total"
+	MetricRPCClientDuration  = "edabench_rpc_client_duration_seconds"
+)
+
 // Metrics is the Prometheus Observer (a nil *Metrics observes nothing). The
 // caller adds twin and service labels by wrapping the registerer.
 type Metrics struct {
@@ -44,23 +54,23 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edabench_rpc_retries_total",
+			Name: MetricRPCRetries,
 			Help: "Calls to a peer retried after a retryable failure (one per retry).",
 		}, []string{"peer"}),
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "edabench_circuit_breaker_state",
+			Name: MetricBreakerState,
 			Help: "Circuit breaker state per peer: 0 closed, 1 half-open, 2 open.",
 		}, []string{"peer"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edabench_circuit_breaker_transitions_total",
+			Name: MetricBreakerTransitions,
 			Help: "Circuit breaker state changes per peer, by the state entered.",
 		}, []string{"peer", "to"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edabench_circuit_breaker_rejected_total",
+			Name: MetricBreakerRejected,
 			Help: "Calls the circuit breaker failed fast without sending them.",
 		}, []string{"peer"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "edabench_rpc_client_duration_seconds",
+			Name: MetricRPCClientDuration,
 			Help: "Client-side duration of one call to a peer, retries and backoff included, by final gRPC code.",
 			// 100 µs to ~13 s, the same buckets as the step durations.
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),

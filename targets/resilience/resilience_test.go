@@ -436,10 +436,10 @@ func TestMetricsExport(t *testing.T) {
 		}
 	}
 	want := map[string]float64{
-		"edabench_circuit_breaker_state":             2, // open
-		"edabench_circuit_breaker_transitions_total": 1,
-		"edabench_rpc_client_duration_seconds":       1,
-		"edabench_rpc_retries_total":                 0, // the breaker opened on the first failure: no retry into it
+		MetricBreakerState:       2, // open
+		MetricBreakerTransitions: 1,
+		MetricRPCClientDuration:  1,
+		MetricRPCRetries:         0, // the breaker opened on the first failure: no retry into it
 	}
 	for name, v := range want {
 		if got[name] != v {

@@ -48,10 +48,10 @@ func TestEveryOrderCompletesExactlyOnce(t *testing.T) {
 					t.Errorf("%s: %+v, want %d applied once each and in force", st, a, n)
 				}
 			}
-			if got := metric(t, tw.regs["gateway"], "edabench_gateway_orders_total", map[string]string{"status": "COMPLETED"}); got != n {
+			if got := metric(t, tw.regs["gateway"], MetricGatewayOrders, map[string]string{"status": "COMPLETED"}); got != n {
 				t.Errorf("gateway counted %v COMPLETED orders, want %d", got, n)
 			}
-			if got := metric(t, tw.regs["gateway"], "edabench_inflight_requests", nil); got != 0 {
+			if got := metric(t, tw.regs["gateway"], MetricInflight, nil); got != 0 {
 				t.Errorf("in-flight gauge %v after the run, want 0", got)
 			}
 		})
@@ -138,15 +138,15 @@ func TestDownstreamStoppedFailsWithinDeadlineAndCompensates(t *testing.T) {
 				caller = string(workflow.Inventory)
 			}
 			reg := tw.regs[caller]
-			retries := metric(t, reg, "edabench_rpc_retries_total", map[string]string{"peer": "shipping"})
-			compensations := metric(t, reg, "edabench_compensation_requests_total", map[string]string{"peer": "shipping"})
+			retries := metric(t, reg, resilience.MetricRPCRetries, map[string]string{"peer": "shipping"})
+			compensations := metric(t, reg, MetricCompensations, map[string]string{"peer": "shipping"})
 			// Each Apply is retried at most MaxRetries times, each compensation
 			// at most CompensationRetries times, and nothing else retries.
 			bound := float64(during*cfg.Retry.MaxRetries) + compensations*float64(cfg.CompensationRetries)
 			if retries > bound {
 				t.Errorf("%s retried shipping %v times, more than the bound %v", caller, retries, bound)
 			}
-			if got := metric(t, reg, "edabench_circuit_breaker_state", map[string]string{"peer": "shipping"}); got != float64(resilience.Open) {
+			if got := metric(t, reg, resilience.MetricBreakerState, map[string]string{"peer": "shipping"}); got != float64(resilience.Open) {
 				t.Errorf("%s's breaker to shipping is %v, want open (2)", caller, got)
 			}
 			if circuitOpen == 0 {
@@ -157,7 +157,7 @@ func TestDownstreamStoppedFailsWithinDeadlineAndCompensates(t *testing.T) {
 				if svc == caller {
 					continue
 				}
-				if got := metric(t, tw.regs[svc], "edabench_rpc_retries_total", nil); got != 0 {
+				if got := metric(t, tw.regs[svc], resilience.MetricRPCRetries, nil); got != 0 {
 					t.Errorf("%s retried %v relayed failures, want 0", svc, got)
 				}
 			}
@@ -232,13 +232,13 @@ func TestRetriesAreBoundedAndBreakerFailsFast(t *testing.T) {
 	if got := fake.applies.Load(); got != 5 {
 		t.Errorf("payment received %d Apply calls, want 5 (3 + 2, then the circuit opened)", got)
 	}
-	if got := metric(t, reg, "edabench_rpc_retries_total", map[string]string{"peer": "payment"}); got != 3 {
+	if got := metric(t, reg, resilience.MetricRPCRetries, map[string]string{"peer": "payment"}); got != 3 {
 		t.Errorf("retries %v, want 3", got)
 	}
-	if got := metric(t, reg, "edabench_circuit_breaker_rejected_total", map[string]string{"peer": "payment"}); got != n-2 {
+	if got := metric(t, reg, resilience.MetricBreakerRejected, map[string]string{"peer": "payment"}); got != n-2 {
 		t.Errorf("fast failures %v, want %d", got, n-2)
 	}
-	if got := metric(t, reg, "edabench_circuit_breaker_state", map[string]string{"peer": "payment"}); got != 2 {
+	if got := metric(t, reg, resilience.MetricBreakerState, map[string]string{"peer": "payment"}); got != 2 {
 		t.Errorf("breaker state %v, want 2 (open)", got)
 	}
 	// The two orders that reached payment are compensated through the open circuit.
@@ -272,7 +272,7 @@ func TestRetriesAreBoundedAndBreakerFailsFast(t *testing.T) {
 	if v, ok := rm.Get("o9"); ok {
 		t.Fatalf("the forgotten order o9 came back as %v through its stale key", v.Status)
 	}
-	if got := metric(t, reg, "edabench_circuit_breaker_state", map[string]string{"peer": "payment"}); got != 0 {
+	if got := metric(t, reg, resilience.MetricBreakerState, map[string]string{"peer": "payment"}); got != 0 {
 		t.Errorf("breaker state %v after a successful probe, want 0 (closed)", got)
 	}
 }
@@ -327,7 +327,7 @@ func TestRetriedPlaceOrder(t *testing.T) {
 			t.Errorf("%s: %+v, want 2 applied and no call repeated", st, a)
 		}
 	}
-	if got := metric(t, tw.regs["gateway"], "edabench_gateway_replays_total", nil); got != 3 {
+	if got := metric(t, tw.regs["gateway"], MetricGatewayReplays, nil); got != 3 {
 		t.Errorf("%v replays counted, want 3", got)
 	}
 }

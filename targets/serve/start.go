@@ -219,7 +219,7 @@ func (s *service) startEDA(ctx context.Context, g *group, reg prometheus.Registe
 	if !s.gateway {
 		return nil, nil
 	}
-	gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModelFor(cfg.Plan()), eda.NewMetrics(s.wrap(reg, "gateway")), s.log.With("service", "gateway"))
+	gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModelFor(cfg.Plan()), eda.NewMetrics(s.wrap(reg, "gateway"), cfg.Broker()), s.log.With("service", "gateway"))
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (s *service) startHybrid(ctx context.Context, g *group, reg prometheus.Regi
 	if !s.gateway {
 		return nil, nil
 	}
-	gw, err := hybrid.NewGateway(ctx, rrCfg, s.edaConfig, peers, s.wrap(reg, "gateway"), eda.NewMetrics(s.wrap(reg, "gateway")),
+	gw, err := hybrid.NewGateway(ctx, rrCfg, s.edaConfig, peers, s.wrap(reg, "gateway"), eda.NewMetrics(s.wrap(reg, "gateway"), s.edaConfig.Broker()),
 		s.log.With("service", "gateway"))
 	if err != nil {
 		return nil, err
@@ -346,7 +346,7 @@ func (s *service) serveEventGateway(ctx context.Context, g *group, gw orderpb.Or
 // runConsumers runs each executor's step as an EDA consumer.
 func (s *service) runConsumers(ctx context.Context, g *group, reg prometheus.Registerer, cfg eda.Config, execs []*workflow.Executor) error {
 	for _, e := range execs {
-		st, err := eda.NewStepService(ctx, cfg, e, eda.NewMetrics(s.wrap(reg, string(e.Step()))), s.log.With("step", e.Step()))
+		st, err := eda.NewStepService(ctx, cfg, e, eda.NewMetrics(s.wrap(reg, string(e.Step())), cfg.Broker()), s.log.With("step", e.Step()))
 		if err != nil {
 			return err
 		}
