@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/edabench/edabench/harness/broker/brokertest"
-	"github.com/edabench/edabench/targets/serve"
+	"github.com/edabench/edabench/targets/serve/servetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -73,18 +73,6 @@ func grpcServer(t *testing.T, withReflection bool) string {
 	return ln.Addr().String()
 }
 
-// realGateway runs a whole RR twin in this process through the target's own
-// code (what bin/target and edabench serve run) and returns its gateway.
-func realGateway(t *testing.T) string {
-	t.Helper()
-	r, stop, err := serve.InProcess(t.Context(), []string{"--twin", "rr", "--service", "all", "--log-level", "error"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stop() })
-	return r.GRPC
-}
-
 func TestCheckGateway(t *testing.T) {
 	tests := []struct {
 		name string
@@ -97,7 +85,7 @@ func TestCheckGateway(t *testing.T) {
 		{"gRPC without reflection", func(t *testing.T) string { return grpcServer(t, false) }, "a gRPC server without server reflection"},
 		{"gRPC without OrderService", func(t *testing.T) string { return grpcServer(t, true) },
 			"serving [grpc.health.v1.Health grpc.reflection.v1.ServerReflection grpc.reflection.v1alpha.ServerReflection] but not edabench.v1.OrderService"},
-		{"real gateway", realGateway, ""},
+		{"real gateway", servetest.RRGateway, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,24 +13,12 @@ import (
 	"testing"
 
 	"github.com/edabench/edabench/harness/scenario"
-	"github.com/edabench/edabench/targets/serve"
+	"github.com/edabench/edabench/targets/serve/servetest"
 )
 
 // run is edabench as the tests call it: with no executable of its own to
 // serve the twins (the test binary cannot), so the runner's default stands.
 func run(args []string, stdout, stderr io.Writer) int { return cli{}.run(args, stdout, stderr) }
-
-// gateway runs a real RR twin in this process (the target's code) for the
-// cases that need --target to pass its check; it stops with the test.
-func gateway(t *testing.T) string {
-	t.Helper()
-	r, stop, err := serve.InProcess(t.Context(), []string{"--twin", "rr", "--service", "all", "--log-level", "error"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stop() })
-	return r.GRPC
-}
 
 // deadAddr is a loopback address nothing listens on: a port just released.
 func deadAddr(t *testing.T) string {
@@ -49,7 +37,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	dead, gw := deadAddr(t), gateway(t)
+	dead, gw := deadAddr(t), servetest.RRGateway(t)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("name: bad\nstages:\n  - {name: a, duration: 10s, rate: -5}\n"), 0o644)
 	tests := []struct {
