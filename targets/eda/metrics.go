@@ -30,6 +30,18 @@ const (
 	// by queue: what the harness and xk6-eda sample each second.
 	MetricConsumerLagLast = "edabench_consumer_lag_last_seconds"
 
+	// MetricQueuePublished counts, per queue, the messages published into
+	// it whose publish the broker confirmed (a publish routed to two queues
+	// counts once in each), by queue. With MetricQueueSettled it gives the
+	// harness a queue's backlog each second from the twins' own counters,
+	// whatever the broker, instead of the broker's own figure, which may
+	// move on a coarse tick (RabbitMQ's quorum queues: 5 s).
+	MetricQueuePublished = "edabench_bus_queue_published_total"
+	// MetricQueueSettled counts, per queue, the deliveries taken out of it
+	// for good, by queue and outcome ("acked" or "dead_lettered"); a
+	// redelivery is not settled.
+	MetricQueueSettled = "edabench_bus_queue_settled_total"
+
 	// LabelBroker is the constant label of every metric above: the
 	// broker the service talks to (Config.Broker).
 	LabelBroker = "broker"
