@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build install test bench bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
+.PHONY: all build install test test-short bench bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
 
 all: build
 
@@ -50,6 +50,12 @@ chromium:
 
 # xk6-eda is a module of its own (so edabench's module never requires k6):
 # its vet and tests run from its directory.
+# The pure-logic tier: no broker, no child processes, no installs. Tests that
+# need more skip saying what they need; make test runs them all.
+test-short:
+	$(GO) test -short -count=1 ./...
+	cd xk6-eda && $(GO) test -short -count=1 ./...
+
 test: deps chromium
 	$(GO) vet ./...
 	cd xk6-eda && $(GO) vet ./...

@@ -178,12 +178,7 @@ func TestOpenAndURLs(t *testing.T) {
 
 func requireRabbit(t *testing.T) {
 	t.Helper()
-	if err := broker.EnsureInstalled(t.Context()); err != nil {
-		if errors.Is(err, broker.ErrNotInstalled) && os.Getenv(brokertest.EnvRequire) == "" {
-			t.Skipf("SKIPPING: RabbitMQ (Debian package rabbitmq-server) is required: %v", err)
-		}
-		t.Fatal(err)
-	}
+	brokertest.Require(t)
 }
 
 // A port held by something that is not our node must fail before anything
@@ -211,7 +206,6 @@ func TestStartFailsFastOnPortInUse(t *testing.T) {
 
 			cfg := brokertest.FreeConfig(t)
 			tt.set(&cfg, port)
-			began := time.Now()
 			n, err := broker.Start(t.Context(), cfg)
 			if err == nil {
 				n.Stop(context.Background())
@@ -228,9 +222,6 @@ func TestStartFailsFastOnPortInUse(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q lacks %q", err, want)
 				}
-			}
-			if d := time.Since(began); d > 3*time.Second {
-				t.Errorf("took %v; should fail before booting anything", d)
 			}
 			if _, err := os.Stat(filepath.Join(cfg.DataDir, "rabbitmq.pid")); err == nil {
 				t.Error("a pid file was written, so a node was started")
@@ -347,13 +338,15 @@ func TestConcurrentStartSharesOneNode(t *testing.T) {
 		}
 	}
 
-	// Reuse must be cheap: tests call Shared once per package.
-	began := time.Now()
-	if _, err := broker.Start(t.Context(), cfg); err != nil {
+	// Reuse must not boot anything: tests call Shared once per package. The
+	// same PID says no node was started (how fast that is belongs in a
+	// benchmark, not here: this machine is shared).
+	n, err := broker.Start(t.Context(), cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(began); d > 2*time.Second {
-		t.Errorf("reusing a running node took %v", d)
+	if n.PID() != pids[0] {
+		t.Errorf("a later Start got node pid %d, want the running %d", n.PID(), pids[0])
 	}
 }
 

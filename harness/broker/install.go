@@ -50,6 +50,11 @@ func runCombined(ctx context.Context, env []string, name string, args ...string)
 	return cmd.CombinedOutput()
 }
 
+// Installed says whether rabbitmq-server is on this machine, without
+// installing it: tests check this and name the make target that installs it
+// (`make deps`), so that no test runs apt-get.
+func Installed() bool { return fileExists(serverBin) }
+
 // EnsureInstalled installs Debian's rabbitmq-server with apt-get when it is missing.
 //
 // The package's postinst would start the system service, which on a fresh

@@ -36,6 +36,13 @@ const (
 	ColFaults     = "faults" // the faults active, "+"-separated
 )
 
+// Columns lists timeseries.csv's columns in the order the runner writes
+// them, so the writer and the readers share one list.
+func Columns() []string {
+	return []string{ColT, ColTwin, ColPhase, ColOffered, ColReplies, ColErrors, ColTimeouts, ColDropped,
+		ColEnded, ColInFlight, ColAckP50, ColAckP99, ColE2EP50, ColE2EP99, ColQueueDepth, ColLagMs, ColFaults}
+}
+
 // Timeseries is timeseries.csv split by twin. Columns are looked up by
 // name, so a file from an older or newer harness with columns missing or
 // added still gives what it has.

@@ -17,7 +17,7 @@ import (
 // broker node, since one fault restarts it.
 func TestFaultsUnderLoad(t *testing.T) {
 	node := brokertest.Dedicated(t)
-	bin, err := buildTarget()
+	bin, err := buildTarget(t)
 	if err != nil {
 		t.Fatal(err)
 	}

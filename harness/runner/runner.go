@@ -74,7 +74,7 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	r.dir, r.id = dir, id
 	r.sum = &results.Summary{SchemaVersion: results.SchemaVersion, RunID: id, StartedAt: time.Now().UTC(),
 		Scenario: o.Scenario, Environment: environment(ctx), Twins: map[string]*results.TwinResult{}}
-	r.csv.WriteString(csvHeader)
+	r.csv.WriteString(csvHeader())
 
 	runErr := r.run(ctx)
 	if runErr != nil || ctx.Err() != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/edabench/edabench/harness/results"
 )
 
-const csvHeader = "t_s,twin,phase,offered,replies,errors,timeouts,dropped,ended,in_flight,ack_p50_ms,ack_p99_ms,e2e_p50_ms,e2e_p99_ms,queue_depth,lag_ms,faults\n"
+func csvHeader() string { return strings.Join(results.Columns(), ",") + "\n" }
 
 // ticker cuts the recorders into one-second intervals: each goes to the
 // .hlog interval logs, into the cumulative and per-phase histograms, into

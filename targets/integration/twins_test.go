@@ -31,6 +31,9 @@ import (
 // targetBinary is built once per test binary.
 func targetBinary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("launches the twins as OS processes over the private broker; the -short tier runs none: run without -short (make test)")
+	}
 	bin, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)

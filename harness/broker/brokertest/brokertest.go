@@ -5,9 +5,9 @@
 // next one. Use Dedicated only for tests that stop, restart or otherwise
 // disturb the broker, since each costs a full boot (~7 s).
 //
-// When RabbitMQ is missing and cannot be installed, both skip the test with
-// a loud message; set EDABENCH_REQUIRE_BROKER=1 (e.g. in CI) to make that a
-// failure instead.
+// Under -short (the pure-logic tier) both skip the test, saying what it
+// needs. Otherwise a missing RabbitMQ fails the test naming the make target
+// that installs it: tests never run apt-get (`make test` installs first).
 package brokertest
 
 import (
@@ -25,14 +25,9 @@ import (
 	"github.com/edabench/edabench/harness/broker"
 )
 
-// EnvRequire turns "RabbitMQ cannot be installed" from a skip into a failure.
-const EnvRequire = "EDABENCH_REQUIRE_BROKER"
-
 const (
-	// apt-get update + install on a cold machine can take minutes.
-	installTimeout = 10 * time.Minute
-	startTimeout   = 3 * time.Minute
-	stopTimeout    = 2 * time.Minute
+	startTimeout = 3 * time.Minute
+	stopTimeout  = 2 * time.Minute
 	// Free ports are picked by the kernel and then released, so another
 	// process may grab one before the node binds it; retry a few times.
 	portAttempts = 3
@@ -42,7 +37,7 @@ const (
 // binaries); it is left running for the next package.
 func Shared(t testing.TB) *broker.Node {
 	t.Helper()
-	ensureInstalled(t)
+	Require(t)
 	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
 	defer cancel()
 	n, err := broker.Start(ctx, broker.DefaultConfig())
@@ -56,7 +51,7 @@ func Shared(t testing.TB) *broker.Node {
 // stop the broker) and stops it in t.Cleanup.
 func Dedicated(t testing.TB) *broker.Node {
 	t.Helper()
-	ensureInstalled(t)
+	Require(t)
 
 	// Not t.TempDir: the directory must outlive every cleanup that could
 	// still touch the node, and is removed only after Stop succeeded.
@@ -101,26 +96,16 @@ func Dedicated(t testing.TB) *broker.Node {
 	return n
 }
 
-func ensureInstalled(t testing.TB) {
+// Require skips the test under -short, which runs no broker, and fails it
+// when RabbitMQ is not installed, naming the make target that installs it.
+func Require(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), installTimeout)
-	defer cancel()
-	err := broker.EnsureInstalled(ctx)
-	switch {
-	case err == nil:
-		return
-	case errors.Is(err, broker.ErrNotInstalled) && os.Getenv(EnvRequire) == "":
-		t.Skipf("\n"+
-			"########################################################################\n"+
-			"# SKIPPING: THIS TEST NEEDS RABBITMQ AND IT COULD NOT BE INSTALLED.\n"+
-			"# Prerequisite: Debian package rabbitmq-server\n"+
-			"#   (sudo apt-get install -y rabbitmq-server).\n"+
-			"# Set %s=1 to turn this skip into a failure.\n"+
-			"# Cause: %v\n"+
-			"########################################################################",
-			EnvRequire, err)
-	default:
-		t.Fatalf("brokertest: %v", err)
+	if testing.Short() {
+		t.Skip("needs the private RabbitMQ node; the -short tier runs none: run without -short (make test)")
+	}
+	if !broker.Installed() {
+		t.Fatal("RabbitMQ (Debian package rabbitmq-server) is not installed: run `make deps`, " +
+			"which installs it and starts the private node (make test does this first)")
 	}
 }
 
