@@ -647,3 +647,34 @@ func epmdBinary() (string, error) {
 	}
 	return "", errors.New("epmd binary not found (is erlang-base installed?)")
 }
+
+// Name is the node's Erlang name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// ClientURL is AMQPURL: what the twins dial.
+func (n *Node) ClientURL() string { return n.AMQPURL() }
+
+// AdminURL is MgmtURL.
+func (n *Node) AdminURL() string { return n.MgmtURL() }
+
+// Start starts the node again with its Config (after Stop), or reuses it.
+func (n *Node) Start(ctx context.Context) error {
+	_, err := Start(ctx, n.cfg)
+	return err
+}
+
+// DeleteTopology deletes what t covers and no live claim does (so a
+// claimed topology is deleted by its Claim's release instead).
+func (n *Node) DeleteTopology(ctx context.Context, t Topology) error {
+	return n.deleteTopology(ctx, t, nil)
+}
+
+// Version is the installed rabbitmq-server package's version, "" when
+// unknown.
+func (n *Node) Version(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", "rabbitmq-server").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/edabench/edabench/harness/broker"
 )
 
 // brokerRestart stops the private broker node; the window's end starts it.
@@ -34,11 +32,10 @@ func (*brokerRestart) Apply(ctx context.Context, env *Env, _ string) (Undo, erro
 	if err := env.Broker.Stop(sctx); err != nil {
 		return nil, fmt.Errorf("stop the broker: %w", err)
 	}
-	cfg := env.Broker.Config()
+	node := env.Broker
 	return func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		_, err := broker.Start(ctx, cfg)
-		return err
+		return node.Start(ctx)
 	}, nil
 }

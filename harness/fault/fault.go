@@ -16,7 +16,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/hops"
 	"github.com/edabench/edabench/harness/supervise"
 )
@@ -65,7 +65,7 @@ type Target interface {
 // Env is what a fault acts on.
 type Env struct {
 	Twin   Target
-	Broker *broker.Node // nil: the twin uses no broker (RR)
+	Broker brokernode.Node // nil: the twin uses no broker (RR)
 	HTTP   *http.Client
 	// down marks a service down on purpose until the returned func runs.
 	down func(svc string) (up func())

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 )
 
 // Window is one fault as it happened.
@@ -35,7 +35,7 @@ type Injector struct {
 }
 
 // New prepares the faults; node may be nil.
-func New(specs []Spec, twin Target, node *broker.Node, log *slog.Logger) *Injector {
+func New(specs []Spec, twin Target, node brokernode.Node, log *slog.Logger) *Injector {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
@@ -32,13 +32,20 @@ const scrapeTimeout = 2 * time.Second
 
 // Sample is one queue at one tick. Every sample of a tick shares At.
 type Sample struct {
-	At      time.Time `json:"at"`
-	Queue   string    `json:"queue"`
-	Depth   int64     `json:"depth"` // Ready + Unacked
-	Ready   int64     `json:"ready"`
-	Unacked int64     `json:"unacked"`
+	At    time.Time `json:"at"`
+	Queue string    `json:"queue"`
+	// Depth is the queue's backlog: from the services' own counters
+	// (published into it minus settled from it, DepthSource "counters"),
+	// which move each second, or else the broker's figure ("broker").
+	Depth int64 `json:"depth"`
+	// BrokerDepth is the broker's own figure (Ready + Unacked), which for
+	// RabbitMQ's quorum queues moves on a 5 s tick.
+	BrokerDepth int64  `json:"broker_depth"`
+	DepthSource string `json:"depth_source,omitempty"`
+	Ready       int64  `json:"ready"`
+	Unacked     int64  `json:"unacked"`
 	// Consumers lags the message counts by a second or two (see
-	// broker.QueueStat).
+	// brokernode.QueueStat).
 	Consumers int `json:"consumers"`
 	// DeadLettered is the depth of the queue's dead-letter queue, so it
 	// counts every message dead-lettered since the queue was declared,
@@ -65,19 +72,19 @@ type Source interface {
 // (a wrong prefix would otherwise read as "drained"). A missing dead-letter
 // queue counts as zero and an unreachable service as LagUnknown: neither is
 // a reason to lose the tick's depths.
-func NewSource(node *broker.Node, queues []string, metricsURLs []string) Source {
+func NewSource(node brokernode.Node, queues []string, metricsURLs []string) Source {
 	return &source{
 		depths:  node.QueueDepths,
 		queues:  append([]string(nil), queues...),
 		urls:    append([]string(nil), metricsURLs...),
 		client:  &http.Client{},
 		logger:  slog.Default().With("component", "lag"),
-		brokerN: node.Config().Name,
+		brokerN: node.Name(),
 	}
 }
 
 type source struct {
-	depths  func(context.Context) (map[string]broker.QueueStat, error)
+	depths  func(context.Context) (map[string]brokernode.QueueStat, error)
 	queues  []string
 	urls    []string
 	client  *http.Client
@@ -89,10 +96,11 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 	at := time.Now()
 	// Scrape while the management API answers: both take tens of
 	// milliseconds and the tick should describe one moment.
-	lags := make(chan map[string]float64, 1)
-	go func() { lags <- s.scrapeAll(ctx) }()
+	scraped := make(chan scrapeResult, 1)
+	go func() { scraped <- s.scrapeAll(ctx) }()
 	depths, err := s.depths(ctx)
-	lagByQueue := <-lags
+	sr := <-scraped
+	lagByQueue := sr.lags
 	if err != nil {
 		return nil, fmt.Errorf("lag: queue depths from broker %s: %w", s.brokerN, err)
 	}
@@ -106,9 +114,14 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 		if !ok {
 			lag = LagUnknown
 		}
+		depth, source := st.Messages, SourceBroker
+		if d, ok := sr.counted(q); ok {
+			depth, source = d, SourceCounters
+		}
 		out = append(out, Sample{
 			At: at, Queue: q,
-			Depth: st.Messages, Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers,
+			Depth: depth, BrokerDepth: st.Messages, DepthSource: source,
+			Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers,
 			DeadLettered: depths[bus.DLQName(q)].Messages,
 			LagSeconds:   lag,
 		})
@@ -116,42 +129,42 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 	return out, nil
 }
 
-// scrapeAll merges every service's lag gauges. Should two services consume
-// one queue, the larger lag is the one that matters.
-func (s *source) scrapeAll(ctx context.Context) map[string]float64 {
+// scrapeAll merges every service's lag gauges and queue counters. Should
+// two services consume one queue, the larger lag is the one that matters.
+func (s *source) scrapeAll(ctx context.Context) scrapeResult {
 	var (
 		mu  sync.Mutex
 		wg  sync.WaitGroup
-		out = make(map[string]float64)
+		out = scrapeResult{lags: make(map[string]float64), counts: make(map[string]queueCounts), complete: true}
 	)
 	for _, u := range s.urls {
 		wg.Go(func() {
-			got, err := s.scrape(ctx, u)
-			if err != nil {
-				s.logger.DebugContext(ctx, "lag: scrape failed; its queues' lag is unknown this tick", "url", u, "err", err)
-				return
-			}
+			fams, err := s.scrape(ctx, u)
 			mu.Lock()
 			defer mu.Unlock()
-			for q, v := range got {
-				if cur, ok := out[q]; !ok || v > cur {
-					out[q] = v
-				}
+			if err != nil {
+				s.logger.DebugContext(ctx, "lag: scrape failed; its queues' lag is unknown and their depth the broker's this tick", "url", u, "err", err)
+				out.complete = false
+				return
 			}
+			out.add(fams)
 		})
 	}
 	wg.Wait()
+	if len(s.urls) == 0 {
+		out.complete = false
+	}
 	return out
 }
 
-func (s *source) scrape(ctx context.Context, url string) (map[string]float64, error) {
+func (s *source) scrape(ctx context.Context, url string) (map[string]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 	defer cancel()
 	fams, err := scrape.Families(ctx, s.client, url)
 	if err != nil {
 		return nil, fmt.Errorf("lag: %w", err)
 	}
-	return lagOf(fams), nil
+	return fams, nil
 }
 
 // parseLag extracts eda.MetricConsumerLagLast, the gauge every EDA service

@@ -22,6 +22,7 @@ import (
 
 	"github.com/edabench/edabench/harness/attack"
 	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/launch"
@@ -264,8 +265,9 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			}
 		}()
 		if len(sc.Faults) > 0 {
-			var node *broker.Node
-			if twinkind.UsesBroker(twin) {
+			// A nil *broker.Node must stay a nil interface for fault.Env.
+			var node brokernode.Node
+			if twinkind.UsesBroker(twin) && r.node != nil {
 				node = r.node
 			}
 			env.inj = fault.New(sc.Faults, tw, node, log)
