@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 )
 
 // Exit codes follow LSB init scripts so that `brokerctl status` composes
@@ -101,6 +102,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.PromPort, "prom-port", cfg.PromPort, "prometheus port (overrides "+broker.EnvPromPort+")")
 	fs.IntVar(&cfg.DistPort, "dist-port", cfg.DistPort, "Erlang distribution port (overrides "+broker.EnvDistPort+")")
 	fs.IntVar(&cfg.EPMDPort, "epmd-port", cfg.EPMDPort, "private epmd port (overrides "+broker.EnvEPMDPort+")")
+	nodes := brokernode.Builtin()
+	brokerName := fs.String("broker", nodes.Names()[0], "which broker's private node: "+strings.Join(nodes.Names(), ", "))
 	unclaimed := fs.Bool("unclaimed", false, "clean: also delete the queues and exchanges no running process claims")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long (includes a possible apt-get install)")
 
@@ -124,6 +127,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(positional) == 0 {
 		usage(stderr, fs)
+		return exitUsage
+	}
+	if _, err := nodes.Lookup(*brokerName); err != nil {
+		fmt.Fprintf(stderr, "brokerctl: --broker: %v\n", err)
 		return exitUsage
 	}
 	if envErr != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/edabench/edabench/harness/broker"
@@ -79,5 +80,19 @@ func TestStatusAndClean(t *testing.T) {
 	}
 	if _, ok := qs["live.payment"]; !ok {
 		t.Errorf("clean --unclaimed deleted live.payment, which a running process claims")
+	}
+}
+
+// A broker brokerctl cannot run is a usage error that names the ones it can,
+// before anything is started.
+func TestUnknownBroker(t *testing.T) {
+	for _, args := range [][]string{{"--broker", "kafka", "up"}, {"status", "--broker", "nope"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (usage)", args, code, exitUsage)
+		}
+		if msg := errOut.String(); !strings.Contains(msg, "--broker") || !strings.Contains(msg, "rabbitmq") {
+			t.Errorf("%v: message %q should name the flag and the brokers it can run", args, msg)
+		}
 	}
 }
