@@ -178,7 +178,7 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 		req.OrderId = attack.OrderID(s.run, s.seq.Add(1), sent, sent)
 	}
 	var p *pendingOrder
-	if twinkind.UsesBroker(s.opts.Twin) {
+	if twinkind.Of(s.opts.Twin).UsesBroker() {
 		p = &pendingOrder{sent: sent, deadline: sent.Add(s.opts.CompletionTimeout), tags: tags.Clone(), ctx: ctx, out: state.Samples}
 		if err := s.track(req.OrderId, p); err != nil {
 			mi.throw(fmt.Errorf("eda.Client.placeOrder: %w", err))

@@ -175,7 +175,7 @@ type probeTarget struct {
 
 func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 	p := probeTarget{mgmt: DefaultMgmtURL, amqp: defaultAMQP(), prefix: DefaultPrefix}
-	if c := mi.last; c != nil && twinkind.UsesBroker(c.s.opts.Twin) {
+	if c := mi.last; c != nil && twinkind.Of(c.s.opts.Twin).UsesBroker() {
 		p = probeTarget{mgmt: c.s.opts.Mgmt, amqp: c.s.opts.AMQP, prefix: c.s.opts.Prefix, metrics: c.s.opts.Metrics}
 	}
 	if arg == nil || sobek.IsUndefined(arg) || sobek.IsNull(arg) {

@@ -142,9 +142,9 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	}
 	switch {
 	case twinSet == nil || sobek.IsUndefined(twinSet) || o.Twin == "":
-		return o, errors.New(`eda.Client: option twin is required: "rr", "eda" or "hybrid"`)
+		return o, fmt.Errorf("eda.Client: option twin is required: one of %s", strings.Join(twinkind.All(), ", "))
 	case twinkind.Check(o.Twin) != nil:
-		return o, fmt.Errorf(`eda.Client: unknown twin %q: want "rr", "eda" or "hybrid"`, o.Twin)
+		return o, fmt.Errorf("eda.Client: %w", twinkind.Check(o.Twin))
 	}
 	if o.NoTrends && o.HDR == "" {
 		return o, errors.New(`eda.Client: option trends: false needs the hdr option, or no latency would be recorded at all (e.g. { hdr: "results/k6", trends: false })`)
@@ -155,7 +155,7 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	if err := loopback.Check(o.GRPC); err != nil {
 		return o, fmt.Errorf("eda.Client: option grpc: %w", err)
 	}
-	if twinkind.UsesBroker(o.Twin) {
+	if twinkind.Of(o.Twin).UsesBroker() {
 		if err := checkAMQP(o.AMQP); err != nil {
 			return o, fmt.Errorf("eda.Client: option amqp: %w", err)
 		}

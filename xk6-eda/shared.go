@@ -177,7 +177,7 @@ func (s *shared) dial(ctx context.Context) error {
 			return fmt.Errorf("option hdr: %w", err)
 		}
 	}
-	if twinkind.UsesBroker(o.Twin) {
+	if twinkind.Of(o.Twin).UsesBroker() {
 		return s.subscribe()
 	}
 	return nil
@@ -375,7 +375,7 @@ func (s *shared) setOutput(vuCtx context.Context, out chan<- metrics.SampleConta
 	s.pushMu.Lock()
 	s.out, s.gaugeTag, s.outCtx = out, tags, vuCtx
 	s.pushMu.Unlock()
-	if twinkind.UsesBroker(s.opts.Twin) {
+	if twinkind.Of(s.opts.Twin).UsesBroker() {
 		s.wg.Go(s.sample)
 	}
 	if s.hdr != nil {

@@ -115,7 +115,7 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 		// outgoing connection, or another run): pick again and retry. The
 		// callers' --peer flags are built later, from the final ports.
 		var err error
-		if spec.Hops != nil && twinkind.ServiceUsesBroker(spec.Twin, svc) {
+		if spec.Hops != nil && twinkind.Of(spec.Twin).ServiceUsesBroker(svc) {
 			err = t.proxyBroker(svc)
 		}
 		for attempt := 0; err == nil; attempt++ {
@@ -131,7 +131,7 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 				break
 			}
 		}
-		if err == nil && spec.Hops != nil && twinkind.CalledOverGRPC(spec.Twin, svc) {
+		if err == nil && spec.Hops != nil && twinkind.Of(spec.Twin).CalledOverGRPC(svc) {
 			t.via[svc], err = spec.Hops.Add(svc, ports[svc])
 		}
 		if err != nil {
@@ -184,10 +184,10 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 	args := []string{"--twin", s.Twin, "--service", svc, "--topology", string(s.Topology), "--steps", fmt.Sprint(s.Steps),
 		"--http", httpAddr, "--seed", fmt.Sprint(s.Seed),
 		"--data-dir", filepath.Join(s.Dir, "data", s.Twin)}
-	if svc == "gateway" || twinkind.CalledOverGRPC(s.Twin, svc) {
+	if svc == "gateway" || twinkind.Of(s.Twin).CalledOverGRPC(svc) {
 		args = append(args, "--listen", ports[svc])
 	}
-	if twinkind.ServiceUsesBroker(s.Twin, svc) {
+	if twinkind.Of(s.Twin).ServiceUsesBroker(svc) {
 		args = append(args, "--amqp", t.amqpURL(svc), "--prefix", s.Prefix)
 	}
 	if svc != "gateway" {
@@ -201,8 +201,7 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 	// Every step a service may call; the target ignores those it does not.
 	// The hybrid's gateway calls payment alone, and nothing calls its others.
 	for _, st := range s.Plan().Steps() {
-		called := twinkind.CalledOverGRPC(s.Twin, string(st)) && (st != workflow.Payment || svc == "gateway")
-		if called && (s.Twin == twinkind.RR || svc == "gateway") {
+		if twinkind.Of(s.Twin).Calls(svc, string(st)) {
 			args = append(args, "--peer", string(st)+"="+t.peerAddr(string(st), ports))
 		}
 	}

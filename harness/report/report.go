@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"io/fs"
 	"os"
@@ -172,7 +173,7 @@ func (r *run) loadVerdict(explicit string) error {
 
 // twinOrder is the order twins are shown in; any other twin follows,
 // alphabetically.
-var twinOrder = [...]string{"rr", "eda", "hybrid"}
+var twinOrder = [...]string{twinkind.RR, twinkind.EDA, twinkind.Hybrid}
 
 func sortTwins(ts []string) {
 	rank := func(s string) int {
@@ -191,7 +192,7 @@ func sortTwins(ts []string) {
 
 // twinColors keeps each twin's colour the same on every chart and every
 // report. The colours are distinct enough to count in a screenshot.
-var twinColors = map[string]string{"rr": "#1864ab", "eda": "#e8590c", "hybrid": "#2b8a3e"}
+var twinColors = map[string]string{twinkind.RR: "#1864ab", twinkind.EDA: "#e8590c", twinkind.Hybrid: "#2b8a3e"}
 
 // spareColors go to twins without a colour of their own, in order.
 var spareColors = [...]string{"#862e9c", "#0b7285", "#c2255c", "#5c940d"}

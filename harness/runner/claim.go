@@ -15,7 +15,7 @@ import (
 // did not start (Target) keeps its topology: only the harness's own
 // completion queue is the run's.
 func (r *Runner) claimTopology(ctx context.Context, twin string, cfg eda.Config) func(context.Context) {
-	if !twinkind.UsesBroker(twin) {
+	if !twinkind.Of(twin).UsesBroker() {
 		return func(context.Context) {}
 	}
 	t := broker.Topology{Prefixes: []string{cfg.Prefix}}

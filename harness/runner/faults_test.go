@@ -74,7 +74,7 @@ cost: dist=fixed,mean=1ms
 				if len(r.Faults) != 1 || r.Faults[0].EndS <= r.Faults[0].StartS {
 					t.Fatalf("%s: fault windows %+v", twin, r.Faults)
 				}
-				if w := r.Faults[0]; w.Error != "" && !(!twinkind.UsesBroker(twin) && tt.name == "broker-restart") {
+				if w := r.Faults[0]; w.Error != "" && !(!twinkind.Of(twin).UsesBroker() && tt.name == "broker-restart") {
 					t.Fatalf("%s: fault %s: %s", twin, w.Fault, w.Error)
 				}
 				if c := r.Counts; c.Sent != c.OK+c.Rejected+c.Errors+c.Timeouts+c.Dropped {

@@ -104,7 +104,7 @@ func (o *Options) defaults() error {
 		if err := loopback.Check(o.Target); err != nil {
 			return fmt.Errorf("%w: --target: %v", ErrInvalid, err)
 		}
-		if twinkind.UsesBroker(o.Twins[0]) && (o.AMQPURL == "" || o.Prefix == "") {
+		if twinkind.Of(o.Twins[0]).UsesBroker() && (o.AMQPURL == "" || o.Prefix == "") {
 			return fmt.Errorf("%w: --target with --twin %s needs --amqp and --prefix of the running twin, to observe its completions", ErrInvalid, o.Twins[0])
 		}
 	}

@@ -35,7 +35,7 @@ func checkExternal(ctx context.Context, o Options) error {
 	if err := CheckGateway(ctx, o.Target); err != nil {
 		return fmt.Errorf("%w: --target %s: %w", ErrInvalid, o.Target, err)
 	}
-	if twinkind.UsesBroker(o.Twins[0]) {
+	if twinkind.Of(o.Twins[0]).UsesBroker() {
 		if err := CheckBroker(ctx, o.AMQPURL); err != nil {
 			return fmt.Errorf("%w: --amqp %s: %w", ErrInvalid, redactURL(o.AMQPURL), err)
 		}

@@ -121,7 +121,7 @@ func (c *runCollector) collectLoad(ch chan<- prometheus.Metric, t trackedTwin) {
 	ch <- prometheus.MustNewConstMetric(c.loadStart, prometheus.GaugeValue, float64(start.UnixNano())/1e9, t.name)
 	ch <- prometheus.MustNewConstMetric(c.loadSecs, prometheus.GaugeValue, max(0, end.Sub(start).Seconds()), t.name)
 	open := 0.0
-	if twinkind.UsesBroker(t.name) {
+	if twinkind.Of(t.name).UsesBroker() {
 		open = float64(max(0, t.st.total.ok.Load()-t.st.endedAccepted.Load()))
 	}
 	ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, open, t.name)

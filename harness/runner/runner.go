@@ -112,7 +112,7 @@ func (r *Runner) run(ctx context.Context) error {
 		}
 		defer rm()
 	}
-	needBroker := o.Target == "" && slices.ContainsFunc(o.Twins, twinkind.UsesBroker)
+	needBroker := o.Target == "" && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() })
 	if needBroker {
 		fmt.Fprintln(o.Progress, "edabench: starting the private RabbitMQ node...")
 		cfg := broker.DefaultConfig()
@@ -216,7 +216,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	log := o.Log.With("twin", twin)
 	env := &twinEnv{gateway: o.Target}
 	prefix := fmt.Sprintf("eb%08x", rand.Uint32())
-	if o.Target != "" && twinkind.UsesBroker(twin) {
+	if o.Target != "" && twinkind.Of(twin).UsesBroker() {
 		prefix = o.Prefix
 	}
 	amqpURL := o.AMQPURL
@@ -226,7 +226,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	env.edaCfg = eda.DefaultConfig()
 	env.edaCfg.AMQPURL, env.edaCfg.Prefix = amqpURL, prefix
 	env.edaCfg.Topology, env.edaCfg.Steps = workflow.Topology(sc.Topology), sc.StepCount()
-	if twin == twinkind.Hybrid {
+	if twinkind.Of(twin).HandsOff() {
 		env.edaCfg = hybrid.EDAConfig(env.edaCfg)
 	}
 
@@ -260,14 +260,14 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			if err := tw.Stop(context.WithoutCancel(parent)); err != nil {
 				log.Warn("stopping the twin", "err", err)
 			}
-			if twinkind.UsesBroker(twin) && r.node != nil {
+			if twinkind.Of(twin).UsesBroker() && r.node != nil {
 				deleteQueues(context.WithoutCancel(parent), amqpURL, env.edaCfg)
 			}
 		}()
 		if len(sc.Faults) > 0 {
 			// A nil *broker.Node must stay a nil interface for fault.Env.
 			var node brokernode.Node
-			if twinkind.UsesBroker(twin) && r.node != nil {
+			if twinkind.Of(twin).UsesBroker() && r.node != nil {
 				node = r.node
 			}
 			env.inj = fault.New(sc.Faults, tw, node, log)
@@ -296,7 +296,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	maxOrders := int64(sched.Expected()*1.5) + 10000
 	st := newTwinState(twin, time.Now(), phases, workers, seconds, maxOrders)
 
-	if twinkind.UsesBroker(twin) {
+	if twinkind.Of(twin).UsesBroker() {
 		obs, err := completion.New(ctx, env.edaCfg, r.id, maxOrders, st.onEnd, log)
 		if err != nil {
 			return nil, err
@@ -344,7 +344,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 				return 0
 			})
 		}
-		if twinkind.UsesBroker(twin) && r.node != nil {
+		if twinkind.Of(twin).UsesBroker() && r.node != nil {
 			env.meter.TrackTree("broker", r.node.PID)
 		}
 	}
@@ -401,7 +401,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	if sc.Ramp != nil {
 		stats, knee = r.ramp(ctx, st, tk, a, stages, lopts)
 	} else {
-		stats = load.Run(ctx, sched, a, st.handle(twinkind.EndsAtReply(twin)), lopts...)
+		stats = load.Run(ctx, sched, a, st.handle(twinkind.Of(twin).EndsAtReply()), lopts...)
 	}
 	loadEnd := time.Now()
 	st.tl.begin("drain", loadEnd)
@@ -415,11 +415,11 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			log.Error("a fault could not be undone", "err", err)
 		}
 	}
-	if twinkind.UsesBroker(twin) && ctx.Err() == nil {
+	if twinkind.Of(twin).UsesBroker() && ctx.Err() == nil {
 		fmt.Fprintf(o.Progress, "edabench: %s: load done; draining (up to %v)...\n", twin, sc.Drain)
 		drainStart := time.Now()
 		res.Orders.DrainMs = r.drain(ctx, st, sc.Drain)
-		if twin == twinkind.Hybrid && env.tw != nil {
+		if twinkind.Of(twin).HandsOff() && env.tw != nil {
 			// A hand-off unconfirmed at its reply is published again in
 			// the background: its order is in flight until it is.
 			waitHandoffs(ctx, env.tw, sc.Drain-time.Since(drainStart), log)
@@ -433,7 +433,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			}
 		}
 	}
-	if twin != twinkind.EDA && env.tw != nil && st.total.errors.Load()+st.total.timeouts.Load() > 0 {
+	if twinkind.Of(twin).Compensates() && env.tw != nil && st.total.errors.Load()+st.total.timeouts.Load() > 0 {
 		// Compensations of failed calls (RR's, the hybrid's of payment) may
 		// still be retrying in the background: wait until the effects in
 		// force stop changing.
@@ -486,7 +486,7 @@ func (r *Runner) ramp(ctx context.Context, st *twinState, tk *ticker, a load.Att
 		// Every step's schedule counts from 0; shifted, the sequence
 		// numbers (and so the order IDs) stay unique across the ramp.
 		base := uint64(all.Sent + all.Dropped)
-		handle := st.handle(twinkind.EndsAtReply(st.name))
+		handle := st.handle(twinkind.Of(st.name).EndsAtReply())
 		stats := load.Run(ctx, sched, seqShift{a, base}, func(w int, r load.Result) {
 			r.Seq += base
 			handle(w, r)

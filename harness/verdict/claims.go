@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"math"
 	"sort"
 	"strings"
@@ -167,7 +168,7 @@ func merge(parts []part) Claim {
 
 // bothTwinsOrSay returns the twins, or a claim that says which is missing.
 func bothTwinsOrSay(r *Run) (rr, eda *results.TwinResult, c *Claim) {
-	rr, eda = r.Twin("rr"), r.Twin("eda")
+	rr, eda = r.Twin(twinkind.RR), r.Twin(twinkind.EDA)
 	if rr != nil && eda != nil {
 		return rr, eda, nil
 	}
@@ -232,7 +233,7 @@ func weakerKnee(s *Set) (float64, bool) {
 		return 0, false
 	}
 	lo := math.Inf(1)
-	for _, t := range []string{"rr", "eda"} {
+	for _, t := range []string{twinkind.RR, twinkind.EDA} {
 		tw := r.Twin(t)
 		if tw == nil || tw.Knee == nil {
 			return 0, false
@@ -271,7 +272,7 @@ func claim2Chain(s *Set) Claim {
 	var rows []string
 	for _, r := range runs {
 		h := float64(r.Scenario.Steps + 1)
-		rr := r.Twin("rr")
+		rr := r.Twin(twinkind.RR)
 		if rr == nil || rr.E2E.Count == 0 {
 			continue
 		}
@@ -279,7 +280,7 @@ func claim2Chain(s *Set) Claim {
 		rrP50 = append(rrP50, rr.E2E.P50)
 		c.Figures[fmt.Sprintf("rr_e2e_p50_ms_hops_%d", int(h))] = rr.E2E.P50
 		row := fmt.Sprintf("%d hops: RR %s", int(h), ms(rr.E2E.P50))
-		if eda := r.Twin("eda"); eda != nil && eda.Ack.Count > 0 {
+		if eda := r.Twin(twinkind.EDA); eda != nil && eda.Ack.Count > 0 {
 			edaHops = append(edaHops, h)
 			edaAck = append(edaAck, eda.Ack.P50)
 			c.Figures[fmt.Sprintf("eda_ack_p50_ms_hops_%d", int(h))] = eda.Ack.P50
@@ -508,7 +509,7 @@ func claim5Isolation(s *Set) Claim {
 
 func isolation(r *Run) part {
 	p := part{run: r, status: Inconclusive}
-	rr, eda := r.Twin("rr"), r.Twin("eda")
+	rr, eda := r.Twin(twinkind.RR), r.Twin(twinkind.EDA)
 	if rr == nil || eda == nil {
 		p.evidence = "needs both twins"
 		return p
@@ -558,7 +559,7 @@ func claim6Decoupling(s *Set) Claim {
 
 func catchUp(r *Run) part {
 	p := part{run: r, status: Inconclusive}
-	eda := r.Twin("eda")
+	eda := r.Twin(twinkind.EDA)
 	if eda == nil {
 		p.evidence = "no EDA twin in the run"
 		return p
@@ -617,7 +618,7 @@ func catchUp(r *Run) part {
 // claim7Consistency reads the staleness probe: from the reply until a
 // read said COMPLETED, and how many reads came first that did not.
 func claim7Consistency(s *Set) Claim {
-	probed := func(r *Run) bool { return r.staleness("rr") != nil && r.staleness("eda") != nil }
+	probed := func(r *Run) bool { return r.staleness(twinkind.RR) != nil && r.staleness(twinkind.EDA) != nil }
 	r := s.LightLoad()
 	if r == nil || !probed(r) {
 		r = s.best(probed)
@@ -626,7 +627,7 @@ func claim7Consistency(s *Set) Claim {
 		return Claim{Status: Inconclusive,
 			Evidence: "no run reports twins.<twin>.staleness for both twins (the staleness measure is newer than these runs): rerun the smoke scenario"}
 	}
-	rs, es := r.staleness("rr"), r.staleness("eda")
+	rs, es := r.staleness(twinkind.RR), r.staleness(twinkind.EDA)
 	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{
 		"rr_staleness_count": float64(rs.Count), "rr_staleness_p50_ms": rs.P50, "rr_staleness_p99_ms": rs.P99,
 		"eda_staleness_count": float64(es.Count), "eda_staleness_p50_ms": es.P50, "eda_staleness_p99_ms": es.P99,
@@ -687,7 +688,7 @@ func claim8Efficiency(s *Set) Claim {
 
 func efficiency(r *Run) part {
 	p := part{run: r, status: Inconclusive}
-	rr, eda := r.Twin("rr"), r.Twin("eda")
+	rr, eda := r.Twin(twinkind.RR), r.Twin(twinkind.EDA)
 	if rr == nil || eda == nil {
 		p.evidence = "needs both twins"
 		return p
@@ -741,12 +742,12 @@ func claim9SlowStep(s *Set) Claim {
 		return c
 	}
 	slowdownMs := float64(mean-costMean(r.Scenario.Cost)) / 1e6
-	rrBase, rrWin, how, err := slowWindow(r, rr, "rr", "e2e")
+	rrBase, rrWin, how, err := slowWindow(r, rr, twinkind.RR, "e2e")
 	if err != nil {
 		c.Status, c.Evidence = Inconclusive, "RR: "+err.Error()
 		return c
 	}
-	edaBase, edaWin, _, err := slowWindow(r, eda, "eda", "ack")
+	edaBase, edaWin, _, err := slowWindow(r, eda, twinkind.EDA, "ack")
 	if err != nil {
 		c.Status, c.Evidence = Inconclusive, "EDA: "+err.Error()
 		return c
@@ -855,7 +856,7 @@ func claim10Duplicates(s *Set) Claim {
 
 func duplicates(r *Run) part {
 	p := part{run: r, status: Inconclusive}
-	eda := r.Twin("eda")
+	eda := r.Twin(twinkind.EDA)
 	if eda == nil || eda.Audit == nil {
 		p.evidence = "no EDA audit in the run"
 		return p
@@ -863,7 +864,7 @@ func duplicates(r *Run) part {
 	a := eda.Audit
 	p.figures = map[string]float64{"eda_duplicates_delivered": float64(a.DuplicatesDelivered),
 		"eda_duplicates_applied": float64(a.DuplicatesApplied), "eda_duplicate_end_events": float64(eda.Orders.DuplicateEnds)}
-	if rr := r.Twin("rr"); rr != nil && rr.Audit != nil {
+	if rr := r.Twin(twinkind.RR); rr != nil && rr.Audit != nil {
 		p.figures["rr_duplicates_delivered"] = float64(rr.Audit.DuplicatesDelivered)
 		p.figures["rr_duplicates_applied"] = float64(rr.Audit.DuplicatesApplied)
 	}
@@ -887,7 +888,7 @@ func duplicates(r *Run) part {
 func claim11Hybrid(s *Set) Claim {
 	var ran []*Run
 	for _, r := range s.Selected() {
-		if r.Twin("hybrid") != nil {
+		if r.Twin(twinkind.Hybrid) != nil {
 			ran = append(ran, r)
 		}
 	}
@@ -899,21 +900,21 @@ func claim11Hybrid(s *Set) Claim {
 	var ev, against []string
 	var ackTested, isolationTested bool
 	smoke := s.LightLoad()
-	if smoke == nil || smoke.Twin("rr") == nil || smoke.Twin("hybrid") == nil {
+	if smoke == nil || smoke.Twin(twinkind.RR) == nil || smoke.Twin(twinkind.Hybrid) == nil {
 		ev = append(ev, "no smoke run with both rr and hybrid, so the hybrid's answer is not compared with RR's")
 	} else {
 		used = append(used, smoke)
-		rr, h := smoke.Twin("rr"), smoke.Twin("hybrid")
+		rr, h := smoke.Twin(twinkind.RR), smoke.Twin(twinkind.Hybrid)
 		c.Figures["smoke.rr_ack_p99_ms"], c.Figures["smoke.hybrid_ack_p99_ms"] = rr.Ack.P99, h.Ack.P99
 		c.Figures["smoke.hybrid_ack_factor_limit"] = hybridAckFactor
 		c.Figures["smoke.rr_cpu_per_order_ms"], c.Figures["smoke.hybrid_cpu_per_order_ms"] = rr.CPUPerOrderMs, h.CPUPerOrderMs
 		line := fmt.Sprintf("smoke: ack p99 hybrid %s, RR %s (limit ×%.1f); CPU per order hybrid %s, RR %s",
 			ms(h.Ack.P99), ms(rr.Ack.P99), hybridAckFactor, ms(h.CPUPerOrderMs), ms(rr.CPUPerOrderMs))
-		if e := smoke.Twin("eda"); e != nil {
+		if e := smoke.Twin(twinkind.EDA); e != nil {
 			c.Figures["smoke.eda_cpu_per_order_ms"] = e.CPUPerOrderMs
 			line += fmt.Sprintf(", EDA %s", ms(e.CPUPerOrderMs))
 		}
-		if st := smoke.staleness("hybrid"); st != nil {
+		if st := smoke.staleness(twinkind.Hybrid); st != nil {
 			c.Figures["smoke.hybrid_staleness_p50_ms"], c.Figures["smoke.hybrid_staleness_p99_ms"] = st.P50, st.P99
 			line += fmt.Sprintf("; staleness window (reply until a read said COMPLETED) p50 %s p99 %s", ms(st.P50), ms(st.P99))
 		}
@@ -930,7 +931,7 @@ func claim11Hybrid(s *Set) Claim {
 	}
 	var crash *Run
 	for _, r := range s.Faulted() {
-		if r.Twin("hybrid") != nil && consumerKilled(r) {
+		if r.Twin(twinkind.Hybrid) != nil && consumerKilled(r) {
 			crash = r
 			break
 		}
@@ -939,12 +940,12 @@ func claim11Hybrid(s *Set) Claim {
 		ev = append(ev, "no failure run killed a side-effect consumer with the hybrid in it (failure-crash)")
 	} else {
 		used = append(used, crash)
-		h := crash.Twin("hybrid")
+		h := crash.Twin(twinkind.Hybrid)
 		hF, broken := windowFailures(h)
 		c.Figures[crash.Scenario.Name+".hybrid_failed_in_window"] = float64(hF)
 		c.Figures[crash.Scenario.Name+".hybrid_lost"] = float64(lost(h))
 		line := fmt.Sprintf("%s: hybrid failed %d requests in the fault window, lost %d of %d accepted", crash.Scenario.Name, hF, lost(h), h.Orders.Accepted)
-		for _, t := range []string{"rr", "eda"} {
+		for _, t := range []string{twinkind.RR, twinkind.EDA} {
 			if x := crash.Twin(t); x != nil {
 				f, _ := windowFailures(x)
 				c.Figures[crash.Scenario.Name+"."+t+"_failed_in_window"] = float64(f)
@@ -963,7 +964,7 @@ func claim11Hybrid(s *Set) Claim {
 		}
 	}
 	for _, r := range s.Faulted() {
-		if h := r.Twin("hybrid"); h != nil && lost(h) > 0 {
+		if h := r.Twin(twinkind.Hybrid); h != nil && lost(h) > 0 {
 			against = append(against, fmt.Sprintf("it lost %d accepted orders in %s", lost(h), r.Scenario.Name))
 		}
 	}

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"encoding/json"
+	"github.com/edabench/edabench/internal/twinkind"
 	"sort"
 
 	"github.com/edabench/edabench/harness/results"
@@ -49,7 +50,7 @@ func better(a, b *Run) bool {
 	return a.ID() > b.ID()
 }
 
-func bothTwins(r *Run) bool { return r.Twin("rr") != nil && r.Twin("eda") != nil }
+func bothTwins(r *Run) bool { return r.Twin(twinkind.RR) != nil && r.Twin(twinkind.EDA) != nil }
 
 // best is the better of the selected runs that pass keep, nil if none does.
 func (s *Set) best(keep func(*Run) bool) *Run {

@@ -105,7 +105,7 @@ func startPlan(t *testing.T, twin string, plan workflow.Plan, node *broker.Node,
 // else ACCEPTED (EDA) or PAYMENT_CAPTURED (hybrid).
 func acked(twin string, plan workflow.Plan) orderpb.OrderStatus {
 	switch {
-	case twinkind.EndsAtReply(twin) || (twin == twinkind.Hybrid && plan.Len() == 1):
+	case twinkind.Of(twin).EndsAtReply() || (twin == twinkind.Hybrid && plan.Len() == 1):
 		return orderpb.OrderStatus_COMPLETED
 	case twin == twinkind.Hybrid:
 		return orderpb.OrderStatus_PAYMENT_CAPTURED
@@ -468,7 +468,7 @@ func (r *twinRun) requireExactlyOnceAtLeast(accepted int) map[workflow.Step]work
 		if tot.DuplicatesApplied != 0 {
 			r.t.Errorf("%s applied %d orders twice", st, tot.DuplicatesApplied)
 		}
-		undone := twinkind.ServiceUsesBroker(spec.Twin, string(st)) && tot.InForce != tot.Applied
+		undone := twinkind.Of(spec.Twin).ServiceUsesBroker(string(st)) && tot.InForce != tot.Applied
 		if tot.Applied < accepted || tot.InForce != completed || undone {
 			r.t.Errorf("%s: applied %d, in force %d; want at least %d, %d in force as at %s, and no consumer's effect undone",
 				st, tot.Applied, tot.InForce, accepted, completed, spec.Plan().Last())

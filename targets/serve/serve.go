@@ -236,14 +236,14 @@ func build(o options, log *slog.Logger) (*service, error) {
 			return nil, fmt.Errorf("%s: %w", flagName, err)
 		}
 	}
-	if o.twin != twinkind.EDA && o.service != "all" {
+	if o.service != "all" {
 		if err := s.checkPeers(); err != nil {
 			return nil, err
 		}
 	}
-	if twinkind.UsesBroker(o.twin) {
+	if twinkind.Of(o.twin).UsesBroker() {
 		s.edaConfig = eda.Config{Topology: t, Steps: o.steps, AMQPURL: o.amqpURL, Prefix: o.prefix, QueueType: bus.QueueType(o.queueType),
-			Prefetch: o.prefetch, MaxAttempts: o.maxAttempts, Heartbeat: o.heartbeat, SyncPayment: o.twin == twinkind.Hybrid}
+			Prefetch: o.prefetch, MaxAttempts: o.maxAttempts, Heartbeat: o.heartbeat, SyncPayment: twinkind.Of(o.twin).HandsOff()}
 		if err := s.edaConfig.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.twin, err)
 		}
@@ -302,25 +302,25 @@ func (s *service) parsePeers(o options) error {
 	return nil
 }
 
-// checkPeers makes sure an RR or hybrid service knows every step it will
-// call: the hybrid's gateway calls payment, and nothing else calls a step.
+// checkPeers makes sure a service knows every step it will call over gRPC
+// (the twin's descriptor says which hops those are): RR's gateway and
+// steps, the hybrid's gateway (payment alone); an EDA service calls none.
 func (s *service) checkPeers() error {
-	var need []workflow.Step
+	tw := twinkind.Of(s.o.twin)
+	caller := "gateway"
+	var next []workflow.Step
 	switch {
-	case s.o.twin == twinkind.Hybrid:
-		if s.gateway {
-			need = []workflow.Step{workflow.Payment}
-		}
 	case s.gateway:
-		need = append(need, workflow.Payment)
+		next = append(next, workflow.Payment)
 		if s.topology == workflow.Fanout {
-			need = append(need, s.plan.Next(workflow.Payment)...)
+			next = append(next, s.plan.Next(workflow.Payment)...)
 		}
 	case s.topology == workflow.Chain:
-		need = s.plan.Next(s.steps[0])
+		caller = string(s.steps[0])
+		next = s.plan.Next(s.steps[0])
 	}
-	for _, st := range need {
-		if _, ok := s.peers[st]; !ok {
+	for _, st := range next {
+		if _, ok := s.peers[st]; !ok && tw.Calls(caller, string(st)) {
 			return fmt.Errorf("%s %s (%s) calls %s: pass --peer %s=HOST:PORT", s.o.twin, s.o.service, s.plan, st, st)
 		}
 	}

@@ -89,7 +89,7 @@ func samples(s *results.TwinSeries) ([]sample, error) {
 	return out, nil
 }
 
-var colors = map[string]string{"rr": "#1f77b4", "eda": "#e8710a", "hybrid": "#2ca02c"}
+var colors = map[string]string{twinkind.RR: "#1f77b4", twinkind.EDA: "#e8710a", twinkind.Hybrid: "#2ca02c"}
 
 // panel is one chart: a y value per sample (ok false leaves a gap).
 type panel struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"slices"
 	"time"
 
@@ -90,9 +91,9 @@ func (s *session) ceiling(ctx context.Context) (*ceilingReport, error) {
 	// The capacity scenario, not the ramp: sustaining a rate is what a
 	// share of the broker's ceiling is about, not a latency SLO.
 	fmt.Printf("  EDA twin: capacity ramp (scenarios/capacity.yaml, up to %v)...\n", s.cfg.rampDur)
-	args := []string{"run", "--twin", "eda", "--scenario", "capacity", "--duration", s.cfg.rampDur.String(),
+	args := []string{"run", "--twin", twinkind.EDA, "--scenario", "capacity", "--duration", s.cfg.rampDur.String(),
 		"--metrics-addr", "off", "--binary", s.cfg.target}
-	_, t, _, err := s.runEdabench(ctx, "ramp-eda", "eda", args, peers.Spec{})
+	_, t, _, err := s.runEdabench(ctx, "ramp-eda", twinkind.EDA, args, peers.Spec{})
 	if err != nil {
 		return rep, err
 	}

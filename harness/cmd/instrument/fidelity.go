@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"strconv"
 	"syscall"
 	"time"
@@ -32,7 +33,7 @@ type fidelityReport struct {
 // tool's run and records what each reports.
 func (s *session) fidelity(ctx context.Context) (*fidelityReport, error) {
 	c := s.cfg
-	tw, err := s.startTwin(ctx, "rr")
+	tw, err := s.startTwin(ctx, twinkind.RR)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +52,7 @@ func (s *session) fidelity(ctx context.Context) (*fidelityReport, error) {
 		run         func(name string, spec peers.Spec) (toolResult, error)
 	}{
 		{"edabench", "open: Poisson schedule, latency from the intended send time", func(name string, spec peers.Spec) (toolResult, error) {
-			r, t, _, err := s.runEdabench(ctx, name, "rr", tw.edabenchArgs("smoke", c.fidRate, c.fidDur), spec)
+			r, t, _, err := s.runEdabench(ctx, name, twinkind.RR, tw.edabenchArgs("smoke", c.fidRate, c.fidDur), spec)
 			if t != nil {
 				rep.ServiceMs = t.AckUncorrected.P50
 			}

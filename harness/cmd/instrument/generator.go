@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"math"
 	"time"
 
@@ -45,7 +46,7 @@ func held(offered float64, r toolResult) bool {
 // generator drives one RR twin with ghz and edabench, alternately, at each
 // rate, then searches each tool's highest sustainable rate.
 func (s *session) generator(ctx context.Context) (*generatorReport, error) {
-	tw, err := s.startTwin(ctx, "rr")
+	tw, err := s.startTwin(ctx, twinkind.RR)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func (s *session) genRun(ctx context.Context, tw *twin, tool string, rate float6
 		row.Result, row.Process, err = s.runGhz(ctx, name, args, peers.Spec{})
 	default:
 		var own float64
-		r, t, pr, e := s.runEdabench(ctx, name, "rr", tw.edabenchArgs("smoke", rate, d), peers.Spec{})
+		r, t, pr, e := s.runEdabench(ctx, name, twinkind.RR, tw.edabenchArgs("smoke", rate, d), peers.Spec{})
 		if t != nil {
 			own = t.GeneratorCPUPer1k
 		}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -95,7 +96,7 @@ func parseFlags(args []string) (config, error) {
 	soakWarmup := fs.Duration("soak-warmup", 0, "part 4: growth counts from this point (default 1m, scaled)")
 	fs.DurationVar(&c.soakEvery, "soak-every", 10*time.Second, "part 4: RSS sampling period")
 	fs.Float64Var(&c.soakRate, "soak-rate", 50, "part 4: each soak's rate, orders/s (two twins soak at once: keep them inside the cores)")
-	fs.StringVar(&c.soakTwin, "soak-twin", "eda", "part 4: the twin soaked: eda (completions tracked across the broker) or rr")
+	fs.StringVar(&c.soakTwin, "soak-twin", twinkind.EDA, "part 4: the twin soaked: eda (completions tracked across the broker) or rr")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -109,7 +110,7 @@ func parseFlags(args []string) (config, error) {
 	if c.rates, err = parseRates(*rates); err != nil {
 		return c, err
 	}
-	if c.soakTwin != "rr" && c.soakTwin != "eda" {
+	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
 		return c, fmt.Errorf("--soak-twin %q: want rr or eda", c.soakTwin)
 	}
 	soakDefault := 20 * time.Minute

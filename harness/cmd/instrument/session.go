@@ -54,7 +54,7 @@ func (s *session) startTwin(ctx context.Context, name string) (*twin, error) {
 	spec := launch.Spec{Twin: name, Topology: workflow.Chain, Binary: s.cfg.target, Cost: s.cfg.cost, Seed: 1,
 		Dir: filepath.Join(s.raw, fmt.Sprintf("twin-%s-%d", name, s.twins.Add(1)))}
 	t := &twin{name: name}
-	if name == "eda" {
+	if twinkind.Of(name).UsesBroker() {
 		node, err := s.broker(ctx)
 		if err != nil {
 			return nil, err
@@ -77,7 +77,7 @@ func (t *twin) stop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	err := t.Stop(ctx)
-	if t.name == "eda" {
+	if twinkind.Of(t.name).UsesBroker() {
 		err = errors.Join(err, eda.DeleteTopology(ctx, t.amqp, eda.Config{Prefix: t.prefix, Topology: workflow.Chain}))
 	}
 	return err
@@ -93,7 +93,7 @@ func (t *twin) edabenchArgs(scenario string, rate float64, d time.Duration) []st
 	if d > 0 {
 		args = append(args, "--duration", d.String())
 	}
-	if t.name == "eda" {
+	if twinkind.Of(t.name).UsesBroker() {
 		args = append(args, "--amqp", t.amqp, "--prefix", t.prefix)
 	}
 	return args
@@ -195,7 +195,7 @@ func (s *session) runK6(ctx context.Context, name, script string, env []string, 
 // lost.
 func (t *twin) k6Env() []string {
 	env := []string{"TWIN=" + t.name, "GRPC=" + t.GatewayAddr()}
-	if twinkind.UsesBroker(t.name) {
+	if twinkind.Of(t.name).UsesBroker() {
 		env = append(env, "AMQP="+t.amqp, "PREFIX="+t.prefix)
 	}
 	return env

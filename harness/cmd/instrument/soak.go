@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"net/http"
 	"os"
@@ -43,7 +44,7 @@ type soakReport struct {
 func (s *session) soak(ctx context.Context) (*soakReport, error) {
 	c := s.cfg
 	rep := &soakReport{Twin: c.soakTwin, Rate: c.soakRate, Duration: c.soakDur.String(), Warmup: c.soakWarmup.String()}
-	if c.soakTwin == "eda" {
+	if c.soakTwin == twinkind.EDA {
 		// Once, before the two goroutines that need it.
 		if _, err := s.broker(ctx); err != nil {
 			return nil, err

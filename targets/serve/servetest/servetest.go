@@ -3,6 +3,7 @@
 package servetest
 
 import (
+	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 // gRPC address; the twin stops with the test.
 func RRGateway(t *testing.T) string {
 	t.Helper()
-	r, stop, err := serve.InProcess(t.Context(), []string{"--twin", "rr", "--service", "all", "--log-level", "error"}, io.Discard)
+	r, stop, err := serve.InProcess(t.Context(), []string{"--twin", twinkind.RR, "--service", "all", "--log-level", "error"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

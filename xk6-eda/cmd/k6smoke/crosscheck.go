@@ -37,7 +37,7 @@ func (c *crossCheck) start(ctx context.Context, r *twins.Running, node *broker.N
 	row := crossRow{twin: twin}
 	args := []string{"run", "--twin", twin, "--target", r.Twin.GatewayAddr(), "--scenario", "smoke",
 		"--rate", c.rate, "--duration", c.duration, "--out", c.out, "--metrics-addr", "off"}
-	if twinkind.UsesBroker(twin) {
+	if twinkind.Of(twin).UsesBroker() {
 		args = append(args, "--amqp", node.AMQPURL(), "--prefix", r.Prefix)
 	}
 	logPath := filepath.Join(dir, "edabench-crosscheck.log")

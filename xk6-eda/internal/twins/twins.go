@@ -42,7 +42,7 @@ type Running struct {
 func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*Running, error) {
 	spec := launch.Spec{Twin: twin, Topology: workflow.Chain, Binary: binary, Dir: dir, Seed: 1}
 	r := &Running{Name: twin, node: node, release: func(context.Context) {}}
-	if twinkind.UsesBroker(twin) {
+	if twinkind.Of(twin).UsesBroker() {
 		b := make([]byte, 4)
 		if _, err := rand.Read(b); err != nil {
 			return nil, err
@@ -67,7 +67,7 @@ func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*R
 // /metrics URLs, comma separated, for eda_consumer_lag_seconds).
 func (r *Running) Env() []string {
 	env := []string{"TWIN=" + r.Name, "GRPC=" + r.Twin.GatewayAddr()}
-	if twinkind.UsesBroker(r.Name) {
+	if twinkind.Of(r.Name).UsesBroker() {
 		var urls []string
 		for _, svc := range r.Twin.Services() {
 			urls = append(urls, "http://"+r.Twin.HTTPAddr(svc)+"/metrics")
@@ -112,8 +112,8 @@ func (r *Running) Applied(ctx context.Context, step workflow.Step) (int, error) 
 // exchanges so the shared broker does not collect idle quorum queues.
 func (r *Running) Stop(ctx context.Context) error {
 	err := r.Twin.Stop(ctx)
-	if twinkind.UsesBroker(r.Name) {
-		cfg := eda.Config{Prefix: r.Prefix, Topology: workflow.Chain, SyncPayment: r.Name == twinkind.Hybrid}
+	if twinkind.Of(r.Name).UsesBroker() {
+		cfg := eda.Config{Prefix: r.Prefix, Topology: workflow.Chain, SyncPayment: twinkind.Of(r.Name).HandsOff()}
 		if derr := eda.DeleteTopology(ctx, r.node.AMQPURL(), cfg); derr != nil && err == nil {
 			err = derr
 		}
