@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/edabench/edabench/internal/twinkind"
 )
 
 func TestRunRejectsBadInput(t *testing.T) {
@@ -125,5 +127,16 @@ func TestMainNamesItsCommand(t *testing.T) {
 				t.Errorf("no --twin = exit %d, %q; want 2 and %q first", code, stderr.String(), name+": --twin is required")
 			}
 		})
+	}
+}
+
+// A twin the descriptor table knows must have an implementation here, or
+// `serve --twin NAME` would pass the name check and then find nothing to run.
+func TestEveryTwinHasAStarter(t *testing.T) {
+	s := &service{}
+	for _, name := range twinkind.All() {
+		if s.starters()[name] == nil {
+			t.Errorf("twin %q has no starter in targets/serve", name)
+		}
 	}
 }

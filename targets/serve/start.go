@@ -63,15 +63,7 @@ func (s *service) run(parent context.Context, stdout io.Writer) error {
 	}()
 
 	ready := supervise.Ready{Service: s.o.service}
-	var readyCheck func() error
-	switch s.o.twin {
-	case twinkind.RR:
-		readyCheck, err = s.startRR(ctx, g, reg, execs, &ready)
-	case twinkind.Hybrid:
-		readyCheck, err = s.startHybrid(ctx, g, reg, execs, &ready)
-	default:
-		readyCheck, err = s.startEDA(ctx, g, reg, execs, &ready)
-	}
+	readyCheck, err := s.starters()[s.o.twin](ctx, g, reg, execs, &ready)
 	if err != nil {
 		cancel()
 		g.wg.Wait()
@@ -168,6 +160,16 @@ func (s *service) rrConfig() rr.Config {
 	c.Breaker.OpenFor = s.o.breakerOpen
 	c.Logger = s.log
 	return c
+}
+
+// starter runs one twin's services in this process and returns their
+// readiness check.
+type starter func(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error)
+
+// starters is where each twin's implementation is registered, by the name
+// its descriptor (internal/twinkind) has; the name was checked at parse time.
+func (s *service) starters() map[string]starter {
+	return map[string]starter{twinkind.RR: s.startRR, twinkind.EDA: s.startEDA, twinkind.Hybrid: s.startHybrid}
 }
 
 func (s *service) startRR(ctx context.Context, g *group, reg prometheus.Registerer, execs []*workflow.Executor, ready *supervise.Ready) (func() error, error) {
