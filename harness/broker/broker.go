@@ -19,9 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
@@ -49,14 +48,9 @@ type Node struct{ cfg Config }
 
 // QueueStat is one queue's depth as the management API last saw it: message
 // counts at most ~1 s old (collect_statistics_interval), Consumers ~1-2 s.
-type QueueStat struct {
-	Vhost     string
-	Name      string
-	Messages  int64 // Ready + Unacked
-	Ready     int64 // messages_ready
-	Unacked   int64 // messages_unacknowledged
-	Consumers int
-}
+// The type is brokernode's, so that a second broker shares it without
+// importing this package.
+type QueueStat = brokernode.QueueStat
 
 // Budgets for the slow steps. Boot took ~7 s on a 2-core machine; the
 // generous start budget covers a loaded CI box without hiding a hang forever.
@@ -202,72 +196,19 @@ func (n *Node) Ping(ctx context.Context) error {
 	return nil
 }
 
-// QueueDepths returns every queue's depth from the management API. Keys are
-// queue names for the default vhost "/" and "vhost/name" for any other.
-//
-// Message counts come from the queue totals (disable_stats), which are at
-// most one collect_statistics_interval old; the regular stats view lags by
-// a sample period on top of that. That view is still needed for the
-// consumer count, which the totals omit, and consumers change rarely.
+// QueueDepths returns every queue's depth from the management API (see
+// Admin.QueueDepths).
 func (n *Node) QueueDepths(ctx context.Context) (map[string]QueueStat, error) {
-	type queue struct {
-		Name      string `json:"name"`
-		Vhost     string `json:"vhost"`
-		Messages  int64  `json:"messages"`
-		Ready     int64  `json:"messages_ready"`
-		Unacked   int64  `json:"messages_unacknowledged"`
-		Consumers int    `json:"consumers"`
-	}
-	key := func(q queue) string {
-		if q.Vhost == "/" {
-			return q.Name
-		}
-		return q.Vhost + "/" + q.Name
-	}
-	var totals, stats []queue
-	if err := n.mgmtGet(ctx, "/api/queues?disable_stats=true&enable_queue_totals=true"+
-		"&columns=name,vhost,messages,messages_ready,messages_unacknowledged", &totals); err != nil {
-		return nil, err
-	}
-	if err := n.mgmtGet(ctx, "/api/queues?columns=name,vhost,consumers", &stats); err != nil {
-		return nil, err
-	}
-	consumers := make(map[string]int, len(stats))
-	for _, q := range stats {
-		consumers[key(q)] = q.Consumers
-	}
-	out := make(map[string]QueueStat, len(totals))
-	for _, q := range totals {
-		k := key(q)
-		out[k] = QueueStat{Vhost: q.Vhost, Name: q.Name, Messages: q.Messages, Ready: q.Ready, Unacked: q.Unacked, Consumers: consumers[k]}
-	}
-	return out, nil
+	return n.admin().QueueDepths(ctx)
+}
+
+// admin is the node's management API, as the guest user loopback allows.
+func (n *Node) admin() Admin {
+	return Admin{URL: n.MgmtURL(), User: "guest", Password: "guest", name: n.cfg.Name}
 }
 
 func (n *Node) mgmtGet(ctx context.Context, path string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, mgmtTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.MgmtURL()+path, nil)
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth("guest", "guest")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("broker %s: management API: %w", n.cfg.Name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("broker %s: management API %s: %w", n.cfg.Name, path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("broker %s: management API %s: %s: %s", n.cfg.Name, path, resp.Status, lastLines(string(body), 3))
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("broker %s: management API %s: decode: %w", n.cfg.Name, path, err)
-	}
-	return nil
+	return n.admin().get(ctx, path, v)
 }
 
 func (n *Node) lock(ctx context.Context) (*fileLock, error) {
