@@ -58,6 +58,9 @@ Usage:
                                     print one URL (default amqp), e.g.
                                     AMQP_URL=$(brokerctl url)
 
+With --broker naming another broker, up, down, status and url [client|admin]
+act on that broker's default node; the flags below are the RabbitMQ node's.
+
 Flags may come before or after the command. Defaults come from the
 environment, then built-in values:
   %-22s data dir (default: user cache dir + /edabench/broker,
@@ -86,13 +89,18 @@ Flags:
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(brokernodes.Builtin(), args, stdout, stderr)
+}
+
+// runWith is run over the broker nodes in nodes.
+func runWith(nodes brokernode.Registry, args []string, stdout, stderr io.Writer) int {
 	level := slog.LevelInfo
 	if os.Getenv("EDABENCH_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
 
-	inv, code, ok := parse(args, stdout, stderr)
+	inv, code, ok := parse(nodes, args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -107,6 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type invocation struct {
 	cfg       broker.Config
 	broker    string
+	kind      brokernode.Kind // the one --broker names
 	unclaimed bool
 	timeout   time.Duration
 	cmd       string
@@ -134,10 +143,9 @@ func newFlags(inv *invocation, nodes brokernode.Registry) *flag.FlagSet {
 
 // parse reads args; when it returns !ok, the caller exits with code (the
 // usage or the error has been printed).
-func parse(args []string, stdout, stderr io.Writer) (inv invocation, code int, ok bool) {
+func parse(nodes brokernode.Registry, args []string, stdout, stderr io.Writer) (inv invocation, code int, ok bool) {
 	cfg, envErr := broker.ConfigFromEnv(os.LookupEnv)
 	inv.cfg = cfg
-	nodes := brokernodes.Builtin()
 	fs := newFlags(&inv, nodes)
 	inv.fs = fs
 	// Accept flags on either side of the command.
@@ -162,10 +170,12 @@ func parse(args []string, stdout, stderr io.Writer) (inv invocation, code int, o
 		usage(stderr, fs)
 		return inv, exitUsage, false
 	}
-	if _, err := nodes.Lookup(inv.broker); err != nil {
+	kind, err := nodes.Lookup(inv.broker)
+	if err != nil {
 		fmt.Fprintf(stderr, "brokerctl: --broker: %v\n", err)
 		return inv, exitUsage, false
 	}
+	inv.kind = kind
 	if envErr != nil {
 		// Unlike DefaultConfig, refuse: a typo in a port variable should
 		// not quietly start a node on the default port.
@@ -178,6 +188,9 @@ func parse(args []string, stdout, stderr io.Writer) (inv invocation, code int, o
 
 // dispatch runs the command.
 func (inv invocation) dispatch(ctx context.Context, stdout, stderr io.Writer) int {
+	if inv.kind.Name != broker.KindName {
+		return inv.dispatchKind(ctx, stdout, stderr)
+	}
 	cfg := inv.cfg
 	switch inv.cmd {
 	case "up":
@@ -198,6 +211,57 @@ func (inv invocation) dispatch(ctx context.Context, stdout, stderr io.Writer) in
 		usage(stderr, inv.fs)
 		return exitUsage
 	}
+}
+
+// dispatchKind runs the command on another broker's default node, through
+// its brokernode.Kind alone: the flags that move the RabbitMQ node's ports
+// and data dir do not apply, and clean is RabbitMQ's claim bookkeeping.
+func (inv invocation) dispatchKind(ctx context.Context, stdout, stderr io.Writer) int {
+	var n brokernode.Node
+	var err error
+	switch inv.cmd {
+	case "up":
+		n, err = inv.kind.Start(ctx)
+	case "down", "status", "url":
+		n, err = inv.kind.Open()
+	case "help":
+		usage(stdout, inv.fs)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "brokerctl: %q is not a command for broker %s; use up, down, status or url\n", inv.cmd, inv.kind.Name)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl %s: %v\n", inv.cmd, err)
+		return exitFailure
+	}
+	switch inv.cmd {
+	case "down":
+		if err := n.Stop(ctx); err != nil {
+			fmt.Fprintf(stderr, "brokerctl down: %v\n", err)
+			return exitFailure
+		}
+	case "url":
+		which := "client"
+		if len(inv.extra) > 0 {
+			which = inv.extra[0]
+		}
+		switch which {
+		case "client":
+			fmt.Fprintln(stdout, n.ClientURL())
+		case "admin":
+			fmt.Fprintln(stdout, n.AdminURL())
+		default:
+			fmt.Fprintf(stderr, "brokerctl url: unknown kind %q (want client or admin)\n", which)
+			return exitUsage
+		}
+	default:
+		fmt.Fprintf(stdout, "node:       %s (pid %d)\nclient:     %s\nadmin:      %s\n", n.Name(), n.PID(), n.ClientURL(), n.AdminURL())
+		if n.PID() == 0 {
+			return exitNotRunning
+		}
+	}
+	return exitOK
 }
 
 func up(ctx context.Context, cfg broker.Config, stdout, stderr io.Writer) int {
