@@ -266,12 +266,14 @@ func TestEDAMetrics(t *testing.T) {
 
 // An order whose completion never comes is lost when its completion timeout
 // passes: here the client listens under another prefix than the twin's.
+// That prefix is under the twin's own, so the twin's claim covers what the
+// client declares there and its release deletes it.
 func TestEDALost(t *testing.T) {
 	r := twin(t, "eda")
 	e := env(r)
 	v := newVU(t)
-	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "eda", grpc: %q, amqp: %q, prefix: "elsewhere", mgmt: "", completionTimeout: "200ms" })`,
-		e["GRPC"], e["AMQP"]))
+	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "eda", grpc: %q, amqp: %q, prefix: %q, mgmt: "", completionTimeout: "200ms" })`,
+		e["GRPC"], e["AMQP"], e["PREFIX"]+".elsewhere"))
 	v.toVUContext()
 	if st := v.mustRun(`c.placeOrder().status`).String(); st != "ACCEPTED" {
 		t.Fatalf("status %s", st)

@@ -2,16 +2,16 @@ package eda
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/edabench/edabench/internal/twinkind"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/eda"
@@ -84,46 +84,26 @@ func (s *shared) sample() {
 	}
 }
 
-// queueDepths reads every queue's depth (ready + unacknowledged) from the
-// RabbitMQ management API, as the harness does (harness/broker), with the
-// AMQP URL's credentials.
+// queueDepths reads every queue's depth (ready + unacknowledged) through
+// the broker node seam, as the harness does: the node package
+// (harness/broker for RabbitMQ) is the one reader of the broker's admin
+// API, here at mgmt with the AMQP URL's credentials.
 func queueDepths(ctx context.Context, mgmt, amqpURL string) (map[string]int64, error) {
-	user, pass := "guest", "guest"
-	if u, err := amqpURI(amqpURL); err == nil && u.Username != "" {
-		user, pass = u.Username, u.Password
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mgmt+"/api/queues?disable_stats=true&enable_queue_totals=true&columns=name,vhost,messages", nil)
+	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
 	if err != nil {
 		return nil, err
 	}
-	req.SetBasicAuth(user, pass)
-	resp, err := httpClient.Do(req)
+	r, err := kind.Depths(amqpURL, mgmt)
 	if err != nil {
-		return nil, fmt.Errorf("management API %s: %w", mgmt, err)
+		return nil, fmt.Errorf("queue depths from %s: %w", mgmt, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	qs, err := r.QueueDepths(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("management API %s: %w", mgmt, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("management API %s: %s", mgmt, resp.Status)
-	}
-	var qs []struct {
-		Name     string `json:"name"`
-		Vhost    string `json:"vhost"`
-		Messages int64  `json:"messages"`
-	}
-	if err := json.Unmarshal(body, &qs); err != nil {
-		return nil, fmt.Errorf("management API %s: %w", mgmt, err)
+		return nil, err
 	}
 	out := make(map[string]int64, len(qs))
-	for _, q := range qs {
-		if q.Vhost == "/" {
-			out[q.Name] = q.Messages
-		} else {
-			out[q.Vhost+"/"+q.Name] = q.Messages
-		}
+	for name, q := range qs {
+		out[name] = q.Messages
 	}
 	return out, nil
 }

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/xk6-eda/internal/twins"
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/js/modulestest"
@@ -57,7 +57,7 @@ func twin(t *testing.T, name string) *twins.Running {
 	if testing.Short() {
 		t.Skipf("needs the %s twin (and for EDA the broker): not with -short", name)
 	}
-	var node *broker.Node
+	var node brokernode.Node // nil: the RR twin uses no broker
 	if name == "eda" {
 		node = brokertest.Shared(t)
 	}

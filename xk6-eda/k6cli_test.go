@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,7 +140,7 @@ func inspectAndArchive(t *testing.T, env []string, twin, dir string) {
 }
 
 // brokerObjects lists the queues and exchanges whose names start with
-// prefix, from the management API.
+// prefix, from the node.
 func brokerObjects(ctx context.Context, node *broker.Node, prefix string) ([]string, error) {
 	var found []string
 	queues, err := node.QueueDepths(ctx)
@@ -153,32 +152,13 @@ func brokerObjects(ctx context.Context, node *broker.Node, prefix string) ([]str
 			found = append(found, "queue "+name)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, node.MgmtURL()+"/api/exchanges?columns=name", nil)
+	exchanges, err := node.Exchanges(ctx)
 	if err != nil {
 		return nil, err
 	}
-	u, p := "guest", "guest"
-	if uri, err := amqpURI(node.AMQPURL()); err == nil {
-		u, p = uri.Username, uri.Password
-	}
-	req.SetBasicAuth(u, p)
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("management API: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("management API /api/exchanges: %s", resp.Status)
-	}
-	var exchanges []struct {
-		Name string `json:"name"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&exchanges); err != nil {
-		return nil, fmt.Errorf("management API /api/exchanges: %w", err)
-	}
 	for _, e := range exchanges {
-		if strings.HasPrefix(e.Name, prefix) {
-			found = append(found, "exchange "+e.Name)
+		if strings.HasPrefix(e, prefix) {
+			found = append(found, "exchange "+e)
 		}
 	}
 	return found, nil

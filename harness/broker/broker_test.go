@@ -271,11 +271,31 @@ func TestDedicatedNodeLifecycle(t *testing.T) {
 		t.Errorf("PID after restart = %d, before = %d; want a new live VM", pid2, pid1)
 	}
 
+	// Stop is RabbitMQ's own graceful stop, the signal its script sends:
+	// a client is told (connection.close 320) rather than cut off, and the
+	// node's log shows the signal, not a CLI's request (none is booted).
+	client, err := amqp.Dial(n.AMQPURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	closed := client.NotifyClose(make(chan *amqp.Error, 1))
 	began = time.Now()
 	if err := n.Stop(ctx); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	t.Logf("stop took %v", time.Since(began).Round(time.Millisecond))
+	// The connection is gone with the node, so this receive ends.
+	if e := <-closed; e == nil || !e.Server || e.Code != amqp.ConnectionForced {
+		t.Errorf("client saw %v when the node stopped; want the broker's own connection.close %d (a graceful stop)", e, amqp.ConnectionForced)
+	}
+	nodeLog, err := os.ReadFile(n.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(nodeLog), "SIGTERM received - shutting down") || strings.Contains(string(nodeLog), "RabbitMQ is asked to stop") {
+		t.Errorf("the node's log (%s) should show it stopped on SIGTERM, never asked by rabbitmqctl", n.LogPath())
+	}
 	if err := n.Stop(ctx); err != nil {
 		t.Fatalf("second Stop (must be idempotent): %v", err)
 	}

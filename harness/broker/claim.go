@@ -14,29 +14,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/targets/bus"
 )
 
-// Topology names what a process declares (or will declare) on the node, so
-// that what a killed run left behind can be found and deleted later.
-type Topology struct {
-	// Prefixes claim every queue and exchange named PREFIX or PREFIX.*:
-	// a twin's whole topology, its dead-letter queues and exchange, the
-	// harness's and k6's queues under the same prefix.
-	Prefixes []string `json:"prefixes,omitempty"`
-	// Queues and Exchanges claim exact names (with a queue's dead-letter
-	// queue and an exchange's dead-letter exchange), for a process that
-	// declares a few queues under a prefix somebody else owns.
-	Queues    []string `json:"queues,omitempty"`
-	Exchanges []string `json:"exchanges,omitempty"`
-}
+// Topology is what a process claims on the node; the type is brokernode's.
+type Topology = brokernode.Topology
 
-// Empty reports whether t claims nothing.
-func (t Topology) Empty() bool {
-	return len(t.Prefixes) == 0 && len(t.Queues) == 0 && len(t.Exchanges) == 0
-}
-
-func (t Topology) claimsQueue(name string) bool {
+// claimsQueue reports whether t covers the queue name, its dead-letter
+// queue included.
+func claimsQueue(t Topology, name string) bool {
 	for _, q := range t.Queues {
 		if name == q || name == bus.DLQName(q) {
 			return true
@@ -45,7 +32,9 @@ func (t Topology) claimsQueue(name string) bool {
 	return underPrefix(name, t.Prefixes)
 }
 
-func (t Topology) claimsExchange(name string) bool {
+// claimsExchange reports whether t covers the exchange name, its
+// dead-letter exchange included.
+func claimsExchange(t Topology, name string) bool {
 	for _, e := range t.Exchanges {
 		if name == e || name == e+".dlx" {
 			return true

@@ -48,10 +48,10 @@ func TestTopologyClaims(t *testing.T) {
 		{name: "x.orders.dlx", wantEx: true},
 		{name: "x.orders.other"},
 	} {
-		if got := tp.claimsQueue(tc.name); got != tc.wantQ {
+		if got := claimsQueue(tp, tc.name); got != tc.wantQ {
 			t.Errorf("claimsQueue(%q) = %v, want %v", tc.name, got, tc.wantQ)
 		}
-		if got := tp.claimsExchange(tc.name); got != tc.wantEx {
+		if got := claimsExchange(tp, tc.name); got != tc.wantEx {
 			t.Errorf("claimsExchange(%q) = %v, want %v", tc.name, got, tc.wantEx)
 		}
 	}

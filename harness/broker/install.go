@@ -16,7 +16,6 @@ import (
 const (
 	rabbitBinDir = "/usr/lib/rabbitmq/bin"
 	serverBin    = rabbitBinDir + "/rabbitmq-server"
-	ctlBin       = rabbitBinDir + "/rabbitmqctl"
 )
 
 // ErrNotInstalled is wrapped by EnsureInstalled (and Start) when RabbitMQ is

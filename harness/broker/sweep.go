@@ -59,6 +59,13 @@ func (n *Node) inventory(ctx context.Context) (inventory, error) {
 	return inv, nil
 }
 
+// Exchanges lists the default vhost's exchanges, without the broker's own
+// (amq.*, the nameless one): what runs and tests declared.
+func (n *Node) Exchanges(ctx context.Context) ([]string, error) {
+	inv, err := n.inventory(ctx)
+	return inv.exchanges, err
+}
+
 // Leftovers reads the claims and the node's queues and sorts them into
 // what live processes own and what nobody does.
 func (n *Node) Leftovers(ctx context.Context) (Leftovers, error) {
@@ -82,9 +89,9 @@ func classify(recs []Record, inv inventory) Leftovers {
 	claimedBy := func(rs []Record, name string, exchange bool) bool {
 		return slices.ContainsFunc(rs, func(r Record) bool {
 			if exchange {
-				return r.Topology.claimsExchange(name)
+				return claimsExchange(r.Topology, name)
 			}
-			return r.Topology.claimsQueue(name)
+			return claimsQueue(r.Topology, name)
 		})
 	}
 	for _, q := range inv.queues {
@@ -188,8 +195,8 @@ func (n *Node) deleteClaimed(ctx context.Context, t Topology, inv inventory, liv
 		}
 		return set
 	}
-	queues := withoutDerived(pick(inv.queues, Topology.claimsQueue), bus.DLQName(""))
-	exchanges := withoutDerived(pick(inv.exchanges, Topology.claimsExchange), ".dlx")
+	queues := withoutDerived(pick(inv.queues, claimsQueue), bus.DLQName(""))
+	exchanges := withoutDerived(pick(inv.exchanges, claimsExchange), ".dlx")
 	var errs []error
 	if len(queues) > 0 {
 		errs = append(errs, bus.Delete(ctx, n.AMQPURL(), "", queues...))

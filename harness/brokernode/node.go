@@ -3,20 +3,49 @@
 // done to it (stop, restart), its backlog per queue, the topologies runs
 // claim and delete, and its version for a run's environment block. The
 // runner, lag, fault and the commands use only Node; each broker is one
-// implementation, chosen by name from Builtin().
+// implementation package exporting a Kind, listed in
+// harness/brokernodes.Builtin().
+//
+// This package imports no broker: its types are the neutral ones every
+// implementation speaks, so that a second broker needs none of RabbitMQ's
+// code and the implementations can import it without a cycle.
 package brokernode
 
-import (
-	"context"
-
-	"github.com/edabench/edabench/harness/broker"
-)
+import "context"
 
 // QueueStat is one queue's depth as the broker itself reports it.
-type QueueStat = broker.QueueStat
+type QueueStat struct {
+	Vhost     string // the queue's namespace ("/" on RabbitMQ's default vhost)
+	Name      string
+	Messages  int64 // Ready + Unacked
+	Ready     int64 // waiting for a consumer
+	Unacked   int64 // delivered, not yet acknowledged
+	Consumers int
+}
 
-// Topology is what a process claims on the node before declaring it.
-type Topology = broker.Topology
+// Topology names what a process declares (or will declare) on the node, so
+// that what a killed run left behind can be found and deleted later.
+type Topology struct {
+	// Prefixes claim every queue and exchange named PREFIX or PREFIX.*:
+	// a twin's whole topology, its dead-letter queues and exchange, the
+	// harness's and k6's queues under the same prefix.
+	Prefixes []string `json:"prefixes,omitempty"`
+	// Queues and Exchanges claim exact names (with a queue's dead-letter
+	// queue and an exchange's dead-letter exchange), for a process that
+	// declares a few queues under a prefix somebody else owns.
+	Queues    []string `json:"queues,omitempty"`
+	Exchanges []string `json:"exchanges,omitempty"`
+}
+
+// Empty reports whether t claims nothing.
+func (t Topology) Empty() bool {
+	return len(t.Prefixes) == 0 && len(t.Queues) == 0 && len(t.Exchanges) == 0
+}
+
+// DepthReader reads every queue's depth by queue name.
+type DepthReader interface {
+	QueueDepths(ctx context.Context) (map[string]QueueStat, error)
+}
 
 // Node is a running (or reused) private broker node.
 type Node interface {
@@ -30,14 +59,15 @@ type Node interface {
 	// meter; it changes across restarts.
 	PID() int
 	// Start starts the node again with the same configuration and data
-	// (the end of a broker-restart window); Stop stops it; Restart is both.
+	// (the end of a broker-restart window), or reuses it when it runs;
+	// Stop stops it; Restart is both.
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	Restart(ctx context.Context) error
 	// QueueDepths is every queue's depth by queue name, the broker's own
 	// figure (it may move on a coarse tick; lag checks the twins' counters
 	// against it).
-	QueueDepths(ctx context.Context) (map[string]QueueStat, error)
+	DepthReader
 	// Claim records t as this process's before it is declared; release
 	// deletes what is left of it.
 	Claim(ctx context.Context, t Topology) (release func(context.Context))
@@ -55,14 +85,10 @@ type Kind struct {
 	Start func(ctx context.Context) (Node, error)
 	// Open returns a handle on the default node without starting it.
 	Open func() (Node, error)
-}
-
-// Registry is the broker nodes edabench can run, by name.
-type Registry struct{ kinds []Kind }
-
-// Builtin lists every broker node implementation.
-func Builtin() Registry {
-	return Registry{kinds: []Kind{rabbitMQ()}}
+	// Depths reads the queue depths of a node somebody else runs, known
+	// only by its client and admin URLs (the k6 extension's gauges); the
+	// credentials come from the client URL.
+	Depths func(clientURL, adminURL string) (DepthReader, error)
 }
 
 // Default is the broker a run uses when none is named.

@@ -1,12 +1,19 @@
 package brokernode
 
 import (
-	"context"
 	"fmt"
 	"strings"
-
-	"github.com/edabench/edabench/harness/broker"
 )
+
+// Registry is the broker nodes edabench can run, by name.
+type Registry struct{ kinds []Kind }
+
+// NewRegistry lists kinds in the order given; the first is the one a
+// command offers by default. A duplicate or nameless kind is a programming
+// error, caught by the registry's test.
+func NewRegistry(kinds ...Kind) Registry {
+	return Registry{kinds: kinds}
+}
 
 // Lookup returns the kind called name.
 func (r Registry) Lookup(name string) (Kind, error) {
@@ -26,27 +33,3 @@ func (r Registry) Names() []string {
 	}
 	return out
 }
-
-// rabbitMQ is the private RabbitMQ node of harness/broker.
-func rabbitMQ() Kind {
-	return Kind{
-		Name: "rabbitmq",
-		Start: func(ctx context.Context) (Node, error) {
-			n, err := broker.Start(ctx, broker.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return n, nil
-		},
-		Open: func() (Node, error) {
-			n, err := broker.Open(broker.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return n, nil
-		},
-	}
-}
-
-// RabbitMQ adapts a node started with a non-default configuration.
-func RabbitMQ(n *broker.Node) Node { return n }

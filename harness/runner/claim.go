@@ -3,7 +3,7 @@ package runner
 import (
 	"context"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/eda"
@@ -18,9 +18,9 @@ func (r *Runner) claimTopology(ctx context.Context, twin string, cfg eda.Config)
 	if !twinkind.Of(twin).UsesBroker() {
 		return func(context.Context) {}
 	}
-	t := broker.Topology{Prefixes: []string{cfg.Prefix}}
+	t := brokernode.Topology{Prefixes: []string{cfg.Prefix}}
 	if r.o.Target != "" {
-		t = broker.Topology{Queues: []string{completion.QueueName(cfg)}}
+		t = brokernode.Topology{Queues: []string{completion.QueueName(cfg)}}
 	}
 	return r.node.Claim(ctx, t)
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/results"
 )
 
@@ -88,12 +90,30 @@ func buildVersion(bi *debug.BuildInfo) string {
 	return rev
 }
 
-func rabbitVersion(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", "rabbitmq-server").Output()
-	if err != nil {
-		return ""
+// startNode starts (or reuses) n, else the default broker's default node.
+func startNode(ctx context.Context, n brokernode.Node) (brokernode.Node, error) {
+	if n != nil {
+		return n, n.Start(ctx)
 	}
-	return strings.TrimSpace(string(out))
+	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+	if err != nil {
+		return nil, err
+	}
+	return kind.Start(ctx)
+}
+
+// openDefaultNode is a handle on the default broker's default node, not
+// started; nil when it cannot be described (its configuration is invalid).
+func openDefaultNode() brokernode.Node {
+	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+	if err != nil {
+		return nil
+	}
+	n, err := kind.Open()
+	if err != nil {
+		return nil
+	}
+	return n
 }
 
 func utsString(b []int8) string {
@@ -127,6 +147,8 @@ func procField(path, key string) string {
 // version), for tools that report figures outside a run's summary.json.
 func Environment(ctx context.Context) results.Environment {
 	e := environment(ctx)
-	e.RabbitMQ = rabbitVersion(ctx)
+	if n := openDefaultNode(); n != nil {
+		e.RabbitMQ = n.Version(ctx)
+	}
 	return e
 }

@@ -8,7 +8,7 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 	"io"
 	"log/slog"
 	"time"
@@ -39,9 +39,9 @@ type Options struct {
 	Log         *slog.Logger
 	Seed        uint64
 	Conns       int // gRPC connections the load spreads over (default 4)
-	// Broker is the private node to start (default broker.DefaultConfig()):
-	// tests that restart it give one of their own.
-	Broker *broker.Config
+	// Broker is the private node to start or reuse (default: the default
+	// node of brokernode.Default): tests that restart it give one of their own.
+	Broker brokernode.Node
 }
 
 // Option sets one field.
@@ -68,7 +68,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Log = l } }
 func WithSeed(s uint64) Option         { return func(o *Options) { o.Seed = s } }
 
 // WithBroker sets the private node to start, for a test that restarts it.
-func WithBroker(cfg broker.Config) Option { return func(o *Options) { o.Broker = &cfg } }
+func WithBroker(n brokernode.Node) Option { return func(o *Options) { o.Broker = n } }
 
 // ErrInvalid marks an option the user must fix (the CLI exits 2).
 var ErrInvalid = errors.New("invalid run options")

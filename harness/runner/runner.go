@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/attack"
-	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/lag"
@@ -45,7 +44,7 @@ func codesOf(err error) codes.Code { return status.Code(err) }
 type Runner struct {
 	o       Options
 	dir, id string
-	node    *broker.Node
+	node    brokernode.Node
 	live    *liveMetrics
 	sum     *results.Summary
 	csv     *strings.Builder
@@ -115,16 +114,12 @@ func (r *Runner) run(ctx context.Context) error {
 	needBroker := o.Target == "" && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() })
 	if needBroker {
 		fmt.Fprintln(o.Progress, "edabench: starting the private RabbitMQ node...")
-		cfg := broker.DefaultConfig()
-		if o.Broker != nil {
-			cfg = *o.Broker
-		}
-		node, err := broker.Start(ctx, cfg)
+		node, err := startNode(ctx, o.Broker)
 		if err != nil {
 			return fmt.Errorf("the private RabbitMQ node did not start: %w (see `make broker-up` for the same start by hand)", err)
 		}
 		r.node = node
-		r.sum.Environment.RabbitMQ = rabbitVersion(ctx)
+		r.sum.Environment.RabbitMQ = node.Version(ctx)
 	}
 	if o.Target == "" && o.Binary == "" {
 		bin, err := r.targetBinary(ctx)
@@ -221,7 +216,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	}
 	amqpURL := o.AMQPURL
 	if r.node != nil {
-		amqpURL = r.node.AMQPURL()
+		amqpURL = r.node.ClientURL()
 	}
 	env.edaCfg = eda.DefaultConfig()
 	env.edaCfg.AMQPURL, env.edaCfg.Prefix = amqpURL, prefix
@@ -265,9 +260,8 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			}
 		}()
 		if len(sc.Faults) > 0 {
-			// A nil *broker.Node must stay a nil interface for fault.Env.
-			var node brokernode.Node
-			if twinkind.Of(twin).UsesBroker() && r.node != nil {
+			var node brokernode.Node // nil for fault.Env: the twin uses no broker
+			if twinkind.Of(twin).UsesBroker() {
 				node = r.node
 			}
 			env.inj = fault.New(sc.Faults, tw, node, log)
@@ -326,7 +320,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		if node == nil {
 			// An external twin's broker: sampled through the default node's
 			// management API only if it is that node.
-			node, _ = broker.Open(broker.DefaultConfig())
+			node = openDefaultNode()
 		}
 		env.lagSrc = lag.NewSource(node, queues, urls)
 		env.sampler = lag.NewSampler(env.lagSrc, tick, nil)

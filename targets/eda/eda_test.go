@@ -3,7 +3,6 @@ package eda
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +24,8 @@ func startTwin(t *testing.T, top workflow.Topology, costs map[workflow.Step]work
 	node := brokertest.Shared(t)
 	cfg := DefaultConfig()
 	cfg.AMQPURL, cfg.Topology = node.AMQPURL(), top
-	cfg.Prefix = fmt.Sprintf("edatest%d", rand.Uint32())
+	// Claimed, and checked empty after the cleanup below deleted it.
+	cfg.Prefix = brokertest.Prefix(t, node, "edatest")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	tw := &twin{rm: workflow.NewReadModel(), execs: map[workflow.Step]*workflow.Executor{}}

@@ -3,7 +3,6 @@ package hybrid
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"testing"
@@ -28,7 +27,8 @@ func startTwin(t *testing.T, top workflow.Topology, failing workflow.Step) *twin
 	t.Helper()
 	node := brokertest.Shared(t)
 	ecfg := eda.DefaultConfig()
-	ecfg.AMQPURL, ecfg.Topology, ecfg.Prefix = node.AMQPURL(), top, fmt.Sprintf("hybridtest%d", rand.Uint32())
+	// Claimed, and checked empty after the cleanup below deleted it.
+	ecfg.AMQPURL, ecfg.Topology, ecfg.Prefix = node.AMQPURL(), top, brokertest.Prefix(t, node, "hybridtest")
 	ecfg = EDAConfig(ecfg)
 	rcfg := RRConfig(rr.DefaultConfig())
 	ctx, cancel := context.WithCancel(context.Background())

@@ -70,7 +70,8 @@ func startPlan(t *testing.T, twin string, plan workflow.Plan, node *broker.Node,
 	spec := launch.Spec{Twin: twin, Topology: plan.Topology, Steps: plan.N, Binary: targetBinary(t), Dir: t.TempDir(), Cost: cost,
 		Prefix: fmt.Sprintf("it%d", rand.Uint32())}
 	if node != nil {
-		spec.AMQPURL = node.AMQPURL()
+		// Claimed, and checked empty after the cleanup below deleted it.
+		spec.AMQPURL, spec.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "it")
 	}
 	tw, err := launch.Start(ctx, spec)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 )
 
 const (
@@ -182,10 +183,10 @@ func randomHex(n int) string {
 // under it, so a killed test binary's queues go at the next node start,
 // and in t.Cleanup, after the test's own cleanups (register this first),
 // everything under it is deleted and the test fails if any of it remains.
-func Prefix(t testing.TB, node *broker.Node, base string) string {
+func Prefix(t testing.TB, node brokernode.Node, base string) string {
 	t.Helper()
 	prefix := base + randomHex(4)
-	release := node.Claim(t.Context(), broker.Topology{Prefixes: []string{prefix}})
+	release := node.Claim(t.Context(), brokernode.Topology{Prefixes: []string{prefix}})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 )
 
 // Exit codes follow LSB init scripts so that `brokerctl status` composes
@@ -57,6 +58,9 @@ Usage:
                                     print one URL (default amqp), e.g.
                                     AMQP_URL=$(brokerctl url)
 
+With --broker naming another broker, up, down, status and url [client|admin]
+act on that broker's default node; the flags below are the RabbitMQ node's.
+
 Flags may come before or after the command. Defaults come from the
 environment, then built-in values:
   %-22s data dir (default: user cache dir + /edabench/broker,
@@ -85,14 +89,43 @@ Flags:
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(brokernodes.Builtin(), args, stdout, stderr)
+}
+
+// runWith is run over the broker nodes in nodes.
+func runWith(nodes brokernode.Registry, args []string, stdout, stderr io.Writer) int {
 	level := slog.LevelInfo
 	if os.Getenv("EDABENCH_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(log)
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
 
-	cfg, envErr := broker.ConfigFromEnv(os.LookupEnv)
+	inv, code, ok := parse(nodes, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, inv.timeout)
+	defer cancel()
+	return inv.dispatch(ctx, stdout, stderr)
+}
+
+// invocation is one parsed command line.
+type invocation struct {
+	cfg       broker.Config
+	broker    string
+	kind      brokernode.Kind // the one --broker names
+	unclaimed bool
+	timeout   time.Duration
+	cmd       string
+	extra     []string
+	fs        *flag.FlagSet // for usage
+}
+
+// newFlags binds every flag into inv, defaults from its cfg.
+func newFlags(inv *invocation, nodes brokernode.Registry) *flag.FlagSet {
+	cfg := &inv.cfg
 	fs := flag.NewFlagSet("brokerctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.DataDir, "dir", cfg.DataDir, "data directory (overrides "+broker.EnvDir+")")
@@ -102,22 +135,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.PromPort, "prom-port", cfg.PromPort, "prometheus port (overrides "+broker.EnvPromPort+")")
 	fs.IntVar(&cfg.DistPort, "dist-port", cfg.DistPort, "Erlang distribution port (overrides "+broker.EnvDistPort+")")
 	fs.IntVar(&cfg.EPMDPort, "epmd-port", cfg.EPMDPort, "private epmd port (overrides "+broker.EnvEPMDPort+")")
-	nodes := brokernode.Builtin()
-	brokerName := fs.String("broker", nodes.Names()[0], "which broker's private node: "+strings.Join(nodes.Names(), ", "))
-	unclaimed := fs.Bool("unclaimed", false, "clean: also delete the queues and exchanges no running process claims")
-	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long (includes a possible apt-get install)")
+	fs.StringVar(&inv.broker, "broker", nodes.Names()[0], "which broker's private node: "+strings.Join(nodes.Names(), ", "))
+	fs.BoolVar(&inv.unclaimed, "unclaimed", false, "clean: also delete the queues and exchanges no running process claims")
+	fs.DurationVar(&inv.timeout, "timeout", 5*time.Minute, "give up after this long (includes a possible apt-get install)")
+	return fs
+}
 
+// parse reads args; when it returns !ok, the caller exits with code (the
+// usage or the error has been printed).
+func parse(nodes brokernode.Registry, args []string, stdout, stderr io.Writer) (inv invocation, code int, ok bool) {
+	cfg, envErr := broker.ConfigFromEnv(os.LookupEnv)
+	inv.cfg = cfg
+	fs := newFlags(&inv, nodes)
+	inv.fs = fs
 	// Accept flags on either side of the command.
 	var positional []string
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				usage(stdout, fs)
-				return exitOK
+				return inv, exitOK, false
 			}
 			fmt.Fprintf(stderr, "brokerctl: %v\n\n", err)
 			usage(stderr, fs)
-			return exitUsage
+			return inv, exitUsage, false
 		}
 		if fs.NArg() == 0 {
 			break
@@ -127,26 +168,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(positional) == 0 {
 		usage(stderr, fs)
-		return exitUsage
+		return inv, exitUsage, false
 	}
-	if _, err := nodes.Lookup(*brokerName); err != nil {
+	kind, err := nodes.Lookup(inv.broker)
+	if err != nil {
 		fmt.Fprintf(stderr, "brokerctl: --broker: %v\n", err)
-		return exitUsage
+		return inv, exitUsage, false
 	}
+	inv.kind = kind
 	if envErr != nil {
 		// Unlike DefaultConfig, refuse: a typo in a port variable should
 		// not quietly start a node on the default port.
 		fmt.Fprintf(stderr, "brokerctl: %v\n", envErr)
-		return exitUsage
+		return inv, exitUsage, false
 	}
+	inv.cmd, inv.extra = positional[0], positional[1:]
+	return inv, exitOK, true
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-
-	cmd, extra := positional[0], positional[1:]
-	switch cmd {
+// dispatch runs the command.
+func (inv invocation) dispatch(ctx context.Context, stdout, stderr io.Writer) int {
+	if inv.kind.Name != broker.KindName {
+		return inv.dispatchKind(ctx, stdout, stderr)
+	}
+	cfg := inv.cfg
+	switch inv.cmd {
 	case "up":
 		return up(ctx, cfg, stdout, stderr)
 	case "down":
@@ -154,17 +200,68 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "status":
 		return status(ctx, cfg, stdout, stderr)
 	case "clean":
-		return clean(ctx, cfg, *unclaimed, stdout, stderr)
+		return clean(ctx, cfg, inv.unclaimed, stdout, stderr)
 	case "url":
-		return printURL(cfg, extra, stdout, stderr)
+		return printURL(cfg, inv.extra, stdout, stderr)
 	case "help":
-		usage(stdout, fs)
+		usage(stdout, inv.fs)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "brokerctl: unknown command %q\n\n", cmd)
-		usage(stderr, fs)
+		fmt.Fprintf(stderr, "brokerctl: unknown command %q\n\n", inv.cmd)
+		usage(stderr, inv.fs)
 		return exitUsage
 	}
+}
+
+// dispatchKind runs the command on another broker's default node, through
+// its brokernode.Kind alone: the flags that move the RabbitMQ node's ports
+// and data dir do not apply, and clean is RabbitMQ's claim bookkeeping.
+func (inv invocation) dispatchKind(ctx context.Context, stdout, stderr io.Writer) int {
+	var n brokernode.Node
+	var err error
+	switch inv.cmd {
+	case "up":
+		n, err = inv.kind.Start(ctx)
+	case "down", "status", "url":
+		n, err = inv.kind.Open()
+	case "help":
+		usage(stdout, inv.fs)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "brokerctl: %q is not a command for broker %s; use up, down, status or url\n", inv.cmd, inv.kind.Name)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "brokerctl %s: %v\n", inv.cmd, err)
+		return exitFailure
+	}
+	switch inv.cmd {
+	case "down":
+		if err := n.Stop(ctx); err != nil {
+			fmt.Fprintf(stderr, "brokerctl down: %v\n", err)
+			return exitFailure
+		}
+	case "url":
+		which := "client"
+		if len(inv.extra) > 0 {
+			which = inv.extra[0]
+		}
+		switch which {
+		case "client":
+			fmt.Fprintln(stdout, n.ClientURL())
+		case "admin":
+			fmt.Fprintln(stdout, n.AdminURL())
+		default:
+			fmt.Fprintf(stderr, "brokerctl url: unknown kind %q (want client or admin)\n", which)
+			return exitUsage
+		}
+	default:
+		fmt.Fprintf(stdout, "node:       %s (pid %d)\nclient:     %s\nadmin:      %s\n", n.Name(), n.PID(), n.ClientURL(), n.AdminURL())
+		if n.PID() == 0 {
+			return exitNotRunning
+		}
+	}
+	return exitOK
 }
 
 func up(ctx context.Context, cfg broker.Config, stdout, stderr io.Writer) int {
@@ -232,7 +329,7 @@ func status(ctx context.Context, cfg broker.Config, stdout, stderr io.Writer) in
 
 // printQueues lists every queue with who owns it, then the leftovers: what
 // a run that is gone declared, and what no record claims.
-func printQueues(w io.Writer, qs map[string]broker.QueueStat, l broker.Leftovers) {
+func printQueues(w io.Writer, qs map[string]brokernode.QueueStat, l broker.Leftovers) {
 	owner := map[string]string{}
 	for _, q := range l.DeadQueues {
 		owner[q] = "LEFTOVER (its run is gone)"
@@ -265,7 +362,7 @@ func printQueues(w io.Writer, qs map[string]broker.QueueStat, l broker.Leftovers
 	}
 }
 
-func claimed(t broker.Topology) string {
+func claimed(t brokernode.Topology) string {
 	var parts []string
 	for _, p := range t.Prefixes {
 		parts = append(parts, p+".*")
@@ -318,9 +415,9 @@ func printURL(cfg broker.Config, extra []string, stdout, stderr io.Writer) int {
 	}
 	switch kind {
 	case "amqp":
-		fmt.Fprintln(stdout, n.AMQPURL())
+		fmt.Fprintln(stdout, n.ClientURL())
 	case "mgmt", "management":
-		fmt.Fprintln(stdout, n.MgmtURL())
+		fmt.Fprintln(stdout, n.AdminURL())
 	case "prometheus", "prom":
 		fmt.Fprintln(stdout, n.PrometheusURL())
 	default:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/targets/bus"
 )
 
@@ -94,5 +95,57 @@ func TestUnknownBroker(t *testing.T) {
 		if msg := errOut.String(); !strings.Contains(msg, "--broker") || !strings.Contains(msg, "rabbitmq") {
 			t.Errorf("%v: message %q should name the flag and the brokers it can run", args, msg)
 		}
+	}
+}
+
+// fakeNode is another broker's node as brokerctl sees it: only the
+// brokernode interface.
+type fakeNode struct {
+	brokernode.Node // the methods brokerctl must not call panic
+	pid             int
+	stops           *int
+}
+
+func (f fakeNode) Name() string                { return "fake@localhost" }
+func (f fakeNode) PID() int                    { return f.pid }
+func (f fakeNode) ClientURL() string           { return "fake://127.0.0.1:1/" }
+func (f fakeNode) AdminURL() string            { return "http://127.0.0.1:2" }
+func (f fakeNode) Stop(context.Context) error  { *f.stops++; return nil }
+func (f fakeNode) Start(context.Context) error { return nil }
+
+// A broker other than RabbitMQ is run through its Kind alone: up, down,
+// status and url work on its default node, clean (RabbitMQ's claim
+// bookkeeping) is a usage error naming the commands it has.
+func TestOtherBrokerThroughItsKind(t *testing.T) {
+	tests := []struct {
+		args      []string
+		pid       int
+		wantCode  int
+		wantOut   string
+		wantStops int
+	}{
+		{[]string{"--broker", "fake", "up"}, 42, exitOK, "node:       fake@localhost (pid 42)", 0},
+		{[]string{"status", "--broker", "fake"}, 0, exitNotRunning, "client:     fake://127.0.0.1:1/", 0},
+		{[]string{"--broker", "fake", "down"}, 42, exitOK, "", 1},
+		{[]string{"--broker", "fake", "url"}, 42, exitOK, "fake://127.0.0.1:1/", 0},
+		{[]string{"--broker", "fake", "url", "admin"}, 42, exitOK, "http://127.0.0.1:2", 0},
+		{[]string{"--broker", "fake", "url", "amqp"}, 42, exitUsage, "want client or admin", 0},
+		{[]string{"--broker", "fake", "clean"}, 42, exitUsage, "use up, down, status or url", 0},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			stops := 0
+			node := fakeNode{pid: tt.pid, stops: &stops}
+			kind := brokernode.Kind{Name: "fake",
+				Start: func(context.Context) (brokernode.Node, error) { return node, nil },
+				Open:  func() (brokernode.Node, error) { return node, nil },
+			}
+			var out, errOut bytes.Buffer
+			code := runWith(brokernode.NewRegistry(broker.Kind(), kind), tt.args, &out, &errOut)
+			if code != tt.wantCode || !strings.Contains(out.String()+errOut.String(), tt.wantOut) || stops != tt.wantStops {
+				t.Errorf("exit %d, %d stops, output:\n%s%s\nwant exit %d, %d stops and %q", code, stops, out.String(), errOut.String(),
+					tt.wantCode, tt.wantStops, tt.wantOut)
+			}
+		})
 	}
 }

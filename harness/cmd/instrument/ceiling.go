@@ -81,7 +81,7 @@ func (s *session) ceiling(ctx context.Context) (*ceilingReport, error) {
 	rep := &ceilingReport{}
 	rep.Publishes, rep.Deliveries = messagesPerOrder(cfg)
 	fmt.Printf("  probe: %v, %d-byte bodies, quorum queues, confirms, manual acks, prefetch %d...\n", s.cfg.probeDur, len(body), cfg.Prefetch)
-	rep.Probe, err = brokerprobe.Run(ctx, brokerprobe.Config{URL: node.AMQPURL(), Body: body, Duration: s.cfg.probeDur,
+	rep.Probe, err = brokerprobe.Run(ctx, brokerprobe.Config{Node: node, Body: body, Duration: s.cfg.probeDur,
 		Prefetch: cfg.Prefetch, Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())})
 	if err != nil {
 		return rep, err

@@ -12,7 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/peers"
 	"github.com/edabench/edabench/harness/results"
@@ -25,17 +26,21 @@ import (
 type session struct {
 	cfg      config
 	dir, raw string
-	node     *broker.Node // started (or reused) on first need; never stopped: it is shared
-	twins    atomic.Int64 // numbers the twins' folders: the soak starts two at once
+	node     brokernode.Node // started (or reused) on first need; never stopped: it is shared
+	twins    atomic.Int64    // numbers the twins' folders: the soak starts two at once
 }
 
 // broker starts the private node, or finds the one already running.
-func (s *session) broker(ctx context.Context) (*broker.Node, error) {
+func (s *session) broker(ctx context.Context) (brokernode.Node, error) {
 	if s.node != nil {
 		return s.node, nil
 	}
 	fmt.Println("instrument: starting (or reusing) the private RabbitMQ node...")
-	n, err := broker.Start(ctx, broker.DefaultConfig())
+	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+	if err != nil {
+		return nil, err
+	}
+	n, err := kind.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("the private RabbitMQ node did not start: %w (try `make broker-up`)", err)
 	}
@@ -48,12 +53,15 @@ func (s *session) broker(ctx context.Context) (*broker.Node, error) {
 type twin struct {
 	*launch.Twin
 	name, prefix, amqp string
+	// release drops the claim on prefix (and deletes what is left under
+	// it); a no-op for a twin without a broker.
+	release func(context.Context)
 }
 
 func (s *session) startTwin(ctx context.Context, name string) (*twin, error) {
 	spec := launch.Spec{Twin: name, Topology: workflow.Chain, Binary: s.cfg.target, Cost: s.cfg.cost, Seed: 1,
 		Dir: filepath.Join(s.raw, fmt.Sprintf("twin-%s-%d", name, s.twins.Add(1)))}
-	t := &twin{name: name}
+	t := &twin{name: name, release: func(context.Context) {}}
 	if twinkind.Of(name).UsesBroker() {
 		node, err := s.broker(ctx)
 		if err != nil {
@@ -61,11 +69,15 @@ func (s *session) startTwin(ctx context.Context, name string) (*twin, error) {
 		}
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
-		t.prefix, t.amqp = "instrument"+hex.EncodeToString(b), node.AMQPURL()
+		t.prefix, t.amqp = "instrument"+hex.EncodeToString(b), node.ClientURL()
 		spec.AMQPURL, spec.Prefix = t.amqp, t.prefix
+		// Before the twin declares anything: an instrument run killed
+		// half-way leaves queues the next node start deletes.
+		t.release = node.Claim(ctx, brokernode.Topology{Prefixes: []string{t.prefix}})
 	}
 	tw, err := launch.Start(ctx, spec)
 	if err != nil {
+		t.release(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("start the %s twin: %w (its logs: %s)", name, err, filepath.Join(spec.Dir, "logs"))
 	}
 	t.Twin = tw
@@ -80,6 +92,7 @@ func (t *twin) stop(ctx context.Context) error {
 	if twinkind.Of(t.name).UsesBroker() {
 		err = errors.Join(err, eda.DeleteTopology(ctx, t.amqp, eda.Config{Prefix: t.prefix, Topology: workflow.Chain}))
 	}
+	t.release(ctx)
 	return err
 }
 

@@ -11,7 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/xk6-eda/internal/twins"
 )
@@ -33,12 +33,12 @@ type crossRow struct {
 // background, its output in dir; finish waits for it and records both
 // tools' end-to-end p50. Failures are recorded in the row, not returned:
 // the cross-check reports, it does not gate.
-func (c *crossCheck) start(ctx context.Context, r *twins.Running, node *broker.Node, twin, dir string) (finish func(k6Export string, k6Err error)) {
+func (c *crossCheck) start(ctx context.Context, r *twins.Running, node brokernode.Node, twin, dir string) (finish func(k6Export string, k6Err error)) {
 	row := crossRow{twin: twin}
 	args := []string{"run", "--twin", twin, "--target", r.Twin.GatewayAddr(), "--scenario", "smoke",
 		"--rate", c.rate, "--duration", c.duration, "--out", c.out, "--metrics-addr", "off"}
 	if twinkind.Of(twin).UsesBroker() {
-		args = append(args, "--amqp", node.AMQPURL(), "--prefix", r.Prefix)
+		args = append(args, "--amqp", node.ClientURL(), "--prefix", r.Prefix)
 	}
 	logPath := filepath.Join(dir, "edabench-crosscheck.log")
 	fmt.Printf("k6smoke: cross-check: %s %v, at the same time as k6 (its output: %s)\n", c.edabench, args, logPath)

@@ -24,7 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/targets/workflow"
 	"github.com/edabench/edabench/xk6-eda/internal/twins"
@@ -68,7 +69,11 @@ func run() error {
 		}
 	}
 	fmt.Println("k6smoke: starting (or reusing) the private broker...")
-	node, err := broker.Start(ctx, broker.DefaultConfig())
+	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+	if err != nil {
+		return err
+	}
+	node, err := kind.Start(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,7 +94,7 @@ func run() error {
 	return nil
 }
 
-func runOne(ctx context.Context, node *broker.Node, bin, k6, script, duration, rate, dir, twin string, cc *crossCheck) (err error) {
+func runOne(ctx context.Context, node brokernode.Node, bin, k6, script, duration, rate, dir, twin string, cc *crossCheck) (err error) {
 	fmt.Printf("\nk6smoke: starting the %s twin...\n", twin)
 	r, err := twins.Start(ctx, node, bin, dir, twin)
 	if err != nil {

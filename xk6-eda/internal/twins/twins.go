@@ -18,7 +18,7 @@ import (
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/xk6-eda/internal/k6build"
 
-	"github.com/edabench/edabench/harness/broker"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/ops"
@@ -30,7 +30,7 @@ type Running struct {
 	Twin   *launch.Twin
 	Name   string // rr, eda or hybrid
 	Prefix string // EDA, hybrid: the queue prefix
-	node   *broker.Node
+	node   brokernode.Node
 	// release deletes what is left under Prefix and the node's record of it.
 	release func(context.Context)
 }
@@ -39,7 +39,7 @@ type Running struct {
 // launch.BuildTarget (or `make build`), logs and data under dir. A twin
 // over the broker uses node and a prefix of its own, so runs sharing the
 // broker never see each other's messages.
-func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*Running, error) {
+func Start(ctx context.Context, node brokernode.Node, binary, dir, twin string) (*Running, error) {
 	spec := launch.Spec{Twin: twin, Topology: workflow.Chain, Binary: binary, Dir: dir, Seed: 1}
 	r := &Running{Name: twin, node: node, release: func(context.Context) {}}
 	if twinkind.Of(twin).UsesBroker() {
@@ -48,10 +48,10 @@ func Start(ctx context.Context, node *broker.Node, binary, dir, twin string) (*R
 			return nil, err
 		}
 		r.Prefix = "k6test" + hex.EncodeToString(b)
-		spec.AMQPURL, spec.Prefix = node.AMQPURL(), r.Prefix
+		spec.AMQPURL, spec.Prefix = node.ClientURL(), r.Prefix
 		// Recorded before the services declare it, so a killed k6 run's
 		// queues (k6's own <prefix>.k6.<run> too) go at the next node start.
-		r.release = node.Claim(ctx, broker.Topology{Prefixes: []string{r.Prefix}})
+		r.release = node.Claim(ctx, brokernode.Topology{Prefixes: []string{r.Prefix}})
 	}
 	tw, err := launch.Start(ctx, spec)
 	if err != nil {
@@ -72,7 +72,7 @@ func (r *Running) Env() []string {
 		for _, svc := range r.Twin.Services() {
 			urls = append(urls, "http://"+r.Twin.HTTPAddr(svc)+"/metrics")
 		}
-		env = append(env, "AMQP="+r.node.AMQPURL(), "PREFIX="+r.Prefix, "MGMT="+r.node.MgmtURL(),
+		env = append(env, "AMQP="+r.node.ClientURL(), "PREFIX="+r.Prefix, "MGMT="+r.node.AdminURL(),
 			"METRICS="+strings.Join(urls, ","))
 	}
 	return env
@@ -114,7 +114,7 @@ func (r *Running) Stop(ctx context.Context) error {
 	err := r.Twin.Stop(ctx)
 	if twinkind.Of(r.Name).UsesBroker() {
 		cfg := eda.Config{Prefix: r.Prefix, Topology: workflow.Chain, SyncPayment: twinkind.Of(r.Name).HandsOff()}
-		if derr := eda.DeleteTopology(ctx, r.node.AMQPURL(), cfg); derr != nil && err == nil {
+		if derr := eda.DeleteTopology(ctx, r.node.ClientURL(), cfg); derr != nil && err == nil {
 			err = derr
 		}
 		r.release(ctx)
