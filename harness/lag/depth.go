@@ -2,6 +2,7 @@ package lag
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -130,6 +131,24 @@ func (b *depthBook) account(r scrapeResult) (pub, set map[string]int64, countabl
 		b.services[url] = now
 	}
 	return pub, set, countable
+}
+
+// checkpoint folds one service's answer in between ticks: what the harness
+// scrapes from a service just before it kills it, so that what it counted
+// since the last tick is not lost with it. Its increases count as activity.
+func (b *depthBook) checkpoint(at time.Time, url string, s serviceScrape) {
+	if len(b.queues) == 0 || !slices.Contains(b.urls, url) || !s.ok || !s.counts {
+		return // before the first tick the service's history still counts from zero then
+	}
+	r := newScrapeResult()
+	r.services[url] = s
+	pub, set, _ := b.account(r)
+	for q, qb := range b.queues {
+		qb.counted += pub[q] - set[q]
+		if pub[q]+set[q] > 0 {
+			qb.quietTicks, qb.activeAt = 0, at
+		}
+	}
 }
 
 // observe updates the queue's quiet and broker-figure streaks at a tick.

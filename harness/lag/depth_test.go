@@ -24,6 +24,7 @@ func TestDepthBook(t *testing.T) {
 	for _, tc := range []struct{ file, what string }{
 		{"steady.txt", "the count moves each second while the broker's figure holds"},
 		{"crash.txt", "a killed consumer's restart is no backlog; its lost settles re-anchored when quiet"},
+		{"crash-checkpoint.txt", "a killed consumer read just before its kill loses nothing"},
 		{"restart-passed.txt", "a restart found by the process start time"},
 		{"stale-or-drift.txt", "a figure read before the quiet is not trusted until it is older than the broker's freshness"},
 		{"busy.txt", "a busy queue is never re-anchored"},
@@ -34,6 +35,9 @@ func TestDepthBook(t *testing.T) {
 			b := newDepthBook(sc.services, sc.freshness, slog.New(slog.DiscardHandler))
 			for _, tk := range sc.ticks {
 				got := b.tick(time.Unix(int64(tk.at), 0), tk.scrape, tk.broker)
+				for _, c := range tk.checkpoints {
+					b.checkpoint(time.Unix(int64(tk.at), 5e8), c.url, c.s)
+				}
 				for q, w := range tk.want {
 					if got[q] != w {
 						t.Errorf("%s: tick %d: %s = %d (%s), want %d (%s)", tc.what, tk.at, q, got[q].depth, got[q].source, w.depth, w.source)
@@ -55,12 +59,20 @@ type scriptTick struct {
 	scrape scrapeResult
 	broker map[string]int64
 	want   map[string]queueDepth
+	// checkpoints are read half a second after the tick.
+	checkpoints []checkpoint
+}
+
+type checkpoint struct {
+	url string
+	s   serviceScrape
 }
 
 // readScript parses a fixture: "tick S" begins a tick; "broker Q=N ..."
 // gives its broker figures; "svc NAME start=T Q=PUB/SET ...", "svc NAME
-// down" and "svc NAME nocounters" a service's answer; "want Q=N/SOURCE
-// ..." the depths; "freshness D" the broker's freshness.
+// down" and "svc NAME nocounters" a service's answer; "checkpoint NAME
+// start=T Q=PUB/SET ..." a service read between this tick and the next;
+// "want Q=N/SOURCE ..." the depths; "freshness D" the broker's freshness.
 func readScript(t *testing.T, path string) script {
 	t.Helper()
 	f, err := os.Open(path)
@@ -123,6 +135,13 @@ func (sc *script) line(f []string) error {
 		})
 	case "svc":
 		return sc.service(tk, f[1:])
+	case "checkpoint":
+		r := newScrapeResult()
+		if err := sc.service(&scriptTick{scrape: r}, f[1:]); err != nil {
+			return err
+		}
+		tk.checkpoints = append(tk.checkpoints, checkpoint{url: f[1], s: r.services[f[1]]})
+		return nil
 	}
 	return fmt.Errorf("unknown line %q", f[0])
 }

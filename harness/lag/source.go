@@ -66,6 +66,19 @@ type Source interface {
 	Sample(ctx context.Context) ([]Sample, error)
 }
 
+// Checkpointer is implemented by the Source NewSource returns. Checkpoint
+// reads one service's counters at once, between ticks: call it just before
+// killing that service, so that what it counted since the last tick is not
+// lost with it (its restart counts from zero, and a settle counted by the
+// dead process and never scraped would read as backlog until the queue
+// is quiet and re-anchored).
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, metricsURL string) error
+}
+
+// checkpointTimeout bounds a Checkpoint: the kill it precedes waits for it.
+const checkpointTimeout = time.Second
+
 // NewSource watches queues (full names, e.g. "edabench.payment"; each
 // queue's dead-letter queue is found by name) on node, and reads their time
 // lag from the services' Prometheus endpoints (full URLs, e.g.
@@ -125,6 +138,7 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 		figures[q] = st.Messages
 	}
 	counted := s.book.tick(at, sr, figures)
+	s.logTick(ctx, counted, figures)
 	out := make([]Sample, 0, len(s.queues))
 	for _, q := range s.queues {
 		st := depths[q]
@@ -141,6 +155,40 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 		})
 	}
 	return out, nil
+}
+
+// Checkpoint implements Checkpointer.
+func (s *source) Checkpoint(ctx context.Context, metricsURL string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
+	defer cancel()
+	fams, err := s.scrape(ctx, metricsURL)
+	if err != nil {
+		return fmt.Errorf("lag: checkpoint of %s: %w", metricsURL, err)
+	}
+	r := newScrapeResult()
+	r.add(metricsURL, fams)
+	s.book.checkpoint(time.Now(), metricsURL, r.services[metricsURL])
+	return nil
+}
+
+// logTick logs the tick's total depth beside the broker's (at debug level,
+// --log-level debug): how the two compare over a run is read from there,
+// since timeseries.csv keeps one depth column.
+func (s *source) logTick(ctx context.Context, counted map[string]queueDepth, figures map[string]int64) {
+	if !s.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	var depth, broker int64
+	sources := map[string]int{}
+	for q, d := range counted {
+		depth += d.depth
+		broker += figures[q]
+		sources[d.source]++
+	}
+	s.logger.DebugContext(ctx, "lag: tick", "depth", depth, "broker_depth", broker,
+		"queues_counted", sources[SourceCounters], "queues_broker", sources[SourceBroker])
 }
 
 // scrapeAll merges every service's lag gauges and queue counters. Should
