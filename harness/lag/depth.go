@@ -57,6 +57,10 @@ type queueBook struct {
 type queueDepth struct {
 	depth  int64
 	source string
+	// checked: the queue was quiet and the broker's figure trusted, and
+	// off is how far the count was from it before it was re-anchored.
+	checked bool
+	off     int64
 }
 
 // newDepthBook accounts the counters of the services at urls; freshness
@@ -89,12 +93,17 @@ func (b *depthBook) tick(at time.Time, r scrapeResult, broker map[string]int64) 
 			out[q] = queueDepth{depth: fig, source: SourceBroker}
 			continue
 		}
-		if qb.trustBroker(at, b.freshness) && qb.counted != fig {
-			b.log.Info("lag: re-anchoring a quiet queue's counted depth to the broker's figure",
-				"queue", q, "counted", qb.counted, "broker", fig)
-			qb.counted = fig
+		d := queueDepth{source: SourceCounters}
+		if qb.trustBroker(at, b.freshness) {
+			d.checked, d.off = true, qb.counted-fig
+			if d.off != 0 {
+				b.log.Info("lag: re-anchoring a quiet queue's counted depth to the broker's figure",
+					"queue", q, "counted", qb.counted, "broker", fig)
+				qb.counted = fig
+			}
 		}
-		out[q] = queueDepth{depth: max(qb.counted, 0), source: SourceCounters}
+		d.depth = max(qb.counted, 0)
+		out[q] = d
 	}
 	b.lastAt = at
 	return out

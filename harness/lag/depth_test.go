@@ -39,7 +39,7 @@ func TestDepthBook(t *testing.T) {
 					b.checkpoint(time.Unix(int64(tk.at), 5e8), c.url, c.s)
 				}
 				for q, w := range tk.want {
-					if got[q] != w {
+					if got[q].depth != w.depth || got[q].source != w.source {
 						t.Errorf("%s: tick %d: %s = %d (%s), want %d (%s)", tc.what, tk.at, q, got[q].depth, got[q].source, w.depth, w.source)
 					}
 				}

@@ -180,15 +180,20 @@ func (s *source) logTick(ctx context.Context, counted map[string]queueDepth, fig
 	if !s.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	var depth, broker int64
+	var depth, broker, checked, maxOff int64
 	sources := map[string]int{}
 	for q, d := range counted {
 		depth += d.depth
 		broker += figures[q]
 		sources[d.source]++
+		if d.checked {
+			checked++
+			maxOff = max(maxOff, d.off, -d.off)
+		}
 	}
 	s.logger.DebugContext(ctx, "lag: tick", "depth", depth, "broker_depth", broker,
-		"queues_counted", sources[SourceCounters], "queues_broker", sources[SourceBroker])
+		"queues_counted", sources[SourceCounters], "queues_broker", sources[SourceBroker],
+		"quiet_checked", checked, "quiet_max_off", maxOff)
 }
 
 // scrapeAll merges every service's lag gauges and queue counters. Should
