@@ -33,9 +33,14 @@ type serviceScrape struct {
 	// their last values, which is right for a dead or paused service
 	// (it settles nothing) and catches up next tick for a slow one.
 	ok bool
-	// counts is false when it answered without the queue counters (an
-	// older build): no queue's depth can be counted this tick.
-	counts   bool
+	// counts is false when it answered without the queue counters: an
+	// older build, whose share of every queue is unknown, so no queue's
+	// depth can be counted this tick; unless it is offBus.
+	counts bool
+	// offBus: it answered with no messaging metric at all, a service that
+	// does not use the bus (the hybrid's payment, a gRPC step server),
+	// which publishes and settles nothing and so needs no counters.
+	offBus   bool
 	start    float64
 	pub, set map[string]float64
 }
@@ -59,11 +64,23 @@ func (r *scrapeResult) add(url string, fams map[string]*dto.MetricFamily) {
 	}
 	pub, okP := fams[eda.MetricQueuePublished]
 	set, okS := fams[eda.MetricQueueSettled]
-	s := serviceScrape{ok: true, counts: okP || okS, pub: counterSums(pub), set: counterSums(set)}
+	s := serviceScrape{ok: true, counts: okP || okS, offBus: !onBus(fams), pub: counterSums(pub), set: counterSums(set)}
 	if f, ok := fams[metricProcessStart]; ok && len(f.GetMetric()) > 0 {
 		s.start = f.GetMetric()[0].GetGauge().GetValue()
 	}
 	r.services[url] = s
+}
+
+// onBus says whether a service exports any of the messaging metrics every
+// EDA service has from its first connection to the broker.
+func onBus(fams map[string]*dto.MetricFamily) bool {
+	for _, name := range []string{eda.MetricQueuePublished, eda.MetricQueueSettled, eda.MetricBusEvents,
+		eda.MetricPublishConfirm, eda.MetricHandle, eda.MetricConsumerLag, eda.MetricConsumerLagLast} {
+		if _, ok := fams[name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // failed records that service url did not answer.

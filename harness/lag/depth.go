@@ -113,13 +113,17 @@ func (b *depthBook) tick(at time.Time, r scrapeResult, broker map[string]int64) 
 // queue's increase of published and of settled since the last tick, and
 // whether the counted depth means anything: there are services (an
 // external twin's are not scraped), every one answered with the counters
-// at least once, and none answered without them now.
+// (or as a service off the bus) at least once, and none on the bus
+// answered without them now.
 func (b *depthBook) account(r scrapeResult) (pub, set map[string]int64, countable bool) {
 	pub, set, countable = map[string]int64{}, map[string]int64{}, len(b.urls) > 0
 	for _, url := range b.urls {
 		now, answered := r.services[url]
 		last, known := b.services[url]
 		switch {
+		case answered && now.ok && now.offBus:
+			b.services[url] = now
+			continue
 		case answered && now.ok && !now.counts:
 			countable = false
 			continue

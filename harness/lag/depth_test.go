@@ -29,6 +29,7 @@ func TestDepthBook(t *testing.T) {
 		{"stale-or-drift.txt", "a figure read before the quiet is not trusted until it is older than the broker's freshness"},
 		{"busy.txt", "a busy queue is never re-anchored"},
 		{"fallback.txt", "the broker's figure while a service is unknown or lacks the counters"},
+		{"offbus.txt", "a service that does not use the bus needs no counters"},
 	} {
 		t.Run(strings.TrimSuffix(tc.file, ".txt"), func(t *testing.T) {
 			sc := readScript(t, filepath.Join("testdata", "depth", tc.file))
@@ -70,7 +71,8 @@ type checkpoint struct {
 
 // readScript parses a fixture: "tick S" begins a tick; "broker Q=N ..."
 // gives its broker figures; "svc NAME start=T Q=PUB/SET ...", "svc NAME
-// down" and "svc NAME nocounters" a service's answer; "checkpoint NAME
+// down", "svc NAME nocounters" (an older build) and "svc NAME offbus" (a
+// service that does not use the bus) a service's answer; "checkpoint NAME
 // start=T Q=PUB/SET ..." a service read between this tick and the next;
 // "want Q=N/SOURCE ..." the depths; "freshness D" the broker's freshness.
 func readScript(t *testing.T, path string) script {
@@ -146,7 +148,8 @@ func (sc *script) line(f []string) error {
 	return fmt.Errorf("unknown line %q", f[0])
 }
 
-// service reads "NAME down", "NAME nocounters" or "NAME start=T Q=PUB/SET ...".
+// service reads "NAME down", "NAME nocounters", "NAME offbus" or "NAME
+// start=T Q=PUB/SET ...".
 func (sc *script) service(tk *scriptTick, f []string) error {
 	if len(f) < 2 {
 		return fmt.Errorf("svc needs a name and an answer")
@@ -161,6 +164,9 @@ func (sc *script) service(tk *scriptTick, f []string) error {
 		return nil
 	case "nocounters":
 		tk.scrape.services[name] = serviceScrape{ok: true}
+		return nil
+	case "offbus":
+		tk.scrape.services[name] = serviceScrape{ok: true, offBus: true}
 		return nil
 	}
 	s := serviceScrape{ok: true, counts: true, pub: map[string]float64{}, set: map[string]float64{}}
