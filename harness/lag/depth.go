@@ -2,7 +2,6 @@ package lag
 
 import (
 	"log/slog"
-	"slices"
 	"time"
 )
 
@@ -149,8 +148,14 @@ func (b *depthBook) account(r scrapeResult) (pub, set map[string]int64, countabl
 // checkpoint folds one service's answer in between ticks: what the harness
 // scrapes from a service just before it kills it, so that what it counted
 // since the last tick is not lost with it. Its increases count as activity.
+// It is scraped before the book is locked, so a tick may have folded in a
+// newer answer meanwhile: an answer of another process or with a counter
+// below the book's is that older one, and is dropped rather than read as a
+// restart.
 func (b *depthBook) checkpoint(at time.Time, url string, s serviceScrape) {
-	if len(b.queues) == 0 || !slices.Contains(b.urls, url) || !s.ok || !s.counts {
+	last, known := b.services[url]
+	if len(b.queues) == 0 || !known || !s.ok || !s.counts || s.start != last.start ||
+		below(s.pub, last.pub) || below(s.set, last.set) {
 		return // before the first tick the service's history still counts from zero then
 	}
 	r := newScrapeResult()
@@ -162,6 +167,16 @@ func (b *depthBook) checkpoint(at time.Time, url string, s serviceScrape) {
 			qb.quietTicks, qb.activeAt = 0, at
 		}
 	}
+}
+
+// below says whether any counter of now is below its value in last.
+func below(now, last map[string]float64) bool {
+	for q, v := range last {
+		if now[q] < v {
+			return true
+		}
+	}
+	return false
 }
 
 // observe updates the queue's quiet and broker-figure streaks at a tick.

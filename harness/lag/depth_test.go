@@ -25,6 +25,7 @@ func TestDepthBook(t *testing.T) {
 		{"steady.txt", "the count moves each second while the broker's figure holds"},
 		{"crash.txt", "a killed consumer's restart is no backlog; its lost settles re-anchored when quiet"},
 		{"crash-checkpoint.txt", "a killed consumer read just before its kill loses nothing"},
+		{"checkpoint-late.txt", "a checkpoint older than the tick before it is dropped"},
 		{"restart-passed.txt", "a restart found by the process start time"},
 		{"stale-or-drift.txt", "a figure read before the quiet is not trusted until it is older than the broker's freshness"},
 		{"busy.txt", "a busy queue is never re-anchored"},

@@ -159,8 +159,9 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 
 // Checkpoint implements Checkpointer.
 func (s *source) Checkpoint(ctx context.Context, metricsURL string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// Scraped before taking the lock, so the kill waits for one scrape,
+	// not for a tick in progress too; the book drops the answer if a tick
+	// folded in a newer one meanwhile.
 	ctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
 	defer cancel()
 	fams, err := s.scrape(ctx, metricsURL)
@@ -169,6 +170,8 @@ func (s *source) Checkpoint(ctx context.Context, metricsURL string) error {
 	}
 	r := newScrapeResult()
 	r.add(metricsURL, fams)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.book.checkpoint(time.Now(), metricsURL, r.services[metricsURL])
 	return nil
 }
