@@ -21,8 +21,9 @@ const DefaultBrokerFreshness = 5 * time.Second
 // as backlog).
 //
 // What a killed service counted between the last scrape and its death is
-// lost, up to one tick of its throughput, so the count can drift from the
-// truth after a kill. It is re-anchored to the broker's figure when that
+// lost (up to one tick of its throughput; a few messages when the harness
+// read it just before killing it, see checkpoint), so the count can drift
+// from the truth after a crash. It is re-anchored to the broker's figure when that
 // figure is trustworthy: the queue is quiet (no publish or settle counted
 // for two ticks), the figure unchanged for two ticks, and the figure was
 // taken during the quiet (it changed after the quiet began, or the quiet

@@ -2,8 +2,9 @@
 // per queue and per tick, the depth (counted from the services' own
 // counters each second, see depthBook, with the broker's figure, ready +
 // unacked, beside it), the consumer count, the dead-lettered count, and
-// the time lag the services themselves report. Analyze turns a run's samples into the numbers the
-// results table shows (peak depth, max lag, drain time).
+// the time lag the services themselves report. Analyze turns a run's
+// samples into the numbers the results table shows (peak depth, max lag,
+// drain time).
 package lag
 
 import (
