@@ -25,6 +25,7 @@ func exportedNames() map[string]bool {
 	return map[string]bool{
 		eda.MetricBusEvents: true, eda.MetricPublishConfirm: true, eda.MetricHandle: true,
 		eda.MetricConsumerLag: true, eda.MetricConsumerLagLast: true,
+		eda.MetricQueuePublished: true, eda.MetricQueueSettled: true,
 		hybrid.MetricPendingHandoffs: true,
 		workflow.MetricStepDuration:  true, workflow.MetricStepApplied: true, workflow.MetricStepDuplicates: true,
 		workflow.MetricStepFailures: true, workflow.MetricStepCompensations: true,
@@ -112,7 +113,8 @@ func TestMetricsDocNamesExported(t *testing.T) {
 	}
 	exported := exportedNames()
 	bus := map[string]bool{eda.MetricBusEvents: true, eda.MetricPublishConfirm: true, eda.MetricHandle: true,
-		eda.MetricConsumerLag: true, eda.MetricConsumerLagLast: true}
+		eda.MetricConsumerLag: true, eda.MetricConsumerLagLast: true,
+		eda.MetricQueuePublished: true, eda.MetricQueueSettled: true}
 	documented := map[string]bool{}
 	for _, line := range strings.Split(string(raw), "\n") {
 		m := docRowRE.FindStringSubmatch(line)

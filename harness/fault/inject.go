@@ -29,9 +29,11 @@ type Injector struct {
 	winOf   map[int]int    // spec index -> its window
 	undo    map[int]Undo   // active faults
 	killed  map[string]int // services down on purpose
-	stopped bool
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
+	// beforeDown runs as a fault is about to take a service down.
+	beforeDown func(svc string)
+	stopped    bool
+	wg         sync.WaitGroup
+	cancel     context.CancelFunc
 }
 
 // New prepares the faults; node may be nil.
@@ -44,11 +46,24 @@ func New(specs []Spec, twin Target, node brokernode.Node, log *slog.Logger) *Inj
 	return in
 }
 
+// BeforeDown sets f to run each time a fault is about to take a service
+// down on purpose, before it does: the queue depth reads the service's
+// counters one last time there. The fault waits for f, so f must be quick.
+func (in *Injector) BeforeDown(f func(svc string)) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.beforeDown = f
+}
+
 // markDown counts svc down on purpose until up runs, once.
 func (in *Injector) markDown(svc string) (up func()) {
 	in.mu.Lock()
 	in.killed[svc]++
+	before := in.beforeDown
 	in.mu.Unlock()
+	if before != nil {
+		before(svc)
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {

@@ -33,3 +33,29 @@ func TestKillOfAStoppedService(t *testing.T) {
 		t.Fatal("marked as killed on purpose, though the kill failed")
 	}
 }
+
+// TestKillRunsBeforeDownFirst: the hook runs while the service is still
+// alive (the queue depth's last reading of its counters), then it dies.
+func TestKillRunsBeforeDownFirst(t *testing.T) {
+	tw := &fakeTwin{t: t}
+	tw.start()
+	in := New(nil, tw, nil, nil)
+	var seen []string
+	in.BeforeDown(func(svc string) {
+		if tw.p.Exited() {
+			t.Errorf("BeforeDown(%s) ran after the service died", svc)
+		}
+		seen = append(seen, svc)
+	})
+	undo, err := (&kill{}).Apply(context.Background(), in.env, "payment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer undo(context.Background())
+	if len(seen) != 1 || seen[0] != "payment" {
+		t.Errorf("BeforeDown saw %v, want [payment]", seen)
+	}
+	if !tw.p.Exited() {
+		t.Error("payment still running after the kill")
+	}
+}

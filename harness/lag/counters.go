@@ -2,6 +2,8 @@ package lag
 
 import (
 	"io"
+	"math"
+	"time"
 
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/eda"
@@ -10,28 +12,51 @@ import (
 
 // The values of Sample.DepthSource.
 const (
-	// SourceCounters: published minus settled, summed over every service
-	// of the twin from one scrape each.
+	// SourceCounters: published minus settled from every service's own
+	// counters, accounted per service across restarts and re-anchored to
+	// the broker's figure when the queue is quiet (see depthBook).
 	SourceCounters = "counters"
-	// SourceBroker: the broker's own figure, used when a service could not
-	// be scraped or does not export the counters (yet).
+	// SourceBroker: the broker's own figure, used when a service does not
+	// export the counters, or before every service has answered once.
 	SourceBroker = "broker"
 )
 
-// queueCounts are one queue's counters summed over the services scraped.
-type queueCounts struct{ published, settled float64 }
+// metricProcessStart is the Prometheus client's process collector's gauge,
+// which every service exports: a service whose start time changed was
+// restarted, so its counters began again at zero even if they have since
+// passed their old values (where a decrease alone would not show it).
+const metricProcessStart = "process_start_time_seconds"
+
+// serviceScrape is one service's answer at one tick.
+type serviceScrape struct {
+	// ok is false when the service did not answer: its counters keep
+	// their last values, which is right for a dead or paused service
+	// (it settles nothing) and catches up next tick for a slow one.
+	ok bool
+	// counts is false when it answered without the queue counters: an
+	// older build, whose share of every queue is unknown, so no queue's
+	// depth can be counted this tick; unless it is offBus.
+	counts bool
+	// offBus: it answered with no messaging metric at all, a service that
+	// does not use the bus (the hybrid's payment, a gRPC step server),
+	// which publishes and settles nothing and so needs no counters.
+	offBus   bool
+	start    float64
+	pub, set map[string]float64
+}
 
 // scrapeResult is one tick's scrape of every service.
 type scrapeResult struct {
-	lags   map[string]float64
-	counts map[string]queueCounts
-	// complete is false when a service did not answer or exports neither
-	// counter: its share of a queue is unknown, so no queue's difference
-	// means anything this tick.
-	complete bool
+	lags     map[string]float64
+	services map[string]serviceScrape // by metrics URL
 }
 
-func (r *scrapeResult) add(fams map[string]*dto.MetricFamily) {
+func newScrapeResult() scrapeResult {
+	return scrapeResult{lags: map[string]float64{}, services: map[string]serviceScrape{}}
+}
+
+// add records the families service url answered with.
+func (r *scrapeResult) add(url string, fams map[string]*dto.MetricFamily) {
 	for q, v := range lagOf(fams) {
 		if cur, ok := r.lags[q]; !ok || v > cur {
 			r.lags[q] = v
@@ -39,36 +64,30 @@ func (r *scrapeResult) add(fams map[string]*dto.MetricFamily) {
 	}
 	pub, okP := fams[eda.MetricQueuePublished]
 	set, okS := fams[eda.MetricQueueSettled]
-	if !okP && !okS {
-		r.complete = false
-		return
+	s := serviceScrape{ok: true, counts: okP || okS, offBus: !onBus(fams), pub: counterSums(pub), set: counterSums(set)}
+	if f, ok := fams[metricProcessStart]; ok && len(f.GetMetric()) > 0 {
+		s.start = f.GetMetric()[0].GetGauge().GetValue()
 	}
-	for q, v := range counterSums(pub) {
-		c := r.counts[q]
-		c.published += v
-		r.counts[q] = c
-	}
-	for q, v := range counterSums(set) {
-		c := r.counts[q]
-		c.settled += v
-		r.counts[q] = c
-	}
+	r.services[url] = s
 }
 
-// counted is queue's backlog from the counters, when the scrape was
-// complete and some service counted a publish into it or a settle from it.
-// A difference below zero (a publisher restarted and its counter with it)
-// reads as empty rather than as a debt.
-func (r scrapeResult) counted(queue string) (int64, bool) {
-	c, ok := r.counts[queue]
-	if !r.complete || !ok {
-		return 0, false
+// onBus says whether a service exports any of the messaging metrics every
+// EDA service has from its first connection to the broker.
+func onBus(fams map[string]*dto.MetricFamily) bool {
+	for _, name := range []string{eda.MetricQueuePublished, eda.MetricQueueSettled, eda.MetricBusEvents,
+		eda.MetricPublishConfirm, eda.MetricHandle, eda.MetricConsumerLag, eda.MetricConsumerLagLast} {
+		if _, ok := fams[name]; ok {
+			return true
+		}
 	}
-	return max(int64(c.published-c.settled), 0), true
+	return false
 }
+
+// failed records that service url did not answer.
+func (r *scrapeResult) failed(url string) { r.services[url] = serviceScrape{} }
 
 // counterSums sums a counter family per queue label, over its other labels
-// (broker, outcome).
+// (broker, outcome). A nil family sums to an empty map.
 func counterSums(fam *dto.MetricFamily) map[string]float64 {
 	out := make(map[string]float64)
 	for _, m := range fam.GetMetric() {
@@ -81,22 +100,50 @@ func counterSums(fam *dto.MetricFamily) map[string]float64 {
 	return out
 }
 
-// countedDepths is the backlog per queue that a tick scraping these
-// expositions (one per service) computes, and whether the tick's scrape
-// was complete; a queue missing from the map falls back to the broker.
+// increase is how much a counter grew from last to now, as Prometheus's
+// increase() reads it: a counter below its last value, or of a restarted
+// process, began again at zero, so all of now is new.
+func increase(last, now float64, restarted bool) int64 {
+	if restarted || now < last {
+		return int64(math.Round(now))
+	}
+	return int64(math.Round(now - last))
+}
+
+// countedDepths is the backlog per queue that one tick scraping these
+// expositions (one per service, each its first answer) counts, with
+// broker figures of zero; a queue missing from the map falls back to the
+// broker. It is the single-tick view TestCountedDepths checks.
 func countedDepths(expositions []io.Reader) (map[string]int64, error) {
-	r := scrapeResult{lags: map[string]float64{}, counts: map[string]queueCounts{}, complete: len(expositions) > 0}
-	for _, e := range expositions {
+	r := newScrapeResult()
+	var urls []string
+	for i, e := range expositions {
 		fams, err := scrape.Parse(e)
 		if err != nil {
 			return nil, err
 		}
-		r.add(fams)
+		url := string(rune('a' + i))
+		urls = append(urls, url)
+		r.add(url, fams)
 	}
+	queues := map[string]bool{}
+	for _, s := range r.services {
+		for q := range s.pub {
+			queues[q] = true
+		}
+		for q := range s.set {
+			queues[q] = true
+		}
+	}
+	broker := map[string]int64{}
+	for q := range queues {
+		broker[q] = 0
+	}
+	b := newDepthBook(urls, 0, nil)
 	out := make(map[string]int64)
-	for q := range r.counts {
-		if d, ok := r.counted(q); ok {
-			out[q] = d
+	for q, d := range b.tick(time.Unix(0, 0), r, broker) {
+		if d.source == SourceCounters {
+			out[q] = d.depth
 		}
 	}
 	return out, nil

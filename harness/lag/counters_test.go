@@ -24,8 +24,10 @@ func TestCountedDepths(t *testing.T) {
 			map[string]int64{"eb.inventory": 20, "eb.projector": 96, "eb.payment": 90}},
 		{"more settled than published (a restarted publisher) reads as empty", []string{"inventory.txt", "payment.txt"},
 			map[string]int64{"eb.inventory": 0, "eb.projector": 90, "eb.payment": 0}},
-		{"a service without the counters: the broker's figure", []string{"gateway.txt", "nocounters.txt"},
+		{"a service on the bus without the counters (an older build): the broker's figure", []string{"gateway.txt", "nocounters.txt"},
 			map[string]int64{}},
+		{"a service off the bus needs no counters", []string{"gateway.txt", "offbus.txt"},
+			map[string]int64{"eb.inventory": 120, "eb.projector": 6}},
 		{"no service: the broker's figure", nil, map[string]int64{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

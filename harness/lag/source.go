@@ -1,8 +1,10 @@
 // Package lag samples how far an EDA twin's consumers trail its producers:
-// per queue and per tick, the broker-side depth (ready + unacked), the
-// consumer count, the dead-lettered count, and the time lag the services
-// themselves report. Analyze turns a run's samples into the numbers the
-// results table shows (peak depth, max lag, drain time).
+// per queue and per tick, the depth (counted from the services' own
+// counters each second, see depthBook, with the broker's figure, ready +
+// unacked, beside it), the consumer count, the dead-lettered count, and
+// the time lag the services themselves report. Analyze turns a run's
+// samples into the numbers the results table shows (peak depth, max lag,
+// drain time).
 package lag
 
 import (
@@ -35,8 +37,10 @@ type Sample struct {
 	At    time.Time `json:"at"`
 	Queue string    `json:"queue"`
 	// Depth is the queue's backlog: from the services' own counters
-	// (published into it minus settled from it, DepthSource "counters"),
-	// which move each second, or else the broker's figure ("broker").
+	// (published into it minus settled from it, accounted across service
+	// restarts and re-anchored to BrokerDepth when the queue is quiet;
+	// DepthSource "counters"), which move each second, or else the
+	// broker's figure ("broker").
 	Depth int64 `json:"depth"`
 	// BrokerDepth is the broker's own figure (Ready + Unacked), which for
 	// RabbitMQ's quorum queues moves on a 5 s tick.
@@ -63,6 +67,19 @@ type Source interface {
 	Sample(ctx context.Context) ([]Sample, error)
 }
 
+// Checkpointer is implemented by the Source NewSource returns. Checkpoint
+// reads one service's counters at once, between ticks: call it just before
+// killing that service, so that what it counted since the last tick is not
+// lost with it (its restart counts from zero, and a settle counted by the
+// dead process and never scraped would read as backlog until the queue
+// is quiet and re-anchored).
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, metricsURL string) error
+}
+
+// checkpointTimeout bounds a Checkpoint: the kill it precedes waits for it.
+const checkpointTimeout = time.Second
+
 // NewSource watches queues (full names, e.g. "edabench.payment"; each
 // queue's dead-letter queue is found by name) on node, and reads their time
 // lag from the services' Prometheus endpoints (full URLs, e.g.
@@ -73,13 +90,15 @@ type Source interface {
 // queue counts as zero and an unreachable service as LagUnknown: neither is
 // a reason to lose the tick's depths.
 func NewSource(node brokernode.Node, queues []string, metricsURLs []string) Source {
+	log := slog.Default().With("component", "lag")
 	return &source{
 		depths:  node.QueueDepths,
 		queues:  append([]string(nil), queues...),
 		urls:    append([]string(nil), metricsURLs...),
 		client:  &http.Client{},
-		logger:  slog.Default().With("component", "lag"),
+		logger:  log,
 		brokerN: node.Name(),
+		book:    newDepthBook(metricsURLs, DefaultBrokerFreshness, log),
 	}
 }
 
@@ -90,9 +109,17 @@ type source struct {
 	client  *http.Client
 	logger  *slog.Logger
 	brokerN string
+
+	// mu makes a Sample one tick of book: the sampler and WaitDrained
+	// both sample, and a tick applied after a later one would read every
+	// counter's increase as a restart.
+	mu   sync.Mutex
+	book *depthBook
 }
 
 func (s *source) Sample(ctx context.Context) ([]Sample, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	at := time.Now()
 	// Scrape while the management API answers: both take tens of
 	// milliseconds and the tick should describe one moment.
@@ -100,27 +127,29 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 	go func() { scraped <- s.scrapeAll(ctx) }()
 	depths, err := s.depths(ctx)
 	sr := <-scraped
-	lagByQueue := sr.lags
 	if err != nil {
 		return nil, fmt.Errorf("lag: queue depths from broker %s: %w", s.brokerN, err)
 	}
-	out := make([]Sample, 0, len(s.queues))
+	figures := make(map[string]int64, len(s.queues))
 	for _, q := range s.queues {
 		st, ok := depths[q]
 		if !ok {
 			return nil, fmt.Errorf("lag: queue %q does not exist on broker %s: is the twin running with this queue prefix, and has a service declared its topology yet?", q, s.brokerN)
 		}
-		lag, ok := lagByQueue[q]
+		figures[q] = st.Messages
+	}
+	counted := s.book.tick(at, sr, figures)
+	s.logTick(ctx, counted, figures)
+	out := make([]Sample, 0, len(s.queues))
+	for _, q := range s.queues {
+		st := depths[q]
+		lag, ok := sr.lags[q]
 		if !ok {
 			lag = LagUnknown
 		}
-		depth, source := st.Messages, SourceBroker
-		if d, ok := sr.counted(q); ok {
-			depth, source = d, SourceCounters
-		}
 		out = append(out, Sample{
 			At: at, Queue: q,
-			Depth: depth, BrokerDepth: st.Messages, DepthSource: source,
+			Depth: counted[q].depth, BrokerDepth: st.Messages, DepthSource: counted[q].source,
 			Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers,
 			DeadLettered: depths[bus.DLQName(q)].Messages,
 			LagSeconds:   lag,
@@ -129,13 +158,55 @@ func (s *source) Sample(ctx context.Context) ([]Sample, error) {
 	return out, nil
 }
 
+// Checkpoint implements Checkpointer.
+func (s *source) Checkpoint(ctx context.Context, metricsURL string) error {
+	// Scraped before taking the lock, so the kill waits for one scrape,
+	// not for a tick in progress too; the book drops the answer if a tick
+	// folded in a newer one meanwhile.
+	ctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
+	defer cancel()
+	fams, err := s.scrape(ctx, metricsURL)
+	if err != nil {
+		return fmt.Errorf("lag: checkpoint of %s: %w", metricsURL, err)
+	}
+	r := newScrapeResult()
+	r.add(metricsURL, fams)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.book.checkpoint(time.Now(), metricsURL, r.services[metricsURL])
+	return nil
+}
+
+// logTick logs the tick's total depth beside the broker's (at debug level,
+// --log-level debug): how the two compare over a run is read from there,
+// since timeseries.csv keeps one depth column.
+func (s *source) logTick(ctx context.Context, counted map[string]queueDepth, figures map[string]int64) {
+	if !s.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	var depth, broker, checked, maxOff int64
+	sources := map[string]int{}
+	for q, d := range counted {
+		depth += d.depth
+		broker += figures[q]
+		sources[d.source]++
+		if d.checked {
+			checked++
+			maxOff = max(maxOff, d.off, -d.off)
+		}
+	}
+	s.logger.DebugContext(ctx, "lag: tick", "depth", depth, "broker_depth", broker,
+		"queues_counted", sources[SourceCounters], "queues_broker", sources[SourceBroker],
+		"quiet_checked", checked, "quiet_max_off", maxOff)
+}
+
 // scrapeAll merges every service's lag gauges and queue counters. Should
 // two services consume one queue, the larger lag is the one that matters.
 func (s *source) scrapeAll(ctx context.Context) scrapeResult {
 	var (
 		mu  sync.Mutex
 		wg  sync.WaitGroup
-		out = scrapeResult{lags: make(map[string]float64), counts: make(map[string]queueCounts), complete: true}
+		out = newScrapeResult()
 	)
 	for _, u := range s.urls {
 		wg.Go(func() {
@@ -143,17 +214,14 @@ func (s *source) scrapeAll(ctx context.Context) scrapeResult {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				s.logger.DebugContext(ctx, "lag: scrape failed; its queues' lag is unknown and their depth the broker's this tick", "url", u, "err", err)
-				out.complete = false
+				s.logger.DebugContext(ctx, "lag: scrape failed; its queues' lag is unknown and its counters keep their last values this tick", "url", u, "err", err)
+				out.failed(u)
 				return
 			}
-			out.add(fams)
+			out.add(u, fams)
 		})
 	}
 	wg.Wait()
-	if len(s.urls) == 0 {
-		out.complete = false
-	}
 	return out
 }
 

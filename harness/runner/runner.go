@@ -323,6 +323,13 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 			node = openDefaultNode()
 		}
 		env.lagSrc = lag.NewSource(node, queues, urls)
+		if cp, ok := env.lagSrc.(lag.Checkpointer); ok && env.inj != nil && env.tw != nil {
+			// A killed service's counts since the last tick would die with it.
+			env.inj.BeforeDown(func(svc string) {
+				err := cp.Checkpoint(ctx, "http://"+env.tw.HTTPAddr(svc)+"/metrics")
+				log.Debug("queue depth: a last reading of a service's counters before its fault", "service", svc, "err", err)
+			})
+		}
 		env.sampler = lag.NewSampler(env.lagSrc, tick, nil)
 		go env.sampler.Run(ctx)
 	}

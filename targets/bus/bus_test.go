@@ -197,6 +197,11 @@ func TestHandlerErrorRetriesThenDeadLetters(t *testing.T) {
 			if dl, rt := e.obs.get("dead_lettered"), e.obs.get("retried"); dl != 2 || rt != 3 {
 				t.Errorf("observer: dead_lettered=%d retried=%d, want 2 and 3 (%s)", dl, rt, e.obs)
 			}
+			// A classic queue retries by republishing a copy and acking the
+			// original, which settles it; a quorum queue requeues it.
+			if ra, want := e.obs.get(string(bus.EventRetryAcked)), map[bus.QueueType]int{bus.Classic: 3}[qt]; ra != want {
+				t.Errorf("observer: retry_acked=%d, want %d on a %s queue (%s)", ra, want, qt, e.obs)
+			}
 		})
 	}
 }

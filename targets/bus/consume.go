@@ -323,7 +323,9 @@ func (cs *consumer) handle(ctx context.Context, ch *amqp.Channel, d amqp.Deliver
 	}
 	if aerr := ch.Ack(d.DeliveryTag, false); aerr != nil {
 		cs.ackFailed(aerr)
+		return
 	}
+	c.observe(Event{Kind: EventRetryAcked, Queue: cs.queue, Attempt: attempt})
 }
 
 func (cs *consumer) ackFailed(err error) {

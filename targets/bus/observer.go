@@ -33,6 +33,11 @@ const (
 	EventRetried      EventKind = "retried"       // handler failed; message requeued or republished for another attempt
 	EventDeadLettered EventKind = "dead_lettered" // handler failed permanently or attempts exhausted: rejected to the DLX
 	EventAckFailed    EventKind = "ack_failed"    // ack/nack could not be sent (channel gone); the broker will redeliver
+	// EventRetryAcked: the original of a message republished for another
+	// attempt (a classic queue's retry) was acked, so it left its queue
+	// while its copy (a confirmed publish to the queue's name) took its
+	// place; a queue's settles count it.
+	EventRetryAcked EventKind = "retry_acked"
 )
 
 // Event is one observation. Fields not relevant to Kind are zero.

@@ -60,7 +60,7 @@ func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metr
 	if log == nil {
 		log = slog.Default()
 	}
-	conn, err := bus.Dial(ctx, cfg.busOptions("edabench/"+cfg.Prefix+"/gateway", bus.WithLogger(log), bus.WithObserver(m.observer()))...)
+	conn, err := bus.Dial(ctx, cfg.busOptions("edabench/"+cfg.Prefix+"/gateway", bus.WithLogger(log), bus.WithObserver(m.observer(cfg)))...)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

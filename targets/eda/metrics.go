@@ -2,6 +2,7 @@ package eda
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/edabench/edabench/targets/bus"
@@ -38,13 +39,23 @@ const (
 	// move on a coarse tick (RabbitMQ's quorum queues: 5 s).
 	MetricQueuePublished = "edabench_bus_queue_published_total"
 	// MetricQueueSettled counts, per queue, the deliveries taken out of it
-	// for good, by queue and outcome ("acked" or "dead_lettered"); a
-	// redelivery is not settled.
+	// for good, by queue and outcome (OutcomeAcked, OutcomeDeadLettered,
+	// OutcomeRetried); a redelivery is not settled.
 	MetricQueueSettled = "edabench_bus_queue_settled_total"
 
 	// LabelBroker is the constant label of every metric above: the
 	// broker the service talks to (Config.Broker).
 	LabelBroker = "broker"
+)
+
+// Values of MetricQueueSettled's outcome label.
+const (
+	OutcomeAcked        = "acked"
+	OutcomeDeadLettered = "dead_lettered"
+	// OutcomeRetried is the original of a message a classic queue's retry
+	// republished to the queue (counted there as published) before acking
+	// it: it left the queue, its copy took its place.
+	OutcomeRetried = "retried"
 )
 
 // Metrics are the messaging metrics of one EDA service.
@@ -55,6 +66,10 @@ type Metrics struct {
 	handle  *prometheus.HistogramVec
 	lag     *prometheus.HistogramVec
 	lagLast *prometheus.GaugeVec
+	// published and settled are per queue: MetricQueuePublished and
+	// MetricQueueSettled.
+	published *prometheus.CounterVec
+	settled   *prometheus.CounterVec
 }
 
 // NewMetrics registers on reg (nil: unregistered), every series labelled
@@ -95,9 +110,19 @@ func NewMetrics(reg prometheus.Registerer, broker string) *Metrics {
 			ConstLabels: l,
 			Help:        "Time lag of the latest delivery: when its consumer took it, minus when it was first published. Holds its value while the queue is idle.",
 		}, []string{"queue"}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name:        MetricQueuePublished,
+			ConstLabels: l,
+			Help:        "Messages published into a queue whose publish the broker confirmed: once for each of the twin's queues its routing key reaches.",
+		}, []string{"queue"}),
+		settled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name:        MetricQueueSettled,
+			ConstLabels: l,
+			Help:        "Deliveries taken out of a queue for good: acked, dead-lettered, or acked after a retry copy was republished to it.",
+		}, []string{"queue", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.confirm, m.handle, m.lag, m.lagLast)
+		reg.MustRegister(m.events, m.confirm, m.handle, m.lag, m.lagLast, m.published, m.settled)
 	}
 	return m
 }
@@ -111,19 +136,53 @@ func (m *Metrics) forBroker(broker string) error {
 	return nil
 }
 
-func (m *Metrics) observer() bus.Observer {
+// observer counts every bus event and, per queue of cfg's topology, what
+// was published into it and settled from it.
+func (m *Metrics) observer(cfg Config) bus.Observer {
 	if m == nil {
 		return nil
 	}
+	routes := m.queueRoutes(cfg)
 	return bus.ObserverFunc(func(e bus.Event) {
 		m.events.WithLabelValues(string(e.Kind), e.Role).Inc()
 		switch e.Kind {
 		case bus.EventConfirmed:
 			m.confirm.WithLabelValues(e.RoutingKey).Observe(e.Duration.Seconds())
+			for _, q := range routes[e.RoutingKey] {
+				m.published.WithLabelValues(q).Inc()
+			}
 		case bus.EventAcked:
 			m.handle.WithLabelValues(e.Queue).Observe(e.Duration.Seconds())
+			m.settled.WithLabelValues(e.Queue, OutcomeAcked).Inc()
+		case bus.EventDeadLettered:
+			m.settled.WithLabelValues(e.Queue, OutcomeDeadLettered).Inc()
+		case bus.EventRetryAcked:
+			m.settled.WithLabelValues(e.Queue, OutcomeRetried).Inc()
 		}
 	})
+}
+
+// queueRoutes maps a confirmed publish's routing key to the queues of cfg it
+// reaches: through the exchange by the queues' bindings (literal keys, as
+// Config.Queues declares them), or straight to a queue by its name, which
+// is how the bus republishes a retry copy. It also starts every queue's
+// series at zero: the harness reads a service without the counters as one
+// that cannot be counted, so a service that has not yet published or
+// settled must still show them.
+func (m *Metrics) queueRoutes(cfg Config) map[string][]string {
+	routes := make(map[string][]string)
+	for _, q := range cfg.Queues() {
+		for _, key := range append(slices.Clone(q.Bindings), q.Name) {
+			if !slices.Contains(routes[key], q.Name) {
+				routes[key] = append(routes[key], q.Name)
+			}
+		}
+		m.published.WithLabelValues(q.Name)
+		for _, o := range []string{OutcomeAcked, OutcomeDeadLettered, OutcomeRetried} {
+			m.settled.WithLabelValues(q.Name, o)
+		}
+	}
+	return routes
 }
 
 // observeLag records the time lag of a delivery as its consumer takes it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/workflow"
@@ -20,7 +21,9 @@ import (
 func TestMetricsNamedForTheBus(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := NewMetrics(reg, bus.RabbitMQ)
-	obs := m.observer()
+	cfg := DefaultConfig()
+	cfg.Prefix = "x"
+	obs := m.observer(cfg)
 	obs.Observe(bus.Event{Kind: bus.EventConfirmed, Role: "publish", RoutingKey: "order.paid", Duration: time.Millisecond})
 	obs.Observe(bus.Event{Kind: bus.EventAcked, Role: "consume", Queue: "x.payment", Duration: 2 * time.Millisecond})
 	m.observeLag(bus.Delivery{Queue: "x.payment", PublishedAt: time.Now().Add(-time.Second)})
@@ -44,7 +47,8 @@ func TestMetricsNamedForTheBus(t *testing.T) {
 			}
 		}
 	}
-	want := []string{MetricBusEvents, MetricHandle, MetricPublishConfirm, MetricConsumerLag, MetricConsumerLagLast}
+	want := []string{MetricBusEvents, MetricHandle, MetricPublishConfirm, MetricConsumerLag, MetricConsumerLagLast,
+		MetricQueuePublished, MetricQueueSettled}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("registered %v, want %v", got, want)
@@ -93,6 +97,86 @@ func TestServicesRefuseAnotherBrokersMetrics(t *testing.T) {
 			err := c.start(NewMetrics(nil, "another-broker"))
 			if err == nil || !strings.Contains(err.Error(), `broker "rabbitmq"`) || !strings.Contains(err.Error(), "cfg.Broker()") {
 				t.Errorf("error %v; want one naming the config's broker and eda.NewMetrics(reg, cfg.Broker())", err)
+			}
+		})
+	}
+}
+
+// TestQueueCounters: a confirmed publish counts once in every queue its
+// routing key reaches by the twin's bindings, a retry copy in the queue it
+// was republished to; acks, dead-letters and a retry's ack of the original
+// settle; nothing else moves either counter. Every queue's series exist
+// (at zero) before anything happened, so a quiet service still shows them.
+func TestQueueCounters(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Prefix = "x"
+	type count struct {
+		queue, outcome string // outcome "" is the published counter
+		want           float64
+	}
+	for _, tc := range []struct {
+		name   string
+		events []bus.Event
+		want   []count
+	}{
+		{"nothing yet: every series at zero", nil, []count{
+			{"x.payment", "", 0}, {"x.gateway", "", 0}, {"x.notification", OutcomeAcked, 0}, {"x.shipping", OutcomeRetried, 0},
+		}},
+		{"order.placed reaches payment only", []bus.Event{
+			{Kind: bus.EventPublished, RoutingKey: KeyOrderPlaced},
+			{Kind: bus.EventConfirmed, RoutingKey: KeyOrderPlaced},
+		}, []count{{"x.payment", "", 1}, {"x.inventory", "", 0}, {"x.gateway", "", 0}}},
+		{"order.failed reaches every queue", []bus.Event{
+			{Kind: bus.EventConfirmed, RoutingKey: KeyOrderFailed},
+		}, []count{{"x.payment", "", 1}, {"x.inventory", "", 1}, {"x.shipping", "", 1}, {"x.notification", "", 1}, {"x.gateway", "", 1}}},
+		{"a nacked or returned publish is not in any queue", []bus.Event{
+			{Kind: bus.EventNacked, RoutingKey: KeyPaymentCaptured},
+			{Kind: bus.EventReturned, RoutingKey: KeyPaymentCaptured},
+			{Kind: bus.EventUnconfirmed, RoutingKey: KeyPaymentCaptured},
+		}, []count{{"x.inventory", "", 0}, {"x.gateway", "", 0}}},
+		{"a retry copy counts in its queue by name", []bus.Event{
+			{Kind: bus.EventRetried, Queue: "x.inventory"},
+			{Kind: bus.EventConfirmed, RoutingKey: "x.inventory"},
+			{Kind: bus.EventRetryAcked, Queue: "x.inventory"},
+		}, []count{{"x.inventory", "", 1}, {"x.inventory", OutcomeRetried, 1}, {"x.inventory", OutcomeAcked, 0}}},
+		{"acked and dead-lettered settle; delivered, requeued and failed acks do not", []bus.Event{
+			{Kind: bus.EventDelivered, Queue: "x.payment"},
+			{Kind: bus.EventAcked, Queue: "x.payment"},
+			{Kind: bus.EventDelivered, Queue: "x.payment"},
+			{Kind: bus.EventRetried, Queue: "x.payment"},
+			{Kind: bus.EventDelivered, Queue: "x.payment", Redelivered: true},
+			{Kind: bus.EventAckFailed, Queue: "x.payment"},
+			{Kind: bus.EventDeadLettered, Queue: "x.payment"},
+		}, []count{{"x.payment", OutcomeAcked, 1}, {"x.payment", OutcomeDeadLettered, 1}, {"x.payment", OutcomeRetried, 0}, {"x.payment", "", 0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := NewMetrics(reg, bus.RabbitMQ)
+			obs := m.observer(cfg)
+			for _, e := range tc.events {
+				obs.Observe(e)
+			}
+			for _, c := range tc.want {
+				name, ctr := MetricQueuePublished, m.published.WithLabelValues(c.queue)
+				if c.outcome != "" {
+					name, ctr = MetricQueueSettled, m.settled.WithLabelValues(c.queue, c.outcome)
+				}
+				var pb dto.Metric
+				if err := ctr.Write(&pb); err != nil {
+					t.Fatal(err)
+				}
+				if got := pb.GetCounter().GetValue(); got != c.want {
+					t.Errorf("%s{queue=%q,outcome=%q} = %v, want %v", name, c.queue, c.outcome, got, c.want)
+				}
+			}
+			fams, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fams {
+				if f.GetName() == MetricQueuePublished && len(f.GetMetric()) != len(cfg.Queues()) {
+					t.Errorf("%d published series, want one per queue (%d)", len(f.GetMetric()), len(cfg.Queues()))
+				}
 			}
 		})
 	}

@@ -42,7 +42,7 @@ func NewStepService(ctx context.Context, cfg Config, exec *workflow.Executor, m 
 		log = slog.Default()
 	}
 	name := fmt.Sprintf("edabench/%s/%s", cfg.Prefix, exec.Step())
-	conn, err := bus.Dial(ctx, cfg.busOptions(name, bus.WithLogger(log), bus.WithObserver(m.observer()))...)
+	conn, err := bus.Dial(ctx, cfg.busOptions(name, bus.WithLogger(log), bus.WithObserver(m.observer(cfg)))...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", exec.Step(), err)
 	}
