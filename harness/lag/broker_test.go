@@ -2,8 +2,6 @@ package lag_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,9 +21,7 @@ import (
 // checks what the Source reports at each stage.
 func TestSourceAgainstBroker(t *testing.T) {
 	node := brokertest.Shared(t)
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	q := "edabench-lagtest-" + hex.EncodeToString(b)
+	q := brokertest.Prefix(t, node, "edabench-lagtest-")
 	const n, dead = 40, 3
 
 	conn, err := amqp.Dial(node.AMQPURL())
@@ -154,9 +150,7 @@ func TestSourceMissingQueue(t *testing.T) {
 
 func TestSamplerAgainstBroker(t *testing.T) {
 	node := brokertest.Shared(t)
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	q := "edabench-lagtest-" + hex.EncodeToString(b)
+	q := brokertest.Prefix(t, node, "edabench-lagtest-")
 	conn, err := amqp.Dial(node.AMQPURL())
 	if err != nil {
 		t.Fatal(err)
