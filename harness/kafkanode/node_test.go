@@ -2,9 +2,14 @@ package kafkanode_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,5 +150,80 @@ func consumeOne(t *testing.T, n *kafkanode.Node, topic string) string {
 		if recs := fs.Records(); len(recs) > 0 {
 			return string(recs[0].Key) + "=" + string(recs[0].Value)
 		}
+	}
+}
+
+// A run killed before its release left a claim and a topic: the next Start
+// (here one reusing the running node) deletes the topic and the record,
+// and keeps a topic a live claim covers.
+func TestStartSweepsDeadClaims(t *testing.T) {
+	n := kafkatest.Dedicated(t)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	deadTopic := fmt.Sprintf("edabench-dead-%d.orders", dead.Process.Pid)
+	liveTopic := fmt.Sprintf("edabench-live-%d.orders", os.Getpid())
+	release := n.Claim(t.Context(), brokernode.Topology{Queues: []string{liveTopic}})
+	defer release(context.Background())
+	createTopic(t, n, deadTopic)
+	createTopic(t, n, liveTopic)
+
+	// The record a killed owner leaves (the on-disk form Claim writes).
+	rec, err := json.Marshal(map[string]any{"pid": dead.Process.Pid, "start_ticks": 1,
+		"topology": brokernode.Topology{Queues: []string{deadTopic, liveTopic}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(n.Config().DataDir, "claims", fmt.Sprintf("%d-1-dead.json", dead.Process.Pid))
+	if err := os.WriteFile(path, rec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	depths, err := n.QueueDepths(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := depths[deadTopic]; ok {
+		t.Errorf("topic %s of a dead owner survived the next Start", deadTopic)
+	}
+	if _, ok := depths[liveTopic]; !ok {
+		t.Errorf("topic %s, which a live claim covers, was deleted with the dead owner's", liveTopic)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the dead owner's record %s is still there (stat: %v)", path, err)
+	}
+}
+
+// A node that does not come up fails Start with the cause, the log's path
+// and its last lines, and leaves no process or pid behind.
+func TestStartFailureNamesTheLog(t *testing.T) {
+	kafkatest.Require(t)
+	cfg, err := kafkatest.FreeConfig(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HeapMax = "1zz" // the JVM refuses it at once
+	n, err := kafkanode.Start(t.Context(), cfg)
+	if err == nil {
+		_ = n.Stop(context.Background())
+		t.Fatal("Start with an invalid heap size succeeded")
+	}
+	for _, want := range []string{"did not come up", filepath.Join(cfg.DataDir, "server.out"), "Invalid maximum heap size"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Start error does not contain %q:\n%v", want, err)
+		}
+	}
+	n, err = kafkanode.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.PID() != 0 {
+		t.Errorf("a failed start left pid %d running", n.PID())
+	}
+	if err := n.Stop(t.Context()); err != nil {
+		t.Errorf("Stop on a node that is not running: %v, want nil", err)
 	}
 }
