@@ -59,6 +59,14 @@ func TestNodeLifecycle(t *testing.T) {
 	if d := depths[topic]; d.Messages != 1 {
 		t.Errorf("QueueDepths()[%s] = %+v, want 1 record held", topic, d)
 	}
+	// What xk6-eda's gauges use: a node known only by its URLs.
+	reader, err := kafkanode.Kind().Depths(n.ClientURL(), n.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if depths, err = reader.QueueDepths(t.Context()); err != nil || depths[topic].Messages != 1 {
+		t.Errorf("Kind().Depths(%q).QueueDepths()[%s] = %+v, %v; want 1 record held", n.ClientURL(), topic, depths[topic], err)
+	}
 
 	if err := n.Restart(t.Context()); err != nil {
 		t.Fatalf("Restart: %v", err)

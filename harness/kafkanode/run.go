@@ -68,6 +68,11 @@ func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
 	if err := n.killStarting(srv); err != nil {
 		logger().WarnContext(ctx, "kafka: tearing down the failed node", "err", err)
 	}
+	// A JVM older than the jars fails on its first class; say what fixes it.
+	if strings.Contains(tailFile(p.stdoutLog, 40), "UnsupportedClassVersionError") {
+		cause = fmt.Errorf("%w; Kafka %s needs Java 17 or newer: apt-get install -y openjdk-17-jre-headless, "+
+			"or set %s to a JDK 17+", cause, Version, EnvJava)
+	}
 	var logs strings.Builder
 	for _, f := range []string{p.stdoutLog, p.nodeLog} {
 		if tail := tailFile(f, 15); strings.TrimSpace(tail) != "" {
