@@ -26,6 +26,7 @@ help:
 	@echo "make build         bin/target, bin/brokerctl and bin/edabench"
 	@echo "make install       go install edabench (one binary: scenarios built in, serves the twins itself)"
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
+	@echo "make kafka         fetch Apache Kafka's jars for the private Kafka node (brokerctl up --broker kafka)"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
 	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling, soak memory, suite time"
 
@@ -39,9 +40,36 @@ install:
 	$(GO) install ./harness/cmd/edabench
 
 # Installs Debian's rabbitmq-server when missing, then starts the private
-# node, so the tests that need a broker find one fast.
-deps:
+# node, so the tests that need a broker find one fast; fetches Kafka's jars
+# (make kafka: about 10 s and 45 MB the first time, nothing after).
+deps: kafka
 	$(GO) run ./harness/cmd/brokerctl up
+
+# Apache Kafka for the private Kafka node (harness/kafkanode, `brokerctl up
+# --broker kafka`): the broker and its runtime dependencies from Maven
+# Central, fetched with Maven (deploy/kafka/pom.xml) into
+# KAFKA_CACHE/KAFKA_VERSION/libs, where the node looks by default (keep
+# KAFKA_VERSION equal to kafkanode.Version; a test checks). Idempotent: the
+# .fetched marker is written last, so an interrupted fetch is redone, a
+# finished one never. Java 17+ and Maven come from Debian when missing.
+KAFKA_VERSION := 4.4.0
+KAFKA_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/edabench/kafka
+KAFKA_LIBS    := $(KAFKA_CACHE)/$(KAFKA_VERSION)/libs
+
+.PHONY: java kafka
+
+java:
+	@command -v java >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
+
+kafka: java
+	@test -f "$(KAFKA_LIBS)/.fetched" || { \
+		command -v mvn >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends maven; } && \
+		echo "fetching Apache Kafka $(KAFKA_VERSION) into $(KAFKA_LIBS)" && \
+		rm -rf "$(KAFKA_LIBS).tmp" && \
+		mvn -B -q -f deploy/kafka/pom.xml dependency:copy-dependencies \
+			-Dkafka.version=$(KAFKA_VERSION) -Dkafka.libs="$(KAFKA_LIBS).tmp" && \
+		rm -rf "$(KAFKA_LIBS)" && mv "$(KAFKA_LIBS).tmp" "$(KAFKA_LIBS)" && \
+		touch "$(KAFKA_LIBS)/.fetched"; } || { echo "make kafka: fetching Kafka $(KAFKA_VERSION) with Maven failed (see above)" >&2; exit 1; }
 
 # Debian's chromium, for the test that opens a report in a headless browser.
 .PHONY: chromium

@@ -7,6 +7,7 @@ package brokernodes
 import (
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/kafkanode"
 )
 
 // Builtin lists every broker node implementation; the first is the default
@@ -14,5 +15,6 @@ import (
 func Builtin() brokernode.Registry {
 	return brokernode.NewRegistry(
 		broker.Kind(),
+		kafkanode.Kind(),
 	)
 }

@@ -87,7 +87,7 @@ func TestStatusAndClean(t *testing.T) {
 // A broker brokerctl cannot run is a usage error that names the ones it can,
 // before anything is started.
 func TestUnknownBroker(t *testing.T) {
-	for _, args := range [][]string{{"--broker", "kafka", "up"}, {"status", "--broker", "nope"}} {
+	for _, args := range [][]string{{"--broker", "pulsar", "up"}, {"status", "--broker", "nope"}} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (usage)", args, code, exitUsage)
