@@ -14,6 +14,7 @@ import (
 
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/scrape"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/metrics"
@@ -88,10 +89,7 @@ func (s *shared) sample() {
 // RabbitMQ management API, as the harness does (harness/broker), with the
 // AMQP URL's credentials.
 func queueDepths(ctx context.Context, mgmt, amqpURL string) (map[string]int64, error) {
-	user, pass := "guest", "guest"
-	if u, err := amqpURI(amqpURL); err == nil && u.Username != "" {
-		user, pass = u.Username, u.Password
-	}
+	user, pass := rabbitmq.Credentials(amqpURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mgmt+"/api/queues?disable_stats=true&enable_queue_totals=true&columns=name,vhost,messages", nil)
 	if err != nil {
 		return nil, err

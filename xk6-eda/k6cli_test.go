@@ -17,6 +17,7 @@ import (
 
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/xk6-eda/internal/k6build"
 )
 
@@ -157,10 +158,7 @@ func brokerObjects(ctx context.Context, node *broker.Node, prefix string) ([]str
 	if err != nil {
 		return nil, err
 	}
-	u, p := "guest", "guest"
-	if uri, err := amqpURI(node.AMQPURL()); err == nil {
-		u, p = uri.Username, uri.Password
-	}
+	u, p := rabbitmq.Credentials(node.AMQPURL())
 	req.SetBasicAuth(u, p)
 	resp, err := httpClient.Do(req)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // Config is one probe.
@@ -80,7 +81,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = bus.Delete(dctx, c.URL, exchange, queues...)
+		_ = rabbitmq.DeleteQueues(dctx, c.URL, exchange, queues...)
 	}()
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -102,8 +103,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	for i, q := range queues {
 		key := fmt.Sprintf("probe.%d", i)
-		conn, err := bus.Dial(runCtx, bus.WithURL(c.URL), bus.WithExchange(exchange), bus.WithMandatory(true),
-			bus.WithConnectionName(q), bus.WithQueue(bus.Queue{Name: q, Type: bus.Quorum, Bindings: []string{key}}))
+		conn, err := bus.Dial(runCtx, rabbitmq.Kind(), bus.WithURL(c.URL), bus.WithExchange(exchange), bus.WithMandatory(true),
+			bus.WithConnectionName(q), bus.WithQueue(bus.Queue{Name: q, Bindings: []string{key}}),
+			bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}))
 		if err != nil {
 			return Result{}, fmt.Errorf("brokerprobe: connect to %s: %w", c.URL, err)
 		}
