@@ -32,6 +32,17 @@ type Delivery struct {
 // Attempt is the 1-based attempt number of this delivery.
 func (d Delivery) Attempt() int { return d.DeliveryCount + 1 }
 
+// OrderID is the order the event is about (the publish's CorrelationID).
+func (d Delivery) OrderID() string { return d.CorrelationID }
+
+// PublishedNS is the first publish time in Unix nanoseconds, 0 if unknown.
+func (d Delivery) PublishedNS() int64 {
+	if d.PublishedAt.IsZero() {
+		return 0
+	}
+	return d.PublishedAt.UnixNano()
+}
+
 // Handler processes one delivery. Returning nil acks it, once every publish
 // the handler made with its ctx was confirmed; an error retries it (up to
 // the queue's MaxAttempts, then it is dead-lettered); an error wrapping

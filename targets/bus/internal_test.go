@@ -112,3 +112,24 @@ func TestScopeSettles(t *testing.T) {
 	nilScope.begin() // outside a handler Publish has no scope
 	nilScope.end(nil)
 }
+
+func TestDeliveryAccessors(t *testing.T) {
+	at := time.Unix(1700000000, 123456789)
+	for _, tc := range []struct {
+		name        string
+		d           Delivery
+		attempt     int
+		order       string
+		publishedNS int64
+	}{
+		{"first", Delivery{CorrelationID: "o1", PublishedAt: at}, 1, "o1", at.UnixNano()},
+		{"third, no time", Delivery{CorrelationID: "o2", DeliveryCount: 2}, 3, "o2", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.d.Attempt() != tc.attempt || tc.d.OrderID() != tc.order || tc.d.PublishedNS() != tc.publishedNS {
+				t.Fatalf("Attempt %d, OrderID %q, PublishedNS %d; want %d, %q, %d",
+					tc.d.Attempt(), tc.d.OrderID(), tc.d.PublishedNS(), tc.attempt, tc.order, tc.publishedNS)
+			}
+		})
+	}
+}
