@@ -38,6 +38,9 @@ type Broker struct {
 	// Kill drops, on the broker's side, every connection whose name
 	// starts with name, as a network fault or a broker restart would.
 	Kill func(t *testing.T, name string)
+	// Restart stops the broker and starts it again; nil skips the case
+	// that needs it (a shared broker other tests use must not restart).
+	Restart func(t *testing.T)
 }
 
 // Run runs the contract; open is called once per case.
@@ -47,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Broker) {
 		run  func(t *testing.T, b Broker)
 	}{
 		{"PublishConfirmed", testPublishConfirmed},
+		{"ConfirmedSurvivesBrokerRestart", testSurvivesRestart},
 		{"AckAfterConfirm", testAckAfterConfirm},
 		{"RedeliveryBoundThenDeadLetter", testRedeliveryBound},
 		{"PoisonDeadLettersAtOnce", testPoison},

@@ -43,6 +43,28 @@ func testPublishConfirmed(t *testing.T, b Broker) {
 	}
 }
 
+// testSurvivesRestart: what Publish confirmed is still there after the
+// broker restarted, for a connection opened after it.
+func testSurvivesRestart(t *testing.T, b Broker) {
+	if b.Restart == nil {
+		t.Skip("this broker cannot be restarted by the test (Broker.Restart is nil)")
+	}
+	e := newEnv(t, b, 0)
+	pub := e.dial(t, "pub")
+	const n = 20
+	for i := range n {
+		publish(t, pub, "in.placed", fmt.Sprintf("o%d", i))
+	}
+	if err := pub.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	b.Restart(t)
+	got := newRecord()
+	consume(t, e.dial(t, "sub"), e.in.Name, func(_ context.Context, d bus.Delivery) error { got.add(d); return nil })
+	got.waitFor(t, fmt.Sprintf("all %d messages confirmed before the restart consumed after it", n),
+		func(ds []bus.Delivery) bool { return len(orders(ds)) == n })
+}
+
 // testAckAfterConfirm: a handler that returns nil while a publish it made
 // through its ctx was not confirmed does not get its input acked: the
 // input comes back, up to its bound, then goes to the dead-letter queue;

@@ -61,11 +61,13 @@ func (m *Memory) Kind() bus.Kind {
 // Broker is a bustest.Broker over m.
 func (m *Memory) Broker(t *testing.T) Broker {
 	return Broker{Kind: m.Kind(), URL: "memory://", Prefix: fmt.Sprintf("mem%d", time.Now().UnixNano()),
-		Kill: func(_ *testing.T, name string) { m.Kill(name) }}
+		Kill:    func(_ *testing.T, name string) { m.Kill(name) },
+		Restart: func(*testing.T) { m.Kill("") }}
 }
 
 // Kill drops every connection whose name starts with name: what they had
-// not settled goes back to its queue, counted, and they reconnect on next use.
+// not settled goes back to its queue, counted, and they reconnect on next
+// use. Kill("") is a restart: its queues are its durable state.
 func (m *Memory) Kill(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -1,7 +1,9 @@
 package rabbitmq_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/targets/bus/bustest"
@@ -27,4 +29,28 @@ func TestContract(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestContractOnARestartedBroker runs the contract on a node of its own,
+// which the case that needs it restarts.
+func TestContractOnARestartedBroker(t *testing.T) {
+	node := brokertest.Dedicated(t)
+	bustest.Run(t, func(t *testing.T) bustest.Broker {
+		return bustest.Broker{
+			Kind:    rabbitmq.Kind(),
+			URL:     node.AMQPURL(),
+			Options: rabbitmq.Options{QueueType: rabbitmq.Quorum},
+			Prefix:  brokertest.Prefix(t, node, "bustest"),
+			Kill: func(t *testing.T, name string) {
+				closeConnectionsByName(t, node.MgmtURL(), name, 1)
+			},
+			Restart: func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+				defer cancel()
+				if err := node.Restart(ctx); err != nil {
+					t.Fatalf("restart the broker: %v", err)
+				}
+			},
+		}
+	})
 }
