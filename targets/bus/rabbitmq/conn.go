@@ -56,6 +56,12 @@ func Open(ctx context.Context, cfg bus.DriverConfig) (bus.Driver, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = bus.ObserverFunc(func(bus.Event) {})
 	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = bus.DefaultDialTimeout
+	}
+	if cfg.BackoffMin <= 0 || cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMin, cfg.BackoffMax = bus.DefaultBackoffMin, bus.DefaultBackoffMax
+	}
 	d := &Driver{cfg: cfg, opts: o, obs: cfg.Observer}
 	d.log = cfg.Logger.With("component", "bus", "broker", Name, "connection", cfg.ConnectionName)
 	d.ctx, d.cancel = context.WithCancel(ctx)
@@ -71,16 +77,38 @@ func Open(ctx context.Context, cfg bus.DriverConfig) (bus.Driver, error) {
 }
 
 // Declare declares t on the publishing connection now, and remembers it so
-// every later connection declares it first.
+// every later connection declares it first. What a retry may fix (a node
+// just restarted answers INTERNAL_ERROR for a while, or the connection
+// drops) is retried for ConnectTimeout, as the first connection is.
 func (d *Driver) Declare(ctx context.Context, t bus.Topology) error {
 	d.topoMu.Lock()
 	d.topo = t
 	d.topoMu.Unlock()
-	s, err := d.pub.current(ctx)
-	if err != nil {
-		return err
+	var deadline <-chan time.Time
+	if to := d.cfg.ConnectTimeout; to > 0 {
+		timer := time.NewTimer(to)
+		defer timer.Stop()
+		deadline = timer.C
 	}
-	return refused(d.redeclare(s))
+	for failures := 1; ; failures++ {
+		s, err := d.pub.current(ctx)
+		if err != nil {
+			return err
+		}
+		err = d.redeclare(s)
+		if err == nil || fatalAMQP(err) {
+			return refused(err)
+		}
+		wait := bus.Backoff(d.cfg.BackoffMin, d.cfg.BackoffMax, failures)
+		d.log.Debug("bus: declaring the topology failed; retrying", "attempt", failures, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-deadline:
+			return fmt.Errorf("%w (gave up after %s)", err, d.cfg.ConnectTimeout)
+		case <-time.After(wait):
+		}
+	}
 }
 
 func (d *Driver) topology() bus.Topology {

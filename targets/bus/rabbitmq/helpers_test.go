@@ -113,14 +113,10 @@ func (e *env) dial(ctx context.Context, extra ...bus.Option) *bus.Conn {
 		bus.WithObserver(e.obs),
 		bus.WithBackoff(50*time.Millisecond, 2*time.Second),
 	}
-	types := map[string]rabbitmq.QueueType{}
 	for _, q := range e.queues {
 		opts = append(opts, bus.WithQueue(q.bus()))
-		if q.Type != "" {
-			types[q.Name] = q.Type
-		}
 	}
-	opts = append(opts, bus.WithDriverOptions(rabbitmq.Options{QueueTypes: types}))
+	opts = append(opts, bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}))
 	c, err := bus.Dial(ctx, rabbitmq.Kind(), append(opts, extra...)...)
 	if err != nil {
 		e.t.Fatalf("Dial: %v", err)
@@ -129,7 +125,8 @@ func (e *env) dial(ctx context.Context, extra ...bus.Option) *bus.Conn {
 	return c
 }
 
-// testQueue is a queue of a test topology with its RabbitMQ queue type.
+// testQueue is a queue of a test topology with its RabbitMQ queue type
+// (default quorum; classic is the driver's type for an unreplicated queue).
 type testQueue struct {
 	Name        string
 	Type        rabbitmq.QueueType
@@ -138,7 +135,7 @@ type testQueue struct {
 }
 
 func (q testQueue) bus() bus.Queue {
-	return bus.Queue{Name: q.Name, Bindings: q.Bindings, MaxAttempts: q.MaxAttempts}
+	return bus.Queue{Name: q.Name, Bindings: q.Bindings, MaxAttempts: q.MaxAttempts, Unreplicated: q.Type == rabbitmq.Classic}
 }
 
 // counter is an Observer counting events by kind (and role).

@@ -62,7 +62,6 @@ func TestOptions(t *testing.T) {
 		{"quorum", Options{QueueType: Quorum, Prefetch: 64}, false},
 		{"pointer", &Options{QueueType: Classic}, false},
 		{"stream", Options{QueueType: "stream"}, true},
-		{"per queue", Options{QueueTypes: map[string]QueueType{"a": "stream"}}, true},
 		{"prefetch", Options{Prefetch: 70000}, true},
 		{"other broker", otherOptions{}, true},
 	} {
@@ -79,13 +78,12 @@ func TestOptions(t *testing.T) {
 }
 
 func TestQueueTypeOf(t *testing.T) {
-	o := Options{QueueType: Quorum, QueueTypes: map[string]QueueType{"c": Classic}}
+	o := Options{QueueType: Quorum}
 	for _, tc := range []struct {
 		q    bus.Queue
 		want QueueType
 	}{
 		{bus.Queue{Name: "a"}, Quorum},
-		{bus.Queue{Name: "c"}, Classic},
 		{bus.Queue{Name: "obs", Unreplicated: true}, Classic},
 	} {
 		if got := o.typeOf(tc.q); got != tc.want {
@@ -98,3 +96,12 @@ type otherOptions struct{}
 
 func (otherOptions) Broker() string  { return "kafka" }
 func (otherOptions) Validate() error { return nil }
+
+// Configs holding the options (eda.Config) are compared as values; an
+// uncomparable field here would make that panic.
+func TestOptionsAreComparable(t *testing.T) {
+	var a, b bus.DriverOptions = Options{QueueType: Classic}, Options{QueueType: Classic}
+	if a != b {
+		t.Fatal("equal options compare unequal")
+	}
+}

@@ -32,17 +32,16 @@ const (
 )
 
 // Options are RabbitMQ's own settings, passed through bus.WithDriverOptions
-// (or eda.Config.Options); every zero field takes its default.
+// (or eda.Config.Options); every zero field takes its default. They stay
+// comparable, as the configs holding them are.
 //
 // Queue arguments are immutable in RabbitMQ: re-declaring an existing queue
 // with another type or delivery limit fails with PRECONDITION_FAILED (406);
 // delete the queue (or pick a new name) to change them.
 type Options struct {
 	// QueueType is the type of every queue of the topology (default
-	// Quorum), except an Unreplicated one (always Classic) and those named
-	// in QueueTypes.
-	QueueType  QueueType
-	QueueTypes map[string]QueueType
+	// Quorum), except an Unreplicated one, which is always Classic.
+	QueueType QueueType
 	// Prefetch is basic.qos per consumer when Consume sets none; default
 	// DefaultPrefetch.
 	Prefetch  int
@@ -56,11 +55,6 @@ func (Options) Broker() string { return Name }
 func (o Options) Validate() error {
 	if o.QueueType != "" && o.QueueType != Quorum && o.QueueType != Classic {
 		return fmt.Errorf("queue type %q: want quorum or classic", o.QueueType)
-	}
-	for q, t := range o.QueueTypes {
-		if t != Quorum && t != Classic {
-			return fmt.Errorf("queue %q: queue type %q: want quorum or classic", q, t)
-		}
 	}
 	if o.Prefetch < 0 || o.Prefetch > 65535 {
 		return fmt.Errorf("prefetch %d: want 1 to 65535", o.Prefetch)
@@ -83,9 +77,6 @@ func (o Options) withDefaults() Options {
 
 // typeOf is the queue type q is declared with.
 func (o Options) typeOf(q bus.Queue) QueueType {
-	if t, ok := o.QueueTypes[q.Name]; ok {
-		return t
-	}
 	if q.Unreplicated {
 		return Classic
 	}
