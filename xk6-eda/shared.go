@@ -16,13 +16,13 @@ import (
 
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
-	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/edabench/edabench/targets/eda/orderends"
 	"github.com/sirupsen/logrus"
 	"go.k6.io/k6/metrics"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/proto"
 )
 
 // shared is what every VU's Client with the same key uses: the gRPC
@@ -50,9 +50,9 @@ type shared struct {
 	clients   []orderpb.OrderServiceClient
 	next      atomic.Uint64
 
-	cfg   eda.Config // EDA only
-	bus   *bus.Conn  // EDA only: the completion subscription
-	queue string     // EDA only: this run's completion queue
+	cfg   eda.Config              // EDA only
+	bus   *orderends.Subscription // EDA only: the completion subscription
+	queue string                  // EDA only: this run's completion queue
 
 	// ctx lives until the client is settled (end of test) or closed; the
 	// background goroutines stop with it.
@@ -199,17 +199,14 @@ func (s *shared) subscribe() error {
 	cfg.AMQPURL, cfg.Prefix = s.opts.AMQP, s.opts.Prefix
 	s.cfg = cfg
 	s.queue = cfg.QueueName("k6." + s.run)
-	q := bus.Queue{Name: s.queue, Type: bus.Classic, Bindings: []string{eda.KeyOrderCompleted, eda.KeyOrderFailed}}
-	// Dial's ctx is the Conn's lifetime; WithConnectTimeout bounds the dial.
-	conn, err := bus.Dial(s.ctx, bus.WithURL(cfg.AMQPURL), bus.WithExchange(cfg.Exchange()), bus.WithQueue(q),
-		bus.WithConnectionName("edabench/k6/"+s.run), bus.WithHeartbeat(cfg.Heartbeat),
-		bus.WithDialTimeout(dialTimeout), bus.WithConnectTimeout(2*dialTimeout), bus.WithLogger(slog.New(newLogrusHandler(s.log))))
+	conn, err := orderends.Subscribe(s.ctx, orderends.Config{Twin: cfg, Queue: s.queue, ConnectionName: "edabench/k6/" + s.run,
+		Logger: slog.New(newLogrusHandler(s.log)), DialTimeout: dialTimeout, ConnectTimeout: 2 * dialTimeout, ShutdownGrace: time.Second})
 	if err != nil {
 		return fmt.Errorf("AMQP broker %s is unreachable: is the broker the %s twin uses up? (the private node: `make broker-up`; else set the amqp option, AMQP= in the examples): %w", redact(s.opts.AMQP), s.opts.Twin, err)
 	}
 	s.bus = conn
 	s.wg.Go(func() {
-		err := conn.Consume(s.ctx, s.queue, bus.ConsumeOptions{Prefetch: 512, Concurrency: 1, ShutdownGrace: time.Second}, s.handle)
+		err := conn.Run(s.ctx, s.handle)
 		if err != nil && s.ctx.Err() == nil && !errors.Is(err, bus.ErrClosed) {
 			s.log.WithError(err).Warn("completion consumer stopped: completions from now on are not seen, so orders will count lost")
 		}
@@ -217,30 +214,11 @@ func (s *shared) subscribe() error {
 	return nil
 }
 
-func redact(raw string) string {
-	if u, err := amqpURL(raw); err == nil {
-		return u
-	}
-	return "(malformed URL)"
-}
-
-func amqpURL(raw string) (string, error) {
-	u, err := amqp.ParseURI(raw)
-	if err != nil {
-		return "", err
-	}
-	u.Password = "xxx"
-	return u.String(), nil
-}
+func redact(raw string) string { return rabbitmq.RedactURL(raw) }
 
 // handle takes one OrderCompleted or OrderFailed from the completion queue.
-func (s *shared) handle(_ context.Context, d bus.Delivery) error {
-	at := time.Now()
-	ev := &orderpb.Event{}
-	if err := proto.Unmarshal(d.Body, ev); err != nil {
-		return bus.Poison(err)
-	}
-	s.finish(ev.GetOrder().GetOrderId(), at, d.RoutingKey == eda.KeyOrderCompleted)
+func (s *shared) handle(e orderends.End) error {
+	s.finish(e.OrderID, e.At, e.Completed)
 	return nil
 }
 
@@ -461,7 +439,7 @@ func (s *shared) close() {
 		}
 		s.wg.Wait()
 		if conn != nil {
-			if err := bus.Delete(context.Background(), s.opts.AMQP, "", s.queue); err != nil {
+			if err := conn.Delete(context.Background()); err != nil {
 				s.log.WithError(err).WithField("queue", s.queue).Warn("deleting the completion queue; delete it by hand (rabbitmqctl delete_queue)")
 			}
 		}
@@ -480,7 +458,5 @@ func (s *shared) closeConns() {
 func (s *shared) client() orderpb.OrderServiceClient {
 	return s.clients[s.next.Add(1)%uint64(len(s.clients))]
 }
-
-func amqpURI(raw string) (amqp.URI, error) { return amqp.ParseURI(raw) }
 
 func defaultAMQP() string { return eda.DefaultConfig().AMQPURL }

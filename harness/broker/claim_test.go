@@ -16,6 +16,7 @@ import (
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // envClaimChild makes the test binary a run that claims and declares a
@@ -53,8 +54,9 @@ func claimAndWait(prefix string) int {
 // declare declares a quorum queue (and with it its dead-letter queue and
 // both exchanges) under prefix, as a twin's service does.
 func declare(ctx context.Context, n *broker.Node, prefix string) error {
-	c, err := bus.Dial(ctx, bus.WithURL(n.AMQPURL()), bus.WithExchange(prefix+".orders"),
-		bus.WithQueue(bus.Queue{Name: prefix + ".payment", Type: bus.Quorum, Bindings: []string{"order.placed"}}))
+	c, err := bus.Dial(ctx, rabbitmq.Kind(), bus.WithURL(n.AMQPURL()), bus.WithExchange(prefix+".orders"),
+		bus.WithQueue(bus.Queue{Name: prefix + ".payment", Bindings: []string{"order.placed"}}),
+		bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}))
 	if err != nil {
 		return fmt.Errorf("declare under %s: %w", prefix, err)
 	}

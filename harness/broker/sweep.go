@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // Leftovers is what the node holds that no running process owns.
@@ -183,7 +184,7 @@ func (n *Node) deleteTopology(ctx context.Context, t Topology, skip func(Record)
 }
 
 // deleteClaimed deletes the queues and exchanges of inv that t covers
-// through bus.Delete, the same path twins delete their own topology by.
+// through rabbitmq.Delete, the same path twins delete their own topology by.
 func (n *Node) deleteClaimed(ctx context.Context, t Topology, inv inventory, live []Record) error {
 	pick := func(have []string, covers func(Topology, string) bool) map[string]bool {
 		set := map[string]bool{}
@@ -199,16 +200,16 @@ func (n *Node) deleteClaimed(ctx context.Context, t Topology, inv inventory, liv
 	exchanges := withoutDerived(pick(inv.exchanges, claimsExchange), ".dlx")
 	var errs []error
 	if len(queues) > 0 {
-		errs = append(errs, bus.Delete(ctx, n.AMQPURL(), "", queues...))
+		errs = append(errs, rabbitmq.DeleteQueues(ctx, n.AMQPURL(), "", queues...))
 	}
 	for _, x := range exchanges {
-		errs = append(errs, bus.Delete(ctx, n.AMQPURL(), x))
+		errs = append(errs, rabbitmq.DeleteQueues(ctx, n.AMQPURL(), x))
 	}
 	return errors.Join(errs...)
 }
 
 // withoutDerived drops a dead-letter queue (exchange) whose queue
-// (exchange) is in set too: bus.Delete takes it along.
+// (exchange) is in set too: rabbitmq.Delete takes it along.
 func withoutDerived(set map[string]bool, suffix string) []string {
 	var out []string
 	for name := range set {

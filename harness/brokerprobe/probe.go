@@ -18,6 +18,7 @@ import (
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // Config is one probe.
@@ -100,7 +101,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = bus.Delete(dctx, p.url, p.exchange, queues...)
+		_ = rabbitmq.DeleteQueues(dctx, p.url, p.exchange, queues...)
 	}()
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -142,8 +143,9 @@ func (p *probe) fail(err error) {
 // publishers on a connection of its own, as a twin's service has.
 func (p *probe) startQueue(ctx context.Context, q, key string) (*bus.Conn, error) {
 	c := p.c
-	conn, err := bus.Dial(ctx, bus.WithURL(p.url), bus.WithExchange(p.exchange), bus.WithMandatory(true),
-		bus.WithConnectionName(q), bus.WithQueue(bus.Queue{Name: q, Type: bus.Quorum, Bindings: []string{key}}))
+	conn, err := bus.Dial(ctx, rabbitmq.Kind(), bus.WithURL(p.url), bus.WithExchange(p.exchange), bus.WithMandatory(true),
+		bus.WithConnectionName(q), bus.WithQueue(bus.Queue{Name: q, Bindings: []string{key}}),
+		bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}))
 	if err != nil {
 		return nil, fmt.Errorf("brokerprobe: connect to %s: %w", p.url, err)
 	}

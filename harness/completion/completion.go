@@ -6,7 +6,6 @@ package completion
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -15,10 +14,8 @@ import (
 
 	"github.com/edabench/edabench/harness/attack"
 	"github.com/edabench/edabench/internal/bitset"
-	"github.com/edabench/edabench/targets/api/orderpb"
-	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
-	"google.golang.org/protobuf/proto"
+	"github.com/edabench/edabench/targets/eda/orderends"
 )
 
 // Event is one order's end, seen once.
@@ -39,10 +36,10 @@ func (e Event) ServiceTime() time.Duration { return e.At.Sub(e.Sent) }
 
 // Observer consumes the completions of one run.
 type Observer struct {
-	cfg  eda.Config
-	run  string
-	conn *bus.Conn
-	on   func(Event)
+	cfg eda.Config
+	run string
+	sub *orderends.Subscription
+	on  func(Event)
 
 	// Fixed bitsets rather than a map: a soak's million orders cost 250 KB,
 	// allocated before the first minute, instead of a map that grows with
@@ -66,33 +63,27 @@ func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on fu
 	if log == nil {
 		log = slog.Default()
 	}
-	q := bus.Queue{Name: QueueName(cfg), Type: bus.Classic, Bindings: []string{eda.KeyOrderCompleted, eda.KeyOrderFailed}}
-	conn, err := bus.Dial(ctx, bus.WithURL(cfg.AMQPURL), bus.WithExchange(cfg.Exchange()), bus.WithQueue(q),
-		bus.WithConnectionName("edabench/harness/"+run), bus.WithHeartbeat(cfg.Heartbeat), bus.WithLogger(log))
+	sub, err := orderends.Subscribe(ctx, orderends.Config{Twin: cfg, Queue: QueueName(cfg),
+		ConnectionName: "edabench/harness/" + run, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("completion observer: %w", err)
 	}
-	return &Observer{cfg: cfg, run: run, conn: conn, on: on, log: log,
+	return &Observer{cfg: cfg, run: run, sub: sub, on: on, log: log,
 		seen: bitset.New(maxOrders), completed: bitset.New(maxOrders), size: uint64(maxOrders)}, nil
 }
 
 // Run consumes until ctx ends. One worker: on needs no locking, and the
 // harness's one shard of the end-to-end recorder is written by one goroutine.
 func (o *Observer) Run(ctx context.Context) error {
-	return o.conn.Consume(ctx, QueueName(o.cfg), bus.ConsumeOptions{Prefetch: 512, Concurrency: 1}, o.handle)
+	return o.sub.Run(ctx, o.handle)
 }
 
-func (o *Observer) handle(_ context.Context, d bus.Delivery) error {
-	at := time.Now()
-	ev := &orderpb.Event{}
-	if err := proto.Unmarshal(d.Body, ev); err != nil {
-		return bus.Poison(err)
-	}
-	seq, intended, sent, ok := attack.ParseOrderID(o.run, ev.GetOrder().GetOrderId())
+func (o *Observer) handle(e orderends.End) error {
+	seq, intended, sent, ok := attack.ParseOrderID(o.run, e.OrderID)
 	if !ok {
 		return nil // another run's order, or one placed by hand
 	}
-	completed := d.RoutingKey == eda.KeyOrderCompleted
+	completed := e.Completed
 	if seq >= o.size {
 		o.beyond.Do(func() {
 			o.log.Warn("completion: an order numbered beyond the run's bound; its duplicates cannot be told apart", "seq", seq, "bound", o.size)
@@ -108,7 +99,7 @@ func (o *Observer) handle(_ context.Context, d bus.Delivery) error {
 		}
 	}
 	o.count.Add(1)
-	o.on(Event{Seq: seq, Intended: intended, Sent: sent, At: at, Completed: completed, Reason: ev.GetReason()})
+	o.on(Event{Seq: seq, Intended: intended, Sent: sent, At: e.At, Completed: completed, Reason: e.Reason})
 	return nil
 }
 
@@ -127,11 +118,11 @@ func (o *Observer) Count() int { return int(o.count.Load()) }
 func (o *Observer) Duplicates() int64 { return o.dups.Load() }
 
 // Close closes the connection.
-func (o *Observer) Close() error { return o.conn.Close() }
+func (o *Observer) Close() error { return o.sub.Close() }
 
 // Delete closes the connection and removes the harness's queue and its
 // dead-letter queue: for a twin the harness did not start, whose topology
 // it leaves alone but whose broker should not keep its queue after the run.
 func (o *Observer) Delete(ctx context.Context) error {
-	return errors.Join(o.Close(), bus.Delete(ctx, o.cfg.AMQPURL, "", QueueName(o.cfg)))
+	return o.sub.Delete(ctx)
 }

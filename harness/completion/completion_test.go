@@ -1,17 +1,14 @@
 package completion
 
 import (
-	"context"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/edabench/edabench/harness/attack"
 	"github.com/edabench/edabench/internal/bitset"
-	"github.com/edabench/edabench/targets/api/orderpb"
-	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
-	"google.golang.org/protobuf/proto"
+	"github.com/edabench/edabench/targets/eda/orderends"
 )
 
 // The observer's bookkeeping, without a broker: each order reported once,
@@ -24,11 +21,8 @@ func TestHandleReportsEachOrderOnce(t *testing.T) {
 	now := time.Now()
 	deliver := func(run string, seq uint64, key string) {
 		t.Helper()
-		body, err := proto.Marshal(&orderpb.Event{Order: &orderpb.OrderData{OrderId: attack.OrderID(run, seq, now, now)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := o.handle(context.Background(), bus.Delivery{Body: body, RoutingKey: key}); err != nil {
+		end := orderends.End{OrderID: attack.OrderID(run, seq, now, now), Completed: key == eda.KeyOrderCompleted, At: now}
+		if err := o.handle(end); err != nil {
 			t.Fatal(err)
 		}
 	}

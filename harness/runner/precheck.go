@@ -13,7 +13,7 @@ import (
 
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
-	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -119,27 +119,23 @@ func listServices(ctx context.Context, addr string) ([]string, error) {
 // CheckBroker says whether an AMQP broker at rawURL accepts a connection
 // with the URL's credentials and vhost.
 func CheckBroker(ctx context.Context, rawURL string) error {
-	uri, err := amqp.ParseURI(rawURL)
+	addr, err := rabbitmq.Address(rawURL)
 	if err != nil {
-		return fmt.Errorf("not an AMQP URL (%w): want amqp://USER:PASSWORD@HOST:PORT/VHOST", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	addr := net.JoinHostPort(uri.Host, fmt.Sprint(uri.Port))
 	if err := dialTCP(ctx, addr); err != nil {
 		return fmt.Errorf("%s: %w; start the running twin's broker or fix the URL", addr, err)
 	}
-	conn, err := amqp.DialConfig(rawURL, amqp.Config{Dial: amqp.DefaultDial(probeTimeout)})
-	if err == nil {
-		return conn.Close()
-	}
-	// RabbitMQ says why it closed the handshake; amqp091 passes that on.
-	var ae *amqp.Error
+	err = rabbitmq.Handshake(rawURL, probeTimeout)
 	switch {
-	case errors.As(err, &ae) && ae.Code == amqp.AccessRefused:
-		return fmt.Errorf("the broker refused the login (%s); pass the running twin's --amqp, with its user and password", ae.Reason)
-	case errors.As(err, &ae) && ae.Code == amqp.NotAllowed:
-		return fmt.Errorf("the broker refused the vhost (%s); pass the running twin's --amqp, with its vhost", ae.Reason)
+	case err == nil:
+		return nil
+	case errors.Is(err, rabbitmq.ErrLoginRefused):
+		return fmt.Errorf("%w; pass the running twin's --amqp, with its user and password", err)
+	case errors.Is(err, rabbitmq.ErrVhostRefused):
+		return fmt.Errorf("%w; pass the running twin's --amqp, with its vhost", err)
 	}
 	return fmt.Errorf("%s listens but no AMQP connection opened (%w): is it a RabbitMQ broker? pass the running twin's --amqp", addr, err)
 }

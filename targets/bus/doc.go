@@ -1,42 +1,27 @@
-// Package bus is edabench's reliable RabbitMQ messaging layer for the
-// event-driven twin: services consume an event from their own durable queue,
-// apply an idempotent step, publish the next event (persistent, confirmed)
-// and only then ack.
+// Package bus is edabench's broker-neutral messaging layer for the
+// event-driven twins: services consume an event from their own durable
+// queue, apply an idempotent step, publish the next event (persistent,
+// confirmed) and only then ack.
 //
-// # Topology
+// # Layer and drivers
 //
-// Dial declares, idempotently and again after every reconnect:
+// A Driver (one package per broker: targets/bus/rabbitmq; registered by
+// name in drivers.Builtin()) speaks the broker's protocol: it declares a
+// Topology, makes one confirmed publish attempt, subscribes with manual
+// settlement primitives (ack, another attempt, dead-letter), reconnects on
+// its own and reports lost connections. The Conn above it owns what must
+// mean the same on every broker, so no driver can bend it:
 //
-//   - a durable topic exchange (Options.Exchange, default "edabench.orders");
-//   - a durable direct dead-letter exchange (default "<exchange>.dlx");
-//   - per Queue: a durable queue (quorum by default, or classic) bound with
-//     its routing keys, dead-lettering to the DLX with the queue name as
-//     routing key, and its durable dead-letter queue "<queue>.dlq".
+//   - the first-publish time (Delivery.PublishedAt, ns) and the message
+//     identity are fixed before the first attempt and kept by every
+//     republish and redelivery;
+//   - Publish returns nil only once the broker confirmed; a publish whose
+//     connection died is republished after the reconnect (same MessageID),
+//     so delivery is at-least-once and consumers deduplicate;
+//   - a delivery is acked only after its handler returned nil and every
+//     publish the handler made with its ctx was confirmed;
+//   - a failed delivery gets MaxAttempts attempts, then goes to its
+//     dead-letter queue DLQName(queue); ErrPoison sends it there at once.
 //
-// Quorum queues get x-delivery-limit = MaxAttempts-1 (the broker dead-letters
-// a message that keeps coming back, even if the consumer crashes on it) and
-// at-least-once dead-lettering. Classic queues have no delivery count, so the
-// bus bounds retries itself: a failed message is republished to the queue
-// with an attempt counter (HeaderRetries) and the original acked; after the
-// last attempt it is rejected to the DLX.
-//
-// # Connections
-//
-// A Conn keeps two AMQP connections, "<name>/publish" and "<name>/consume"
-// (RabbitMQ blocks publishing connections under resource alarms; acks must
-// not be stuck behind them). Each is redialled forever with capped,
-// jittered exponential backoff until the Conn is closed.
-//
-// # Guarantees
-//
-// Publish returns nil only after a publisher confirm. A publish whose
-// connection dies before the confirm is republished (same MessageID) after
-// the reconnect, so delivery is at-least-once; consumers must be idempotent
-// (deduplicate on Delivery.MessageID). Consume acks after the handler
-// returns nil; on error the message is retried up to the queue's MaxAttempts
-// and then dead-lettered; an error wrapping ErrPoison dead-letters at once.
-//
-// Every message carries MessageId, CorrelationId (the order ID), the AMQP
-// timestamp (whole seconds) and HeaderPublishedNS, the first publish time in
-// Unix nanoseconds, exposed as Delivery.PublishedAt.
+// bustest.Run is the contract suite every driver must pass.
 package bus

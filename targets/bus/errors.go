@@ -2,9 +2,6 @@ package bus
 
 import (
 	"errors"
-	"fmt"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 var (
@@ -25,6 +22,17 @@ var (
 	ErrPoison = errors.New("bus: poison message")
 	// ErrClosed: the Conn was closed (Close or its Dial ctx ended).
 	ErrClosed = errors.New("bus: connection closed")
+	// ErrConnectionLost is a driver's report that its connection went
+	// before a publish was confirmed: the layer republishes after Reconnect.
+	ErrConnectionLost = errors.New("bus: connection to the broker lost")
+	// ErrRefused is a driver's report that the broker refused something no
+	// retry can fix (credentials, permissions, a queue declared earlier
+	// with other arguments).
+	ErrRefused = errors.New("bus: refused by the broker")
+	// ErrPublishUnconfirmed: a handler returned nil but a publish it made
+	// through the delivery's context was not confirmed, so its input is not
+	// acked: the downstream event is not known to be safe in the broker.
+	ErrPublishUnconfirmed = errors.New("bus: a publish of the handler was not confirmed")
 )
 
 type poisonError struct{ err error }
@@ -40,26 +48,4 @@ func Poison(err error) error {
 		err = errors.New("rejected by handler")
 	}
 	return &poisonError{err: err}
-}
-
-// fatalAMQP reports errors a reconnect cannot fix without operator action
-// (bad credentials, missing vhost/permissions, topology argument mismatch).
-func fatalAMQP(err error) bool {
-	var ae *amqp.Error
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.Code {
-	case amqp.AccessRefused, amqp.PreconditionFailed, amqp.NotAllowed, amqp.NotFound:
-		return true
-	}
-	return false
-}
-
-func dialHint(url, name string, err error) error {
-	var ae *amqp.Error
-	if errors.As(err, &ae) && ae.Code == amqp.AccessRefused {
-		return fmt.Errorf("RabbitMQ at %s refused connection %q: %w; check the user, password and vhost in the URL", redactURL(url), name, err)
-	}
-	return fmt.Errorf("cannot reach RabbitMQ at %s (connection %q): %w; is the broker running? `make broker-up`", hostPort(url), name, err)
 }

@@ -1,13 +1,12 @@
 package bus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"testing"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 func TestBackoffIsCappedAndJittered(t *testing.T) {
@@ -18,29 +17,11 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 			want = max
 		}
 		for range 50 {
-			d := backoff(min, max, failures)
+			d := Backoff(min, max, failures)
 			if d < want/2 || d > want {
-				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", failures, d, want/2, want)
+				t.Fatalf("Backoff(%d) = %s, want in [%s, %s]", failures, d, want/2, want)
 			}
 		}
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"amqp://guest:s3cret@127.0.0.1:5672/": "amqp://guest:xxxxx@127.0.0.1:5672/",
-		"amqp://127.0.0.1:5672/":              "amqp://127.0.0.1:5672/",
-		"amqp://user@host/":                   "amqp://user@host/",
-	} {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := hostPort("amqp://guest:guest@127.0.0.1:5682/vh"); got != "127.0.0.1:5682" {
-		t.Errorf("hostPort = %q", got)
-	}
-	if got := hostPort("amqp://rabbit/"); got != "rabbit:5672" {
-		t.Errorf("hostPort = %q", got)
 	}
 }
 
@@ -56,70 +37,99 @@ func TestNewMessageIDIsUUIDv4(t *testing.T) {
 	}
 }
 
-func TestToDelivery(t *testing.T) {
-	pub := time.Unix(1700000000, 123456789)
-	d := toDelivery("q", amqp.Delivery{
-		Headers: amqp.Table{
-			HeaderPublishedNS: pub.UnixNano(),
-			headerDeliveries:  int64(2),
-			HeaderRetries:     int32(1),
-			HeaderRoutingKey:  "order.created",
-			HeaderExchange:    "edabench.orders",
-		},
-		Timestamp:  time.Unix(1700000000, 0),
-		RoutingKey: "q",
-		Exchange:   "",
-		MessageId:  "m", CorrelationId: "o", Redelivered: true,
-	})
-	if !d.PublishedAt.Equal(pub) || d.DeliveryCount != 3 || d.Attempt() != 4 || d.RoutingKey != "order.created" ||
-		d.Exchange != "edabench.orders" || d.MessageID != "m" || d.CorrelationID != "o" || !d.Redelivered || d.Queue != "q" {
-		t.Fatalf("toDelivery = %+v", d)
-	}
-	// Without the ns header PublishedAt falls back to the seconds timestamp.
-	if d := toDelivery("q", amqp.Delivery{Timestamp: time.Unix(5, 0)}); !d.PublishedAt.Equal(time.Unix(5, 0)) || d.Headers == nil {
-		t.Fatalf("fallback: %+v", d)
-	}
-}
-
 func TestPoison(t *testing.T) {
-	base := errTest("boom")
+	base := errors.New("boom")
 	p := Poison(base)
-	if !errors.Is(p, ErrPoison) || !errors.Is(wrap(p), ErrPoison) || errors.Is(base, ErrPoison) || !errors.Is(p, base) {
+	if !errors.Is(p, ErrPoison) || !errors.Is(fmt.Errorf("ctx: %w", p), ErrPoison) || errors.Is(base, ErrPoison) || !errors.Is(p, base) {
 		t.Fatal("Poison detection broken")
-	}
-	if !errors.Is(fmt.Errorf("x: %w", ErrPoison), ErrPoison) {
-		t.Fatal("wrapped ErrPoison not detected")
 	}
 }
 
 func TestOptionsValidation(t *testing.T) {
-	for _, opts := range [][]Option{
-		{WithQueue(Queue{})},
-		{WithQueue(Queue{Name: "a"}), WithQueue(Queue{Name: "a"})},
-		{WithQueue(Queue{Name: "a", Type: "stream"})},
-		{WithQueue(Queue{Name: "a", MaxAttempts: -1})},
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"unnamed queue", []Option{WithQueue(Queue{})}},
+		{"queue twice", []Option{WithQueue(Queue{Name: "a"}), WithQueue(Queue{Name: "a"})}},
+		{"negative attempts", []Option{WithQueue(Queue{Name: "a", MaxAttempts: -1})}},
 	} {
-		var o Options
-		for _, f := range opts {
-			f(&o)
-		}
-		if err := o.applyDefaults(); err == nil {
-			t.Errorf("options %+v accepted", o.Queues)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var o Options
+			for _, f := range tc.opts {
+				f(&o)
+			}
+			if err := o.applyDefaults(); err == nil {
+				t.Errorf("options %+v accepted", o.Queues)
+			}
+		})
 	}
 	var o Options
-	if err := o.applyDefaults(); err != nil || o.Exchange != DefaultExchange || o.DLX != DefaultExchange+".dlx" || o.Heartbeat != DefaultHeartbeat {
+	if err := o.applyDefaults(); err != nil || o.Exchange != DefaultExchange || o.MaxNacks != DefaultMaxNacks {
 		t.Fatalf("defaults: %+v, %v", o, err)
 	}
 }
 
-type errTest string
+// TestScopeSettles pins the ack-after-confirm bookkeeping: a delivery's
+// scope is settled only when every publish made through it ended, and
+// reports the first that failed.
+func TestScopeSettles(t *testing.T) {
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name    string
+		results []error
+		wantErr bool
+	}{
+		{"no publish", nil, false},
+		{"all confirmed", []error{nil, nil}, false},
+		{"one unconfirmed", []error{nil, boom}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScope()
+			ctx := withScope(context.Background(), s)
+			for range tc.results {
+				scopeOf(ctx).begin()
+			}
+			for _, err := range tc.results {
+				scopeOf(ctx).end(err)
+			}
+			err := s.settled(context.Background())
+			if (err != nil) != tc.wantErr || (err != nil && !errors.Is(err, ErrPublishUnconfirmed)) {
+				t.Fatalf("settled = %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+	t.Run("still in flight", func(t *testing.T) {
+		s := newScope()
+		s.begin()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.settled(ctx); !errors.Is(err, ErrPublishUnconfirmed) {
+			t.Fatalf("settled with a publish in flight = %v, want ErrPublishUnconfirmed", err)
+		}
+	})
+	var nilScope *scope
+	nilScope.begin() // outside a handler Publish has no scope
+	nilScope.end(nil)
+}
 
-func (e errTest) Error() string { return string(e) }
-
-func wrap(err error) error { return &wrapped{err} }
-
-type wrapped struct{ err error }
-
-func (w *wrapped) Error() string { return "ctx: " + w.err.Error() }
-func (w *wrapped) Unwrap() error { return w.err }
+func TestDeliveryAccessors(t *testing.T) {
+	at := time.Unix(1700000000, 123456789)
+	for _, tc := range []struct {
+		name        string
+		d           Delivery
+		attempt     int
+		order       string
+		publishedNS int64
+	}{
+		{"first", Delivery{CorrelationID: "o1", PublishedAt: at}, 1, "o1", at.UnixNano()},
+		{"third, no time", Delivery{CorrelationID: "o2", DeliveryCount: 2}, 3, "o2", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.d.Attempt() != tc.attempt || tc.d.OrderID() != tc.order || tc.d.PublishedNS() != tc.publishedNS {
+				t.Fatalf("Attempt %d, OrderID %q, PublishedNS %d; want %d, %q, %d",
+					tc.d.Attempt(), tc.d.OrderID(), tc.d.PublishedNS(), tc.attempt, tc.order, tc.publishedNS)
+			}
+		})
+	}
+}

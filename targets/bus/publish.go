@@ -2,55 +2,25 @@ package bus
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 )
-
-// HeaderPublishedNS carries the first publish time in Unix nanoseconds
-// (int64): the AMQP timestamp property only has whole seconds.
-const HeaderPublishedNS = "x-published-ns"
 
 // Message is an event to publish.
 type Message struct {
 	Body          []byte
 	CorrelationID string         // the order ID
 	MessageID     string         // unique per event; a UUIDv4 is generated when empty. Kept across republishes, so consumers can deduplicate on it
-	Type          string         // event type (AMQP type property), optional
+	Type          string         // event type, optional
 	ContentType   string         // default "application/json"
-	Headers       map[string]any // extra headers; values must be AMQP table types (string, int64, bool, []byte, time.Time, ...)
+	Headers       map[string]any // extra headers (string, int64, bool, []byte, time.Time, ...)
 }
 
-// NewMessageID returns a random UUIDv4 string.
-func NewMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go >= 1.24)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
-
-func (c *Conn) publishing(m Message, now time.Time) amqp.Publishing {
-	h := make(amqp.Table, len(m.Headers)+1)
-	for k, v := range m.Headers {
-		h[k] = v
-	}
-	h[HeaderPublishedNS] = now.UnixNano()
+// outgoing fixes m's identity and first-publish time once, before the first
+// attempt: every republish then carries the same ones.
+func (c *Conn) outgoing(key string, m Message, now time.Time) Outgoing {
 	id := m.MessageID
 	if id == "" {
 		id = NewMessageID()
@@ -59,200 +29,186 @@ func (c *Conn) publishing(m Message, now time.Time) amqp.Publishing {
 	if ct == "" {
 		ct = "application/json"
 	}
-	return amqp.Publishing{
-		Headers:       h,
-		ContentType:   ct,
-		DeliveryMode:  amqp.Persistent,
-		CorrelationId: m.CorrelationID,
-		MessageId:     id,
-		Timestamp:     now,
-		Type:          m.Type,
-		AppId:         c.opts.ConnectionName,
-		Body:          m.Body,
+	h := make(map[string]any, len(m.Headers))
+	for k, v := range m.Headers {
+		h[k] = v
 	}
+	return Outgoing{RoutingKey: key, Body: m.Body, MessageID: id, CorrelationID: m.CorrelationID, Type: m.Type,
+		ContentType: ct, Headers: h, PublishedNS: now.UnixNano(), Mandatory: c.opts.Mandatory}
 }
 
 // Publish sends m to the exchange with routingKey as a persistent message and
-// returns nil only once the broker has confirmed it (publisher confirms).
+// returns nil only once the broker has it durably (confirmed).
 //
 // If the connection drops before the confirm, the outcome is unknown and the
-// message is republished (same MessageID) on the next connection until it is
-// confirmed or ctx ends: delivery is at-least-once. A broker nack is retried
-// Options.MaxNacks times. Errors:
+// message is republished (same MessageID, same first-publish time) once the
+// driver has reconnected, until it is confirmed or ctx ends: delivery is
+// at-least-once. A broker nack is retried Options.MaxNacks times. Errors:
 //   - ErrNotPublished (wrapping ctx.Err() or ErrClosed): never written, certainly not enqueued;
 //   - ErrUnconfirmed (same wrapping): written but unconfirmed, possibly enqueued;
 //   - ErrNacked, ErrUnroutable (with WithMandatory).
 //
-// Publish is safe for concurrent use; concurrent calls are pipelined on one
-// confirm-mode channel, each waiting only for its own confirm.
+// Inside a Handler, publish with the handler's ctx: the delivery is then
+// acked only once this publish was confirmed.
 func (c *Conn) Publish(ctx context.Context, routingKey string, m Message) error {
-	msg := c.publishing(m, time.Now())
-	return c.publish(ctx, c.opts.Exchange, routingKey, c.opts.Mandatory, msg)
+	sc := scopeOf(ctx)
+	sc.begin()
+	err := c.publish(ctx, c.outgoing(routingKey, m, time.Now()))
+	sc.end(err)
+	return err
 }
 
-func (c *Conn) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
-	if err := validate(exchange, key, &msg); err != nil {
-		return fmt.Errorf("%w: message %s: %w", ErrNotPublished, msg.MessageId, err)
-	}
+// publish is the layer's retry loop around the driver's single attempts.
+func (c *Conn) publish(ctx context.Context, m Outgoing) error {
 	start := time.Now()
-	written := false
-	nacks := 0
-	fail := func(cause error) error {
-		if written {
-			c.observe(Event{Kind: EventUnconfirmed, RoutingKey: key, Err: cause})
-			return fmt.Errorf("%w: message %s (routing key %q): %w", ErrUnconfirmed, msg.MessageId, key, cause)
-		}
-		return fmt.Errorf("%w: message %s (routing key %q): %w", ErrNotPublished, msg.MessageId, key, cause)
-	}
+	p := publishing{c: c, m: m}
 	for attempt := 0; ; attempt++ {
-		s, err := c.pub.current(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		// Don't write into a connection the broker has blocked (resource
-		// alarm): the write would hang without honouring ctx.
-		select {
-		case <-s.unblocked():
-		default:
-			select {
-			case <-s.unblocked():
-			case <-s.dead:
-				continue
-			case <-ctx.Done():
-				return fail(ctx.Err())
-			case <-c.ctx.Done():
-				return fail(ErrClosed)
-			}
-		}
-
-		dc, err := s.pub.PublishWithDeferredConfirmWithContext(ctx, exchange, key, mandatory, false, msg)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fail(ctx.Err())
-			}
-			// validate() ruled out encoding errors, so this is the channel
-			// or the socket failing; amqp091 shuts the connection down on
-			// any write error.
-			if !errors.Is(err, amqp.ErrClosed) {
-				written = true // an I/O error mid-write: the broker may have it
-			}
-			c.log.Debug("bus: publish channel gone; will republish", "message_id", msg.MessageId, "err", err)
-			if !c.awaitDead(ctx, s) {
-				return fail(ctx.Err())
-			}
-			continue
-		}
-		if attempt == 0 {
-			c.observe(Event{Kind: EventPublished, RoutingKey: key})
-		} else {
-			c.observe(Event{Kind: EventRepublished, RoutingKey: key})
-		}
-		written = true
-
-		select {
-		case <-dc.Done():
-		case <-ctx.Done():
-			return fail(ctx.Err())
-		case <-c.ctx.Done():
-			return fail(ErrClosed)
-		}
-		if dc.Acked() {
-			if mandatory && s.returns.take(msg.MessageId) {
-				c.observe(Event{Kind: EventReturned, RoutingKey: key})
-				return fmt.Errorf("%w: message %s to exchange %q with routing key %q", ErrUnroutable, msg.MessageId, exchange, key)
-			}
-			c.observe(Event{Kind: EventConfirmed, RoutingKey: key, Duration: time.Since(start)})
+		err := c.d.Publish(ctx, m)
+		p.noteWrite(err, attempt)
+		switch {
+		case err == nil:
+			c.observe(Event{Kind: EventConfirmed, RoutingKey: m.RoutingKey, Duration: time.Since(start)})
 			return nil
-		}
-		if s.pub.IsClosed() {
-			// The channel died with the confirm outstanding (amqp091 resolves
-			// pending confirms as nacks on close): outcome unknown, republish.
-			c.log.Debug("bus: confirm lost with the channel; will republish", "message_id", msg.MessageId)
-			if !c.awaitDead(ctx, s) {
-				return fail(ctx.Err())
+		case errors.Is(err, ErrUnroutable):
+			c.observe(Event{Kind: EventReturned, RoutingKey: m.RoutingKey})
+			return fmt.Errorf("message %s to exchange %q: %w", m.MessageID, c.opts.Exchange, err)
+		case errors.Is(err, ErrNacked):
+			if err := p.nacked(ctx); err != nil {
+				return err
 			}
-			continue
-		}
-		nacks++
-		c.observe(Event{Kind: EventNacked, RoutingKey: key})
-		if nacks > c.opts.MaxNacks {
-			return fmt.Errorf("%w: message %s (routing key %q) after %d attempts", ErrNacked, msg.MessageId, key, nacks)
-		}
-		c.log.Warn("bus: broker nacked a publish; republishing", "message_id", msg.MessageId, "routing_key", key, "nacks", nacks)
-		if !sleepCtx(ctx, backoff(50*time.Millisecond, time.Second, nacks)) {
-			return fail(ctx.Err())
+		case errors.Is(err, ErrConnectionLost):
+			c.log.Debug("bus: connection lost before the confirm; will republish", "message_id", m.MessageID, "err", err)
+			if rerr := c.d.Reconnect(ctx); rerr != nil {
+				return p.fail(c.closedOr(ctx, rerr))
+			}
+		case errors.Is(err, ErrNotPublished):
+			return err
+		default: // ctx ended or the driver closed
+			return p.fail(c.closedOr(ctx, err))
 		}
 	}
 }
 
-// awaitDead waits until s is marked dead (the supervisor then replaces it).
-// It reports false when ctx ends or the Conn closes first.
-func (c *Conn) awaitDead(ctx context.Context, s *session) bool {
+// closedOr names ErrClosed as the cause once the Conn is closed (the
+// driver then sees its own ctx end), unless the caller's ctx ended.
+func (c *Conn) closedOr(ctx context.Context, err error) error {
+	if ctx.Err() == nil && c.ctx.Err() != nil && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// publishing is the state of one Publish across its attempts.
+type publishing struct {
+	c       *Conn
+	m       Outgoing
+	written bool
+	nacks   int
+}
+
+// noteWrite emits published for the first write and republished for every
+// later one, as the driver's result shows a write happened.
+func (p *publishing) noteWrite(err error, attempt int) {
+	if err != nil && !errors.Is(err, ErrNacked) && !errors.Is(err, ErrUnroutable) && !errors.Is(err, ErrUnconfirmed) {
+		return
+	}
+	p.written = true
+	kind := EventPublished
+	if attempt > 0 {
+		kind = EventRepublished
+	}
+	p.c.observe(Event{Kind: kind, RoutingKey: p.m.RoutingKey})
+}
+
+func (p *publishing) nacked(ctx context.Context) error {
+	p.nacks++
+	p.c.observe(Event{Kind: EventNacked, RoutingKey: p.m.RoutingKey})
+	if p.nacks > p.c.opts.MaxNacks {
+		return fmt.Errorf("%w: message %s (routing key %q) after %d attempts", ErrNacked, p.m.MessageID, p.m.RoutingKey, p.nacks)
+	}
+	p.c.log.Warn("bus: broker nacked a publish; republishing", "message_id", p.m.MessageID, "routing_key", p.m.RoutingKey, "nacks", p.nacks)
+	if !Sleep(ctx, Backoff(50*time.Millisecond, time.Second, p.nacks)) {
+		return p.fail(ctx.Err())
+	}
+	return nil
+}
+
+func (p *publishing) fail(cause error) error {
+	if p.written {
+		p.c.observe(Event{Kind: EventUnconfirmed, RoutingKey: p.m.RoutingKey, Err: cause})
+		return fmt.Errorf("%w: message %s (routing key %q): %w", ErrUnconfirmed, p.m.MessageID, p.m.RoutingKey, cause)
+	}
+	return fmt.Errorf("%w: message %s (routing key %q): %w", ErrNotPublished, p.m.MessageID, p.m.RoutingKey, cause)
+}
+
+// scope tracks the publishes a handler makes through its delivery's ctx,
+// so the layer acks the delivery only after every one was confirmed.
+type scope struct {
+	mu      sync.Mutex
+	pending int
+	idle    chan struct{} // closed while pending == 0
+	err     error         // the first publish that failed
+}
+
+type scopeKey struct{}
+
+func newScope() *scope {
+	s := &scope{idle: make(chan struct{})}
+	close(s.idle)
+	return s
+}
+
+func withScope(ctx context.Context, s *scope) context.Context {
+	return context.WithValue(ctx, scopeKey{}, s)
+}
+
+func scopeOf(ctx context.Context) *scope {
+	s, _ := ctx.Value(scopeKey{}).(*scope)
+	return s
+}
+
+func (s *scope) begin() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == 0 {
+		s.idle = make(chan struct{})
+	}
+	s.pending++
+}
+
+func (s *scope) end(err error) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	s.pending--
+	if s.pending == 0 {
+		close(s.idle)
+	}
+}
+
+// settled waits for the handler's publishes still in flight (one it left
+// running in a goroutine) and returns the first that was not confirmed.
+func (s *scope) settled(ctx context.Context) error {
+	s.mu.Lock()
+	idle := s.idle
+	s.mu.Unlock()
 	select {
-	case <-s.dead:
-		return true
+	case <-idle:
 	case <-ctx.Done():
-		return false
-	case <-c.ctx.Done():
-		return true // current() will report ErrClosed
+		return fmt.Errorf("%w: still unconfirmed when the handler's time ran out: %w", ErrPublishUnconfirmed, ctx.Err())
 	}
-}
-
-// returnTracker matches basic.return frames to mandatory publishes by
-// MessageId. RabbitMQ sends basic.return before the basic.ack of the same
-// message, and amqp091 hands the return to our buffered channel before it
-// processes the ack, so draining the channel after the ack is race-free.
-type returnTracker struct {
-	mu       sync.Mutex
-	ch       <-chan amqp.Return
-	returned map[string]struct{}
-}
-
-func newReturnTracker(ch <-chan amqp.Return) *returnTracker {
-	return &returnTracker{ch: ch, returned: map[string]struct{}{}}
-}
-
-// take reports (and forgets) whether the message was returned.
-func (t *returnTracker) take(id string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-drain:
-	for {
-		select {
-		case r, ok := <-t.ch:
-			if !ok {
-				break drain
-			}
-			t.returned[r.MessageId] = struct{}{}
-		default:
-			break drain
-		}
-	}
-	_, ok := t.returned[id]
-	delete(t.returned, id)
-	return ok
-}
-
-// validate rejects what amqp091 cannot encode: it would fail mid-frame and
-// tear down the whole publishing connection, and the republish loop would
-// then do it again.
-func validate(exchange, key string, m *amqp.Publishing) error {
-	for _, f := range []struct{ name, v string }{
-		{"exchange", exchange}, {"routing key", key}, {"MessageID", m.MessageId},
-		{"CorrelationID", m.CorrelationId}, {"Type", m.Type}, {"ContentType", m.ContentType},
-		{"ContentEncoding", m.ContentEncoding}, {"AppId", m.AppId},
-	} {
-		if len(f.v) > 255 {
-			return fmt.Errorf("bus: %s is %d bytes; AMQP short strings hold at most 255", f.name, len(f.v))
-		}
-	}
-	for k := range m.Headers {
-		if len(k) > 255 {
-			return fmt.Errorf("bus: header name %.40q... is %d bytes; at most 255", k, len(k))
-		}
-	}
-	if err := m.Headers.Validate(); err != nil {
-		return fmt.Errorf("bus: invalid header value (use string, int64, bool, float64, []byte, time.Time, amqp.Table, []any): %w", err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return fmt.Errorf("%w: %w", ErrPublishUnconfirmed, s.err)
 	}
 	return nil
 }

@@ -11,11 +11,15 @@ import (
 // and any extra queues named, so runs that share a broker node do not leave
 // it collecting idle quorum queues. Only for a twin whose services stopped.
 func DeleteTopology(ctx context.Context, url string, cfg Config, extra ...string) error {
+	kind, err := cfg.Kind()
+	if err != nil {
+		return fmt.Errorf("delete topology: %w", err)
+	}
 	names := extra
 	for _, q := range cfg.Queues() {
 		names = append(names, q.Name)
 	}
-	if err := bus.Delete(ctx, url, cfg.Exchange(), names...); err != nil {
+	if err := bus.Delete(ctx, kind, url, cfg.Options, cfg.Exchange(), names...); err != nil {
 		return fmt.Errorf("delete topology: %w", err)
 	}
 	return nil

@@ -60,7 +60,7 @@ func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metr
 	if log == nil {
 		log = slog.Default()
 	}
-	conn, err := bus.Dial(ctx, cfg.busOptions("edabench/"+cfg.Prefix+"/gateway", bus.WithLogger(log), bus.WithObserver(m.observer(cfg)))...)
+	conn, err := cfg.Dial(ctx, "edabench/"+cfg.Prefix+"/gateway", bus.WithLogger(log), bus.WithObserver(m.observer(cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -145,7 +145,7 @@ func (g *Gateway) GetOrder(ctx context.Context, req *orderpb.GetOrderRequest) (*
 // ends. In the fanout topology it is also the join: once every step has
 // reported, it publishes OrderCompleted.
 func (g *Gateway) RunProjector(ctx context.Context) error {
-	return g.conn.Consume(ctx, g.cfg.QueueName("gateway"), bus.ConsumeOptions{Prefetch: g.cfg.Prefetch}, g.project)
+	return g.conn.Consume(ctx, g.cfg.QueueName("gateway"), bus.ConsumeOptions{}, g.project)
 }
 
 func (g *Gateway) project(ctx context.Context, d bus.Delivery) error {

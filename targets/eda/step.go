@@ -42,7 +42,7 @@ func NewStepService(ctx context.Context, cfg Config, exec *workflow.Executor, m 
 		log = slog.Default()
 	}
 	name := fmt.Sprintf("edabench/%s/%s", cfg.Prefix, exec.Step())
-	conn, err := bus.Dial(ctx, cfg.busOptions(name, bus.WithLogger(log), bus.WithObserver(m.observer(cfg)))...)
+	conn, err := cfg.Dial(ctx, name, bus.WithLogger(log), bus.WithObserver(m.observer(cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", exec.Step(), err)
 	}
@@ -52,7 +52,7 @@ func NewStepService(ctx context.Context, cfg Config, exec *workflow.Executor, m 
 // Run consumes until ctx ends.
 func (s *StepService) Run(ctx context.Context) error {
 	q := s.cfg.QueueName(string(s.exec.Step()))
-	return s.conn.Consume(ctx, q, bus.ConsumeOptions{Prefetch: s.cfg.Prefetch}, s.handle)
+	return s.conn.Consume(ctx, q, bus.ConsumeOptions{}, s.handle)
 }
 
 // Close closes the broker connection.

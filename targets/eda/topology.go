@@ -6,10 +6,13 @@
 package eda
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/drivers"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/workflow"
 )
 
@@ -36,29 +39,39 @@ type Config struct {
 	Topology workflow.Topology
 	// Steps is how many steps of the workflow run (see workflow.Plan); 0
 	// means all of them. Every service of the twin must agree on it.
-	Steps   int
+	Steps int
+	// Driver names the broker driver (drivers.Builtin); empty means
+	// bus.RabbitMQ.
+	Driver string
+	// AMQPURL is the broker's URL, in the driver's scheme.
 	AMQPURL string
+	// Options are the driver's own settings (rabbitmq.Options: queue type,
+	// prefetch, heartbeat); nil means its defaults. Prefetch bounds the
+	// unacked deliveries per consumer, and handlers run concurrently up to
+	// it, so a slow step is not capped at 1/service time.
+	Options bus.DriverOptions
 	// Prefix names the exchange and the queues, so several twins (or tests)
 	// share one broker without seeing each other's messages.
-	Prefix    string
-	QueueType bus.QueueType
-	// Prefetch bounds unacked deliveries per consumer; handlers run
-	// concurrently up to it, so a slow step is not capped at 1/service time.
-	Prefetch int
+	Prefix string
 	// MaxAttempts bounds redeliveries of a message whose handler fails
 	// transiently before it is dead-lettered.
 	MaxAttempts int
-	Heartbeat   time.Duration
 	// SyncPayment is the hybrid twin: the gateway calls payment over gRPC
 	// and publishes payment's success event itself, so payment has no queue
 	// and no consumer; the gateway compensates it when a later step fails.
 	SyncPayment bool
 }
 
-// DefaultConfig is a chain over quorum queues with prefetch 64.
+// DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 64.
 func DefaultConfig() Config {
-	return Config{Topology: workflow.Chain, AMQPURL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
-		QueueType: bus.Quorum, Prefetch: 64, MaxAttempts: 5, Heartbeat: 10 * time.Second}
+	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, AMQPURL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
+		Options: DefaultRabbitMQ(), MaxAttempts: 5}
+}
+
+// DefaultRabbitMQ are the RabbitMQ settings of the twins: quorum queues,
+// prefetch 64, a 10 s heartbeat.
+func DefaultRabbitMQ() rabbitmq.Options {
+	return rabbitmq.Options{QueueType: rabbitmq.Quorum, Prefetch: 64, Heartbeat: 10 * time.Second}
 }
 
 // Validate names a wrong field and what it accepts.
@@ -66,11 +79,16 @@ func (c Config) Validate() error {
 	if err := c.Plan().Validate(); err != nil {
 		return err
 	}
-	if c.QueueType != bus.Quorum && c.QueueType != bus.Classic {
-		return fmt.Errorf("queue type %q: want quorum or classic", c.QueueType)
+	if _, err := c.Kind(); err != nil {
+		return err
 	}
-	if c.Prefetch < 1 || c.Prefetch > 65535 {
-		return fmt.Errorf("prefetch %d: want 1 to 65535", c.Prefetch)
+	if c.Options != nil {
+		if c.Options.Broker() != c.Broker() {
+			return fmt.Errorf("options for broker %q, but the twin runs over %q", c.Options.Broker(), c.Broker())
+		}
+		if err := c.Options.Validate(); err != nil {
+			return err
+		}
 	}
 	if c.MaxAttempts < 1 {
 		return fmt.Errorf("max attempts %d: want at least 1", c.MaxAttempts)
@@ -84,10 +102,17 @@ func (c Config) Validate() error {
 // Plan is the workflow the twin runs.
 func (c Config) Plan() workflow.Plan { return workflow.Plan{Topology: c.Topology, N: c.Steps} }
 
-// Broker names the broker the services of this config talk to, the value
-// of their metrics' broker label. Every config is RabbitMQ's until the bus
-// has other drivers; then it is the driver's name.
-func (c Config) Broker() string { return bus.RabbitMQ }
+// Broker names the broker the services of this config talk to (its
+// driver), the value of their metrics' broker label.
+func (c Config) Broker() string {
+	if c.Driver == "" {
+		return bus.RabbitMQ
+	}
+	return c.Driver
+}
+
+// Kind is the config's broker driver.
+func (c Config) Kind() (bus.Kind, error) { return drivers.Builtin().Lookup(c.Broker()) }
 
 // Exchange is the twin's topic exchange.
 func (c Config) Exchange() string { return c.Prefix + ".orders" }
@@ -152,7 +177,7 @@ func (c Config) Queues() []bus.Queue {
 		if !c.consumes(s) {
 			continue
 		}
-		qs = append(qs, bus.Queue{Name: c.QueueName(string(s)), Type: c.QueueType, MaxAttempts: c.MaxAttempts,
+		qs = append(qs, bus.Queue{Name: c.QueueName(string(s)), MaxAttempts: c.MaxAttempts,
 			Bindings: []string{triggerKey(c.Topology, s), KeyOrderFailed}})
 	}
 	gw := []string{KeyOrderCompleted, KeyOrderFailed}
@@ -161,7 +186,7 @@ func (c Config) Queues() []bus.Queue {
 			gw = append(gw, k)
 		}
 	}
-	qs = append(qs, bus.Queue{Name: c.QueueName("gateway"), Type: c.QueueType, MaxAttempts: c.MaxAttempts, Bindings: gw})
+	qs = append(qs, bus.Queue{Name: c.QueueName("gateway"), MaxAttempts: c.MaxAttempts, Bindings: gw})
 	return qs
 }
 
@@ -171,11 +196,17 @@ func (c Config) consumes(step workflow.Step) bool {
 	return !(c.SyncPayment && step == workflow.Payment)
 }
 
-func (c Config) busOptions(name string, extra ...bus.Option) []bus.Option {
+// Dial connects a service of the twin through the config's driver, named
+// name on the broker, declaring the whole topology (plus extra options).
+func (c Config) Dial(ctx context.Context, name string, extra ...bus.Option) (*bus.Conn, error) {
+	kind, err := c.Kind()
+	if err != nil {
+		return nil, err
+	}
 	opts := []bus.Option{bus.WithURL(c.AMQPURL), bus.WithExchange(c.Exchange()), bus.WithConnectionName(name),
-		bus.WithHeartbeat(c.Heartbeat), bus.WithMandatory(true)}
+		bus.WithDriverOptions(c.Options), bus.WithMandatory(true)}
 	for _, q := range c.Queues() {
 		opts = append(opts, bus.WithQueue(q))
 	}
-	return append(opts, extra...)
+	return bus.Dial(ctx, kind, append(opts, extra...)...)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/rr"
 	"github.com/edabench/edabench/targets/workflow"
@@ -242,8 +243,13 @@ func build(o options, log *slog.Logger) (*service, error) {
 		}
 	}
 	if twinkind.Of(o.twin).UsesBroker() {
-		s.edaConfig = eda.Config{Topology: t, Steps: o.steps, AMQPURL: o.amqpURL, Prefix: o.prefix, QueueType: bus.QueueType(o.queueType),
-			Prefetch: o.prefetch, MaxAttempts: o.maxAttempts, Heartbeat: o.heartbeat, SyncPayment: twinkind.Of(o.twin).HandsOff()}
+		if o.prefetch < 1 {
+			return nil, fmt.Errorf("--prefetch %d: want 1 to 65535", o.prefetch)
+		}
+		// The AMQP flags are the RabbitMQ driver's own settings.
+		rmq := rabbitmq.Options{QueueType: rabbitmq.QueueType(o.queueType), Prefetch: o.prefetch, Heartbeat: o.heartbeat}
+		s.edaConfig = eda.Config{Topology: t, Steps: o.steps, Driver: bus.RabbitMQ, AMQPURL: o.amqpURL, Prefix: o.prefix,
+			Options: rmq, MaxAttempts: o.maxAttempts, SyncPayment: twinkind.Of(o.twin).HandsOff()}
 		if err := s.edaConfig.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.twin, err)
 		}

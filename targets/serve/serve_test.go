@@ -6,8 +6,11 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 func TestRunRejectsBadInput(t *testing.T) {
@@ -138,5 +141,38 @@ func TestEveryTwinHasAStarter(t *testing.T) {
 		if s.starters()[name] == nil {
 			t.Errorf("twin %q has no starter in targets/serve", name)
 		}
+	}
+}
+
+// The AMQP flags are the RabbitMQ driver's own settings: they reach its
+// options, not the broker-neutral part of the twin's config.
+func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
+	tests := []struct {
+		name      string
+		queueType string
+		prefetch  int
+		heartbeat time.Duration
+	}{
+		{"defaults", "quorum", 64, 10 * time.Second},
+		{"classic, small prefetch", "classic", 1, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options{twin: "eda", service: "payment", topology: "chain", steps: 4, listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0",
+				amqpURL: "amqp://guest:guest@127.0.0.1:5682/", prefix: "edabench", queueType: tt.queueType, prefetch: tt.prefetch,
+				heartbeat: tt.heartbeat, maxAttempts: 5}
+			s, err := build(o, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := rabbitmq.Options{QueueType: rabbitmq.QueueType(tt.queueType), Prefetch: tt.prefetch, Heartbeat: tt.heartbeat}
+			got, ok := s.edaConfig.Options.(rabbitmq.Options)
+			if !ok || got.QueueType != want.QueueType || got.Prefetch != want.Prefetch || got.Heartbeat != want.Heartbeat {
+				t.Errorf("driver options %#v, want %#v", s.edaConfig.Options, want)
+			}
+			if s.edaConfig.Broker() != bus.RabbitMQ || s.edaConfig.AMQPURL != o.amqpURL {
+				t.Errorf("broker %q at %q, want %q at %q", s.edaConfig.Broker(), s.edaConfig.AMQPURL, bus.RabbitMQ, o.amqpURL)
+			}
+		})
 	}
 }

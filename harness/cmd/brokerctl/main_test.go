@@ -12,6 +12,7 @@ import (
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 func flags(c broker.Config) []string {
@@ -29,8 +30,9 @@ func ctl(t *testing.T, c broker.Config, args ...string) (string, int) {
 
 func declare(t *testing.T, n *broker.Node, prefix string) {
 	t.Helper()
-	c, err := bus.Dial(t.Context(), bus.WithURL(n.AMQPURL()), bus.WithExchange(prefix+".orders"),
-		bus.WithQueue(bus.Queue{Name: prefix + ".payment", Type: bus.Classic, Bindings: []string{"order.placed"}}))
+	c, err := bus.Dial(t.Context(), rabbitmq.Kind(), bus.WithURL(n.AMQPURL()), bus.WithExchange(prefix+".orders"),
+		bus.WithQueue(bus.Queue{Name: prefix + ".payment", Bindings: []string{"order.placed"}}),
+		bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Classic}))
 	if err != nil {
 		t.Fatal(err)
 	}

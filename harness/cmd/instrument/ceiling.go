@@ -11,6 +11,7 @@ import (
 	"github.com/edabench/edabench/harness/brokerprobe"
 	"github.com/edabench/edabench/harness/peers"
 	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/workflow"
 	"google.golang.org/protobuf/proto"
@@ -80,9 +81,10 @@ func (s *session) ceiling(ctx context.Context) (*ceilingReport, error) {
 	cfg := eda.DefaultConfig()
 	rep := &ceilingReport{}
 	rep.Publishes, rep.Deliveries = messagesPerOrder(cfg)
-	fmt.Printf("  probe: %v, %d-byte bodies, quorum queues, confirms, manual acks, prefetch %d...\n", s.cfg.probeDur, len(body), cfg.Prefetch)
+	prefetch := rabbitmq.OptionsOf(cfg.Options).Prefetch
+	fmt.Printf("  probe: %v, %d-byte bodies, quorum queues, confirms, manual acks, prefetch %d...\n", s.cfg.probeDur, len(body), prefetch)
 	rep.Probe, err = brokerprobe.Run(ctx, brokerprobe.Config{Node: node, Body: body, Duration: s.cfg.probeDur,
-		Prefetch: cfg.Prefetch, Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())})
+		Prefetch: prefetch, Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())})
 	if err != nil {
 		return rep, err
 	}

@@ -1,4 +1,4 @@
-package bus_test
+package rabbitmq_test
 
 import (
 	"context"
@@ -14,9 +14,10 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
-var queueTypes = []bus.QueueType{bus.Classic, bus.Quorum}
+var queueTypes = []rabbitmq.QueueType{rabbitmq.Classic, rabbitmq.Quorum}
 
 // publishN publishes n messages from `workers` goroutines and returns their IDs.
 func publishN(t testing.TB, ctx context.Context, c *bus.Conn, key string, n, workers int) []string {
@@ -62,7 +63,7 @@ func TestPublishConsumeExactlyOnceHappyPath(t *testing.T) {
 		t.Run(string(qt), func(t *testing.T) {
 			t.Parallel()
 			const n = 2000
-			q := bus.Queue{Name: uniqueName(t, "q"), Type: qt, Bindings: []string{"order.*"}}
+			q := testQueue{Name: uniqueName(t, "q"), Type: qt, Bindings: []string{"order.*"}}
 			e := newEnv(t, b, q)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -129,7 +130,7 @@ func TestHandlerErrorRetriesThenDeadLetters(t *testing.T) {
 		t.Run(string(qt), func(t *testing.T) {
 			t.Parallel()
 			const maxAttempts = 3
-			q := bus.Queue{Name: uniqueName(t, "q"), Type: qt, Bindings: []string{"payment.#"}, MaxAttempts: maxAttempts}
+			q := testQueue{Name: uniqueName(t, "q"), Type: qt, Bindings: []string{"payment.#"}, MaxAttempts: maxAttempts}
 			e := newEnv(t, b, q)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -199,7 +200,7 @@ func TestHandlerErrorRetriesThenDeadLetters(t *testing.T) {
 			}
 			// A classic queue retries by republishing a copy and acking the
 			// original, which settles it; a quorum queue requeues it.
-			if ra, want := e.obs.get(string(bus.EventRetryAcked)), map[bus.QueueType]int{bus.Classic: 3}[qt]; ra != want {
+			if ra, want := e.obs.get(string(bus.EventRetryAcked)), map[rabbitmq.QueueType]int{rabbitmq.Classic: 3}[qt]; ra != want {
 				t.Errorf("observer: retry_acked=%d, want %d on a %s queue (%s)", ra, want, qt, e.obs)
 			}
 		})
@@ -211,7 +212,7 @@ func TestHandlerErrorRetriesThenDeadLetters(t *testing.T) {
 // service would, still gets the message dead-lettered after MaxAttempts.
 func TestQuorumDeliveryLimitEnforcedByBroker(t *testing.T) {
 	b := sharedBroker(t)
-	q := bus.Queue{Name: uniqueName(t, "q"), Type: bus.Quorum, Bindings: []string{"k"}, MaxAttempts: 4}
+	q := testQueue{Name: uniqueName(t, "q"), Type: rabbitmq.Quorum, Bindings: []string{"k"}, MaxAttempts: 4}
 	e := newEnv(t, b, q)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -253,7 +254,7 @@ func TestForcedConnectionCloseLosesNothing(t *testing.T) {
 	}
 	for _, qt := range queueTypes {
 		t.Run(string(qt), func(t *testing.T) {
-			q := bus.Queue{Name: uniqueName(t, "q"), Type: qt, Bindings: []string{"order.#"}, MaxAttempts: 50}
+			q := testQueue{Name: uniqueName(t, "q"), Type: qt, Bindings: []string{"order.#"}, MaxAttempts: 50}
 			e := newEnv(t, b, q)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
@@ -321,7 +322,7 @@ func TestForcedConnectionCloseLosesNothing(t *testing.T) {
 
 func TestConsumeCancelStopsCleanly(t *testing.T) {
 	b := sharedBroker(t)
-	q := bus.Queue{Name: uniqueName(t, "q"), Type: bus.Quorum, Bindings: []string{"k"}}
+	q := testQueue{Name: uniqueName(t, "q"), Type: rabbitmq.Quorum, Bindings: []string{"k"}}
 	e := newEnv(t, b, q)
 	// Let goroutines of earlier tests' closed connections settle first.
 	time.Sleep(100 * time.Millisecond)
@@ -394,7 +395,7 @@ func TestConsumeCancelStopsCleanly(t *testing.T) {
 
 func TestHandlerGraceExpiresCancelsHandlerContext(t *testing.T) {
 	b := sharedBroker(t)
-	q := bus.Queue{Name: uniqueName(t, "q"), Type: bus.Classic, Bindings: []string{"k"}}
+	q := testQueue{Name: uniqueName(t, "q"), Type: rabbitmq.Classic, Bindings: []string{"k"}}
 	e := newEnv(t, b, q)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -426,7 +427,7 @@ func TestHandlerGraceExpiresCancelsHandlerContext(t *testing.T) {
 
 func TestMandatoryUnroutable(t *testing.T) {
 	b := sharedBroker(t)
-	q := bus.Queue{Name: uniqueName(t, "q"), Bindings: []string{"routed"}}
+	q := testQueue{Name: uniqueName(t, "q"), Bindings: []string{"routed"}}
 	e := newEnv(t, b, q)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -457,7 +458,7 @@ func TestDialUnreachableIsActionable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := bus.Dial(ctx, bus.WithURL("amqp://guest:secret@127.0.0.1:1/"), bus.WithConnectTimeout(500*time.Millisecond),
+	_, err := bus.Dial(ctx, rabbitmq.Kind(), bus.WithURL("amqp://guest:secret@127.0.0.1:1/"), bus.WithConnectTimeout(500*time.Millisecond),
 		bus.WithBackoff(20*time.Millisecond, 100*time.Millisecond), bus.WithLogger(testLogger(t)))
 	if err == nil {
 		t.Fatal("Dial to a closed port succeeded")
@@ -485,7 +486,7 @@ func TestDialBadCredentialsFailsFast(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := bus.Dial(ctx, bus.WithURL(u), bus.WithConnectTimeout(20*time.Second), bus.WithLogger(testLogger(t)))
+	_, err := bus.Dial(ctx, rabbitmq.Kind(), bus.WithURL(u), bus.WithConnectTimeout(20*time.Second), bus.WithLogger(testLogger(t)))
 	if err == nil || !strings.Contains(err.Error(), "check the user") {
 		t.Fatalf("Dial with a wrong password = %v, want an actionable credentials error", err)
 	}
@@ -497,12 +498,12 @@ func TestDialBadCredentialsFailsFast(t *testing.T) {
 func TestTopologyMismatchFailsFast(t *testing.T) {
 	b := sharedBroker(t)
 	name := uniqueName(t, "q")
-	e := newEnv(t, b, bus.Queue{Name: name, Type: bus.Classic})
+	e := newEnv(t, b, testQueue{Name: name, Type: rabbitmq.Classic})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e.dial(ctx)
-	_, err := bus.Dial(ctx, bus.WithURL(b.amqpURL), bus.WithExchange(e.exchange), bus.WithQueue(bus.Queue{Name: name, Type: bus.Quorum}), bus.WithLogger(testLogger(t)))
-	if err == nil || !strings.Contains(err.Error(), "PRECONDITION_FAILED") {
+	_, err := bus.Dial(ctx, rabbitmq.Kind(), bus.WithURL(b.amqpURL), bus.WithExchange(e.exchange), bus.WithQueue(bus.Queue{Name: name}), bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}), bus.WithLogger(testLogger(t)))
+	if !errors.Is(err, bus.ErrRefused) || !strings.Contains(err.Error(), "PRECONDITION_FAILED") {
 		t.Fatalf("redeclaring a classic queue as quorum = %v, want PRECONDITION_FAILED", err)
 	}
 }
@@ -539,7 +540,7 @@ func sortStrings(s []string) []string {
 // the topology again and consuming resumes.
 func TestQueueDeletedUnderConsumerIsRedeclared(t *testing.T) {
 	b := sharedBroker(t)
-	q := bus.Queue{Name: uniqueName(t, "q"), Type: bus.Quorum, Bindings: []string{"k"}}
+	q := testQueue{Name: uniqueName(t, "q"), Type: rabbitmq.Quorum, Bindings: []string{"k"}}
 	e := newEnv(t, b, q)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -574,7 +575,7 @@ func TestQueueDeletedUnderConsumerIsRedeclared(t *testing.T) {
 
 func TestPublishRejectsUnencodableMessages(t *testing.T) {
 	b := sharedBroker(t)
-	q := bus.Queue{Name: uniqueName(t, "q"), Bindings: []string{"k"}}
+	q := testQueue{Name: uniqueName(t, "q"), Bindings: []string{"k"}}
 	e := newEnv(t, b, q)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

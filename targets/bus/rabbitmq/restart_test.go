@@ -1,4 +1,4 @@
-package bus_test
+package rabbitmq_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // TestBrokerRestartLosesNoConfirmedMessage restarts a dedicated node (stop +
@@ -19,8 +20,8 @@ import (
 func TestBrokerRestartLosesNoConfirmedMessage(t *testing.T) {
 	node := brokertest.Dedicated(t)
 	b := testBroker{amqpURL: node.AMQPURL(), mgmtURL: node.MgmtURL()}
-	classic := bus.Queue{Name: uniqueName(t, "classic"), Type: bus.Classic, Bindings: []string{"c.#"}, MaxAttempts: 100}
-	quorum := bus.Queue{Name: uniqueName(t, "quorum"), Type: bus.Quorum, Bindings: []string{"q.#"}, MaxAttempts: 100}
+	classic := testQueue{Name: uniqueName(t, "classic"), Type: rabbitmq.Classic, Bindings: []string{"c.#"}, MaxAttempts: 100}
+	quorum := testQueue{Name: uniqueName(t, "quorum"), Type: rabbitmq.Quorum, Bindings: []string{"q.#"}, MaxAttempts: 100}
 	e := newEnv(t, b, classic, quorum)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -30,7 +31,7 @@ func TestBrokerRestartLosesNoConfirmedMessage(t *testing.T) {
 	cctx, stopConsume := context.WithCancel(ctx)
 	var consumers sync.WaitGroup
 	consumeErrs := make(chan error, 2)
-	for _, q := range []bus.Queue{classic, quorum} {
+	for _, q := range []testQueue{classic, quorum} {
 		consumers.Add(1)
 		go func() {
 			defer consumers.Done()

@@ -1,4 +1,4 @@
-package bus_test
+package rabbitmq_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // BenchmarkPublishConfirm measures Publish (persistent, confirmed) against
@@ -14,10 +15,10 @@ import (
 // the one confirm channel (throughput).
 func BenchmarkPublishConfirm(b *testing.B) {
 	br := sharedBroker(b)
-	for _, qt := range []bus.QueueType{bus.Classic, bus.Quorum} {
+	for _, qt := range []rabbitmq.QueueType{rabbitmq.Classic, rabbitmq.Quorum} {
 		for _, mode := range []string{"serial", "parallel"} {
 			b.Run(string(qt)+"/"+mode, func(b *testing.B) {
-				q := bus.Queue{Name: uniqueName(b, "q"), Type: qt, Bindings: []string{"bench.#"}}
+				q := testQueue{Name: uniqueName(b, "q"), Type: qt, Bindings: []string{"bench.#"}}
 				e := newEnv(b, br, q)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 				defer cancel()

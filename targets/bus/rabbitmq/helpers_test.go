@@ -1,4 +1,4 @@
-package bus_test
+package rabbitmq_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // testBroker is what the tests need from a node.
@@ -86,12 +87,12 @@ type env struct {
 	t        testing.TB
 	broker   testBroker
 	exchange string
-	queues   []bus.Queue
+	queues   []testQueue
 	obs      *counter
 	name     string
 }
 
-func newEnv(t testing.TB, b testBroker, queues ...bus.Queue) *env {
+func newEnv(t testing.TB, b testBroker, queues ...testQueue) *env {
 	t.Helper()
 	e := &env{t: t, broker: b, exchange: uniqueName(t, "ex"), queues: queues, obs: newCounter(), name: uniqueName(t, "conn")}
 	var qnames []string
@@ -113,14 +114,28 @@ func (e *env) dial(ctx context.Context, extra ...bus.Option) *bus.Conn {
 		bus.WithBackoff(50*time.Millisecond, 2*time.Second),
 	}
 	for _, q := range e.queues {
-		opts = append(opts, bus.WithQueue(q))
+		opts = append(opts, bus.WithQueue(q.bus()))
 	}
-	c, err := bus.Dial(ctx, append(opts, extra...)...)
+	opts = append(opts, bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}))
+	c, err := bus.Dial(ctx, rabbitmq.Kind(), append(opts, extra...)...)
 	if err != nil {
 		e.t.Fatalf("Dial: %v", err)
 	}
 	e.t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// testQueue is a queue of a test topology with its RabbitMQ queue type
+// (default quorum; classic is the driver's type for an unreplicated queue).
+type testQueue struct {
+	Name        string
+	Type        rabbitmq.QueueType
+	Bindings    []string
+	MaxAttempts int
+}
+
+func (q testQueue) bus() bus.Queue {
+	return bus.Queue{Name: q.Name, Bindings: q.Bindings, MaxAttempts: q.MaxAttempts, Unreplicated: q.Type == rabbitmq.Classic}
 }
 
 // counter is an Observer counting events by kind (and role).
