@@ -11,10 +11,7 @@ import (
 // faultWindows measures what each fault did: failures inside its window,
 // the backlog it built, and how long the twin took to recover and drain.
 func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow {
-	tk.mu.Lock()
-	rows := append([]tickRow(nil), tk.rows...)
-	tk.mu.Unlock()
-	sort.Slice(rows, func(i, j int) bool { return rows[i].sec < rows[j].sec })
+	rows := tk.rowsBySecond()
 	var samples []lag.Sample
 	if env.sampler != nil {
 		samples = env.sampler.Samples()

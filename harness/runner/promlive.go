@@ -101,14 +101,10 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		c.collectLoad(ch, t)
-		t.tk.mu.Lock()
-		for _, k := range []struct {
-			kind string
-			i    int
-		}{{"ack", mAck}, {"e2e", mE2E}} {
-			ch <- hdrToProm(c.latency, t.tk.total[k.i], t.name, k.kind)
-		}
-		t.tk.mu.Unlock()
+		t.tk.withTotals(func(total [4]*hdrhistogram.Histogram) {
+			ch <- hdrToProm(c.latency, total[mAck], t.name, "ack")
+			ch <- hdrToProm(c.latency, total[mE2E], t.name, "e2e")
+		})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -186,6 +187,25 @@ func (t *ticker) totals() [4]*hdrhistogram.Histogram {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.total
+}
+
+// withTotals lends f the whole-run histograms under the ticker's lock, so
+// a scrape reads them whole rather than half-merged by a tick; f must not
+// keep them.
+func (t *ticker) withTotals(f func(total [4]*hdrhistogram.Histogram)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f(t.total)
+}
+
+// rowsBySecond is a copy of the rows cut so far, in second order (a ramp's
+// judged step cuts out of turn).
+func (t *ticker) rowsBySecond() []tickRow {
+	t.mu.Lock()
+	rows := append([]tickRow(nil), t.rows...)
+	t.mu.Unlock()
+	sort.Slice(rows, func(i, j int) bool { return rows[i].sec < rows[j].sec })
+	return rows
 }
 
 // flush takes the last interval, then writes the .hlog and .hgrm files and
