@@ -24,6 +24,7 @@ import (
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/completion"
+	"github.com/edabench/edabench/harness/executor"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/load"
@@ -294,6 +295,10 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		return nil, err
 	}
 	maxOrders := int64(sched.Expected()*1.5) + 10000
+	exec, err := executor.Builtin().Get(sc.Executor())
+	if err != nil {
+		return nil, err
+	}
 	st := newTwinState(twin, time.Now(), phases, workers, seconds, maxOrders)
 
 	if twinkind.Of(twin).UsesBroker() {
@@ -372,13 +377,6 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	for _, rec := range st.recs {
 		rec.SetStart(st.start)
 	}
-	if sc.Ramp == nil {
-		at := st.start
-		for _, stage := range stages {
-			st.tl.begin(stage.Name, at)
-			at = at.Add(stage.Duration)
-		}
-	}
 	if env.inj != nil {
 		env.inj.Start(ctx, st.start)
 	} else if len(sc.Faults) > 0 {
@@ -393,16 +391,15 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	tkDone := make(chan struct{})
 	go func() { tk.run(tkCtx); close(tkDone) }()
 
-	var stats load.Stats
-	var knee *results.Knee
-	a := inFlightAttacker{Attacker: atk, n: &st.inFlight}
-	// MaxRequests holds the schedule inside the bitsets sized for it.
-	lopts := []load.Option{load.WithMaxInFlight(sc.MaxInFlight), load.WithWorkers(workers), load.WithStart(st.start), load.WithMaxRequests(maxOrders)}
-	if sc.Ramp != nil {
-		stats, knee = r.ramp(ctx, st, tk, a, stages, lopts)
-	} else {
-		stats = load.Run(ctx, sched, a, st.handle(twinkind.Of(twin).EndsAtReply()), lopts...)
-	}
+	out, err := exec.Run(ctx, executor.Plan{Stages: stages, Arrival: sc.Arrival, Seed: o.Seed, Start: st.start,
+		Attacker: inFlightAttacker{Attacker: atk, n: &st.inFlight}, Handle: st.handle(twinkind.Of(twin).EndsAtReply()),
+		// MaxRequests holds the schedule inside the bitsets sized for it.
+		Options: []load.Option{load.WithMaxInFlight(sc.MaxInFlight), load.WithWorkers(workers), load.WithMaxRequests(maxOrders)},
+		Begin:   st.tl.begin,
+		Judge:   func(ctx context.Context, stage load.Stage) (bool, string) { return r.stepHeld(ctx, st, tk, stage) },
+	})
+	loadErr := err
+	stats, knee := out.Stats, out.Knee
 	loadEnd := time.Now()
 	st.tl.begin("drain", loadEnd)
 
@@ -458,6 +455,9 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	if env.inj != nil {
 		res.Faults = faultWindows(st, tk, env)
 	}
+	if loadErr != nil {
+		return res, loadErr
+	}
 	if stats.Partial && ctx.Err() == nil {
 		return res, errors.New("the load stopped before its schedule ended")
 	}
@@ -465,64 +465,6 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 		return res, err
 	}
 	return res, nil
-}
-
-// ramp runs the ramp's steps one at a time, stopping at the first step that
-// breaks the SLO: the last one that held is the knee.
-func (r *Runner) ramp(ctx context.Context, st *twinState, tk *ticker, a load.Attacker, stages []load.Stage, lopts []load.Option) (load.Stats, *results.Knee) {
-	sc := r.o.Scenario
-	var all load.Stats
-	knee := &results.Knee{Reason: "the ramp ended before any step broke the SLO"}
-	for i, stage := range stages {
-		sched, err := load.NewSchedule([]load.Stage{stage}, sc.Arrival, r.o.Seed+uint64(i))
-		if err != nil {
-			knee.Reason = err.Error()
-			break
-		}
-		// Each step starts when the last was judged: its requests are due
-		// from now, never in a late burst making up for the pause.
-		start := time.Now()
-		st.tl.begin(stage.Name, start)
-		// Every step's schedule counts from 0; shifted, the sequence
-		// numbers (and so the order IDs) stay unique across the ramp.
-		base := uint64(all.Sent + all.Dropped)
-		handle := st.handle(twinkind.Of(st.name).EndsAtReply())
-		stats := load.Run(ctx, sched, seqShift{a, base}, func(w int, r load.Result) {
-			r.Seq += base
-			handle(w, r)
-		}, append(lopts, load.WithStart(start))...)
-		all.Sent += stats.Sent
-		all.Dropped += stats.Dropped
-		all.Cancelled += stats.Cancelled
-		all.Completed += stats.Completed
-		all.Failed += stats.Failed
-		all.Partial = all.Partial || stats.Partial
-		if stats.MaxLateness > all.MaxLateness {
-			all.MaxLateness = stats.MaxLateness
-		}
-		if ctx.Err() != nil {
-			knee.Reason = "interrupted"
-			break
-		}
-		ok, why := r.stepHeld(ctx, st, tk, stage)
-		if !ok {
-			knee.BrokenAt, knee.Reached, knee.Reason = stage.To, true, why
-			break
-		}
-		knee.RPS = stage.To
-	}
-	return all, knee
-}
-
-// seqShift numbers a ramp step's requests after the steps before it.
-type seqShift struct {
-	load.Attacker
-	base uint64
-}
-
-func (s seqShift) Attack(ctx context.Context, r load.Request) load.Result {
-	r.Seq += s.base
-	return s.Attacker.Attack(ctx, r)
 }
 
 // stepHeld judges one ramp step: p99 of its end-to-end latency under the
