@@ -36,10 +36,8 @@ func (t *twinRun) load() {
 
 // startTicker cuts the recorders each second until collect stops it.
 func (t *twinRun) startTicker() {
-	t.tk = newTicker(t.r, t.st, &t.env, t.stages)
-	if t.r.live != nil {
-		t.r.live.run.track(t.name, t.tk, t.st)
-	}
+	t.tk = newTicker(t.st, &t.env, t.r.emitTick)
+	t.r.emitTwinStarted(twinStart{name: t.name, start: t.st.start, tk: t.tk, st: t.st})
 	ctx, stop := context.WithCancel(context.WithoutCancel(t.ctx))
 	done := make(chan struct{})
 	go func() { t.tk.run(ctx); close(done) }()

@@ -8,7 +8,6 @@ import (
 	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/ops"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -36,9 +35,8 @@ type Runner struct {
 	o       Options
 	dir, id string
 	node    *broker.Node
-	live    *liveMetrics
 	sum     *results.Summary
-	csv     *strings.Builder
+	outs    []output
 }
 
 // Run runs the scenario on every twin, one after the other, and writes the
@@ -56,7 +54,7 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	if err := checkExternal(ctx, o); err != nil {
 		return nil, "", err
 	}
-	r := &Runner{o: o, csv: &strings.Builder{}}
+	r := &Runner{o: o}
 	label := strings.Join(o.Twins, "-") + "-" + o.Scenario.Name
 	dir, id, err := results.NewRunDir(o.OutDir, label, time.Now())
 	if err != nil {
@@ -65,7 +63,7 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	r.dir, r.id = dir, id
 	r.sum = &results.Summary{SchemaVersion: results.SchemaVersion, RunID: id, StartedAt: time.Now().UTC(),
 		Scenario: o.Scenario, Environment: environment(ctx), Twins: map[string]*results.TwinResult{}}
-	r.csv.WriteString(csvHeader())
+	r.outs = r.newOutputs()
 
 	runErr := r.run(ctx)
 	if runErr != nil || ctx.Err() != nil {
@@ -78,7 +76,8 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 		}
 	}
 	r.sum.EndedAt = time.Now().UTC()
-	if err := r.writeSummary(); err != nil {
+	err = errors.Join(r.stopOutputs(context.WithoutCancel(ctx)), results.LinkLatest(o.OutDir, dir))
+	if err != nil {
 		return r.sum, dir, errors.Join(runErr, err)
 	}
 	return r.sum, dir, runErr
@@ -88,19 +87,8 @@ func (r *Runner) run(ctx context.Context) error {
 	o := r.o
 	fmt.Fprintf(o.Progress, "edabench: scenario %s (%s), twins %s, results in %s\n", o.Scenario.Name,
 		fmtDur(o.Scenario.TotalDuration()), strings.Join(o.Twins, ", "), r.dir)
-	if o.MetricsAddr != "off" {
-		lm, addr, err := startLiveMetrics(ctx, o.MetricsAddr)
-		if err != nil {
-			return err
-		}
-		r.live = lm
-		fmt.Fprintf(o.Progress, "edabench: live metrics at http://%s/metrics\n", addr)
-		// For a Prometheus with file SD (make observe, the dashboards' test).
-		rm, err := launch.WriteFileSD(launch.FileSDDir(), "harness", []string{addr}, r.sdLabels())
-		if err != nil {
-			o.Log.Warn("file SD for the harness", "err", err)
-		}
-		defer rm()
+	if err := r.startOutputs(ctx); err != nil {
+		return err
 	}
 	needBroker := o.Target == "" && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() })
 	if needBroker {
@@ -186,18 +174,6 @@ func (r *Runner) watch(ctx context.Context, cancel context.CancelCauseFunc, env 
 			}
 		}
 	}
-}
-
-// writeSummary writes summary.json, the histograms and the time series.
-func (r *Runner) writeSummary() error {
-	var errs []error
-	errs = append(errs, results.WriteJSON(filepath.Join(r.dir, "summary.json"), r.sum))
-	errs = append(errs, results.WriteFile(filepath.Join(r.dir, "timeseries.csv"), func(w io.Writer) error {
-		_, err := io.WriteString(w, r.csv.String())
-		return err
-	}))
-	errs = append(errs, results.LinkLatest(r.o.OutDir, r.dir))
-	return errors.Join(errs...)
 }
 
 func deleteQueues(ctx context.Context, url string, cfg eda.Config) {

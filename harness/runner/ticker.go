@@ -2,10 +2,6 @@ package runner
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,34 +9,23 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/edabench/edabench/harness/lag"
-	"github.com/edabench/edabench/harness/load"
-	"github.com/edabench/edabench/harness/record"
-	"github.com/edabench/edabench/harness/results"
 )
 
-func csvHeader() string { return strings.Join(results.Columns(), ",") + "\n" }
-
-// ticker cuts the recorders into one-second intervals: each goes to the
-// .hlog interval logs, into the cumulative and per-phase histograms, into
-// the time series, the live metrics and the progress line.
+// ticker cuts the recorders into one-second intervals: each goes into the
+// cumulative and per-phase histograms and the time series, and out to the
+// run's outputs (the .hlog interval logs, the live metrics, the progress
+// line). Its state is its own: other files go through its methods.
 type ticker struct {
-	r      *Runner
-	st     *twinState
-	env    *twinEnv
-	stages []load.Stage
+	st   *twinState
+	env  *twinEnv
+	emit func(tickEvent)
 
 	mu        sync.Mutex
-	tmp       [4]*os.File
-	logs      [4]*record.LogWriter
 	total     [4]*hdrhistogram.Histogram
 	phases    map[string]*[4]*hdrhistogram.Histogram
 	phaseSecs map[string]float64
 	rows      []tickRow
 	last      time.Time
-	lastShown time.Time
-	prevSent  int64
-	prevRepl  int64
-	openErr   error
 }
 
 type tickRow struct {
@@ -53,22 +38,19 @@ type tickRow struct {
 	faults                         string // active faults, "+"-separated
 }
 
-func newTicker(r *Runner, st *twinState, env *twinEnv, stages []load.Stage) *ticker {
-	t := &ticker{r: r, st: st, env: env, stages: stages, phases: map[string]*[4]*hdrhistogram.Histogram{},
-		phaseSecs: map[string]float64{}, last: st.start, lastShown: st.start}
+// seriesRow is one second of a twin's time series once its run ended: the
+// tick's row and the second's final counts (a request counts in the second
+// it was due or ended, which may be after that second's tick).
+type seriesRow struct {
+	tickRow
+	offered, replies, errors, timeouts, dropped, ended int64
+}
+
+func newTicker(st *twinState, env *twinEnv, emit func(tickEvent)) *ticker {
+	t := &ticker{st: st, env: env, emit: emit, phases: map[string]*[4]*hdrhistogram.Histogram{},
+		phaseSecs: map[string]float64{}, last: st.start}
 	for i := range t.total {
 		t.total[i] = newHist()
-		f, err := os.CreateTemp(r.dir, "."+st.name+"."+metricNames[i]+".hlog.*")
-		if err != nil {
-			t.openErr = err
-			continue
-		}
-		lw, err := record.NewLogWriter(f, st.start)
-		if err != nil {
-			t.openErr = err
-			continue
-		}
-		t.tmp[i], t.logs[i] = f, lw
 	}
 	return t
 }
@@ -124,20 +106,23 @@ func (t *ticker) cut(now time.Time, phase string) {
 	for i, h := range iv {
 		t.total[i].Merge(h)
 		ph[i].Merge(h)
-		if t.logs[i] != nil {
-			t.logs[i].Write(h, phase)
-		}
 	}
 	row := tickRow{sec: t.st.sec(began), phase: phase, inFlight: t.st.inFlight.Load(),
 		ackP50: q(iv[mAck], 50), ackP99: q(iv[mAck], 99), e2eP50: q(iv[mE2E], 50), e2eP99: q(iv[mE2E], 99)}
 	if t.env.sampler != nil {
 		row.depth, row.lagMs = lastLag(t.env.sampler.Last())
 	}
+	ev := tickEvent{twin: t.st.name, at: now, iv: iv, row: row}
 	if t.env.inj != nil {
-		row.faults = strings.Join(t.env.inj.Active(), "+")
+		ev.faults, ev.injecting = t.env.inj.Active(), true
+		row.faults = strings.Join(ev.faults, "+")
+		ev.row = row
 	}
 	t.rows = append(t.rows, row)
-	t.progress(now, row)
+	tot := &t.st.total
+	ev.sent, ev.replies = tot.sent.Load(), tot.ok.Load()+tot.rejected.Load()
+	ev.failures = tot.errors.Load() + tot.timeouts.Load() + tot.dropped.Load()
+	t.emit(ev)
 }
 
 func q(h *hdrhistogram.Histogram, p float64) float64 {
@@ -208,69 +193,18 @@ func (t *ticker) rowsBySecond() []tickRow {
 	return rows
 }
 
-// flush takes the last interval, then writes the .hlog and .hgrm files and
-// the time-series rows.
-func (t *ticker) flush(now time.Time) error {
+// end takes the last interval and returns the twin's whole series for the
+// outputs.
+func (t *ticker) end(now time.Time) twinEnd {
 	t.cut(now, "")
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	errs := []error{t.openErr}
-	dir, name := t.r.dir, t.st.name
-	for i := range t.total {
-		if t.tmp[i] != nil {
-			f := t.tmp[i]
-			errs = append(errs, f.Sync(), f.Close(), os.Rename(f.Name(), filepath.Join(dir, name+"."+metricNames[i]+".hlog")))
-		}
-		h := t.total[i]
-		errs = append(errs, results.WriteFile(filepath.Join(dir, name+"."+metricNames[i]+".hgrm"), func(w io.Writer) error {
-			return record.WriteHgrm(w, h)
-		}))
-	}
 	st := t.st
+	out := twinEnd{name: st.name, totals: t.total}
 	for _, row := range t.rows {
 		s := row.sec
-		fmt.Fprintf(t.r.csv, "%d,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%d,%.1f,%s\n", s, name, row.phase,
-			st.secOffered[s].Load(), st.secReplies[s].Load(), st.secErrors[s].Load(), st.secTimeouts[s].Load(),
-			st.secDropped[s].Load(), st.secEnded[s].Load(), row.inFlight, row.ackP50, row.ackP99, row.e2eP50, row.e2eP99,
-			row.depth, row.lagMs, row.faults)
+		out.series = append(out.series, seriesRow{tickRow: row, offered: st.secOffered[s].Load(), replies: st.secReplies[s].Load(),
+			errors: st.secErrors[s].Load(), timeouts: st.secTimeouts[s].Load(), dropped: st.secDropped[s].Load(), ended: st.secEnded[s].Load()})
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// progress shows a live line per tick on a terminal, a plain line every
-// five seconds elsewhere (CI logs), and feeds the live metrics.
-func (t *ticker) progress(now time.Time, row tickRow) {
-	st := t.st
-	sent := st.total.sent.Load()
-	repl := st.total.ok.Load() + st.total.rejected.Load()
-	secs := now.Sub(t.lastShown).Seconds()
-	total := t.r.o.Scenario.TotalDuration()
-	failures := st.total.errors.Load() + st.total.timeouts.Load() + st.total.dropped.Load()
-	if lm := t.r.live; lm != nil {
-		lm.update(st.name, row, sent, repl, failures)
-		if t.env.inj != nil {
-			lm.faults(st.name, t.env.inj.Active())
-		}
-	}
-	if !t.r.o.TTY && now.Sub(t.lastShown) < 5*time.Second {
-		return
-	}
-	offered, achieved := float64(sent-t.prevSent)/secs, float64(repl-t.prevRepl)/secs
-	t.prevSent, t.prevRepl, t.lastShown = sent, repl, now
-	if row.faults != "" {
-		row.phase += " [" + row.faults + "]"
-	}
-	line := fmt.Sprintf("%-3s %s/%s %-10s offered %6.0f/s achieved %6.0f/s ack p99 %8.2fms e2e p99 %8.2fms in flight %4d depth %6d errors %d",
-		st.name, fmtDur(now.Sub(st.start)), fmtDur(total), row.phase, offered, achieved, row.ackP99, row.e2eP99,
-		row.inFlight, row.depth, failures)
-	if t.r.o.TTY {
-		fmt.Fprintf(t.r.o.Progress, "\r\033[K%s", line)
-		return
-	}
-	fmt.Fprintln(t.r.o.Progress, line)
+	return out
 }
