@@ -2,11 +2,16 @@ package runner
 
 import (
 	"context"
+	"net/http"
 	"time"
 
+	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/scrape"
+	"github.com/edabench/edabench/targets/workflow"
 	"google.golang.org/grpc/codes"
 )
 
@@ -149,4 +154,60 @@ func (t *twinRun) audit() {
 	ctx := context.WithoutCancel(t.ctx)
 	t.res.Steps = stepLatencies(ctx, t.env.tw)
 	t.res.Audit = t.r.audit(ctx, t.st, &t.env)
+}
+
+// stepLatencies reads each step service's own step-duration histogram.
+func stepLatencies(ctx context.Context, tw *launch.Twin) map[string]results.StepLatency {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	client := &http.Client{}
+	out := map[string]results.StepLatency{}
+	for _, st := range tw.Spec().Plan().Steps() {
+		p := tw.Process(string(st))
+		if p == nil || p.Exited() {
+			continue
+		}
+		fams, err := scrape.Families(ctx, client, "http://"+p.Ready().HTTP+"/metrics")
+		if err != nil {
+			continue
+		}
+		var h scrape.Histogram
+		for _, m := range fams[workflow.MetricStepDuration].GetMetric() {
+			if scrape.Label(m, "outcome") == "applied" {
+				h.Add(m.GetHistogram())
+			}
+		}
+		if h.Count == 0 {
+			continue
+		}
+		out[string(st)] = results.StepLatency{Count: h.Count, MeanMs: 1000 * h.Sum / float64(h.Count),
+			P50Ms: 1000 * h.Quantile(0.5), P99Ms: 1000 * h.Quantile(0.99)}
+	}
+	return out
+}
+
+// audit reconciles the client's outcomes with every step's journal.
+func (r *Runner) audit(ctx context.Context, st *twinState, env *twinEnv) *audit.Report {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	plan := env.tw.Spec().Plan()
+	addrs := map[workflow.Step]string{}
+	for _, s := range plan.Steps() {
+		if p := env.tw.Process(string(s)); p != nil && !p.Exited() {
+			addrs[s] = p.Ready().HTTP
+		}
+	}
+	entries, missing := audit.Fetch(ctx, &http.Client{}, addrs)
+	var ended audit.Ended
+	if st.obs != nil {
+		ended = st.obs.End
+	}
+	rep := audit.Check(r.id, plan.Len(), st.ledger, ended, entries)
+	for _, s := range plan.Steps() {
+		if _, ok := addrs[s]; !ok {
+			missing = append(missing, string(s)+" (not running)")
+		}
+	}
+	rep.Unaudited = missing
+	return &rep
 }

@@ -2,11 +2,18 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/scrape"
+	"github.com/edabench/edabench/targets/hybrid"
+	"github.com/edabench/edabench/targets/ops"
 )
 
 // drain undoes the faults still in effect, then waits, within the
@@ -73,3 +80,59 @@ func waitEnded(ctx context.Context, st *twinState, bound time.Duration) float64 
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// waitHandoffs waits, up to bound, until the hybrid gateway has no
+// hand-off left to publish.
+func waitHandoffs(ctx context.Context, tw *launch.Twin, bound time.Duration, log *slog.Logger) {
+	end := time.Now().Add(bound)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for ctx.Err() == nil {
+		fams, err := scrape.Families(ctx, client, "http://"+tw.HTTPAddr("gateway")+"/metrics")
+		pending := 0.0
+		for _, m := range fams[hybrid.MetricPendingHandoffs].GetMetric() {
+			pending += m.GetGauge().GetValue()
+		}
+		if err == nil && pending == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			log.Warn("hand-offs still being published at the end of the drain; the audit counts their payments as orphaned", "pending", pending, "err", err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// settle waits, up to bound, until the RR twin's effects in force have not
+// changed for three polls in a row (1.5 s).
+func settle(ctx context.Context, tw *launch.Twin, bound time.Duration) {
+	end := time.Now().Add(bound)
+	client := &http.Client{Timeout: 2 * time.Second}
+	last, same := -1, 0
+	for time.Now().Before(end) && ctx.Err() == nil {
+		total := 0
+		for _, s := range tw.Spec().Plan().Steps() {
+			p := tw.Process(string(s))
+			if p == nil || p.Exited() {
+				continue
+			}
+			resp, err := client.Get("http://" + p.Ready().HTTP + "/audit?totals=1")
+			if err != nil {
+				continue
+			}
+			var a ops.Audit
+			if json.NewDecoder(resp.Body).Decode(&a) == nil {
+				total += a.Steps[s].InForce
+			}
+			resp.Body.Close()
+		}
+		if total == last {
+			if same++; same >= 3 {
+				return
+			}
+		} else {
+			last, same = total, 0
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

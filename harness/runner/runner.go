@@ -2,14 +2,9 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edabench/edabench/harness/audit"
-	"github.com/edabench/edabench/harness/scrape"
-	"github.com/edabench/edabench/targets/ops"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,8 +17,6 @@ import (
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/eda"
-	"github.com/edabench/edabench/targets/hybrid"
-	"github.com/edabench/edabench/targets/workflow"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -179,117 +172,5 @@ func (r *Runner) watch(ctx context.Context, cancel context.CancelCauseFunc, env 
 func deleteQueues(ctx context.Context, url string, cfg eda.Config) {
 	if err := eda.DeleteTopology(ctx, url, cfg, completion.QueueName(cfg)); err != nil {
 		slog.Debug("delete the twin's queues", "err", err)
-	}
-}
-
-// stepLatencies reads each step service's own step-duration histogram.
-func stepLatencies(ctx context.Context, tw *launch.Twin) map[string]results.StepLatency {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	client := &http.Client{}
-	out := map[string]results.StepLatency{}
-	for _, st := range tw.Spec().Plan().Steps() {
-		p := tw.Process(string(st))
-		if p == nil || p.Exited() {
-			continue
-		}
-		fams, err := scrape.Families(ctx, client, "http://"+p.Ready().HTTP+"/metrics")
-		if err != nil {
-			continue
-		}
-		var h scrape.Histogram
-		for _, m := range fams[workflow.MetricStepDuration].GetMetric() {
-			if scrape.Label(m, "outcome") == "applied" {
-				h.Add(m.GetHistogram())
-			}
-		}
-		if h.Count == 0 {
-			continue
-		}
-		out[string(st)] = results.StepLatency{Count: h.Count, MeanMs: 1000 * h.Sum / float64(h.Count),
-			P50Ms: 1000 * h.Quantile(0.5), P99Ms: 1000 * h.Quantile(0.99)}
-	}
-	return out
-}
-
-// audit reconciles the client's outcomes with every step's journal.
-func (r *Runner) audit(ctx context.Context, st *twinState, env *twinEnv) *audit.Report {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	plan := env.tw.Spec().Plan()
-	addrs := map[workflow.Step]string{}
-	for _, s := range plan.Steps() {
-		if p := env.tw.Process(string(s)); p != nil && !p.Exited() {
-			addrs[s] = p.Ready().HTTP
-		}
-	}
-	entries, missing := audit.Fetch(ctx, &http.Client{}, addrs)
-	var ended audit.Ended
-	if st.obs != nil {
-		ended = st.obs.End
-	}
-	rep := audit.Check(r.id, plan.Len(), st.ledger, ended, entries)
-	for _, s := range plan.Steps() {
-		if _, ok := addrs[s]; !ok {
-			missing = append(missing, string(s)+" (not running)")
-		}
-	}
-	rep.Unaudited = missing
-	return &rep
-}
-
-// waitHandoffs waits, up to bound, until the hybrid gateway has no
-// hand-off left to publish.
-func waitHandoffs(ctx context.Context, tw *launch.Twin, bound time.Duration, log *slog.Logger) {
-	end := time.Now().Add(bound)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for ctx.Err() == nil {
-		fams, err := scrape.Families(ctx, client, "http://"+tw.HTTPAddr("gateway")+"/metrics")
-		pending := 0.0
-		for _, m := range fams[hybrid.MetricPendingHandoffs].GetMetric() {
-			pending += m.GetGauge().GetValue()
-		}
-		if err == nil && pending == 0 {
-			return
-		}
-		if time.Now().After(end) {
-			log.Warn("hand-offs still being published at the end of the drain; the audit counts their payments as orphaned", "pending", pending, "err", err)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// settle waits, up to bound, until the RR twin's effects in force have not
-// changed for three polls in a row (1.5 s).
-func settle(ctx context.Context, tw *launch.Twin, bound time.Duration) {
-	end := time.Now().Add(bound)
-	client := &http.Client{Timeout: 2 * time.Second}
-	last, same := -1, 0
-	for time.Now().Before(end) && ctx.Err() == nil {
-		total := 0
-		for _, s := range tw.Spec().Plan().Steps() {
-			p := tw.Process(string(s))
-			if p == nil || p.Exited() {
-				continue
-			}
-			resp, err := client.Get("http://" + p.Ready().HTTP + "/audit?totals=1")
-			if err != nil {
-				continue
-			}
-			var a ops.Audit
-			if json.NewDecoder(resp.Body).Decode(&a) == nil {
-				total += a.Steps[s].InForce
-			}
-			resp.Body.Close()
-		}
-		if total == last {
-			if same++; same >= 3 {
-				return
-			}
-		} else {
-			last, same = total, 0
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
