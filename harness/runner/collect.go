@@ -19,7 +19,7 @@ import (
 // fills the twin's result from everything measured.
 func (t *twinRun) collect() {
 	t.stopTicker()
-	if err := t.r.emitTwinEnded(t.tk.end(time.Now())); err != nil {
+	if err := t.r.outs.TwinEnded(t.tk.end(time.Now())); err != nil {
 		t.log.Warn("writing the twin's interval logs and histograms", "err", err)
 	}
 	t.stopMeter()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/edabench/edabench/harness/executor"
 	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/output"
 )
 
 // load sets time zero, starts the faults and the ticker, and runs the
@@ -36,8 +37,8 @@ func (t *twinRun) load() {
 
 // startTicker cuts the recorders each second until collect stops it.
 func (t *twinRun) startTicker() {
-	t.tk = newTicker(t.st, &t.env, t.r.emitTick)
-	t.r.emitTwinStarted(twinStart{name: t.name, start: t.st.start, tk: t.tk, st: t.st})
+	t.tk = newTicker(t.st, &t.env, t.r.outs.Tick)
+	t.r.outs.TwinStarted(output.TwinStart{Name: t.name, Start: t.st.start, Live: liveTwin{tk: t.tk, st: t.st, kind: t.kind}})
 	ctx, stop := context.WithCancel(context.WithoutCancel(t.ctx))
 	done := make(chan struct{})
 	go func() { t.tk.run(ctx); close(done) }()

@@ -14,6 +14,7 @@ import (
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/eda"
@@ -29,7 +30,7 @@ type Runner struct {
 	dir, id string
 	node    *broker.Node
 	sum     *results.Summary
-	outs    []output
+	outs    output.List
 }
 
 // Run runs the scenario on every twin, one after the other, and writes the
@@ -69,7 +70,7 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 		}
 	}
 	r.sum.EndedAt = time.Now().UTC()
-	err = errors.Join(r.stopOutputs(context.WithoutCancel(ctx)), results.LinkLatest(o.OutDir, dir))
+	err = errors.Join(r.outs.Stop(context.WithoutCancel(ctx), r.sum), results.LinkLatest(o.OutDir, dir))
 	if err != nil {
 		return r.sum, dir, errors.Join(runErr, err)
 	}
@@ -80,7 +81,7 @@ func (r *Runner) run(ctx context.Context) error {
 	o := r.o
 	fmt.Fprintf(o.Progress, "edabench: scenario %s (%s), twins %s, results in %s\n", o.Scenario.Name,
 		fmtDur(o.Scenario.TotalDuration()), strings.Join(o.Twins, ", "), r.dir)
-	if err := r.startOutputs(ctx); err != nil {
+	if err := r.outs.Start(ctx, output.Run{Dir: r.dir, ID: r.id, Labels: r.sdLabels()}); err != nil {
 		return err
 	}
 	needBroker := o.Target == "" && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() })

@@ -9,6 +9,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/output"
 )
 
 // ticker cuts the recorders into one-second intervals: each goes into the
@@ -18,35 +19,17 @@ import (
 type ticker struct {
 	st   *twinState
 	env  *twinEnv
-	emit func(tickEvent)
+	emit func(output.Tick)
 
 	mu        sync.Mutex
 	total     [4]*hdrhistogram.Histogram
 	phases    map[string]*[4]*hdrhistogram.Histogram
 	phaseSecs map[string]float64
-	rows      []tickRow
+	rows      []output.Row
 	last      time.Time
 }
 
-type tickRow struct {
-	sec                            int
-	phase                          string
-	inFlight                       int64
-	ackP50, ackP99, e2eP50, e2eP99 float64
-	depth                          int64
-	lagMs                          float64
-	faults                         string // active faults, "+"-separated
-}
-
-// seriesRow is one second of a twin's time series once its run ended: the
-// tick's row and the second's final counts (a request counts in the second
-// it was due or ended, which may be after that second's tick).
-type seriesRow struct {
-	tickRow
-	offered, replies, errors, timeouts, dropped, ended int64
-}
-
-func newTicker(st *twinState, env *twinEnv, emit func(tickEvent)) *ticker {
+func newTicker(st *twinState, env *twinEnv, emit func(output.Tick)) *ticker {
 	t := &ticker{st: st, env: env, emit: emit, phases: map[string]*[4]*hdrhistogram.Histogram{},
 		phaseSecs: map[string]float64{}, last: st.start}
 	for i := range t.total {
@@ -107,21 +90,21 @@ func (t *ticker) cut(now time.Time, phase string) {
 		t.total[i].Merge(h)
 		ph[i].Merge(h)
 	}
-	row := tickRow{sec: t.st.sec(began), phase: phase, inFlight: t.st.inFlight.Load(),
-		ackP50: q(iv[mAck], 50), ackP99: q(iv[mAck], 99), e2eP50: q(iv[mE2E], 50), e2eP99: q(iv[mE2E], 99)}
+	row := output.Row{Sec: t.st.sec(began), Phase: phase, InFlight: t.st.inFlight.Load(),
+		AckP50: q(iv[mAck], 50), AckP99: q(iv[mAck], 99), E2EP50: q(iv[mE2E], 50), E2EP99: q(iv[mE2E], 99)}
 	if t.env.sampler != nil {
-		row.depth, row.lagMs = lastLag(t.env.sampler.Last())
+		row.Depth, row.LagMs = lastLag(t.env.sampler.Last())
 	}
-	ev := tickEvent{twin: t.st.name, at: now, iv: iv, row: row}
+	ev := output.Tick{Twin: t.st.name, At: now, Interval: iv}
 	if t.env.inj != nil {
-		ev.faults, ev.injecting = t.env.inj.Active(), true
-		row.faults = strings.Join(ev.faults, "+")
-		ev.row = row
+		ev.Faults, ev.Injecting = t.env.inj.Active(), true
+		row.Faults = strings.Join(ev.Faults, "+")
 	}
+	ev.Row = row
 	t.rows = append(t.rows, row)
 	tot := &t.st.total
-	ev.sent, ev.replies = tot.sent.Load(), tot.ok.Load()+tot.rejected.Load()
-	ev.failures = tot.errors.Load() + tot.timeouts.Load() + tot.dropped.Load()
+	ev.Sent, ev.Replies = tot.sent.Load(), tot.ok.Load()+tot.rejected.Load()
+	ev.Failures = tot.errors.Load() + tot.timeouts.Load() + tot.dropped.Load()
 	t.emit(ev)
 }
 
@@ -185,26 +168,26 @@ func (t *ticker) withTotals(f func(total [4]*hdrhistogram.Histogram)) {
 
 // rowsBySecond is a copy of the rows cut so far, in second order (a ramp's
 // judged step cuts out of turn).
-func (t *ticker) rowsBySecond() []tickRow {
+func (t *ticker) rowsBySecond() []output.Row {
 	t.mu.Lock()
-	rows := append([]tickRow(nil), t.rows...)
+	rows := append([]output.Row(nil), t.rows...)
 	t.mu.Unlock()
-	sort.Slice(rows, func(i, j int) bool { return rows[i].sec < rows[j].sec })
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Sec < rows[j].Sec })
 	return rows
 }
 
 // end takes the last interval and returns the twin's whole series for the
 // outputs.
-func (t *ticker) end(now time.Time) twinEnd {
+func (t *ticker) end(now time.Time) output.TwinEnd {
 	t.cut(now, "")
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.st
-	out := twinEnd{name: st.name, totals: t.total}
+	out := output.TwinEnd{Name: st.name, Totals: t.total}
 	for _, row := range t.rows {
-		s := row.sec
-		out.series = append(out.series, seriesRow{tickRow: row, offered: st.secOffered[s].Load(), replies: st.secReplies[s].Load(),
-			errors: st.secErrors[s].Load(), timeouts: st.secTimeouts[s].Load(), dropped: st.secDropped[s].Load(), ended: st.secEnded[s].Load()})
+		s := row.Sec
+		out.Series = append(out.Series, output.SeriesRow{Row: row, Offered: st.secOffered[s].Load(), Replies: st.secReplies[s].Load(),
+			Errors: st.secErrors[s].Load(), Timeouts: st.secTimeouts[s].Load(), Dropped: st.secDropped[s].Load(), Ended: st.secEnded[s].Load()})
 	}
 	return out
 }

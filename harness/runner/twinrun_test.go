@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
 )
 
@@ -86,15 +87,14 @@ func TestLiveOutput(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	lo := &liveOutput{addr: "127.0.0.1:0", progress: io.Discard}
-	sd := &fileSD{addr: lo.Addr}
-	if err := lo.start(ctx, runInfo{}); err != nil {
+	if err := lo.Start(ctx, output.Run{}); err != nil {
 		t.Fatal(err)
 	}
-	if sd.addr() == "" {
-		t.Fatal("the file-SD output sees no address after the live output started")
+	if lo.Addr() == "" {
+		t.Fatal("no address after the live output started, for the file-SD output to announce")
 	}
-	lo.tick(tickEvent{twin: "eda", row: tickRow{depth: 7}, sent: 12, faults: []string{"kill:inventory"}, injecting: true})
-	lo.tick(tickEvent{twin: "rr", sent: 5})
+	lo.Tick(output.Tick{Twin: "eda", Row: output.Row{Depth: 7}, Sent: 12, Faults: []string{"kill:inventory"}, Injecting: true})
+	lo.Tick(output.Tick{Twin: "rr", Sent: 5})
 	resp, err := http.Get("http://" + lo.Addr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestLiveOutput(t *testing.T) {
 	if strings.Contains(string(body), MetricFaultActive+`{fault="kill:inventory",twin="rr"}`) {
 		t.Error("a fault series for a twin without faults")
 	}
-	if err := lo.stop(ctx, &results.Summary{}); err != nil {
+	if err := lo.Stop(ctx, &results.Summary{}); err != nil {
 		t.Fatal(err)
 	}
 }

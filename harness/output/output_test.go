@@ -1,8 +1,8 @@
-package runner
+package output
 
 import (
-	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,52 +10,42 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/results"
-	"github.com/edabench/edabench/harness/scenario"
 )
 
-func hists(v int64) [4]*hdrhistogram.Histogram {
-	var out [4]*hdrhistogram.Histogram
+func hists(v int64) [Series]*hdrhistogram.Histogram {
+	var out [Series]*hdrhistogram.Histogram
 	for i := range out {
-		out[i] = newHist()
+		out[i] = hdrhistogram.New(1, 3_600_000_000, 3)
 		out[i].RecordValue(v)
 	}
 	return out
 }
 
 // feed drives outputs through one twin's run as the runner does.
-func feed(t *testing.T, outs []output, sum *results.Summary, twin string, secs int) {
+func feed(t *testing.T, outs List, sum *results.Summary, twin string, secs int) {
 	t.Helper()
 	ctx := context.Background()
-	for _, o := range outs {
-		if err := o.start(ctx, runInfo{id: "test"}); err != nil {
-			t.Fatal(err)
-		}
+	if err := outs.Start(ctx, Run{ID: "test"}); err != nil {
+		t.Fatal(err)
 	}
 	zero := time.Unix(1e9, 0)
-	for _, o := range outs {
-		o.twinStarted(twinStart{name: twin, start: zero})
-	}
-	end := twinEnd{name: twin, totals: hists(int64(1000 * secs))}
+	outs.TwinStarted(TwinStart{Name: twin, Start: zero})
+	end := TwinEnd{Name: twin, Totals: hists(int64(1000 * secs))}
 	for s := range secs {
-		row := tickRow{sec: s, phase: "steady", ackP99: 1.5, e2eP99: 2.25, depth: int64(s), lagMs: 0.5}
+		row := Row{Sec: s, Phase: "steady", AckP99: 1.5, E2EP99: 2.25, Depth: int64(s), LagMs: 0.5}
 		if s == 1 {
-			row.faults = "kill:inventory"
+			row.Faults = "kill:inventory"
 		}
-		for _, o := range outs {
-			o.tick(tickEvent{twin: twin, at: zero.Add(time.Duration(s+1) * time.Second), iv: hists(1000), row: row, sent: int64(10 * s)})
-		}
-		end.series = append(end.series, seriesRow{tickRow: row, offered: 10, replies: 9, errors: 1, ended: 9})
+		outs.Tick(Tick{Twin: twin, At: zero.Add(time.Duration(s+1) * time.Second), Interval: hists(1000), Row: row, Sent: int64(10 * s)})
+		end.Series = append(end.Series, SeriesRow{Row: row, Offered: 10, Replies: 9, Errors: 1, Ended: 9})
 	}
-	for _, o := range outs {
-		if err := o.twinEnded(end); err != nil {
-			t.Fatal(err)
-		}
+	if err := outs.TwinEnded(end); err != nil {
+		t.Fatal(err)
 	}
-	for _, o := range outs {
-		if err := o.stop(ctx, sum); err != nil {
-			t.Fatal(err)
-		}
+	if err := outs.Stop(ctx, sum); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -73,11 +63,9 @@ func TestFileOutputs(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			var progress bytes.Buffer
 			sum := &results.Summary{SchemaVersion: results.SchemaVersion, RunID: "test", Partial: true, PartialReason: "interrupted",
 				Twins: map[string]*results.TwinResult{c.twin: {}}}
-			r := &Runner{o: Options{MetricsAddr: "off", Progress: &progress, Scenario: smokeScenario(t)}, dir: dir}
-			feed(t, r.newOutputs(), sum, c.twin, c.secs)
+			feed(t, List{NewSummary(dir), NewTimeseries(dir), NewHistograms(dir)}, sum, c.twin, c.secs)
 			for _, f := range c.files {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("%s not written: %v", f, err)
@@ -106,11 +94,23 @@ func TestFileOutputs(t *testing.T) {
 	}
 }
 
-func smokeScenario(t *testing.T) *scenario.Scenario {
-	t.Helper()
-	sc, err := scenario.LoadShipped("smoke")
-	if err != nil {
+// The harness's file-SD target is there while the run lasts, with the
+// run's labels, and gone after.
+func TestFileSDLastsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(launch.EnvSDDir, dir)
+	f := NewFileSD(func() string { return "127.0.0.1:9999" }, slog.New(slog.DiscardHandler))
+	if err := f.Start(context.Background(), Run{Labels: map[string]string{"run": "r1"}}); err != nil {
 		t.Fatal(err)
 	}
-	return sc
+	b, err := os.ReadFile(filepath.Join(dir, "harness.json"))
+	if err != nil || !strings.Contains(string(b), "127.0.0.1:9999") || !strings.Contains(string(b), `"run": "r1"`) {
+		t.Fatalf("harness.json = %s, %v; want the address and the run's label", b, err)
+	}
+	if err := f.Stop(context.Background(), &results.Summary{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "harness.json")); !os.IsNotExist(err) {
+		t.Errorf("harness.json still there after the run: %v", err)
+	}
 }
