@@ -5,16 +5,14 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
 )
 
 // faultWindows measures what each fault did: failures inside its window,
 // the backlog it built, and how long the twin took to recover and drain.
 func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow {
-	tk.mu.Lock()
-	rows := append([]tickRow(nil), tk.rows...)
-	tk.mu.Unlock()
-	sort.Slice(rows, func(i, j int) bool { return rows[i].sec < rows[j].sec })
+	rows := tk.rowsBySecond()
 	var samples []lag.Sample
 	if env.sampler != nil {
 		samples = env.sampler.Samples()
@@ -57,11 +55,11 @@ func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow
 
 // recovery is the time from end until the per-second end-to-end p99 is
 // back within 20% of its median over the 5 s before the fault began.
-func recovery(rows []tickRow, startSec int, end, zero time.Time) float64 {
+func recovery(rows []output.Row, startSec int, end, zero time.Time) float64 {
 	var before []float64
 	for _, r := range rows {
-		if r.sec >= startSec-5 && r.sec < startSec && r.e2eP99 > 0 {
-			before = append(before, r.e2eP99)
+		if r.Sec >= startSec-5 && r.Sec < startSec && r.E2EP99 > 0 {
+			before = append(before, r.E2EP99)
 		}
 	}
 	if len(before) == 0 {
@@ -70,11 +68,11 @@ func recovery(rows []tickRow, startSec int, end, zero time.Time) float64 {
 	sort.Float64s(before)
 	base := before[len(before)/2]
 	for _, r := range rows {
-		at := zero.Add(time.Duration(r.sec) * time.Second)
-		if at.Before(end) || r.e2eP99 == 0 {
+		at := zero.Add(time.Duration(r.Sec) * time.Second)
+		if at.Before(end) || r.E2EP99 == 0 {
 			continue
 		}
-		if r.e2eP99 <= 1.2*base {
+		if r.E2EP99 <= 1.2*base {
 			return ms(at.Sub(end))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/profiling"
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,17 +85,17 @@ func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, e
 	return lm, ln.Addr().String(), nil
 }
 
-func (lm *liveMetrics) update(twin string, row tickRow, sent, replies, failures int64) {
+func (lm *liveMetrics) update(twin string, row output.Row, sent, replies, failures int64) {
 	lm.requests.WithLabelValues(twin, "sent").Set(float64(sent))
 	lm.requests.WithLabelValues(twin, "replies").Set(float64(replies))
 	lm.requests.WithLabelValues(twin, "failures").Set(float64(failures))
-	lm.inFlight.WithLabelValues(twin).Set(float64(row.inFlight))
-	lm.depth.WithLabelValues(twin).Set(float64(row.depth))
-	lm.lagS.WithLabelValues(twin).Set(row.lagMs / 1000)
-	lm.ackP50.WithLabelValues(twin).Set(row.ackP50 / 1000)
-	lm.ackP99.WithLabelValues(twin).Set(row.ackP99 / 1000)
-	lm.e2eP50.WithLabelValues(twin).Set(row.e2eP50 / 1000)
-	lm.e2eP99.WithLabelValues(twin).Set(row.e2eP99 / 1000)
+	lm.inFlight.WithLabelValues(twin).Set(float64(row.InFlight))
+	lm.depth.WithLabelValues(twin).Set(float64(row.Depth))
+	lm.lagS.WithLabelValues(twin).Set(row.LagMs / 1000)
+	lm.ackP50.WithLabelValues(twin).Set(row.AckP50 / 1000)
+	lm.ackP99.WithLabelValues(twin).Set(row.AckP99 / 1000)
+	lm.e2eP50.WithLabelValues(twin).Set(row.E2EP50 / 1000)
+	lm.e2eP99.WithLabelValues(twin).Set(row.E2EP99 / 1000)
 }
 
 // faults sets each fault seen so far to 1 while active, 0 after.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/edabench/edabench/harness/output"
 )
 
 // The live server is what Prometheus scrapes during a run and what a soak's
@@ -17,7 +19,7 @@ func TestLiveMetricsServesMetricsAndProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lm.update("rr", tickRow{inFlight: 3}, 10, 9, 1)
+	lm.update("rr", output.Row{InFlight: 3}, 10, 9, 1)
 	for _, tc := range []struct{ path, want string }{
 		{"/metrics", MetricRequests + `{outcome="sent",twin="rr"} 10`},
 		{"/debug/pprof/heap?debug=1", "heap profile"},

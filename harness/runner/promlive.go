@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
@@ -47,8 +48,7 @@ type runCollector struct {
 
 type trackedTwin struct {
 	name string
-	tk   *ticker
-	st   *twinState
+	live output.Live
 }
 
 func newRunCollector() *runCollector {
@@ -68,16 +68,16 @@ func newRunCollector() *runCollector {
 	}
 }
 
-func (c *runCollector) track(name string, tk *ticker, st *twinState) {
+func (c *runCollector) track(name string, live output.Live) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range c.twins {
 		if c.twins[i].name == name {
-			c.twins[i] = trackedTwin{name, tk, st}
+			c.twins[i] = trackedTwin{name, live}
 			return
 		}
 	}
-	c.twins = append(c.twins, trackedTwin{name, tk, st})
+	c.twins = append(c.twins, trackedTwin{name, live})
 }
 
 func (c *runCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -93,39 +93,60 @@ func (c *runCollector) Collect(ch chan<- prometheus.Metric) {
 	twins := append([]trackedTwin(nil), c.twins...)
 	c.mu.Unlock()
 	for _, t := range twins {
-		ok := t.st.total.ok.Load() + t.st.total.rejected.Load()
-		ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(ok), t.name, codes.OK.String())
-		for i := range t.st.codes {
-			if n := t.st.codes[i].Load(); n > 0 {
-				ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n), t.name, codes.Code(i).String())
-			}
+		for code, n := range t.live.Calls() {
+			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.CounterValue, float64(n), t.name, code)
 		}
 		c.collectLoad(ch, t)
-		t.tk.mu.Lock()
-		for _, k := range []struct {
-			kind string
-			i    int
-		}{{"ack", mAck}, {"e2e", mE2E}} {
-			ch <- hdrToProm(c.latency, t.tk.total[k.i], t.name, k.kind)
-		}
-		t.tk.mu.Unlock()
+		t.live.Totals(func(total [output.Series]*hdrhistogram.Histogram) {
+			ch <- hdrToProm(c.latency, total[mAck], t.name, "ack")
+			ch <- hdrToProm(c.latency, total[mE2E], t.name, "e2e")
+		})
 	}
 }
 
 func (c *runCollector) collectLoad(ch chan<- prometheus.Metric, t trackedTwin) {
-	start := t.st.start
-	end, ended := t.st.tl.began("drain")
+	start, secs := t.live.Load()
+	ch <- prometheus.MustNewConstMetric(c.loadStart, prometheus.GaugeValue, float64(start.UnixNano())/1e9, t.name)
+	ch <- prometheus.MustNewConstMetric(c.loadSecs, prometheus.GaugeValue, secs, t.name)
+	ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, float64(t.live.Unfinished()), t.name)
+}
+
+// liveTwin is a running twin's figures as the live outputs read them.
+type liveTwin struct {
+	tk   *ticker
+	st   *twinState
+	kind twinkind.Twin
+}
+
+// Calls counts every reply (completed, accepted or rejected) as OK.
+func (l liveTwin) Calls() map[string]int64 {
+	out := map[string]int64{codes.OK.String(): l.st.total.ok.Load() + l.st.total.rejected.Load()}
+	for i := range l.st.codes {
+		if n := l.st.codes[i].Load(); n > 0 {
+			out[codes.Code(i).String()] = n
+		}
+	}
+	return out
+}
+
+func (l liveTwin) Load() (time.Time, float64) {
+	start := l.st.start
+	end, ended := l.st.tl.began("drain")
 	if !ended {
 		end = time.Now()
 	}
-	ch <- prometheus.MustNewConstMetric(c.loadStart, prometheus.GaugeValue, float64(start.UnixNano())/1e9, t.name)
-	ch <- prometheus.MustNewConstMetric(c.loadSecs, prometheus.GaugeValue, max(0, end.Sub(start).Seconds()), t.name)
-	open := 0.0
-	if twinkind.Of(t.name).UsesBroker() {
-		open = float64(max(0, t.st.total.ok.Load()-t.st.endedAccepted.Load()))
-	}
-	ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, open, t.name)
+	return start, max(0, end.Sub(start).Seconds())
 }
+
+// Unfinished is 0 for a twin whose reply is the order's end.
+func (l liveTwin) Unfinished() int64 {
+	if !l.kind.UsesBroker() {
+		return 0
+	}
+	return max(0, l.st.total.ok.Load()-l.st.endedAccepted.Load())
+}
+
+func (l liveTwin) Totals(f func(total [output.Series]*hdrhistogram.Histogram)) { l.tk.withTotals(f) }
 
 // began is when the phase name first began, if it did.
 func (tl *timeline) began(name string) (time.Time, bool) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -31,7 +32,7 @@ func TestLoadSeriesFollowTheTimeline(t *testing.T) {
 			if c.drainAfter > 0 {
 				st.tl.begin("drain", start.Add(c.drainAfter))
 			}
-			got := collectedGauges(t, newRunCollector(), trackedTwin{name: c.twin, st: st})
+			got := collectedGauges(t, newRunCollector(), trackedTwin{name: c.twin, live: liveTwin{st: st, kind: twinkind.Of(c.twin)}})
 			if v := got[MetricLoadStart]; v != float64(start.Unix()) {
 				t.Errorf("%s = %v, want %d", MetricLoadStart, v, start.Unix())
 			}

@@ -3,8 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/edabench/edabench/harness/audit"
-	"github.com/edabench/edabench/internal/bitset"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -12,21 +10,22 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/staleness"
+	"github.com/edabench/edabench/internal/bitset"
 	"google.golang.org/grpc/codes"
 )
 
-// metricNames are the four latency series of a twin, in file-name form.
-var metricNames = [4]string{"ack", "ack_uncorrected", "e2e", "e2e_uncorrected"}
-
+// The four latency series of a twin, indices of every [4] array of them.
 const (
-	mAck = iota
-	mAckU
-	mE2E
-	mE2EU
+	mAck  = output.Ack
+	mAckU = output.AckUncorrected
+	mE2E  = output.E2E
+	mE2EU = output.E2EUncorrected
 )
 
 // twinState is what one twin's run accumulates. The load workers write it
@@ -123,8 +122,8 @@ func (tl *timeline) phaseAt(t time.Time) string {
 
 func newTwinState(name string, start time.Time, phases []string, workers int, seconds int, maxOrders int64) *twinState {
 	s := &twinState{name: name, start: start, phases: map[string]*phaseCounts{}, phaseHis: map[string]*[4]*hdrhistogram.Histogram{}}
-	for i := range s.recs {
-		s.recs[i] = record.New(name + "." + metricNames[i])
+	for i, series := range output.SeriesNames() {
+		s.recs[i] = record.New(name + "." + series)
 	}
 	s.lanes = make([]ackLane, min(workers+1, 2*runtime.GOMAXPROCS(0)))
 	s.e2eShard, s.e2eUShard = s.recs[mE2E].Shard(), s.recs[mE2EU].Shard()

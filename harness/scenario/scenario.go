@@ -287,6 +287,16 @@ func (r *RampSpec) steps() int {
 	return int(math.Floor((r.MaxRate-r.StartRate)/r.Step+1e-9)) + 1
 }
 
+// Executor names the load executor (harness/executor's registry) that runs
+// this scenario's shape: "ramp" searches for the knee a step at a time,
+// "stages" runs the stages as one schedule.
+func (s *Scenario) Executor() string {
+	if s.Ramp != nil {
+		return "ramp"
+	}
+	return "stages"
+}
+
 // LoadStages expands the scenario into the load generator's stages.
 func (s *Scenario) LoadStages() []load.Stage {
 	if r := s.Ramp; r != nil {

@@ -1,0 +1,122 @@
+package runner
+
+import (
+	"context"
+	"os"
+
+	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/harness/completion"
+	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/harness/procstat"
+	"github.com/edabench/edabench/harness/staleness"
+)
+
+// observe starts what watches the twin besides the load: the order ends
+// and the queues for a twin over the broker, and every process's CPU and
+// memory.
+func (t *twinRun) observe() error {
+	if t.kind.UsesBroker() {
+		if err := t.observeOrders(); err != nil {
+			return err
+		}
+		t.observeQueues()
+	}
+	t.observeProcesses()
+	return nil
+}
+
+// observeOrders subscribes to the twin's order ends (completion events).
+func (t *twinRun) observeOrders() error {
+	obs, err := completion.New(t.ctx, t.env.edaCfg, t.r.id, t.maxOrders, t.st.onEnd, t.log)
+	if err != nil {
+		return err
+	}
+	t.st.obs = obs
+	t.onExit(func(ctx context.Context) {
+		if t.r.o.Target == "" {
+			obs.Close() // deleteQueues takes the harness's queue with the twin's
+			return
+		}
+		if err := obs.Delete(ctx); err != nil {
+			t.log.Warn("deleting the harness's completion queue", "queue", completion.QueueName(t.env.edaCfg), "err", err)
+		}
+	})
+	go obs.Run(t.ctx)
+	return nil
+}
+
+// observeQueues samples the depth and lag of the twin's queues each tick.
+func (t *twinRun) observeQueues() {
+	var urls []string
+	if tw := t.env.tw; tw != nil {
+		for _, svc := range tw.Services() {
+			urls = append(urls, "http://"+tw.HTTPAddr(svc)+"/metrics")
+		}
+	}
+	var queues []string
+	for _, q := range t.env.edaCfg.Queues() {
+		queues = append(queues, q.Name)
+	}
+	node := t.r.node
+	if node == nil {
+		// An external twin's broker: sampled through the default node's
+		// management API only if it is that node.
+		node = openDefaultNode()
+	}
+	t.env.lagSrc = lag.NewSource(node, queues, urls)
+	if cp, ok := t.env.lagSrc.(lag.Checkpointer); ok && t.env.inj != nil && t.env.tw != nil {
+		// A killed service's counts since the last tick would die with it.
+		tw := t.env.tw
+		t.env.inj.BeforeDown(func(svc string) {
+			err := cp.Checkpoint(t.ctx, "http://"+tw.HTTPAddr(svc)+"/metrics")
+			t.log.Debug("queue depth: a last reading of a service's counters before its fault", "service", svc, "err", err)
+		})
+	}
+	t.env.sampler = lag.NewSampler(t.env.lagSrc, tick, nil)
+	go t.env.sampler.Run(t.ctx)
+}
+
+// observeProcesses meters the harness, each service and the broker node
+// until collect stops it, after the drain.
+func (t *twinRun) observeProcesses() {
+	m := procstat.NewMeter(tick)
+	t.env.meter = m
+	m.Track("harness", os.Getpid)
+	if tw := t.env.tw; tw != nil {
+		for _, svc := range tw.Services() {
+			m.Track(svc, func() int {
+				if p := tw.Process(svc); p != nil && !p.Exited() {
+					return p.PID()
+				}
+				return 0
+			})
+		}
+		if t.kind.UsesBroker() && t.r.node != nil {
+			m.TrackTree("broker", t.r.node.PID)
+		}
+	}
+	ctx, stop := context.WithCancel(context.WithoutCancel(t.ctx))
+	t.stopMeter, t.meterDone = stop, make(chan struct{})
+	t.onExit(func(context.Context) { stop() })
+	go func() { m.Run(ctx); close(t.meterDone) }()
+}
+
+// connect opens the load's gRPC connections to the gateway and the
+// staleness probe beside them.
+func (t *twinRun) connect() error {
+	sc := t.r.o.Scenario
+	atk, err := attack.NewGRPC(t.env.gateway, t.r.id, t.r.o.Conns, attack.WithTimeout(sc.Timeout))
+	if err != nil {
+		return err
+	}
+	t.onExit(func(context.Context) { atk.Close() })
+	t.attacker = inFlightAttacker{Attacker: atk, n: &t.st.inFlight}
+	// The probe reads from the gateway like any client would; its reads
+	// are bounded to ~20 orders/s so they stay a small share of the load.
+	t.st.stale, err = staleness.New(t.ctx, t.env.gateway, t.name+".staleness")
+	if err != nil {
+		return err
+	}
+	t.st.runID = t.r.id
+	return nil
+}

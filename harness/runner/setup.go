@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/executor"
+	"github.com/edabench/edabench/harness/fault"
+	"github.com/edabench/edabench/harness/hops"
+	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/targets/eda"
+	"github.com/edabench/edabench/targets/hybrid"
+	"github.com/edabench/edabench/targets/workflow"
+)
+
+// setUp names the twin's broker objects, claims them on the node, and
+// starts the twin unless it runs already (Target).
+func (t *twinRun) setUp() error {
+	o, sc := t.r.o, t.r.o.Scenario
+	if o.Target != "" && len(sc.Faults) > 0 {
+		return fmt.Errorf("%w: the scenario injects faults, which needs the twin started by edabench, not --target", ErrInvalid)
+	}
+	t.env.edaCfg = t.edaConfig()
+	release := t.r.claimTopology(t.ctx, t.name, t.env.edaCfg) // before anything is declared
+	t.onExit(release)
+	if o.Target != "" {
+		return nil
+	}
+	return t.launch()
+}
+
+// edaConfig is the twin's broker settings: a fresh prefix per run, unless
+// an external twin's names are given.
+func (t *twinRun) edaConfig() eda.Config {
+	o, sc := t.r.o, t.r.o.Scenario
+	prefix := fmt.Sprintf("eb%08x", rand.Uint32())
+	if o.Target != "" && t.kind.UsesBroker() {
+		prefix = o.Prefix
+	}
+	cfg := eda.DefaultConfig()
+	cfg.AMQPURL, cfg.Prefix = t.r.amqpURL(), prefix
+	cfg.Topology, cfg.Steps = workflow.Topology(sc.Topology), sc.StepCount()
+	if t.kind.HandsOff() {
+		cfg = hybrid.EDAConfig(cfg)
+	}
+	return cfg
+}
+
+// amqpURL is the broker the twins use: the private node when the runner
+// started one, else the external twin's.
+func (r *Runner) amqpURL() string {
+	if r.node != nil {
+		return r.node.ClientURL()
+	}
+	return r.o.AMQPURL
+}
+
+// launch starts the twin's services (behind proxies when a fault degrades
+// a hop), publishes them for Prometheus, arms the faults and watches every
+// service.
+func (t *twinRun) launch() error {
+	o, sc, r := t.r.o, t.r.o.Scenario, t.r
+	fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s, %d steps)...\n", t.name, sc.Topology, sc.StepCount())
+	var proxies *hops.Set
+	if fault.NeedsProxies(sc.Faults) {
+		proxies = hops.New(t.log)
+		// Closed after the twin stopped (undone last first), so no service
+		// sees its hop vanish while it still runs.
+		t.onExit(func(ctx context.Context) {
+			if err := proxies.Close(ctx); err != nil {
+				t.log.Warn("stopping the network proxies", "err", err)
+			}
+		})
+	}
+	tw, err := launch.Start(t.ctx, launch.Spec{Twin: t.name, Topology: workflow.Topology(sc.Topology), Binary: o.Binary, BinaryArgs: o.BinaryArgs,
+		Dir: r.dir, AMQPURL: t.env.edaCfg.AMQPURL, Prefix: t.env.edaCfg.Prefix, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
+	if err != nil {
+		return err
+	}
+	t.env.tw, t.env.gateway = tw, tw.GatewayAddr()
+	rmSD, err := launch.WriteFileSDGroups(launch.FileSDDir(), t.name, tw.FileSDGroups(r.sdLabels()))
+	if err != nil {
+		t.log.Warn("file SD for the services", "err", err)
+	}
+	t.onExit(func(context.Context) { rmSD() })
+	t.onExit(func(ctx context.Context) {
+		if err := tw.Stop(ctx); err != nil {
+			t.log.Warn("stopping the twin", "err", err)
+		}
+		if t.kind.UsesBroker() && r.node != nil {
+			deleteQueues(ctx, t.env.edaCfg.AMQPURL, t.env.edaCfg)
+		}
+	})
+	if len(sc.Faults) > 0 {
+		var node brokernode.Node // nil for fault.Env: the twin uses no broker
+		if t.kind.UsesBroker() {
+			node = r.node
+		}
+		t.env.inj = fault.New(sc.Faults, tw, node, t.log)
+		// Undone on every way out; Stop is idempotent.
+		t.onExit(func(ctx context.Context) { t.env.inj.Stop(ctx) })
+	}
+	// A child that dies on its own ends the run, marked partial: its
+	// figures would be meaningless from then on. One a fault killed is
+	// expected back, and watched again once it is.
+	for _, svc := range tw.Services() {
+		go r.watch(t.ctx, t.cancel, &t.env, t.name, svc)
+	}
+	return nil
+}
+
+// plan sizes the twin's state for the scenario's load and picks the
+// executor that will run it.
+func (t *twinRun) plan() error {
+	o, sc := t.r.o, t.r.o.Scenario
+	t.stages = sc.LoadStages()
+	var phases []string
+	for _, st := range t.stages {
+		phases = append(phases, st.Name)
+	}
+	t.workers = sc.MaxInFlight
+	seconds := int((sc.TotalDuration()+sc.Drain+sc.Timeout)/time.Second) + 5
+	sched, err := sc.Schedule(o.Seed)
+	if err != nil {
+		return err
+	}
+	t.maxOrders = int64(sched.Expected()*1.5) + 10000
+	if t.exec, err = executor.Builtin().Get(sc.Executor()); err != nil {
+		return err
+	}
+	t.st = newTwinState(t.name, time.Now(), phases, t.workers, seconds, t.maxOrders)
+	return nil
+}
