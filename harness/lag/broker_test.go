@@ -7,66 +7,31 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/lag"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 )
 
 // TestSourceAgainstBroker drives a real queue through backlog and drain and
-// checks what the Source reports at each stage.
+// checks what the Source reports at each stage. The queue is declared and
+// fed through the bus layer over the RabbitMQ driver, as the twins do.
 func TestSourceAgainstBroker(t *testing.T) {
 	node := brokertest.Shared(t)
 	q := brokertest.Prefix(t, node, "edabench-lagtest-")
 	const n, dead = 40, 3
 
-	conn, err := amqp.Dial(node.AMQPURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{q, q + ".dlq"} {
-		if _, err := ch.QueueDeclare(name, true, false, false, false, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		// The test's channel may be closed by now; use a fresh one.
-		if c, err := conn.Channel(); err == nil {
-			for _, name := range []string{q, q + ".dlq"} {
-				if _, err := c.QueueDelete(name, false, false, false); err != nil {
-					t.Logf("delete %s: %v", name, err)
-				}
-			}
-		}
-	})
-	if err := ch.Confirm(false); err != nil {
-		t.Fatal(err)
-	}
-	publish := func(queue string, k int) {
-		t.Helper()
-		for i := range k {
-			dc, err := ch.PublishWithDeferredConfirmWithContext(t.Context(), "", queue, true, false, amqp.Publishing{
-				DeliveryMode: amqp.Persistent, Body: fmt.Appendf(nil, "m%d", i),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ok, err := dc.WaitContext(t.Context()); !ok || err != nil {
-				t.Fatalf("publish to %s not confirmed: ok=%v err=%v", queue, ok, err)
-			}
-		}
-	}
-	publish(q, n)
-	publish(q+".dlq", dead)
+	conn := dialQueue(t, node.ClientURL(), q)
+	// Dead letters first, through the layer's own path (a poison message),
+	// then the backlog with no consumer.
+	publish(t, conn, dead)
+	consume(t, conn, q, dead, func(context.Context, bus.Delivery) error { return bus.Poison(errors.New("lag test")) })
+	publish(t, conn, n)
 
 	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "# TYPE %s gauge\n%s{queue=%q,service=\"payment\",twin=\"eda\"} 1.25\n", eda.MetricConsumerLagLast, eda.MetricConsumerLagLast, q)
@@ -101,23 +66,10 @@ func TestSourceAgainstBroker(t *testing.T) {
 		t.Errorf("WaitDrained on a full queue = %v, want a timeout naming %s", err, q)
 	}
 
-	if err := ch.Qos(10, 0, false); err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := ch.ConsumeWithContext(t.Context(), q, "", false, false, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	consumed := make(chan struct{})
 	go func() {
 		defer close(consumed)
-		for i := 0; i < n; i++ {
-			d, ok := <-deliveries
-			if !ok {
-				return
-			}
-			_ = d.Ack(false)
-		}
+		consume(t, conn, q, n, func(context.Context, bus.Delivery) error { return nil })
 	}()
 	took, err := lag.WaitDrained(t.Context(), src, 0, 60*time.Second)
 	if err != nil {
@@ -151,18 +103,7 @@ func TestSourceMissingQueue(t *testing.T) {
 func TestSamplerAgainstBroker(t *testing.T) {
 	node := brokertest.Shared(t)
 	q := brokertest.Prefix(t, node, "edabench-lagtest-")
-	conn, err := amqp.Dial(node.AMQPURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ch.QueueDeclare(q, false, true, true, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	dialQueue(t, node.ClientURL(), q)
 	s := lag.NewSampler(lag.NewSource(node, []string{q}, nil), 200*time.Millisecond, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 1100*time.Millisecond)
 	defer cancel()
@@ -180,6 +121,62 @@ func TestSamplerAgainstBroker(t *testing.T) {
 		if x.LagSeconds != lag.LagUnknown {
 			t.Errorf("LagSeconds = %v with no metrics URL, want LagUnknown", x.LagSeconds)
 		}
+	}
+}
+
+// dialQueue declares queue q (and its dead-letter queue) bound to key "m"
+// of an exchange of the same name, and deletes both when the test ends.
+func dialQueue(t *testing.T, url, q string) *bus.Conn {
+	t.Helper()
+	conn, err := bus.Dial(t.Context(), rabbitmq.Kind(), bus.WithURL(url), bus.WithExchange(q), bus.WithConnectionName(q),
+		bus.WithQueue(bus.Queue{Name: q, Bindings: []string{"m"}}), bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := rabbitmq.DeleteQueues(ctx, url, q, q, bus.DLQName(q)); err != nil {
+			t.Logf("delete %s: %v", q, err)
+		}
+	})
+	return conn
+}
+
+// publish sends k messages with key "m"; each returns once confirmed.
+func publish(t *testing.T, conn *bus.Conn, k int) {
+	t.Helper()
+	for i := range k {
+		if err := conn.Publish(t.Context(), "m", bus.Message{Body: fmt.Appendf(nil, "m%d", i)}); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+}
+
+// consume runs h on q's deliveries until k were settled, then stops.
+func consume(t *testing.T, conn *bus.Conn, q string, k int, h bus.Handler) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var settled atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		done <- conn.Consume(ctx, q, bus.ConsumeOptions{Prefetch: 10, MaxAttempts: 1}, func(ctx context.Context, d bus.Delivery) error {
+			err := h(ctx, d)
+			if settled.Add(1) >= int64(k) {
+				defer cancel()
+			}
+			return err
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("consume from %s: %v", q, err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("consume from %s: %d of %d settled in 60s", q, settled.Load(), k)
 	}
 }
 

@@ -9,21 +9,24 @@ import (
 )
 
 // brokerClients are the packages of the broker protocols' client modules.
-var brokerClients = []string{"github.com/rabbitmq/amqp091-go"}
+var brokerClients = []string{"github.com/rabbitmq/amqp091-go", "github.com/twmb/franz-go"}
 
 // mayImportClients are the only packages of targets/ and harness/ whose
-// code imports a broker client: the drivers and the node. Everything else
+// code or tests import a broker client: the drivers and the nodes (with
+// their test helpers). Everything else
 // talks to a broker through the bus layer or the node interface, so a new
 // broker is a new driver, not an edit across the tree.
 var mayImportClients = map[string]bool{
-	"github.com/edabench/edabench/targets/bus/rabbitmq": true,
-	"github.com/edabench/edabench/harness/broker":       true,
+	"github.com/edabench/edabench/targets/bus/rabbitmq":        true,
+	"github.com/edabench/edabench/harness/broker":              true,
+	"github.com/edabench/edabench/harness/kafkanode":           true,
+	"github.com/edabench/edabench/harness/kafkanode/kafkatest": true,
 }
 
 func TestOnlyDriversImportBrokerClients(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`,
+	out, err := exec.CommandContext(ctx, "go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`,
 		"github.com/edabench/edabench/targets/...", "github.com/edabench/edabench/harness/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s(is the go command on PATH?)", err, out)
