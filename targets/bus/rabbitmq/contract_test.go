@@ -23,7 +23,7 @@ func TestContract(t *testing.T) {
 					Options: rabbitmq.Options{QueueType: qt},
 					Prefix:  brokertest.Prefix(t, node, "bustest"),
 					Kill: func(t *testing.T, name string) {
-						closeConnectionsByName(t, node.MgmtURL(), name, 1)
+						killClient(t, node.MgmtURL(), name)
 					},
 				}
 			})
@@ -42,7 +42,7 @@ func TestContractOnARestartedBroker(t *testing.T) {
 			Options: rabbitmq.Options{QueueType: rabbitmq.Quorum},
 			Prefix:  brokertest.Prefix(t, node, "bustest"),
 			Kill: func(t *testing.T, name string) {
-				closeConnectionsByName(t, node.MgmtURL(), name, 1)
+				killClient(t, node.MgmtURL(), name)
 			},
 			Restart: func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)

@@ -308,6 +308,74 @@ func closeConnectionsByName(t testing.TB, mgmtURL, prefix string, want int) int 
 	}
 }
 
+// killClient force-closes every connection whose name starts with name that was
+// open when it was called (a driver may hold two: publish and consume),
+// and its reconnections none. The management API lists a connection only
+// after a stats tick, which a loaded machine delays: so it keeps looking
+// for a settle window after the first close, closing late-listed ones
+// opened before the call, instead of trusting one listing's count.
+func killClient(t testing.TB, mgmtURL, name string) {
+	t.Helper()
+	before := time.Now().UnixMilli()
+	client := &http.Client{Timeout: 10 * time.Second}
+	base := strings.TrimRight(mgmtURL, "/")
+	closed := map[string]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	var settle time.Time
+	for {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/connections", nil)
+		req.SetBasicAuth("guest", "guest")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("management API: %v", err)
+		}
+		var conns []struct {
+			Name             string `json:"name"`
+			ConnectedAt      int64  `json:"connected_at"`
+			ClientProperties struct {
+				ConnectionName string `json:"connection_name"`
+			} `json:"client_properties"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&conns)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("management API: decoding /api/connections: %v", err)
+		}
+		for _, c := range conns {
+			if !strings.HasPrefix(c.ClientProperties.ConnectionName, name) || c.ConnectedAt > before || closed[c.Name] {
+				continue
+			}
+			deleteConnection(t, client, base, c.Name)
+			closed[c.Name] = true
+			if settle.IsZero() {
+				settle = time.Now().Add(3 * time.Second)
+			}
+		}
+		switch {
+		case !settle.IsZero() && time.Now().After(settle):
+			return
+		case settle.IsZero() && time.Now().After(deadline):
+			t.Fatalf("management API lists no connection named %q opened before the kill", name)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func deleteConnection(t testing.TB, client *http.Client, base, name string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, base+"/api/connections/"+url.PathEscape(name), nil)
+	req.SetBasicAuth("guest", "guest")
+	req.Header.Set("X-Reason", "edabench bus test: forced close")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("management API: DELETE connection %q: %v", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("management API: DELETE connection %q: %s", name, resp.Status)
+	}
+}
+
 // getAll drains a queue with basic.get (used to inspect DLQs).
 func getAll(t testing.TB, amqpURL, queue string) []amqp.Delivery {
 	t.Helper()
