@@ -56,6 +56,11 @@ const (
 	// be at most this share of RR's for the failure to count as isolated:
 	// a stray timeout from the 2-core machine being busy is not propagation.
 	isolationShare = 0.01
+	// afterFaultFailShare: claim 6 needs the twin back in service after its
+	// faults; more than this share of its requests failing outside the
+	// fault windows means it was not (the same 1% a stray timeout is
+	// forgiven in claim 5).
+	afterFaultFailShare = 0.01
 
 	// staleToleranceMs: for a summary without the probe's read counts, a
 	// read is "immediately consistent" within this much staleness: the
@@ -530,6 +535,10 @@ func isolation(r *Run) part {
 	p.evidence = fmt.Sprintf("failed in the fault window: RR %d, EDA %d (errors + timeouts + dropped); EDA accepted %d and lost %d",
 		rrF, edaF, eda.Orders.Accepted, edaLost)
 	switch {
+	case eda.Orders.Accepted == 0:
+		// Isolation means EDA kept accepting; a twin that accepted nothing
+		// isolated nothing, whatever its window's counts say.
+		p.evidence += ": EDA accepted no order in the run, so its isolation was not exercised"
 	case rrF == 0:
 		p.status, p.evidence = DoesNotHold, p.evidence+": the failure did not propagate to RR's callers"
 	case float64(edaF) > isolationShare*float64(rrF):
@@ -607,12 +616,35 @@ func catchUp(r *Run) part {
 		p.status, p.evidence = DoesNotHold, p.evidence+": the queues never drained within the run"
 	case eda.Audit == nil || unaudited:
 		p.evidence += ": the step journals could not all be read, so 0 lost is unproven"
-	case backlog == 0:
-		p.evidence += ": nothing queued during the fault, so there was nothing to catch up"
+	case backlog <= backlogMinMessages:
+		p.evidence += fmt.Sprintf(": at most %d messages queued during the fault (≤ %d, what is in flight at baseline), so there was nothing to catch up", backlog, backlogMinMessages)
+	case notBackInService(eda) != "":
+		p.evidence += ": " + notBackInService(eda)
 	default:
 		p.status, p.evidence = Holds, p.evidence+": the consumers caught up"
 	}
 	return p
+}
+
+// notBackInService says why a twin's recovery from its faults was not
+// observed inside the run, "" when it was. Without a recovery there is no
+// catch-up to judge: a twin that accepted nothing after a broker restart
+// queued nothing, and its drained queues would read as a catch-up.
+func notBackInService(t *results.TwinResult) string {
+	var inWindows int64
+	for _, w := range t.Faults {
+		inWindows += w.Errors + w.Timeouts + w.Dropped
+		switch {
+		case t.LoadSeconds > 0 && w.EndS >= t.LoadSeconds:
+			return fmt.Sprintf("the %s window lasted until the load ended (%.0f s of %.0f s), so no order was placed after it: no recovery inside the run", w.Fault, w.EndS, t.LoadSeconds)
+		case w.RecoveryMs < 0:
+			return fmt.Sprintf("the twin's end-to-end p99 never came back after the %s window (recovery_ms -1): no recovery inside the run", w.Fault)
+		}
+	}
+	if after := failures(t.Counts) - inWindows; t.Sent > 0 && float64(after) > afterFaultFailShare*float64(t.Sent) {
+		return fmt.Sprintf("%d requests failed outside the fault windows (over %s of %d sent): the twin did not return to service, so its catch-up was not observed", after, pct(afterFaultFailShare), t.Sent)
+	}
+	return ""
 }
 
 // claim7Consistency reads the staleness probe: from the reply until a
