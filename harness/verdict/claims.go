@@ -9,6 +9,7 @@ import (
 
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/staleness"
+	"github.com/edabench/edabench/harness/stats"
 )
 
 // The thresholds of the rules. docs/verdict.md gives the reasoning at
@@ -186,7 +187,8 @@ func bothTwinsOrSay(r *Run) (rr, eda *results.TwinResult, c *Claim) {
 		Evidence: fmt.Sprintf("needs both twins; run %s drove only %v: rerun with --twin both", r.ID(), have)}
 }
 
-// claim1LightLoad compares end-to-end latency at the smoke rate.
+// claim1LightLoad compares end-to-end latency at the smoke rate, over
+// the smoke run's repetitions: RR lower only where the intervals separate.
 func claim1LightLoad(s *Set) Claim {
 	r := s.LightLoad()
 	if r == nil {
@@ -196,16 +198,30 @@ func claim1LightLoad(s *Set) Claim {
 	if bad != nil {
 		return *bad
 	}
-	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{
-		"rr_e2e_p50_ms": rr.E2E.P50, "rr_e2e_p99_ms": rr.E2E.P99,
-		"eda_e2e_p50_ms": eda.E2E.P50, "eda_e2e_p99_ms": eda.E2E.P99,
-		"eda_ack_p50_ms": eda.Ack.P50, "eda_ack_p99_ms": eda.Ack.P99,
+	reps := s.Reps(r)
+	c := Claim{Runs: ids(reps...), Conditions: conditions(r), Figures: map[string]float64{
 		"rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS,
 	}}
-	if f := failures(rr.Counts) + failures(eda.Counts); f > 0 {
+	e2e50 := func(t *results.TwinResult) float64 { return t.E2E.P50 }
+	e2e99 := func(t *results.TwinResult) float64 { return t.E2E.P99 }
+	rr50 := c.put("rr_e2e_p50_ms", s.over(r, twinFig(twinkind.RR, e2e50)))
+	rr99 := c.put("rr_e2e_p99_ms", s.over(r, twinFig(twinkind.RR, e2e99)))
+	eda50 := c.put("eda_e2e_p50_ms", s.over(r, twinFig(twinkind.EDA, e2e50)))
+	eda99 := c.put("eda_e2e_p99_ms", s.over(r, twinFig(twinkind.EDA, e2e99)))
+	ack50 := c.put("eda_ack_p50_ms", s.over(r, twinFig(twinkind.EDA, func(t *results.TwinResult) float64 { return t.Ack.P50 })))
+	var rrF, edaF int64
+	for _, x := range reps {
+		if t := x.Twin(twinkind.RR); t != nil {
+			rrF += failures(t.Counts)
+		}
+		if t := x.Twin(twinkind.EDA); t != nil {
+			edaF += failures(t.Counts)
+		}
+	}
+	if rrF+edaF > 0 {
 		c.Status = Inconclusive
-		c.Evidence = fmt.Sprintf("not a clean light-load run: RR failed %d requests, EDA %d (errors, timeouts, dropped); the latencies would leave them out",
-			failures(rr.Counts), failures(eda.Counts))
+		c.Evidence = fmt.Sprintf("not a clean light-load run: RR failed %d requests, EDA %d (errors, timeouts, dropped) over %d run(s); the latencies would leave them out",
+			rrF, edaF, len(reps))
 		return c
 	}
 	if knee, ok := weakerKnee(s); ok {
@@ -218,16 +234,33 @@ func claim1LightLoad(s *Set) Claim {
 		}
 	}
 	cmp := fmt.Sprintf("RR e2e p50 %s vs EDA %s; p99 %s vs %s (EDA ack p50 %s: it accepts sooner than RR completes, and completes later)",
-		ms(rr.E2E.P50), ms(eda.E2E.P50), ms(rr.E2E.P99), ms(eda.E2E.P99), ms(eda.Ack.P50))
+		iv(rr50), iv(eda50), iv(rr99), iv(eda99), iv(ack50))
+	p50, p99 := stats.Separate(rr50, eda50, stats.Below), stats.Separate(rr99, eda99, stats.Below)
 	switch {
-	case rr.E2E.P50 < eda.E2E.P50 && rr.E2E.P99 < eda.E2E.P99:
+	case p50.Outcome == stats.Separated && p99.Outcome == stats.Separated:
 		c.Status, c.Evidence = Holds, cmp+": RR lower at both percentiles"
-	case rr.E2E.P50 >= eda.E2E.P50 && rr.E2E.P99 >= eda.E2E.P99:
+	case p50.Outcome == stats.Reversed && p99.Outcome == stats.Reversed:
 		c.Status, c.Evidence = DoesNotHold, cmp+": RR not lower at either percentile"
+	case p50.Outcome == stats.Overlap || p99.Outcome == stats.Overlap:
+		c.Status, c.Evidence = Inconclusive, cmp+": "+overlapOf("p50", p50, "p99", p99)
 	default:
 		c.Status, c.Evidence = Inconclusive, cmp+": RR lower at one percentile only"
 	}
 	return c
+}
+
+// overlapOf words the overlapping ones of two named comparisons.
+func overlapOf(an string, a stats.Comparison, bn string, b stats.Comparison) string {
+	var out []string
+	for _, x := range []struct {
+		name string
+		c    stats.Comparison
+	}{{an, a}, {bn, b}} {
+		if x.c.Outcome == stats.Overlap {
+			out = append(out, overlapSays(x.name, x.c))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // weakerKnee is the lower of the two twins' ramp capacities, when a ramp

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/edabench/edabench/harness/stats"
 )
 
 // Status is a claim's outcome.
@@ -32,6 +34,13 @@ type Claim struct {
 	Conditions string             `json:"conditions"`
 	Runs       []string           `json:"runs"`
 	Figures    map[string]float64 `json:"figures,omitempty"`
+	// Intervals are the deciding figures over the repetitions: n, median
+	// and the interval of the median (harness/stats). Figures holds the
+	// same medians under the same names, and the figures read for context.
+	Intervals map[string]stats.Interval `json:"intervals,omitempty"`
+	// SingleRun: a deciding figure rests on one run (n=1), so the status is
+	// the point figures' and no interval stands behind it.
+	SingleRun bool `json:"single_run"`
 }
 
 // Verdict is verdict.json.
@@ -74,6 +83,12 @@ func Evaluate(s *Set, now time.Time) Verdict {
 				delete(c.Figures, k)
 			}
 		}
+		for k, iv := range c.Intervals {
+			if !iv.Valid() || math.IsInf(iv.Lo, 0) || math.IsInf(iv.Hi, 0) || math.IsNaN(iv.Lo) || math.IsNaN(iv.Hi) {
+				delete(c.Intervals, k)
+			}
+		}
+		c.markSingle()
 		v.Claims = append(v.Claims, c)
 	}
 	return v
