@@ -419,7 +419,8 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// claim4Spike compares the spike phase with the phase before it.
+// claim4Spike compares the spike phase with the phase before it, over the
+// spike run's repetitions.
 func claim4Spike(s *Set) Claim {
 	r := s.Spike()
 	if r == nil {
@@ -429,52 +430,91 @@ func claim4Spike(s *Set) Claim {
 	if bad != nil {
 		return *bad
 	}
-	c := Claim{Runs: ids(r), Conditions: conditions(r)}
+	c := Claim{Runs: ids(s.Reps(r)...), Conditions: conditions(r)}
 	peak := peakStage(r.Scenario.Stages)
 	if peak <= 0 {
 		c.Status, c.Evidence = Inconclusive, "the spike scenario has no stage before its peak to compare with"
 		return c
 	}
 	spike, base := r.Scenario.Stages[peak].Name, r.Scenario.Stages[peak-1].Name
-	rrS, rrB, edaS, edaB := rr.Phases[spike], rr.Phases[base], eda.Phases[spike], eda.Phases[base]
-	if rrS == nil || rrB == nil || edaS == nil || edaB == nil {
+	if rr.Phases[spike] == nil || rr.Phases[base] == nil || eda.Phases[spike] == nil || eda.Phases[base] == nil {
 		c.Status, c.Evidence = Inconclusive, fmt.Sprintf("the run has no %q or %q phase figures for both twins", spike, base)
 		return c
 	}
-	rise := rrS.Ack.P99 / rrB.Ack.P99
-	rrFailShare := 0.0
-	if rrS.Sent > 0 {
-		rrFailShare = float64(failures(rrS.Counts)) / float64(rrS.Sent)
-	}
-	backlog := eda.Lag.MaxQueueDepth
-	drained := eda.Lag.DrainMs >= 0 && eda.Orders.DrainMs >= 0 && eda.Orders.Lost == 0
-	c.Figures = map[string]float64{
-		"rr_spike_ack_p99_ms": rrS.Ack.P99, "rr_base_ack_p99_ms": rrB.Ack.P99, "rr_rise_x": rise,
-		"rr_spike_failed": float64(failures(rrS.Counts)), "rr_spike_sent": float64(rrS.Sent),
-		"eda_spike_ack_p99_ms": edaS.Ack.P99, "eda_base_ack_p99_ms": edaB.Ack.P99,
-		"eda_spike_e2e_p99_ms": edaS.E2E.P99, "eda_spike_failed": float64(failures(edaS.Counts)),
-		"eda_backlog_peak": float64(backlog), "eda_drain_ms": eda.Lag.DrainMs,
-		"eda_orders_drain_ms": eda.Orders.DrainMs, "eda_lost": float64(eda.Orders.Lost),
-		"spike_rate": stageRate(r.Scenario.Stages[peak]), "base_rate": stageRate(r.Scenario.Stages[peak-1]),
-	}
-	ev := fmt.Sprintf("in %q (%g/s) ack p99 EDA %s vs RR %s; RR rose ×%.1f from %q (%s) and failed %s of the spike's requests; EDA backlog peak %d messages, drained in %s (lag), last order %s after the load, %d lost",
-		spike, stageRate(r.Scenario.Stages[peak]), ms(edaS.Ack.P99), ms(rrS.Ack.P99), rise, base, ms(rrB.Ack.P99),
-		pctFine(rrFailShare), backlog, ms(eda.Lag.DrainMs), ms(eda.Orders.DrainMs), eda.Orders.Lost)
-	rrSuffered := rise >= spikeRiseFactor || rrFailShare > spikeFailShare
+	f := spikeFigures(s, r, &c, spike, base)
+	ev := fmt.Sprintf("in %q (%g/s) ack p99 EDA %s vs RR %s; RR rose ×%s from %q and failed %s of the spike's requests; EDA backlog peak %s messages, drained in %s (lag), last order %s after the load, %d lost",
+		spike, stageRate(r.Scenario.Stages[peak]), iv(f.edaAck), iv(f.rrAck), num(f.rise), base, num(f.failShare),
+		num(f.backlog), ms(eda.Lag.DrainMs), ms(eda.Orders.DrainMs), eda.Orders.Lost)
+	faster := stats.Separate(f.edaAck, f.rrAck, stats.Below)
+	rose := stats.Separate(f.rise, point(spikeRiseFactor), stats.Above)
+	failed := stats.Separate(f.failShare, point(spikeFailShare), stats.Above)
+	rrSuffered := rose.Outcome == stats.Separated || failed.Outcome == stats.Separated
 	switch {
-	case edaS.Ack.P99 >= rrS.Ack.P99:
+	case faster.Outcome == stats.Reversed:
 		c.Status, c.Evidence = DoesNotHold, ev+": EDA's acks were not faster than RR's during the spike"
-	case !drained:
-		c.Status, c.Evidence = DoesNotHold, ev+": EDA's backlog did not drain within the run (drain -1 or orders lost)"
-	case !rrSuffered:
+	case f.undrained != "":
+		c.Status, c.Evidence = DoesNotHold, ev+": EDA's backlog did not drain within "+f.undrained+" (drain -1 or orders lost)"
+	case !rrSuffered && rose.Outcome == stats.Reversed && failed.Outcome != stats.Overlap:
 		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": RR's latency did not rise ×%g nor did it fail over %s at this surge", spikeRiseFactor, pct(spikeFailShare))
-	case backlog <= backlogMinMessages:
-		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA queued at most %d messages (≤ %d): the surge needed no buffering", backlog, backlogMinMessages)
+	case f.backlog.Lo <= backlogMinMessages:
+		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA queued at most %.0f messages (≤ %d) in a run: the surge needed no buffering", f.backlog.Lo, backlogMinMessages)
+	case faster.Outcome != stats.Separated:
+		c.Status, c.Evidence = Inconclusive, ev+": "+overlapSays("EDA's spike ack p99 against RR's", faster)
+	case !rrSuffered:
+		c.Status, c.Evidence = Inconclusive, ev+": "+overlapOf(fmt.Sprintf("RR's rise against ×%g", spikeRiseFactor), rose, fmt.Sprintf("RR's failed share against %s", pct(spikeFailShare)), failed)
 	default:
 		c.Status, c.Evidence = Holds, ev+": EDA buffered the surge and drained it while RR's latency rose"
 	}
 	return c
 }
+
+// spikeRead is what claim 4 reads over the spike's repetitions.
+type spikeRead struct {
+	edaAck, rrAck, rise, failShare, backlog stats.Interval
+	undrained                               string // the first run whose backlog did not drain, "" if all did
+}
+
+func spikeFigures(s *Set, r *Run, c *Claim, spike, base string) spikeRead {
+	phase := func(twin, stage string, f func(*results.PhaseResult) float64) fig {
+		return twinFig(twin, func(t *results.TwinResult) float64 {
+			if p := t.Phases[stage]; p != nil {
+				return f(p)
+			}
+			return math.NaN()
+		})
+	}
+	ack := func(p *results.PhaseResult) float64 { return p.Ack.P99 }
+	rise := func(x *Run) float64 { return phase(twinkind.RR, spike, ack)(x) / phase(twinkind.RR, base, ack)(x) }
+	share := phase(twinkind.RR, spike, func(p *results.PhaseResult) float64 {
+		if p.Sent == 0 {
+			return 0
+		}
+		return float64(failures(p.Counts)) / float64(p.Sent)
+	})
+	var out spikeRead
+	out.edaAck = c.put("eda_spike_ack_p99_ms", s.over(r, phase(twinkind.EDA, spike, ack)))
+	out.rrAck = c.put("rr_spike_ack_p99_ms", s.over(r, phase(twinkind.RR, spike, ack)))
+	c.put("rr_base_ack_p99_ms", s.over(r, phase(twinkind.RR, base, ack)))
+	c.put("eda_base_ack_p99_ms", s.over(r, phase(twinkind.EDA, base, ack)))
+	out.rise = c.put("rr_rise_x", s.over(r, rise))
+	out.failShare = c.put("rr_spike_failed_share", s.over(r, share))
+	out.backlog = c.put("eda_backlog_peak", s.over(r, twinFig(twinkind.EDA, func(t *results.TwinResult) float64 { return float64(t.Lag.MaxQueueDepth) })))
+	eda := r.Twin(twinkind.EDA)
+	c.Figures["eda_spike_e2e_p99_ms"] = eda.Phases[spike].E2E.P99
+	c.Figures["eda_drain_ms"], c.Figures["eda_orders_drain_ms"] = eda.Lag.DrainMs, eda.Orders.DrainMs
+	c.Figures["eda_lost"] = float64(eda.Orders.Lost)
+	c.Figures["spike_rate"], c.Figures["base_rate"] = stageRate(r.Scenario.Stages[peakStage(r.Scenario.Stages)]), stageRate(r.Scenario.Stages[peakStage(r.Scenario.Stages)-1])
+	for _, x := range s.Reps(r) {
+		if t := x.Twin(twinkind.EDA); t != nil && (t.Lag.DrainMs < 0 || t.Orders.DrainMs < 0 || t.Orders.Lost > 0) {
+			out.undrained = "the run " + x.ID()
+			break
+		}
+	}
+	return out
+}
+
+// point is a threshold as an interval, to compare a figure's interval with.
+func point(v float64) stats.Interval { return stats.Interval{N: 1, Median: v, Lo: v, Hi: v} }
 
 func stageRate(st results.StageInfo) float64 {
 	if st.To != nil {
@@ -961,39 +1001,90 @@ func claim11Hybrid(s *Set) Claim {
 		return Claim{Status: Inconclusive, Evidence: "no hybrid twin in these runs: run `edabench run --twin all` (make bench does)"}
 	}
 	c := Claim{Figures: map[string]float64{}}
-	var used []*Run
-	var ev, against []string
-	var ackTested, isolationTested bool
-	smoke := s.LightLoad()
-	if smoke == nil || smoke.Twin(twinkind.RR) == nil || smoke.Twin(twinkind.Hybrid) == nil {
-		ev = append(ev, "no smoke run with both rr and hybrid, so the hybrid's answer is not compared with RR's")
-	} else {
-		used = append(used, smoke)
-		rr, h := smoke.Twin(twinkind.RR), smoke.Twin(twinkind.Hybrid)
-		c.Figures["smoke.rr_ack_p99_ms"], c.Figures["smoke.hybrid_ack_p99_ms"] = rr.Ack.P99, h.Ack.P99
-		c.Figures["smoke.hybrid_ack_factor_limit"] = hybridAckFactor
-		c.Figures["smoke.rr_cpu_per_order_ms"], c.Figures["smoke.hybrid_cpu_per_order_ms"] = rr.CPUPerOrderMs, h.CPUPerOrderMs
-		line := fmt.Sprintf("smoke: ack p99 hybrid %s, RR %s (limit ×%.1f); CPU per order hybrid %s, RR %s",
-			ms(h.Ack.P99), ms(rr.Ack.P99), hybridAckFactor, ms(h.CPUPerOrderMs), ms(rr.CPUPerOrderMs))
-		if e := smoke.Twin(twinkind.EDA); e != nil {
-			c.Figures["smoke.eda_cpu_per_order_ms"] = e.CPUPerOrderMs
-			line += fmt.Sprintf(", EDA %s", ms(e.CPUPerOrderMs))
-		}
-		if st := smoke.staleness(twinkind.Hybrid); st != nil {
-			c.Figures["smoke.hybrid_staleness_p50_ms"], c.Figures["smoke.hybrid_staleness_p99_ms"] = st.P50, st.P99
-			line += fmt.Sprintf("; staleness window (reply until a read said COMPLETED) p50 %s p99 %s", ms(st.P50), ms(st.P99))
-		}
-		ev = append(ev, line)
-		switch {
-		case rr.Ack.Count == 0 || h.Ack.Count == 0:
-			ev = append(ev, "a twin had no replies in smoke")
-		case h.Ack.P99 > hybridAckFactor*rr.Ack.P99:
-			ackTested = true
-			against = append(against, fmt.Sprintf("its ack p99 is ×%.1f RR's", h.Ack.P99/rr.Ack.P99))
-		default:
-			ackTested = true
+	ack, iso := hybridAnswer(s, &c), hybridIsolation(s, &c)
+	var against []string
+	for _, h := range []hybridHalf{ack, iso} {
+		if h.against != "" {
+			against = append(against, h.against)
 		}
 	}
+	for _, r := range s.Faulted() {
+		for _, x := range s.Reps(r) {
+			if h := x.Twin(twinkind.Hybrid); h != nil && lost(h) > 0 {
+				against = append(against, fmt.Sprintf("it lost %d accepted orders in %s (%s)", lost(h), r.Scenario.Name, x.ID()))
+			}
+		}
+	}
+	used := append(ack.runs, iso.runs...)
+	if len(used) == 0 {
+		used = ran[:1]
+	}
+	c.Runs, c.Conditions = ids(used...), conditions(used...)
+	c.Evidence = ack.line + "; " + iso.line
+	switch {
+	case len(against) > 0:
+		c.Status, c.Evidence = DoesNotHold, c.Evidence+": "+strings.Join(against, "; ")
+	case !ack.tested || !iso.tested:
+		c.Status, c.Evidence = Inconclusive, c.Evidence+": one half of the claim is untested or undecided"
+	default:
+		c.Status, c.Evidence = Holds, c.Evidence+": RR's answer within the factor, EDA's isolation, nothing lost"
+	}
+	return c
+}
+
+// hybridHalf is one half of claim 11: the runs it read, what it says,
+// whether it decided, and why it refutes the claim ("" if it does not).
+type hybridHalf struct {
+	runs    []*Run
+	line    string
+	tested  bool
+	against string
+}
+
+// hybridAnswer compares the hybrid's smoke ack p99 with RR's times
+// hybridAckFactor, over the smoke run's repetitions.
+func hybridAnswer(s *Set, c *Claim) hybridHalf {
+	smoke := s.LightLoad()
+	if smoke == nil || smoke.Twin(twinkind.RR) == nil || smoke.Twin(twinkind.Hybrid) == nil {
+		return hybridHalf{line: "no smoke run with both rr and hybrid, so the hybrid's answer is not compared with RR's"}
+	}
+	out := hybridHalf{runs: s.Reps(smoke)}
+	ack99 := func(t *results.TwinResult) float64 { return t.Ack.P99 }
+	rrAck := c.put("smoke.rr_ack_p99_ms", s.over(smoke, twinFig(twinkind.RR, ack99)))
+	hAck := c.put("smoke.hybrid_ack_p99_ms", s.over(smoke, twinFig(twinkind.Hybrid, ack99)))
+	rr, h := smoke.Twin(twinkind.RR), smoke.Twin(twinkind.Hybrid)
+	c.Figures["smoke.hybrid_ack_factor_limit"] = hybridAckFactor
+	c.Figures["smoke.rr_cpu_per_order_ms"], c.Figures["smoke.hybrid_cpu_per_order_ms"] = rr.CPUPerOrderMs, h.CPUPerOrderMs
+	out.line = fmt.Sprintf("smoke: ack p99 hybrid %s, RR %s (limit ×%.1f); CPU per order hybrid %s, RR %s",
+		iv(hAck), iv(rrAck), hybridAckFactor, ms(h.CPUPerOrderMs), ms(rr.CPUPerOrderMs))
+	if e := smoke.Twin(twinkind.EDA); e != nil {
+		c.Figures["smoke.eda_cpu_per_order_ms"] = e.CPUPerOrderMs
+		out.line += fmt.Sprintf(", EDA %s", ms(e.CPUPerOrderMs))
+	}
+	if st := smoke.staleness(twinkind.Hybrid); st != nil {
+		c.Figures["smoke.hybrid_staleness_p50_ms"], c.Figures["smoke.hybrid_staleness_p99_ms"] = st.P50, st.P99
+		out.line += fmt.Sprintf("; staleness window (reply until a read said COMPLETED) p50 %s p99 %s", ms(st.P50), ms(st.P99))
+	}
+	if rr.Ack.Count == 0 || h.Ack.Count == 0 {
+		out.line += "; a twin had no replies in smoke"
+		return out
+	}
+	switch cmp := stats.Separate(hAck, rrAck.Scale(hybridAckFactor), stats.Below); cmp.Outcome {
+	case stats.Separated:
+		out.tested = true
+	case stats.Reversed:
+		out.tested = true
+		out.against = fmt.Sprintf("its ack p99 is ×%.1f RR's", hAck.Median/rrAck.Median)
+	default:
+		out.line += "; " + overlapSays(fmt.Sprintf("hybrid ack p99 against ×%.1f RR's", hybridAckFactor), cmp)
+	}
+	return out
+}
+
+// hybridIsolation reads the first failure run that killed a side-effect
+// consumer with the hybrid in it: every repetition must fail no request in
+// the window (a failure is an event, not a spread).
+func hybridIsolation(s *Set, c *Claim) hybridHalf {
 	var crash *Run
 	for _, r := range s.Faulted() {
 		if r.Twin(twinkind.Hybrid) != nil && consumerKilled(r) {
@@ -1002,51 +1093,35 @@ func claim11Hybrid(s *Set) Claim {
 		}
 	}
 	if crash == nil {
-		ev = append(ev, "no failure run killed a side-effect consumer with the hybrid in it (failure-crash)")
-	} else {
-		used = append(used, crash)
-		h := crash.Twin(twinkind.Hybrid)
-		hF, broken := windowFailures(h)
-		c.Figures[crash.Scenario.Name+".hybrid_failed_in_window"] = float64(hF)
-		c.Figures[crash.Scenario.Name+".hybrid_lost"] = float64(lost(h))
-		line := fmt.Sprintf("%s: hybrid failed %d requests in the fault window, lost %d of %d accepted", crash.Scenario.Name, hF, lost(h), h.Orders.Accepted)
-		for _, t := range []string{twinkind.RR, twinkind.EDA} {
-			if x := crash.Twin(t); x != nil {
-				f, _ := windowFailures(x)
-				c.Figures[crash.Scenario.Name+"."+t+"_failed_in_window"] = float64(f)
-				line += fmt.Sprintf("; %s failed %d", strings.ToUpper(t), f)
-			}
+		return hybridHalf{line: "no failure run killed a side-effect consumer with the hybrid in it (failure-crash)"}
+	}
+	out := hybridHalf{runs: s.Reps(crash), tested: true}
+	name := crash.Scenario.Name
+	inWindow := func(t *results.TwinResult) float64 { f, _ := windowFailures(t); return float64(f) }
+	hF := c.put(name+".hybrid_failed_in_window", s.over(crash, twinFig(twinkind.Hybrid, inWindow)))
+	hLost := c.put(name+".hybrid_lost", s.over(crash, twinFig(twinkind.Hybrid, func(t *results.TwinResult) float64 { return float64(lost(t)) })))
+	out.line = fmt.Sprintf("%s: hybrid failed %s requests in the fault window, lost %s", name, num(hF), num(hLost))
+	for _, t := range []string{twinkind.RR, twinkind.EDA} {
+		if crash.Twin(t) != nil {
+			f := c.put(name+"."+t+"_failed_in_window", s.over(crash, twinFig(t, inWindow)))
+			out.line += fmt.Sprintf("; %s failed %s", strings.ToUpper(t), num(f))
 		}
-		ev = append(ev, line)
+	}
+	for _, x := range out.runs {
+		h := x.Twin(twinkind.Hybrid)
+		if h == nil {
+			continue
+		}
+		failed, broken := windowFailures(h)
 		switch {
 		case broken != "" || len(h.Faults) == 0:
-			ev = append(ev, "the kill was not applied to the hybrid: "+broken)
-		case hF > 0:
-			isolationTested = true
-			against = append(against, "its callers saw the consumer's crash")
-		default:
-			isolationTested = true
+			out.tested = false
+			out.line += fmt.Sprintf("; the kill was not applied to the hybrid in %s: %s", x.ID(), broken)
+		case failed > 0 && out.against == "":
+			out.against = "its callers saw the consumer's crash"
 		}
 	}
-	for _, r := range s.Faulted() {
-		if h := r.Twin(twinkind.Hybrid); h != nil && lost(h) > 0 {
-			against = append(against, fmt.Sprintf("it lost %d accepted orders in %s", lost(h), r.Scenario.Name))
-		}
-	}
-	if len(used) == 0 {
-		used = ran[:1]
-	}
-	c.Runs, c.Conditions = ids(used...), conditions(used...)
-	c.Evidence = strings.Join(ev, "; ")
-	switch {
-	case len(against) > 0:
-		c.Status, c.Evidence = DoesNotHold, c.Evidence+": "+strings.Join(against, "; ")
-	case !ackTested || !isolationTested:
-		c.Status, c.Evidence = Inconclusive, c.Evidence+": one half of the claim is untested"
-	default:
-		c.Status, c.Evidence = Holds, c.Evidence+": RR's answer within the factor, EDA's isolation, nothing lost"
-	}
-	return c
+	return out
 }
 
 // consumerKilled says whether a run killed a step the hybrid runs as a
