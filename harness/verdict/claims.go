@@ -110,6 +110,9 @@ type part struct {
 	status   Status
 	evidence string
 	figures  map[string]float64
+	// intervals are figures the part already read over its repetitions
+	// (claim 8); the others are gathered over the parts of one scenario.
+	intervals map[string]stats.Interval
 }
 
 // combineAny: a claim that must hold everywhere (no loss, no duplicate
@@ -154,22 +157,58 @@ func combineAgree(parts []part) Claim {
 	return c
 }
 
+// merge gathers the parts' evidence, each labelled with its scenario and
+// repetition, and their figures: a figure several repetitions of one
+// scenario read becomes their median with its interval.
 func merge(parts []part) Claim {
 	var c Claim
 	var ev []string
 	var runs []*Run
+	byScenario := map[string][]*Run{}
+	for _, p := range parts {
+		byScenario[p.run.Scenario.Name] = append(byScenario[p.run.Scenario.Name], p.run)
+	}
+	labels := map[*Run]string{}
+	for _, reps := range byScenario {
+		for r, l := range repLabels(reps) {
+			labels[r] = l
+		}
+	}
+	samples := map[string][]float64{}
 	c.Figures = map[string]float64{}
 	for _, p := range parts {
 		runs = append(runs, p.run)
-		ev = append(ev, fmt.Sprintf("%s [%s]: %s", p.run.Scenario.Name, p.status, p.evidence))
+		ev = append(ev, fmt.Sprintf("%s [%s]: %s", labels[p.run], p.status, p.evidence))
 		for k, v := range p.figures {
-			c.Figures[p.run.Scenario.Name+"."+k] = v
+			samples[p.run.Scenario.Name+"."+k] = append(samples[p.run.Scenario.Name+"."+k], v)
+		}
+		for k, v := range p.intervals {
+			c.put(p.run.Scenario.Name+"."+k, v)
+		}
+	}
+	for k, v := range samples {
+		if _, done := c.Intervals[k]; !done {
+			c.put(k, stats.MedianInterval(v))
 		}
 	}
 	c.Evidence = strings.Join(ev, " | ")
 	c.Runs = ids(runs...)
-	c.Conditions = conditions(runs...)
+	c.Conditions = conditions(dedupeScenarios(runs)...)
 	return c
+}
+
+// dedupeScenarios keeps the first run of each scenario, so the conditions
+// describe each load once however often it was repeated.
+func dedupeScenarios(runs []*Run) []*Run {
+	seen := map[string]bool{}
+	var out []*Run
+	for _, r := range runs {
+		if !seen[r.Key()] {
+			seen[r.Key()] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // bothTwinsOrSay returns the twins, or a claim that says which is missing.
@@ -577,7 +616,9 @@ func claim5Isolation(s *Set) Claim {
 		if !downstreamFault(r) {
 			continue
 		}
-		parts = append(parts, isolation(r))
+		for _, x := range s.Reps(r) {
+			parts = append(parts, isolation(x))
+		}
 	}
 	if len(parts) == 0 {
 		return missing("failure-crash")
@@ -630,7 +671,9 @@ func claim6Decoupling(s *Set) Claim {
 	var parts []part
 	for _, r := range s.Faulted() {
 		if downtimeFault(r) {
-			parts = append(parts, catchUp(r))
+			for _, x := range s.Reps(r) {
+				parts = append(parts, catchUp(x))
+			}
 		}
 	}
 	if len(parts) == 0 {
@@ -783,7 +826,7 @@ func counted(s *staleness.Result) bool { return s.Sampled > 0 }
 func claim8Efficiency(s *Set) Claim {
 	var parts []part
 	for _, r := range s.Steady() {
-		parts = append(parts, efficiency(r))
+		parts = append(parts, efficiency(s, r))
 	}
 	if len(parts) == 0 {
 		return missing("smoke")
@@ -791,33 +834,43 @@ func claim8Efficiency(s *Set) Claim {
 	return combineAgree(parts)
 }
 
-func efficiency(r *Run) part {
+// efficiency compares CPU per order over a steady run's repetitions: EDA's
+// interval separated below RR's holds, above refutes, an overlap is a tie.
+// With one run a side there is no interval, and the point figures within
+// cpuTieShare of each other are the tie.
+func efficiency(s *Set, r *Run) part {
 	p := part{run: r, status: Inconclusive}
 	rr, eda := r.Twin(twinkind.RR), r.Twin(twinkind.EDA)
 	if rr == nil || eda == nil {
 		p.evidence = "needs both twins"
 		return p
 	}
+	cpu := func(t *results.TwinResult) float64 { return t.CPUPerOrderMs }
+	rrCPU, edaCPU := s.over(r, twinFig(twinkind.RR, cpu)), s.over(r, twinFig(twinkind.EDA, cpu))
+	p.intervals = map[string]stats.Interval{"rr_cpu_per_order_ms": rrCPU, "eda_cpu_per_order_ms": edaCPU}
 	brokerMs := math.NaN()
 	if b, ok := eda.Usage["broker"]; ok && eda.Orders.Completed > 0 {
 		brokerMs = 1000 * b.CPUSeconds / float64(eda.Orders.Completed)
 	}
-	p.figures = map[string]float64{"rr_cpu_per_order_ms": rr.CPUPerOrderMs, "eda_cpu_per_order_ms": eda.CPUPerOrderMs,
-		"eda_broker_cpu_per_order_ms": brokerMs, "rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS}
+	p.figures = map[string]float64{"eda_broker_cpu_per_order_ms": brokerMs, "rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS}
 	p.evidence = fmt.Sprintf("CPU per completed order RR %s, EDA %s (of which the broker %s) at %.0f/s and %.0f/s offered",
-		ms(rr.CPUPerOrderMs), ms(eda.CPUPerOrderMs), ms(brokerMs), rr.OfferedRPS, eda.OfferedRPS)
+		iv(rrCPU), iv(edaCPU), ms(brokerMs), rr.OfferedRPS, eda.OfferedRPS)
 	lo, hi := math.Min(rr.OfferedRPS, eda.OfferedRPS), math.Max(rr.OfferedRPS, eda.OfferedRPS)
+	cmp := stats.Separate(edaCPU, rrCPU, stats.Below)
+	single := rrCPU.Degenerate() || edaCPU.Degenerate()
 	switch {
 	case rr.CPUPerOrderMs <= 0 || eda.CPUPerOrderMs <= 0:
 		p.evidence += ": CPU per order not measured for a twin"
 	case hi <= 0 || (hi-lo)/hi > equalRateTolerance:
 		p.evidence += fmt.Sprintf(": the rates differ by over %s, not a like-for-like comparison", pct(equalRateTolerance))
-	case math.Abs(eda.CPUPerOrderMs-rr.CPUPerOrderMs) <= cpuTieShare*rr.CPUPerOrderMs:
-		p.evidence += fmt.Sprintf(": within %s of each other, a tie", pct(cpuTieShare))
-	case eda.CPUPerOrderMs < rr.CPUPerOrderMs:
-		p.status, p.evidence = Holds, p.evidence+fmt.Sprintf(": EDA uses %s less, broker included", pct(1-eda.CPUPerOrderMs/rr.CPUPerOrderMs))
+	case single && math.Abs(edaCPU.Median-rrCPU.Median) <= cpuTieShare*rrCPU.Median:
+		p.evidence += fmt.Sprintf(": within %s of each other, a tie (one run: no interval to judge the spread)", pct(cpuTieShare))
+	case cmp.Outcome == stats.Overlap:
+		p.evidence += ": " + overlapSays("a tie", cmp)
+	case cmp.Outcome == stats.Separated:
+		p.status, p.evidence = Holds, p.evidence+fmt.Sprintf(": EDA uses %s less, broker included", pct(1-edaCPU.Median/rrCPU.Median))
 	default:
-		p.status, p.evidence = DoesNotHold, p.evidence+fmt.Sprintf(": EDA uses ×%.1f RR's, broker included", eda.CPUPerOrderMs/rr.CPUPerOrderMs)
+		p.status, p.evidence = DoesNotHold, p.evidence+fmt.Sprintf(": EDA uses ×%.1f RR's, broker included", edaCPU.Median/rrCPU.Median)
 	}
 	return p
 }
@@ -951,7 +1004,9 @@ func slowWindow(r *Run, t *results.TwinResult, twin, metric string) (base, win f
 func claim10Duplicates(s *Set) Claim {
 	var parts []part
 	for _, r := range s.Faulted() {
-		parts = append(parts, duplicates(r))
+		for _, x := range s.Reps(r) {
+			parts = append(parts, duplicates(x))
+		}
 	}
 	if len(parts) == 0 {
 		return missing("failure-crash")
