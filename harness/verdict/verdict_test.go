@@ -50,6 +50,11 @@ func TestFixtureSets(t *testing.T) {
 				if len(c.Figures) == 0 {
 					t.Errorf("claim %d has no figures", c.ID)
 				}
+				// One run per scenario: every deciding figure is a point,
+				// and the claim says so.
+				if len(c.Intervals) == 0 || !c.SingleRun || !strings.Contains(c.Evidence, "single run: n=1") {
+					t.Errorf("claim %d is not marked single run: %d intervals, %v", c.ID, len(c.Intervals), c.SingleRun)
+				}
 			}
 		})
 	}
