@@ -216,6 +216,16 @@ func (s *Set) Reps(r *Run) []*Run {
 	return out
 }
 
+// Used is every run the verdict reads: the selected runs and their
+// repetitions.
+func (s *Set) Used() []*Run {
+	var out []*Run
+	for _, r := range s.Selected() {
+		out = append(out, s.Reps(r)...)
+	}
+	return out
+}
+
 // contentKey is what makes two runs repetitions: their load and chain
 // length; "" when the summary has no scenario to compare.
 func contentKey(r *Run) string {
