@@ -175,19 +175,26 @@ func merge(parts []part) Claim {
 		}
 	}
 	samples := map[string][]float64{}
+	context := map[string]bool{} // figures of a part that read its intervals itself
 	c.Figures = map[string]float64{}
 	for _, p := range parts {
 		runs = append(runs, p.run)
 		ev = append(ev, fmt.Sprintf("%s [%s]: %s", labels[p.run], p.status, p.evidence))
 		for k, v := range p.figures {
-			samples[p.run.Scenario.Name+"."+k] = append(samples[p.run.Scenario.Name+"."+k], v)
+			key := p.run.Scenario.Name + "." + k
+			samples[key] = append(samples[key], v)
+			context[key] = context[key] || p.intervals != nil
 		}
 		for k, v := range p.intervals {
 			c.put(p.run.Scenario.Name+"."+k, v)
 		}
 	}
 	for k, v := range samples {
-		if _, done := c.Intervals[k]; !done {
+		switch _, done := c.Intervals[k]; {
+		case done:
+		case context[k]:
+			c.Figures[k] = stats.Median(v)
+		default:
 			c.put(k, stats.MedianInterval(v))
 		}
 	}
@@ -874,13 +881,17 @@ func counted(s *staleness.Result) bool { return s.Sampled > 0 }
 // claim8Efficiency compares CPU per completed order at equal rates.
 func claim8Efficiency(s *Set) Claim {
 	var parts []part
+	var read []*Run
 	for _, r := range s.Steady() {
 		parts = append(parts, efficiency(s, r))
+		read = append(read, s.Reps(r)...)
 	}
 	if len(parts) == 0 {
 		return missing("smoke")
 	}
-	return combineAgree(parts)
+	c := combineAgree(parts)
+	c.Runs = ids(read...) // each part read its repetitions
+	return c
 }
 
 // efficiency compares CPU per order over a steady run's repetitions: EDA's

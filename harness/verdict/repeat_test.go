@@ -40,6 +40,8 @@ func TestRepetitions(t *testing.T) {
 		{"two repetitions: [min, max] at 50%, apart", func(rs []*Run) []*Run { return rs[:2] },
 			1, Holds, "p99 26.5 ms [22.0, 31.0 ms] (n=2) vs 164 ms [54.0, 274 ms] (n=2)", false, 2},
 		{"the hybrid's ack p99 overlaps ×1.5 RR's", nil, 11, Inconclusive, "hybrid ack p99 against ×1.5 RR's: the intervals overlap", false, 3},
+		{"CPU per order over the repetitions, its context figures not intervals", nil,
+			8, Holds, "EDA 3.10 ms [3.10, 3.10 ms] (n=3)", false, 3},
 		{"a partial repetition is left out", func(rs []*Run) []*Run {
 			rs[2].Summary.Partial = true
 			return rs
