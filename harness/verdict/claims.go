@@ -1096,7 +1096,7 @@ func slowWindow(r *Run, t *results.TwinResult, twin, metric string) (base, win f
 	if len(before) == 0 || len(during) == 0 {
 		return 0, 0, "", fmt.Errorf("timeseries.csv has no seconds with replies before or inside the window (%.0f-%.0f s)", w.StartS, w.EndS)
 	}
-	return median(before), median(during),
+	return stats.Median(before), stats.Median(during),
 		fmt.Sprintf("median of per-second p99s, %d s before vs %d s inside the window", len(before), len(during)), nil
 }
 

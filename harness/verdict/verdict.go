@@ -8,7 +8,6 @@ package verdict
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -210,19 +209,6 @@ func slope(x, y []float64) float64 {
 		return math.NaN()
 	}
 	return (n*sxy - sx*sy) / d
-}
-
-// median of v; NaN when empty.
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // ms formats a latency for evidence.
