@@ -48,6 +48,8 @@ const runExamples = `
 Examples:
   edabench run --scenario smoke                       both twins, the 30 s smoke scenario
   edabench run --twin all --scenario smoke            rr, eda and hybrid side by side
+  edabench run --twin all --scenario smoke --repeat 3 three repetitions (seeds 1-3), twins interleaved:
+                                                      edabench verdict gives each figure its interval
   edabench run --twin eda --scenario spike --rate 800 spike peaking at 800 orders/s
   edabench run --scenario soak --duration 2m          a short soak
   edabench run --twin rr --scenario chain --steps 2   the RR chain cut to gateway, payment, inventory
