@@ -3,6 +3,7 @@ package verdict
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,78 @@ func TestRepetitionsJSON(t *testing.T) {
 	}
 	if !strings.Contains(md.String(), "eda_e2e_p99_ms 80 [54, 274] (n=3, 75%)") {
 		t.Fatalf("verdict.md does not show the interval:\n%s", md.String())
+	}
+}
+
+// withReps adds repetitions of the "holds" set's run key, each a fresh
+// copy (another start, another run id) that edit changes; edit(0, ...)
+// changes the run already in the set.
+func withReps(t *testing.T, runs []*Run, key string, n int, edit func(i int, r *Run)) []*Run {
+	t.Helper()
+	edit(0, find(runs, key))
+	for i := 1; i < n; i++ {
+		r := find(loadSet(t, "holds"), key)
+		r.Summary.RunID = fmt.Sprintf("%s-rep%d", r.Summary.RunID, i)
+		r.Summary.StartedAt = r.Summary.StartedAt.Add(time.Duration(i) * time.Minute)
+		edit(i, r)
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+// The other figure comparisons over repetitions, on the "holds" set.
+func TestRepetitionsPerClaim(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func([]*Run) []*Run
+		claim  int
+		want   Status
+		says   string
+	}{
+		{"knees that overlap", func(rs []*Run) []*Run {
+			eda, rr := []float64{1500, 1000, 2000}, []float64{1000, 1250, 750}
+			return withReps(t, rs, "ramp", 3, func(i int, r *Run) {
+				r.Twin("eda").Knee.RPS, r.Twin("rr").Knee.RPS = eda[i], rr[i]
+			})
+		}, 3, Inconclusive, "the intervals overlap on [1000, 1375]"},
+		{"knees apart in every repetition", func(rs []*Run) []*Run {
+			eda, rr := []float64{2000, 2250, 1750}, []float64{1000, 1250, 750}
+			return withReps(t, rs, "ramp", 3, func(i int, r *Run) {
+				r.Twin("eda").Knee.RPS, r.Twin("rr").Knee.RPS = eda[i], rr[i]
+			})
+		}, 3, Holds, "EDA knee 2000 [1750, 2250] (n=3)"},
+		{"spike acks that overlap", func(rs []*Run) []*Run {
+			eda := []float64{40, 400, 50}
+			return withReps(t, rs, "spike", 3, func(i int, r *Run) { r.Twin("eda").Phases["spike"].Ack.P99 = eda[i] })
+		}, 4, Inconclusive, "EDA's spike ack p99 against RR's: the intervals overlap on [300, 300]"},
+		{"one spike repetition needed no buffering", func(rs []*Run) []*Run {
+			return withReps(t, rs, "spike", 3, func(i int, r *Run) {
+				if i == 2 {
+					r.Twin("eda").Lag.MaxQueueDepth = 40
+				}
+			})
+		}, 4, Inconclusive, "needed no buffering"},
+		{"one crash repetition lost an order", func(rs []*Run) []*Run {
+			return withReps(t, rs, "failure-crash", 3, func(i int, r *Run) {
+				if i == 1 {
+					r.Twin("eda").Audit.Lost = 1
+				}
+			})
+		}, 6, DoesNotHold, "failure-crash rep 2/3 [does not hold]"},
+		{"one duplicate applied in one repetition", func(rs []*Run) []*Run {
+			return withReps(t, rs, "failure-crash", 2, func(i int, r *Run) {
+				if i == 1 {
+					r.Twin("eda").Audit.DuplicatesApplied = 1
+				}
+			})
+		}, 10, DoesNotHold, "a step applied an order twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Evaluate(Select(tt.change(loadSet(t, "holds"))), time.Unix(0, 0)).Claims[tt.claim-1]
+			if c.Status != tt.want || !strings.Contains(c.Evidence, tt.says) {
+				t.Fatalf("claim %d = %s: %s\nwant %s, saying %q", c.ID, c.Status, c.Evidence, tt.want, tt.says)
+			}
+		})
 	}
 }
