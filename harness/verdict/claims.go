@@ -518,7 +518,7 @@ func claim4Spike(s *Set) Claim {
 	}
 	f := spikeFigures(s, r, &c, spike, base)
 	ev := fmt.Sprintf("in %q (%g/s) ack p99 EDA %s vs RR %s; RR rose ×%s from %q and failed %s of the spike's requests; EDA backlog peak %s messages, drained in %s (lag), last order %s after the load, %d lost",
-		spike, stageRate(r.Scenario.Stages[peak]), iv(f.edaAck), iv(f.rrAck), num(f.rise), base, num(f.failShare),
+		spike, stageRate(r.Scenario.Stages[peak]), iv(f.edaAck), iv(f.rrAck), num(f.rise), base, share(f.failShare),
 		num(f.backlog), ms(eda.Lag.DrainMs), ms(eda.Orders.DrainMs), eda.Orders.Lost)
 	faster := stats.Separate(f.edaAck, f.rrAck, stats.Below)
 	rose := stats.Separate(f.rise, point(spikeRiseFactor), stats.Above)
@@ -832,7 +832,7 @@ func claim7Consistency(s *Set) Claim {
 				rrStale, rrSampled = rrStale+st.StaleReads, rrSampled+st.Sampled
 			}
 		}
-		share := c.put("eda_immediately_consistent_share", s.over(r, func(x *Run) float64 {
+		first := c.put("eda_immediately_consistent_share", s.over(r, func(x *Run) float64 {
 			if st := x.staleness(twinkind.EDA); st != nil && st.Sampled > 0 {
 				return float64(st.ImmediatelyConsistent) / float64(st.Sampled)
 			}
@@ -843,9 +843,9 @@ func claim7Consistency(s *Set) Claim {
 		c.Figures["eda_stale_reads"] = float64(es.StaleReads)
 		c.Figures["eda_sampled"] = float64(es.Sampled)
 		ev += fmt.Sprintf("; stale reads RR %d of %d orders probed, EDA %d; EDA orders read COMPLETED on the first read %s",
-			rrStale, rrSampled, es.StaleReads, num(share))
+			rrStale, rrSampled, es.StaleReads, share(first))
 		rrFresh = rrStale == 0
-		switch cmp := stats.Separate(share, point(typicalShare), stats.Below); cmp.Outcome {
+		switch cmp := stats.Separate(first, point(typicalShare), stats.Below); cmp.Outcome {
 		case stats.Separated:
 			edaStale = true
 		case stats.Overlap:

@@ -79,6 +79,14 @@ func num(v stats.Interval) string {
 	return fmt.Sprintf("%.4g [%.4g, %.4g] (n=%d)", v.Median, v.Lo, v.Hi, v.N)
 }
 
+// share is iv for a fraction, in percent.
+func share(v stats.Interval) string {
+	if !v.Valid() || v.Degenerate() {
+		return pctFine(v.Median)
+	}
+	return fmt.Sprintf("%s [%s, %s] (n=%d)", pctFine(v.Median), pctFine(v.Lo), pctFine(v.Hi), v.N)
+}
+
 // overlapSays words an overlap for evidence: which values both intervals
 // hold, so a reader sees how far from a decision the runs are.
 func overlapSays(what string, c stats.Comparison) string {
