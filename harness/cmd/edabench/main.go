@@ -187,8 +187,10 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	for i := range o.repeat {
-		// Each repetition draws its own schedule; the scenario records the
-		// seed it drew so that its summary says which repetition it is.
+		// Each repetition draws its own schedule. The runner draws from
+		// this seed, not from the scenario file's seed key, so the scenario
+		// records the seed drawn: its summary then says which schedule,
+		// and which repetition, it is (the file's key went unused before).
 		seed := o.seed + uint64(i)
 		sc.Seed = seed
 		if o.repeat > 1 {
