@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/edabench/edabench/internal/twinkind"
-
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/internal/twinkind"
 )
 
 // Set is the runs a verdict uses: one per scenario and chain length, and
