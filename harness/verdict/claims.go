@@ -9,6 +9,7 @@ import (
 
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/staleness"
+	"github.com/edabench/edabench/harness/stats"
 )
 
 // The thresholds of the rules. docs/verdict.md gives the reasoning at
@@ -56,6 +57,11 @@ const (
 	// be at most this share of RR's for the failure to count as isolated:
 	// a stray timeout from the 2-core machine being busy is not propagation.
 	isolationShare = 0.01
+	// afterFaultFailShare: claim 6 needs the twin back in service after its
+	// faults; more than this share of its requests failing outside the
+	// fault windows means it was not (the same 1% a stray timeout is
+	// forgiven in claim 5).
+	afterFaultFailShare = 0.01
 
 	// staleToleranceMs: for a summary without the probe's read counts, a
 	// read is "immediately consistent" within this much staleness: the
@@ -104,6 +110,9 @@ type part struct {
 	status   Status
 	evidence string
 	figures  map[string]float64
+	// intervals are figures the part already read over its repetitions
+	// (claim 8); the others are gathered over the parts of one scenario.
+	intervals map[string]stats.Interval
 }
 
 // combineAny: a claim that must hold everywhere (no loss, no duplicate
@@ -148,22 +157,65 @@ func combineAgree(parts []part) Claim {
 	return c
 }
 
+// merge gathers the parts' evidence, each labelled with its scenario and
+// repetition, and their figures: a figure several repetitions of one
+// scenario read becomes their median with its interval.
 func merge(parts []part) Claim {
 	var c Claim
 	var ev []string
 	var runs []*Run
+	byScenario := map[string][]*Run{}
+	for _, p := range parts {
+		byScenario[p.run.Scenario.Name] = append(byScenario[p.run.Scenario.Name], p.run)
+	}
+	labels := map[*Run]string{}
+	for _, reps := range byScenario {
+		for r, l := range repLabels(reps) {
+			labels[r] = l
+		}
+	}
+	samples := map[string][]float64{}
+	context := map[string]bool{} // figures of a part that read its intervals itself
 	c.Figures = map[string]float64{}
 	for _, p := range parts {
 		runs = append(runs, p.run)
-		ev = append(ev, fmt.Sprintf("%s [%s]: %s", p.run.Scenario.Name, p.status, p.evidence))
+		ev = append(ev, fmt.Sprintf("%s [%s]: %s", labels[p.run], p.status, p.evidence))
 		for k, v := range p.figures {
-			c.Figures[p.run.Scenario.Name+"."+k] = v
+			key := p.run.Scenario.Name + "." + k
+			samples[key] = append(samples[key], v)
+			context[key] = context[key] || p.intervals != nil
+		}
+		for k, v := range p.intervals {
+			c.put(p.run.Scenario.Name+"."+k, v)
+		}
+	}
+	for k, v := range samples {
+		switch _, done := c.Intervals[k]; {
+		case done:
+		case context[k]:
+			c.Figures[k] = stats.Median(v)
+		default:
+			c.put(k, stats.MedianInterval(v))
 		}
 	}
 	c.Evidence = strings.Join(ev, " | ")
 	c.Runs = ids(runs...)
-	c.Conditions = conditions(runs...)
+	c.Conditions = conditions(dedupeScenarios(runs)...)
 	return c
+}
+
+// dedupeScenarios keeps the first run of each scenario, so the conditions
+// describe each load once however often it was repeated.
+func dedupeScenarios(runs []*Run) []*Run {
+	seen := map[string]bool{}
+	var out []*Run
+	for _, r := range runs {
+		if !seen[r.Key()] {
+			seen[r.Key()] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // bothTwinsOrSay returns the twins, or a claim that says which is missing.
@@ -181,7 +233,8 @@ func bothTwinsOrSay(r *Run) (rr, eda *results.TwinResult, c *Claim) {
 		Evidence: fmt.Sprintf("needs both twins; run %s drove only %v: rerun with --twin both", r.ID(), have)}
 }
 
-// claim1LightLoad compares end-to-end latency at the smoke rate.
+// claim1LightLoad compares end-to-end latency at the smoke rate, over
+// the smoke run's repetitions: RR lower only where the intervals separate.
 func claim1LightLoad(s *Set) Claim {
 	r := s.LightLoad()
 	if r == nil {
@@ -191,16 +244,30 @@ func claim1LightLoad(s *Set) Claim {
 	if bad != nil {
 		return *bad
 	}
-	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{
-		"rr_e2e_p50_ms": rr.E2E.P50, "rr_e2e_p99_ms": rr.E2E.P99,
-		"eda_e2e_p50_ms": eda.E2E.P50, "eda_e2e_p99_ms": eda.E2E.P99,
-		"eda_ack_p50_ms": eda.Ack.P50, "eda_ack_p99_ms": eda.Ack.P99,
+	reps := s.Reps(r)
+	c := Claim{Runs: ids(reps...), Conditions: conditions(r), Figures: map[string]float64{
 		"rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS,
 	}}
-	if f := failures(rr.Counts) + failures(eda.Counts); f > 0 {
+	e2e50 := func(t *results.TwinResult) float64 { return t.E2E.P50 }
+	e2e99 := func(t *results.TwinResult) float64 { return t.E2E.P99 }
+	rr50 := c.put("rr_e2e_p50_ms", s.over(r, twinFig(twinkind.RR, e2e50)))
+	rr99 := c.put("rr_e2e_p99_ms", s.over(r, twinFig(twinkind.RR, e2e99)))
+	eda50 := c.put("eda_e2e_p50_ms", s.over(r, twinFig(twinkind.EDA, e2e50)))
+	eda99 := c.put("eda_e2e_p99_ms", s.over(r, twinFig(twinkind.EDA, e2e99)))
+	ack50 := c.put("eda_ack_p50_ms", s.over(r, twinFig(twinkind.EDA, func(t *results.TwinResult) float64 { return t.Ack.P50 })))
+	var rrF, edaF int64
+	for _, x := range reps {
+		if t := x.Twin(twinkind.RR); t != nil {
+			rrF += failures(t.Counts)
+		}
+		if t := x.Twin(twinkind.EDA); t != nil {
+			edaF += failures(t.Counts)
+		}
+	}
+	if rrF+edaF > 0 {
 		c.Status = Inconclusive
-		c.Evidence = fmt.Sprintf("not a clean light-load run: RR failed %d requests, EDA %d (errors, timeouts, dropped); the latencies would leave them out",
-			failures(rr.Counts), failures(eda.Counts))
+		c.Evidence = fmt.Sprintf("not a clean light-load run: RR failed %d requests, EDA %d (errors, timeouts, dropped) over %d run(s); the latencies would leave them out",
+			rrF, edaF, len(reps))
 		return c
 	}
 	if knee, ok := weakerKnee(s); ok {
@@ -213,16 +280,33 @@ func claim1LightLoad(s *Set) Claim {
 		}
 	}
 	cmp := fmt.Sprintf("RR e2e p50 %s vs EDA %s; p99 %s vs %s (EDA ack p50 %s: it accepts sooner than RR completes, and completes later)",
-		ms(rr.E2E.P50), ms(eda.E2E.P50), ms(rr.E2E.P99), ms(eda.E2E.P99), ms(eda.Ack.P50))
+		iv(rr50), iv(eda50), iv(rr99), iv(eda99), iv(ack50))
+	p50, p99 := stats.Separate(rr50, eda50, stats.Below), stats.Separate(rr99, eda99, stats.Below)
 	switch {
-	case rr.E2E.P50 < eda.E2E.P50 && rr.E2E.P99 < eda.E2E.P99:
+	case p50.Outcome == stats.Separated && p99.Outcome == stats.Separated:
 		c.Status, c.Evidence = Holds, cmp+": RR lower at both percentiles"
-	case rr.E2E.P50 >= eda.E2E.P50 && rr.E2E.P99 >= eda.E2E.P99:
+	case p50.Outcome == stats.Reversed && p99.Outcome == stats.Reversed:
 		c.Status, c.Evidence = DoesNotHold, cmp+": RR not lower at either percentile"
+	case p50.Outcome == stats.Overlap || p99.Outcome == stats.Overlap:
+		c.Status, c.Evidence = Inconclusive, cmp+": "+overlapOf("p50", p50, "p99", p99)
 	default:
 		c.Status, c.Evidence = Inconclusive, cmp+": RR lower at one percentile only"
 	}
 	return c
+}
+
+// overlapOf words the overlapping ones of two named comparisons.
+func overlapOf(an string, a stats.Comparison, bn string, b stats.Comparison) string {
+	var out []string
+	for _, x := range []struct {
+		name string
+		c    stats.Comparison
+	}{{an, a}, {bn, b}} {
+		if x.c.Outcome == stats.Overlap {
+			out = append(out, overlapSays(x.name, x.c))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // weakerKnee is the lower of the two twins' ramp capacities, when a ramp
@@ -267,19 +351,28 @@ func claim2Chain(s *Set) Claim {
 		return Claim{Status: Inconclusive,
 			Evidence: "no chain runs among the inputs: run `edabench run --scenario chain --steps N` for N = 1..4 (hops 2..5)"}
 	}
-	c := Claim{Runs: ids(runs...), Conditions: conditions(runs...), Figures: map[string]float64{}}
+	c := Claim{Conditions: conditions(runs...), Figures: map[string]float64{}}
 	var hops, rrP50, edaAck, edaHops []float64
+	var ends []stats.Interval // the shortest and longest chain's RR p50
 	var rows []string
+	var used []*Run
 	for _, r := range runs {
 		h := float64(r.Scenario.Steps + 1)
 		rr := r.Twin(twinkind.RR)
 		if rr == nil || rr.E2E.Count == 0 {
 			continue
 		}
+		used = append(used, s.Reps(r)...)
+		p50 := c.put(fmt.Sprintf("rr_e2e_p50_ms_hops_%d", int(h)), s.over(r, twinFig(twinkind.RR, func(t *results.TwinResult) float64 {
+			if t.E2E.Count == 0 {
+				return math.NaN()
+			}
+			return t.E2E.P50
+		})))
 		hops = append(hops, h)
-		rrP50 = append(rrP50, rr.E2E.P50)
-		c.Figures[fmt.Sprintf("rr_e2e_p50_ms_hops_%d", int(h))] = rr.E2E.P50
-		row := fmt.Sprintf("%d hops: RR %s", int(h), ms(rr.E2E.P50))
+		rrP50 = append(rrP50, p50.Median)
+		ends = append(ends, p50)
+		row := fmt.Sprintf("%d hops: RR %s", int(h), iv(p50))
 		if eda := r.Twin(twinkind.EDA); eda != nil && eda.Ack.Count > 0 {
 			edaHops = append(edaHops, h)
 			edaAck = append(edaAck, eda.Ack.P50)
@@ -288,6 +381,7 @@ func claim2Chain(s *Set) Claim {
 		}
 		rows = append(rows, row)
 	}
+	c.Runs = ids(used...)
 	if len(hops) < chainMinLengths {
 		c.Status = Inconclusive
 		c.Evidence = fmt.Sprintf("%d chain length(s) with RR figures (%s); a trend needs at least %d: run the chain scenario with --steps 1..4",
@@ -313,9 +407,15 @@ func claim2Chain(s *Set) Claim {
 	c.Figures["rr_inversions"] = float64(inversions)
 	ev := fmt.Sprintf("%s; RR slope %s per hop, %+.0f%% from %d to %d hops, %d inversion(s); EDA ack slope %s per hop",
 		strings.Join(rows, "; "), ms(sl), 100*inc, int(hops[0]), int(hops[len(hops)-1]), inversions, ms(edaSl))
+	// The growth is judged on the ends' intervals: the longest chain's
+	// above the shortest's plus chainMinIncrease. Single-run points that
+	// meet exactly grew by no more than it, as the rule always read them.
+	grew := stats.Separate(ends[len(ends)-1], ends[0].Scale(1+chainMinIncrease), stats.Above)
 	switch {
-	case sl <= 0 || inc <= chainMinIncrease:
+	case sl <= 0 || grew.Outcome == stats.Reversed || (grew.Outcome == stats.Overlap && inc <= chainMinIncrease && ends[0].Degenerate()):
 		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": RR p50 does not grow by more than %s with the chain", pct(chainMinIncrease))
+	case grew.Outcome != stats.Separated:
+		c.Status, c.Evidence = Inconclusive, ev+": "+overlapSays(fmt.Sprintf("the longest chain's RR p50 against the shortest's plus %s", pct(chainMinIncrease)), grew)
 	case !monotonic:
 		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": RR p50 grows overall but not steadily (more than one inversion, or one over %s)", pct(chainInversionTolerance))
 	default:
@@ -324,7 +424,7 @@ func claim2Chain(s *Set) Claim {
 	return c
 }
 
-// claim3Throughput compares the ramp's knees.
+// claim3Throughput compares the ramp's knees over the ramp's repetitions.
 func claim3Throughput(s *Set) Claim {
 	r := s.Ramp()
 	if r == nil {
@@ -334,40 +434,53 @@ func claim3Throughput(s *Set) Claim {
 	if bad != nil {
 		return *bad
 	}
-	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{}}
-	if rr.Knee == nil || eda.Knee == nil {
-		c.Status, c.Evidence = Inconclusive, "the ramp run reports no knee for a twin (knee missing from summary.json)"
-		return c
-	}
-	rk, ek := kneeBound(r, rr.Knee), kneeBound(r, eda.Knee)
-	c.Figures = map[string]float64{
-		"rr_knee_rps": rk, "eda_knee_rps": ek,
-		"rr_knee_reached": b2f(rr.Knee.Reached), "eda_knee_reached": b2f(eda.Knee.Reached),
-		"rr_broken_at_rps": rr.Knee.BrokenAt, "eda_broken_at_rps": eda.Knee.BrokenAt,
-		"rr_max_dispatch_late_ms": rr.MaxDispatchLateMs, "eda_max_dispatch_late_ms": eda.MaxDispatchLateMs,
-	}
-	desc := func(name string, k *results.Knee, v float64) string {
-		if !k.Reached {
-			return fmt.Sprintf("%s ≥ %.0f/s (never broke the SLO)", name, v)
+	reps := s.Reps(r)
+	c := Claim{Runs: ids(reps...), Conditions: conditions(r), Figures: map[string]float64{}}
+	anyReached := map[string]bool{}
+	for _, x := range reps {
+		for _, t := range []string{twinkind.RR, twinkind.EDA} {
+			tw := x.Twin(t)
+			if tw == nil || tw.Knee == nil {
+				c.Status, c.Evidence = Inconclusive, fmt.Sprintf("the ramp run %s reports no knee for %s (knee missing from summary.json)", x.ID(), t)
+				return c
+			}
+			anyReached[t] = anyReached[t] || tw.Knee.Reached
 		}
-		return fmt.Sprintf("%s %.0f/s (broke at %.0f/s: %s)", name, v, k.BrokenAt, k.Reason)
+	}
+	knee := func(twin string) fig {
+		return func(x *Run) float64 { return kneeBound(x, x.Twin(twin).Knee) }
+	}
+	rk, ek := c.put("rr_knee_rps", s.over(r, knee(twinkind.RR))), c.put("eda_knee_rps", s.over(r, knee(twinkind.EDA)))
+	c.Figures["rr_knee_reached"], c.Figures["eda_knee_reached"] = b2f(rr.Knee.Reached), b2f(eda.Knee.Reached)
+	c.Figures["rr_broken_at_rps"], c.Figures["eda_broken_at_rps"] = rr.Knee.BrokenAt, eda.Knee.BrokenAt
+	c.Figures["rr_max_dispatch_late_ms"], c.Figures["eda_max_dispatch_late_ms"] = rr.MaxDispatchLateMs, eda.MaxDispatchLateMs
+	desc := func(name string, k *results.Knee, v stats.Interval) string {
+		if !k.Reached {
+			return fmt.Sprintf("%s ≥ %s/s (never broke the SLO)", name, num(v))
+		}
+		return fmt.Sprintf("%s %s/s (broke at %.0f/s: %s)", name, num(v), k.BrokenAt, k.Reason)
 	}
 	ev := desc("EDA knee", eda.Knee, ek) + "; " + desc("RR knee", rr.Knee, rk)
+	ahead := stats.Separate(ek, rk.Scale(1+kneeMargin), stats.Above)
 	switch {
-	case !rr.Knee.Reached && !eda.Knee.Reached:
+	case !anyReached[twinkind.RR] && !anyReached[twinkind.EDA]:
 		c.Status, c.Evidence = Inconclusive, ev+": neither twin broke the SLO; raise the ramp's max_rate"
-	case rr.Knee.Reached && eda.Knee.Reached && rk == 0 && ek == 0:
+	case rk.Hi == 0 && ek.Hi == 0:
 		c.Status, c.Evidence = Inconclusive, ev+": both broke at the first step; lower the ramp's start_rate"
-	case !rr.Knee.Reached && rk >= ek:
+	case rk.Lo >= ek.Hi && !rr.Knee.Reached:
+		// Knees are steps: equal knees are a fact of the instrument, so
+		// RR at or above EDA in every repetition refutes.
 		c.Status, c.Evidence = DoesNotHold, ev+": RR sustained at least as much as EDA"
-	case rr.Knee.Reached && rk >= ek:
+	case rk.Lo >= ek.Hi:
 		c.Status, c.Evidence = DoesNotHold, ev+": RR's knee is at or above EDA's"
-	case ek > rk*(1+kneeMargin):
+	case ahead.Outcome == stats.Separated:
 		above := "RR held no step"
-		if rk > 0 {
-			above = fmt.Sprintf("EDA's knee is %s above RR's", pct(ek/rk-1))
+		if rk.Median > 0 {
+			above = fmt.Sprintf("EDA's knee is %s above RR's", pct(ek.Median/rk.Median-1))
 		}
 		c.Status, c.Evidence = Holds, ev+": "+above
+	case ahead.Outcome == stats.Overlap && (!ek.Degenerate() || !rk.Degenerate()):
+		c.Status, c.Evidence = Inconclusive, ev+": "+overlapSays(fmt.Sprintf("EDA's knee against RR's plus %s", pct(kneeMargin)), ahead)
 	default:
 		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA ahead by no more than %s, within one ramp step", pct(kneeMargin))
 	}
@@ -381,7 +494,8 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// claim4Spike compares the spike phase with the phase before it.
+// claim4Spike compares the spike phase with the phase before it, over the
+// spike run's repetitions.
 func claim4Spike(s *Set) Claim {
 	r := s.Spike()
 	if r == nil {
@@ -391,52 +505,91 @@ func claim4Spike(s *Set) Claim {
 	if bad != nil {
 		return *bad
 	}
-	c := Claim{Runs: ids(r), Conditions: conditions(r)}
+	c := Claim{Runs: ids(s.Reps(r)...), Conditions: conditions(r)}
 	peak := peakStage(r.Scenario.Stages)
 	if peak <= 0 {
 		c.Status, c.Evidence = Inconclusive, "the spike scenario has no stage before its peak to compare with"
 		return c
 	}
 	spike, base := r.Scenario.Stages[peak].Name, r.Scenario.Stages[peak-1].Name
-	rrS, rrB, edaS, edaB := rr.Phases[spike], rr.Phases[base], eda.Phases[spike], eda.Phases[base]
-	if rrS == nil || rrB == nil || edaS == nil || edaB == nil {
+	if rr.Phases[spike] == nil || rr.Phases[base] == nil || eda.Phases[spike] == nil || eda.Phases[base] == nil {
 		c.Status, c.Evidence = Inconclusive, fmt.Sprintf("the run has no %q or %q phase figures for both twins", spike, base)
 		return c
 	}
-	rise := rrS.Ack.P99 / rrB.Ack.P99
-	rrFailShare := 0.0
-	if rrS.Sent > 0 {
-		rrFailShare = float64(failures(rrS.Counts)) / float64(rrS.Sent)
-	}
-	backlog := eda.Lag.MaxQueueDepth
-	drained := eda.Lag.DrainMs >= 0 && eda.Orders.DrainMs >= 0 && eda.Orders.Lost == 0
-	c.Figures = map[string]float64{
-		"rr_spike_ack_p99_ms": rrS.Ack.P99, "rr_base_ack_p99_ms": rrB.Ack.P99, "rr_rise_x": rise,
-		"rr_spike_failed": float64(failures(rrS.Counts)), "rr_spike_sent": float64(rrS.Sent),
-		"eda_spike_ack_p99_ms": edaS.Ack.P99, "eda_base_ack_p99_ms": edaB.Ack.P99,
-		"eda_spike_e2e_p99_ms": edaS.E2E.P99, "eda_spike_failed": float64(failures(edaS.Counts)),
-		"eda_backlog_peak": float64(backlog), "eda_drain_ms": eda.Lag.DrainMs,
-		"eda_orders_drain_ms": eda.Orders.DrainMs, "eda_lost": float64(eda.Orders.Lost),
-		"spike_rate": stageRate(r.Scenario.Stages[peak]), "base_rate": stageRate(r.Scenario.Stages[peak-1]),
-	}
-	ev := fmt.Sprintf("in %q (%g/s) ack p99 EDA %s vs RR %s; RR rose ×%.1f from %q (%s) and failed %s of the spike's requests; EDA backlog peak %d messages, drained in %s (lag), last order %s after the load, %d lost",
-		spike, stageRate(r.Scenario.Stages[peak]), ms(edaS.Ack.P99), ms(rrS.Ack.P99), rise, base, ms(rrB.Ack.P99),
-		pctFine(rrFailShare), backlog, ms(eda.Lag.DrainMs), ms(eda.Orders.DrainMs), eda.Orders.Lost)
-	rrSuffered := rise >= spikeRiseFactor || rrFailShare > spikeFailShare
+	f := spikeFigures(s, r, &c, spike, base)
+	ev := fmt.Sprintf("in %q (%g/s) ack p99 EDA %s vs RR %s; RR rose ×%s from %q and failed %s of the spike's requests; EDA backlog peak %s messages, drained in %s (lag), last order %s after the load, %d lost",
+		spike, stageRate(r.Scenario.Stages[peak]), iv(f.edaAck), iv(f.rrAck), num(f.rise), base, share(f.failShare),
+		num(f.backlog), ms(eda.Lag.DrainMs), ms(eda.Orders.DrainMs), eda.Orders.Lost)
+	faster := stats.Separate(f.edaAck, f.rrAck, stats.Below)
+	rose := stats.Separate(f.rise, point(spikeRiseFactor), stats.Above)
+	failed := stats.Separate(f.failShare, point(spikeFailShare), stats.Above)
+	rrSuffered := rose.Outcome == stats.Separated || failed.Outcome == stats.Separated
 	switch {
-	case edaS.Ack.P99 >= rrS.Ack.P99:
+	case faster.Outcome == stats.Reversed:
 		c.Status, c.Evidence = DoesNotHold, ev+": EDA's acks were not faster than RR's during the spike"
-	case !drained:
-		c.Status, c.Evidence = DoesNotHold, ev+": EDA's backlog did not drain within the run (drain -1 or orders lost)"
-	case !rrSuffered:
+	case f.undrained != "":
+		c.Status, c.Evidence = DoesNotHold, ev+": EDA's backlog did not drain within "+f.undrained+" (drain -1 or orders lost)"
+	case !rrSuffered && rose.Outcome == stats.Reversed && failed.Outcome != stats.Overlap:
 		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": RR's latency did not rise ×%g nor did it fail over %s at this surge", spikeRiseFactor, pct(spikeFailShare))
-	case backlog <= backlogMinMessages:
-		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA queued at most %d messages (≤ %d): the surge needed no buffering", backlog, backlogMinMessages)
+	case f.backlog.Lo <= backlogMinMessages:
+		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA queued at most %.0f messages (≤ %d) in a run: the surge needed no buffering", f.backlog.Lo, backlogMinMessages)
+	case faster.Outcome != stats.Separated:
+		c.Status, c.Evidence = Inconclusive, ev+": "+overlapSays("EDA's spike ack p99 against RR's", faster)
+	case !rrSuffered:
+		c.Status, c.Evidence = Inconclusive, ev+": "+overlapOf(fmt.Sprintf("RR's rise against ×%g", spikeRiseFactor), rose, fmt.Sprintf("RR's failed share against %s", pct(spikeFailShare)), failed)
 	default:
 		c.Status, c.Evidence = Holds, ev+": EDA buffered the surge and drained it while RR's latency rose"
 	}
 	return c
 }
+
+// spikeRead is what claim 4 reads over the spike's repetitions.
+type spikeRead struct {
+	edaAck, rrAck, rise, failShare, backlog stats.Interval
+	undrained                               string // the first run whose backlog did not drain, "" if all did
+}
+
+func spikeFigures(s *Set, r *Run, c *Claim, spike, base string) spikeRead {
+	phase := func(twin, stage string, f func(*results.PhaseResult) float64) fig {
+		return twinFig(twin, func(t *results.TwinResult) float64 {
+			if p := t.Phases[stage]; p != nil {
+				return f(p)
+			}
+			return math.NaN()
+		})
+	}
+	ack := func(p *results.PhaseResult) float64 { return p.Ack.P99 }
+	rise := func(x *Run) float64 { return phase(twinkind.RR, spike, ack)(x) / phase(twinkind.RR, base, ack)(x) }
+	share := phase(twinkind.RR, spike, func(p *results.PhaseResult) float64 {
+		if p.Sent == 0 {
+			return 0
+		}
+		return float64(failures(p.Counts)) / float64(p.Sent)
+	})
+	var out spikeRead
+	out.edaAck = c.put("eda_spike_ack_p99_ms", s.over(r, phase(twinkind.EDA, spike, ack)))
+	out.rrAck = c.put("rr_spike_ack_p99_ms", s.over(r, phase(twinkind.RR, spike, ack)))
+	c.put("rr_base_ack_p99_ms", s.over(r, phase(twinkind.RR, base, ack)))
+	c.put("eda_base_ack_p99_ms", s.over(r, phase(twinkind.EDA, base, ack)))
+	out.rise = c.put("rr_rise_x", s.over(r, rise))
+	out.failShare = c.put("rr_spike_failed_share", s.over(r, share))
+	out.backlog = c.put("eda_backlog_peak", s.over(r, twinFig(twinkind.EDA, func(t *results.TwinResult) float64 { return float64(t.Lag.MaxQueueDepth) })))
+	eda := r.Twin(twinkind.EDA)
+	c.Figures["eda_spike_e2e_p99_ms"] = eda.Phases[spike].E2E.P99
+	c.Figures["eda_drain_ms"], c.Figures["eda_orders_drain_ms"] = eda.Lag.DrainMs, eda.Orders.DrainMs
+	c.Figures["eda_lost"] = float64(eda.Orders.Lost)
+	c.Figures["spike_rate"], c.Figures["base_rate"] = stageRate(r.Scenario.Stages[peakStage(r.Scenario.Stages)]), stageRate(r.Scenario.Stages[peakStage(r.Scenario.Stages)-1])
+	for _, x := range s.Reps(r) {
+		if t := x.Twin(twinkind.EDA); t != nil && (t.Lag.DrainMs < 0 || t.Orders.DrainMs < 0 || t.Orders.Lost > 0) {
+			out.undrained = "the run " + x.ID()
+			break
+		}
+	}
+	return out
+}
+
+// point is a threshold as an interval, to compare a figure's interval with.
+func point(v float64) stats.Interval { return stats.Interval{N: 1, Median: v, Lo: v, Hi: v} }
 
 func stageRate(st results.StageInfo) float64 {
 	if st.To != nil {
@@ -499,7 +652,9 @@ func claim5Isolation(s *Set) Claim {
 		if !downstreamFault(r) {
 			continue
 		}
-		parts = append(parts, isolation(r))
+		for _, x := range s.Reps(r) {
+			parts = append(parts, isolation(x))
+		}
 	}
 	if len(parts) == 0 {
 		return missing("failure-crash")
@@ -530,6 +685,10 @@ func isolation(r *Run) part {
 	p.evidence = fmt.Sprintf("failed in the fault window: RR %d, EDA %d (errors + timeouts + dropped); EDA accepted %d and lost %d",
 		rrF, edaF, eda.Orders.Accepted, edaLost)
 	switch {
+	case eda.Orders.Accepted == 0:
+		// Isolation means EDA kept accepting; a twin that accepted nothing
+		// isolated nothing, whatever its window's counts say.
+		p.evidence += ": EDA accepted no order in the run, so its isolation was not exercised"
 	case rrF == 0:
 		p.status, p.evidence = DoesNotHold, p.evidence+": the failure did not propagate to RR's callers"
 	case float64(edaF) > isolationShare*float64(rrF):
@@ -548,7 +707,9 @@ func claim6Decoupling(s *Set) Claim {
 	var parts []part
 	for _, r := range s.Faulted() {
 		if downtimeFault(r) {
-			parts = append(parts, catchUp(r))
+			for _, x := range s.Reps(r) {
+				parts = append(parts, catchUp(x))
+			}
 		}
 	}
 	if len(parts) == 0 {
@@ -607,12 +768,35 @@ func catchUp(r *Run) part {
 		p.status, p.evidence = DoesNotHold, p.evidence+": the queues never drained within the run"
 	case eda.Audit == nil || unaudited:
 		p.evidence += ": the step journals could not all be read, so 0 lost is unproven"
-	case backlog == 0:
-		p.evidence += ": nothing queued during the fault, so there was nothing to catch up"
+	case backlog <= backlogMinMessages:
+		p.evidence += fmt.Sprintf(": at most %d messages queued during the fault (≤ %d, what is in flight at baseline), so there was nothing to catch up", backlog, backlogMinMessages)
+	case notBackInService(eda) != "":
+		p.evidence += ": " + notBackInService(eda)
 	default:
 		p.status, p.evidence = Holds, p.evidence+": the consumers caught up"
 	}
 	return p
+}
+
+// notBackInService says why a twin's recovery from its faults was not
+// observed inside the run, "" when it was. Without a recovery there is no
+// catch-up to judge: a twin that accepted nothing after a broker restart
+// queued nothing, and its drained queues would read as a catch-up.
+func notBackInService(t *results.TwinResult) string {
+	var inWindows int64
+	for _, w := range t.Faults {
+		inWindows += w.Errors + w.Timeouts + w.Dropped
+		switch {
+		case t.LoadSeconds > 0 && w.EndS >= t.LoadSeconds:
+			return fmt.Sprintf("the %s window lasted until the load ended (%.0f s of %.0f s), so no order was placed after it: no recovery inside the run", w.Fault, w.EndS, t.LoadSeconds)
+		case w.RecoveryMs < 0:
+			return fmt.Sprintf("the twin's end-to-end p99 never came back after the %s window (recovery_ms -1): no recovery inside the run", w.Fault)
+		}
+	}
+	if after := failures(t.Counts) - inWindows; t.Sent > 0 && float64(after) > afterFaultFailShare*float64(t.Sent) {
+		return fmt.Sprintf("%d requests failed outside the fault windows (over %s of %d sent): the twin did not return to service, so its catch-up was not observed", after, pct(afterFaultFailShare), t.Sent)
+	}
+	return ""
 }
 
 // claim7Consistency reads the staleness probe: from the reply until a
@@ -628,27 +812,45 @@ func claim7Consistency(s *Set) Claim {
 			Evidence: "no run reports twins.<twin>.staleness for both twins (the staleness measure is newer than these runs): rerun the smoke scenario"}
 	}
 	rs, es := r.staleness(twinkind.RR), r.staleness(twinkind.EDA)
-	c := Claim{Runs: ids(r), Conditions: conditions(r), Figures: map[string]float64{
+	c := Claim{Runs: ids(s.Reps(r)...), Conditions: conditions(r), Figures: map[string]float64{
 		"rr_staleness_count": float64(rs.Count), "rr_staleness_p50_ms": rs.P50, "rr_staleness_p99_ms": rs.P99,
 		"eda_staleness_count": float64(es.Count), "eda_staleness_p50_ms": es.P50, "eda_staleness_p99_ms": es.P99,
 	}}
 	ev := fmt.Sprintf("staleness (reply until a read said COMPLETED): RR p50 %s p99 %s over %d orders; EDA p50 %s p99 %s over %d",
 		ms(rs.P50), ms(rs.P99), rs.Count, ms(es.P50), ms(es.P99), es.Count)
 	var rrFresh, edaStale bool
-	var fresh, stale string
+	var fresh, stale, undecided string
 	if counted(rs) && counted(es) {
 		// The probe's own counts are exact where a latency is only as fine
 		// as its polling: a stale read either happened or did not.
-		edaImmediate := float64(es.ImmediatelyConsistent) / float64(es.Sampled)
-		c.Figures["rr_stale_reads"] = float64(rs.StaleReads)
-		c.Figures["rr_sampled"] = float64(rs.Sampled)
+		// Over the repetitions: one stale RR read in any of them refutes
+		// strictness; EDA's first-read share is a spread, so its interval
+		// must lie below typicalShare.
+		var rrStale, rrSampled int64
+		for _, x := range s.Reps(r) {
+			if st := x.staleness(twinkind.RR); st != nil {
+				rrStale, rrSampled = rrStale+st.StaleReads, rrSampled+st.Sampled
+			}
+		}
+		first := c.put("eda_immediately_consistent_share", s.over(r, func(x *Run) float64 {
+			if st := x.staleness(twinkind.EDA); st != nil && st.Sampled > 0 {
+				return float64(st.ImmediatelyConsistent) / float64(st.Sampled)
+			}
+			return math.NaN()
+		}))
+		c.Figures["rr_stale_reads"] = float64(rrStale)
+		c.Figures["rr_sampled"] = float64(rrSampled)
 		c.Figures["eda_stale_reads"] = float64(es.StaleReads)
 		c.Figures["eda_sampled"] = float64(es.Sampled)
-		c.Figures["eda_immediately_consistent_share"] = edaImmediate
 		ev += fmt.Sprintf("; stale reads RR %d of %d orders probed, EDA %d; EDA orders read COMPLETED on the first read %s",
-			rs.StaleReads, rs.Sampled, es.StaleReads, pct(edaImmediate))
-		rrFresh = rs.StaleReads == 0
-		edaStale = edaImmediate < typicalShare
+			rrStale, rrSampled, es.StaleReads, share(first))
+		rrFresh = rrStale == 0
+		switch cmp := stats.Separate(first, point(typicalShare), stats.Below); cmp.Outcome {
+		case stats.Separated:
+			edaStale = true
+		case stats.Overlap:
+			undecided = overlapSays(fmt.Sprintf("EDA's first-read share against %s", pct(typicalShare)), cmp)
+		}
 		fresh, stale = "no RR read was stale", "most EDA orders read stale first"
 	} else {
 		rrFresh = rs.Count == 0 || rs.P99 <= staleToleranceMs
@@ -661,6 +863,8 @@ func claim7Consistency(s *Set) Claim {
 		c.Status, c.Evidence = Inconclusive, ev+": neither twin's probe measured an order"
 	case rrFresh && edaStale:
 		c.Status, c.Evidence = Holds, ev+": "+fresh+", "+stale
+	case rrFresh && undecided != "":
+		c.Status, c.Evidence = Inconclusive, ev+": "+undecided
 	case !rrFresh:
 		c.Status, c.Evidence = DoesNotHold, ev+": RR's reads were stale after its reply"
 	default:
@@ -677,42 +881,56 @@ func counted(s *staleness.Result) bool { return s.Sampled > 0 }
 // claim8Efficiency compares CPU per completed order at equal rates.
 func claim8Efficiency(s *Set) Claim {
 	var parts []part
+	var read []*Run
 	for _, r := range s.Steady() {
-		parts = append(parts, efficiency(r))
+		parts = append(parts, efficiency(s, r))
+		read = append(read, s.Reps(r)...)
 	}
 	if len(parts) == 0 {
 		return missing("smoke")
 	}
-	return combineAgree(parts)
+	c := combineAgree(parts)
+	c.Runs = ids(read...) // each part read its repetitions
+	return c
 }
 
-func efficiency(r *Run) part {
+// efficiency compares CPU per order over a steady run's repetitions: EDA's
+// interval separated below RR's holds, above refutes, an overlap is a tie.
+// With one run a side there is no interval, and the point figures within
+// cpuTieShare of each other are the tie.
+func efficiency(s *Set, r *Run) part {
 	p := part{run: r, status: Inconclusive}
 	rr, eda := r.Twin(twinkind.RR), r.Twin(twinkind.EDA)
 	if rr == nil || eda == nil {
 		p.evidence = "needs both twins"
 		return p
 	}
+	cpu := func(t *results.TwinResult) float64 { return t.CPUPerOrderMs }
+	rrCPU, edaCPU := s.over(r, twinFig(twinkind.RR, cpu)), s.over(r, twinFig(twinkind.EDA, cpu))
+	p.intervals = map[string]stats.Interval{"rr_cpu_per_order_ms": rrCPU, "eda_cpu_per_order_ms": edaCPU}
 	brokerMs := math.NaN()
 	if b, ok := eda.Usage["broker"]; ok && eda.Orders.Completed > 0 {
 		brokerMs = 1000 * b.CPUSeconds / float64(eda.Orders.Completed)
 	}
-	p.figures = map[string]float64{"rr_cpu_per_order_ms": rr.CPUPerOrderMs, "eda_cpu_per_order_ms": eda.CPUPerOrderMs,
-		"eda_broker_cpu_per_order_ms": brokerMs, "rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS}
+	p.figures = map[string]float64{"eda_broker_cpu_per_order_ms": brokerMs, "rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS}
 	p.evidence = fmt.Sprintf("CPU per completed order RR %s, EDA %s (of which the broker %s) at %.0f/s and %.0f/s offered",
-		ms(rr.CPUPerOrderMs), ms(eda.CPUPerOrderMs), ms(brokerMs), rr.OfferedRPS, eda.OfferedRPS)
+		iv(rrCPU), iv(edaCPU), ms(brokerMs), rr.OfferedRPS, eda.OfferedRPS)
 	lo, hi := math.Min(rr.OfferedRPS, eda.OfferedRPS), math.Max(rr.OfferedRPS, eda.OfferedRPS)
+	cmp := stats.Separate(edaCPU, rrCPU, stats.Below)
+	single := rrCPU.Degenerate() || edaCPU.Degenerate()
 	switch {
 	case rr.CPUPerOrderMs <= 0 || eda.CPUPerOrderMs <= 0:
 		p.evidence += ": CPU per order not measured for a twin"
 	case hi <= 0 || (hi-lo)/hi > equalRateTolerance:
 		p.evidence += fmt.Sprintf(": the rates differ by over %s, not a like-for-like comparison", pct(equalRateTolerance))
-	case math.Abs(eda.CPUPerOrderMs-rr.CPUPerOrderMs) <= cpuTieShare*rr.CPUPerOrderMs:
-		p.evidence += fmt.Sprintf(": within %s of each other, a tie", pct(cpuTieShare))
-	case eda.CPUPerOrderMs < rr.CPUPerOrderMs:
-		p.status, p.evidence = Holds, p.evidence+fmt.Sprintf(": EDA uses %s less, broker included", pct(1-eda.CPUPerOrderMs/rr.CPUPerOrderMs))
+	case single && math.Abs(edaCPU.Median-rrCPU.Median) <= cpuTieShare*rrCPU.Median:
+		p.evidence += fmt.Sprintf(": within %s of each other, a tie (one run: no interval to judge the spread)", pct(cpuTieShare))
+	case cmp.Outcome == stats.Overlap:
+		p.evidence += ": " + overlapSays("a tie", cmp)
+	case cmp.Outcome == stats.Separated:
+		p.status, p.evidence = Holds, p.evidence+fmt.Sprintf(": EDA uses %s less, broker included", pct(1-edaCPU.Median/rrCPU.Median))
 	default:
-		p.status, p.evidence = DoesNotHold, p.evidence+fmt.Sprintf(": EDA uses ×%.1f RR's, broker included", eda.CPUPerOrderMs/rr.CPUPerOrderMs)
+		p.status, p.evidence = DoesNotHold, p.evidence+fmt.Sprintf(": EDA uses ×%.1f RR's, broker included", edaCPU.Median/rrCPU.Median)
 	}
 	return p
 }
@@ -724,7 +942,7 @@ func claim9SlowStep(s *Set) Claim {
 	if r == nil {
 		return missing("failure-slow-step")
 	}
-	rr, eda, bad := bothTwinsOrSay(r)
+	_, _, bad := bothTwinsOrSay(r)
 	if bad != nil {
 		return *bad
 	}
@@ -742,34 +960,74 @@ func claim9SlowStep(s *Set) Claim {
 		return c
 	}
 	slowdownMs := float64(mean-costMean(r.Scenario.Cost)) / 1e6
-	rrBase, rrWin, how, err := slowWindow(r, rr, twinkind.RR, "e2e")
+	w, err := slowReads(s, r)
 	if err != nil {
-		c.Status, c.Evidence = Inconclusive, "RR: "+err.Error()
+		c.Status, c.Evidence = Inconclusive, err.Error()
 		return c
 	}
-	edaBase, edaWin, _, err := slowWindow(r, eda, twinkind.EDA, "ack")
-	if err != nil {
-		c.Status, c.Evidence = Inconclusive, "EDA: "+err.Error()
-		return c
-	}
-	rise := rrWin - rrBase
-	allowed := math.Max(slowAckTolerance*edaBase, slowAckFloorMs)
-	c.Figures = map[string]float64{"slowdown_ms": slowdownMs,
-		"rr_base_e2e_p99_ms": rrBase, "rr_slow_e2e_p99_ms": rrWin, "rr_rise_ms": rise,
-		"eda_base_ack_p99_ms": edaBase, "eda_slow_ack_p99_ms": edaWin, "eda_allowed_rise_ms": allowed}
-	ev := fmt.Sprintf("%s slowed by %s (mean %s); %s: RR e2e p99 %s before, %s during (+%s); EDA ack p99 %s before, %s during",
-		slowed.Target, ms(slowdownMs), slowed.Mean, how, ms(rrBase), ms(rrWin), ms(rise), ms(edaBase), ms(edaWin))
-	rrDictated := rise >= slowdownMs
-	edaSteady := edaWin-edaBase <= allowed
+	c.Runs = ids(w.runs...)
+	rise := c.put("rr_rise_ms", stats.MedianInterval(w.rrRise))
+	excess := c.put("eda_rise_over_allowed_ms", stats.MedianInterval(w.edaExcess))
+	c.Figures["slowdown_ms"] = slowdownMs
+	c.Figures["rr_base_e2e_p99_ms"], c.Figures["rr_slow_e2e_p99_ms"] = w.rrBase, w.rrWin
+	c.Figures["eda_base_ack_p99_ms"], c.Figures["eda_slow_ack_p99_ms"], c.Figures["eda_allowed_rise_ms"] = w.edaBase, w.edaWin, w.allowed
+	ev := fmt.Sprintf("%s slowed by %s (mean %s); %s: RR e2e p99 %s before, %s during (+%s); EDA ack p99 %s before, %s during (rise over its allowance %s)",
+		slowed.Target, ms(slowdownMs), slowed.Mean, w.how, ms(w.rrBase), ms(w.rrWin), iv(rise), ms(w.edaBase), ms(w.edaWin), iv(excess))
+	// Inclusive bounds, as the rule always read them: a rise equal to the
+	// slowdown is the slowdown taken whole.
 	switch {
-	case rrDictated && edaSteady:
+	case rise.Lo >= slowdownMs && excess.Hi <= 0:
 		c.Status, c.Evidence = Holds, ev+": RR took the whole slowdown, EDA's acks did not move"
-	case !rrDictated:
+	case rise.Hi < slowdownMs:
 		c.Status, c.Evidence = DoesNotHold, ev+": RR's p99 rose by less than the step's slowdown"
+	case excess.Lo > 0:
+		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": EDA's acks slowed too (over %s)", ms(w.allowed))
 	default:
-		c.Status, c.Evidence = DoesNotHold, ev+fmt.Sprintf(": EDA's acks slowed too (over %s)", ms(allowed))
+		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": the repetitions straddle the rule (RR's rise against %s, or EDA's against its allowance)", ms(slowdownMs))
 	}
 	return c
+}
+
+// slowRead is claim 9's figures: each repetition's rises, and the
+// selected run's levels for the evidence.
+type slowRead struct {
+	runs                           []*Run
+	rrRise, edaExcess              []float64
+	rrBase, rrWin, edaBase, edaWin float64
+	allowed                        float64
+	how                            string
+}
+
+// slowReads reads the slow-step window of every repetition of r; the
+// selected run must have its figures, another repetition without them is
+// left out (and so not counted in n).
+func slowReads(s *Set, r *Run) (slowRead, error) {
+	var out slowRead
+	for _, x := range s.Reps(r) {
+		xrr, xeda := x.Twin(twinkind.RR), x.Twin(twinkind.EDA)
+		if xrr == nil || xeda == nil {
+			continue
+		}
+		rrBase, rrWin, how, err := slowWindow(x, xrr, twinkind.RR, "e2e")
+		if err != nil && x == r {
+			return out, fmt.Errorf("RR: %w", err)
+		}
+		edaBase, edaWin, _, err2 := slowWindow(x, xeda, twinkind.EDA, "ack")
+		if err2 != nil && x == r {
+			return out, fmt.Errorf("EDA: %w", err2)
+		}
+		if err != nil || err2 != nil {
+			continue
+		}
+		allowed := math.Max(slowAckTolerance*edaBase, slowAckFloorMs)
+		out.runs = append(out.runs, x)
+		out.rrRise = append(out.rrRise, rrWin-rrBase)
+		out.edaExcess = append(out.edaExcess, edaWin-edaBase-allowed)
+		if x == r {
+			out.rrBase, out.rrWin, out.edaBase, out.edaWin, out.allowed, out.how = rrBase, rrWin, edaBase, edaWin, allowed, how
+		}
+	}
+	return out, nil
 }
 
 // slowWindow is a twin's p99 (metric "ack" or "e2e") before and during
@@ -838,7 +1096,7 @@ func slowWindow(r *Run, t *results.TwinResult, twin, metric string) (base, win f
 	if len(before) == 0 || len(during) == 0 {
 		return 0, 0, "", fmt.Errorf("timeseries.csv has no seconds with replies before or inside the window (%.0f-%.0f s)", w.StartS, w.EndS)
 	}
-	return median(before), median(during),
+	return stats.Median(before), stats.Median(during),
 		fmt.Sprintf("median of per-second p99s, %d s before vs %d s inside the window", len(before), len(during)), nil
 }
 
@@ -846,7 +1104,9 @@ func slowWindow(r *Run, t *results.TwinResult, twin, metric string) (base, win f
 func claim10Duplicates(s *Set) Claim {
 	var parts []part
 	for _, r := range s.Faulted() {
-		parts = append(parts, duplicates(r))
+		for _, x := range s.Reps(r) {
+			parts = append(parts, duplicates(x))
+		}
 	}
 	if len(parts) == 0 {
 		return missing("failure-crash")
@@ -896,39 +1156,90 @@ func claim11Hybrid(s *Set) Claim {
 		return Claim{Status: Inconclusive, Evidence: "no hybrid twin in these runs: run `edabench run --twin all` (make bench does)"}
 	}
 	c := Claim{Figures: map[string]float64{}}
-	var used []*Run
-	var ev, against []string
-	var ackTested, isolationTested bool
-	smoke := s.LightLoad()
-	if smoke == nil || smoke.Twin(twinkind.RR) == nil || smoke.Twin(twinkind.Hybrid) == nil {
-		ev = append(ev, "no smoke run with both rr and hybrid, so the hybrid's answer is not compared with RR's")
-	} else {
-		used = append(used, smoke)
-		rr, h := smoke.Twin(twinkind.RR), smoke.Twin(twinkind.Hybrid)
-		c.Figures["smoke.rr_ack_p99_ms"], c.Figures["smoke.hybrid_ack_p99_ms"] = rr.Ack.P99, h.Ack.P99
-		c.Figures["smoke.hybrid_ack_factor_limit"] = hybridAckFactor
-		c.Figures["smoke.rr_cpu_per_order_ms"], c.Figures["smoke.hybrid_cpu_per_order_ms"] = rr.CPUPerOrderMs, h.CPUPerOrderMs
-		line := fmt.Sprintf("smoke: ack p99 hybrid %s, RR %s (limit ×%.1f); CPU per order hybrid %s, RR %s",
-			ms(h.Ack.P99), ms(rr.Ack.P99), hybridAckFactor, ms(h.CPUPerOrderMs), ms(rr.CPUPerOrderMs))
-		if e := smoke.Twin(twinkind.EDA); e != nil {
-			c.Figures["smoke.eda_cpu_per_order_ms"] = e.CPUPerOrderMs
-			line += fmt.Sprintf(", EDA %s", ms(e.CPUPerOrderMs))
-		}
-		if st := smoke.staleness(twinkind.Hybrid); st != nil {
-			c.Figures["smoke.hybrid_staleness_p50_ms"], c.Figures["smoke.hybrid_staleness_p99_ms"] = st.P50, st.P99
-			line += fmt.Sprintf("; staleness window (reply until a read said COMPLETED) p50 %s p99 %s", ms(st.P50), ms(st.P99))
-		}
-		ev = append(ev, line)
-		switch {
-		case rr.Ack.Count == 0 || h.Ack.Count == 0:
-			ev = append(ev, "a twin had no replies in smoke")
-		case h.Ack.P99 > hybridAckFactor*rr.Ack.P99:
-			ackTested = true
-			against = append(against, fmt.Sprintf("its ack p99 is ×%.1f RR's", h.Ack.P99/rr.Ack.P99))
-		default:
-			ackTested = true
+	ack, iso := hybridAnswer(s, &c), hybridIsolation(s, &c)
+	var against []string
+	for _, h := range []hybridHalf{ack, iso} {
+		if h.against != "" {
+			against = append(against, h.against)
 		}
 	}
+	for _, r := range s.Faulted() {
+		for _, x := range s.Reps(r) {
+			if h := x.Twin(twinkind.Hybrid); h != nil && lost(h) > 0 {
+				against = append(against, fmt.Sprintf("it lost %d accepted orders in %s (%s)", lost(h), r.Scenario.Name, x.ID()))
+			}
+		}
+	}
+	used := append(ack.runs, iso.runs...)
+	if len(used) == 0 {
+		used = ran[:1]
+	}
+	c.Runs, c.Conditions = ids(used...), conditions(used...)
+	c.Evidence = ack.line + "; " + iso.line
+	switch {
+	case len(against) > 0:
+		c.Status, c.Evidence = DoesNotHold, c.Evidence+": "+strings.Join(against, "; ")
+	case !ack.tested || !iso.tested:
+		c.Status, c.Evidence = Inconclusive, c.Evidence+": one half of the claim is untested or undecided"
+	default:
+		c.Status, c.Evidence = Holds, c.Evidence+": RR's answer within the factor, EDA's isolation, nothing lost"
+	}
+	return c
+}
+
+// hybridHalf is one half of claim 11: the runs it read, what it says,
+// whether it decided, and why it refutes the claim ("" if it does not).
+type hybridHalf struct {
+	runs    []*Run
+	line    string
+	tested  bool
+	against string
+}
+
+// hybridAnswer compares the hybrid's smoke ack p99 with RR's times
+// hybridAckFactor, over the smoke run's repetitions.
+func hybridAnswer(s *Set, c *Claim) hybridHalf {
+	smoke := s.LightLoad()
+	if smoke == nil || smoke.Twin(twinkind.RR) == nil || smoke.Twin(twinkind.Hybrid) == nil {
+		return hybridHalf{line: "no smoke run with both rr and hybrid, so the hybrid's answer is not compared with RR's"}
+	}
+	out := hybridHalf{runs: s.Reps(smoke)}
+	ack99 := func(t *results.TwinResult) float64 { return t.Ack.P99 }
+	rrAck := c.put("smoke.rr_ack_p99_ms", s.over(smoke, twinFig(twinkind.RR, ack99)))
+	hAck := c.put("smoke.hybrid_ack_p99_ms", s.over(smoke, twinFig(twinkind.Hybrid, ack99)))
+	rr, h := smoke.Twin(twinkind.RR), smoke.Twin(twinkind.Hybrid)
+	c.Figures["smoke.hybrid_ack_factor_limit"] = hybridAckFactor
+	c.Figures["smoke.rr_cpu_per_order_ms"], c.Figures["smoke.hybrid_cpu_per_order_ms"] = rr.CPUPerOrderMs, h.CPUPerOrderMs
+	out.line = fmt.Sprintf("smoke: ack p99 hybrid %s, RR %s (limit ×%.1f); CPU per order hybrid %s, RR %s",
+		iv(hAck), iv(rrAck), hybridAckFactor, ms(h.CPUPerOrderMs), ms(rr.CPUPerOrderMs))
+	if e := smoke.Twin(twinkind.EDA); e != nil {
+		c.Figures["smoke.eda_cpu_per_order_ms"] = e.CPUPerOrderMs
+		out.line += fmt.Sprintf(", EDA %s", ms(e.CPUPerOrderMs))
+	}
+	if st := smoke.staleness(twinkind.Hybrid); st != nil {
+		c.Figures["smoke.hybrid_staleness_p50_ms"], c.Figures["smoke.hybrid_staleness_p99_ms"] = st.P50, st.P99
+		out.line += fmt.Sprintf("; staleness window (reply until a read said COMPLETED) p50 %s p99 %s", ms(st.P50), ms(st.P99))
+	}
+	if rr.Ack.Count == 0 || h.Ack.Count == 0 {
+		out.line += "; a twin had no replies in smoke"
+		return out
+	}
+	switch cmp := stats.Separate(hAck, rrAck.Scale(hybridAckFactor), stats.Below); cmp.Outcome {
+	case stats.Separated:
+		out.tested = true
+	case stats.Reversed:
+		out.tested = true
+		out.against = fmt.Sprintf("its ack p99 is ×%.1f RR's", hAck.Median/rrAck.Median)
+	default:
+		out.line += "; " + overlapSays(fmt.Sprintf("hybrid ack p99 against ×%.1f RR's", hybridAckFactor), cmp)
+	}
+	return out
+}
+
+// hybridIsolation reads the first failure run that killed a side-effect
+// consumer with the hybrid in it: every repetition must fail no request in
+// the window (a failure is an event, not a spread).
+func hybridIsolation(s *Set, c *Claim) hybridHalf {
 	var crash *Run
 	for _, r := range s.Faulted() {
 		if r.Twin(twinkind.Hybrid) != nil && consumerKilled(r) {
@@ -937,51 +1248,35 @@ func claim11Hybrid(s *Set) Claim {
 		}
 	}
 	if crash == nil {
-		ev = append(ev, "no failure run killed a side-effect consumer with the hybrid in it (failure-crash)")
-	} else {
-		used = append(used, crash)
-		h := crash.Twin(twinkind.Hybrid)
-		hF, broken := windowFailures(h)
-		c.Figures[crash.Scenario.Name+".hybrid_failed_in_window"] = float64(hF)
-		c.Figures[crash.Scenario.Name+".hybrid_lost"] = float64(lost(h))
-		line := fmt.Sprintf("%s: hybrid failed %d requests in the fault window, lost %d of %d accepted", crash.Scenario.Name, hF, lost(h), h.Orders.Accepted)
-		for _, t := range []string{twinkind.RR, twinkind.EDA} {
-			if x := crash.Twin(t); x != nil {
-				f, _ := windowFailures(x)
-				c.Figures[crash.Scenario.Name+"."+t+"_failed_in_window"] = float64(f)
-				line += fmt.Sprintf("; %s failed %d", strings.ToUpper(t), f)
-			}
+		return hybridHalf{line: "no failure run killed a side-effect consumer with the hybrid in it (failure-crash)"}
+	}
+	out := hybridHalf{runs: s.Reps(crash), tested: true}
+	name := crash.Scenario.Name
+	inWindow := func(t *results.TwinResult) float64 { f, _ := windowFailures(t); return float64(f) }
+	hF := c.put(name+".hybrid_failed_in_window", s.over(crash, twinFig(twinkind.Hybrid, inWindow)))
+	hLost := c.put(name+".hybrid_lost", s.over(crash, twinFig(twinkind.Hybrid, func(t *results.TwinResult) float64 { return float64(lost(t)) })))
+	out.line = fmt.Sprintf("%s: hybrid failed %s requests in the fault window, lost %s", name, num(hF), num(hLost))
+	for _, t := range []string{twinkind.RR, twinkind.EDA} {
+		if crash.Twin(t) != nil {
+			f := c.put(name+"."+t+"_failed_in_window", s.over(crash, twinFig(t, inWindow)))
+			out.line += fmt.Sprintf("; %s failed %s", strings.ToUpper(t), num(f))
 		}
-		ev = append(ev, line)
+	}
+	for _, x := range out.runs {
+		h := x.Twin(twinkind.Hybrid)
+		if h == nil {
+			continue
+		}
+		failed, broken := windowFailures(h)
 		switch {
 		case broken != "" || len(h.Faults) == 0:
-			ev = append(ev, "the kill was not applied to the hybrid: "+broken)
-		case hF > 0:
-			isolationTested = true
-			against = append(against, "its callers saw the consumer's crash")
-		default:
-			isolationTested = true
+			out.tested = false
+			out.line += fmt.Sprintf("; the kill was not applied to the hybrid in %s: %s", x.ID(), broken)
+		case failed > 0 && out.against == "":
+			out.against = "its callers saw the consumer's crash"
 		}
 	}
-	for _, r := range s.Faulted() {
-		if h := r.Twin(twinkind.Hybrid); h != nil && lost(h) > 0 {
-			against = append(against, fmt.Sprintf("it lost %d accepted orders in %s", lost(h), r.Scenario.Name))
-		}
-	}
-	if len(used) == 0 {
-		used = ran[:1]
-	}
-	c.Runs, c.Conditions = ids(used...), conditions(used...)
-	c.Evidence = strings.Join(ev, "; ")
-	switch {
-	case len(against) > 0:
-		c.Status, c.Evidence = DoesNotHold, c.Evidence+": "+strings.Join(against, "; ")
-	case !ackTested || !isolationTested:
-		c.Status, c.Evidence = Inconclusive, c.Evidence+": one half of the claim is untested"
-	default:
-		c.Status, c.Evidence = Holds, c.Evidence+": RR's answer within the factor, EDA's isolation, nothing lost"
-	}
-	return c
+	return out
 }
 
 // consumerKilled says whether a run killed a step the hybrid runs as a

@@ -2,10 +2,11 @@ package verdict
 
 import (
 	"encoding/json"
-	"github.com/edabench/edabench/internal/twinkind"
+	"fmt"
 	"sort"
 
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/internal/twinkind"
 )
 
 // Set is the runs a verdict uses: one per scenario and chain length, and
@@ -190,6 +191,50 @@ func (s *Set) WithFault(faultType string) *Run {
 	})
 }
 
+// Reps is the repetitions of a selected run: every run read with its
+// content (the load as summary.json wrote it, but for its words and seed,
+// and its chain length), the run itself first, then by start. A finished
+// run's repetitions are the finished ones; a partial run used for want of
+// another stands alone. Runs too old to have written their scenario repeat
+// only themselves.
+func (s *Set) Reps(r *Run) []*Run {
+	if r == nil {
+		return nil
+	}
+	key := contentKey(r)
+	out := []*Run{r}
+	if key == "" || r.Summary.Partial {
+		return out
+	}
+	for _, o := range s.all {
+		if o != r && !o.Summary.Partial && contentKey(o) == key {
+			out = append(out, o)
+		}
+	}
+	sort.SliceStable(out[1:], func(i, j int) bool { return out[1+i].Summary.StartedAt.Before(out[1+j].Summary.StartedAt) })
+	return out
+}
+
+// Used is every run the verdict reads: the selected runs and their
+// repetitions.
+func (s *Set) Used() []*Run {
+	var out []*Run
+	for _, r := range s.Selected() {
+		out = append(out, s.Reps(r)...)
+	}
+	return out
+}
+
+// contentKey is what makes two runs repetitions: their load and chain
+// length; "" when the summary has no scenario to compare.
+func contentKey(r *Run) string {
+	k := loadKey(r)
+	if k == "" {
+		return ""
+	}
+	return fmt.Sprintf("steps=%d %s", r.Scenario.Steps, k)
+}
+
 // All is every run read, selected or not.
 func (s *Set) All() []*Run { return s.all }
 
@@ -267,7 +312,9 @@ func loadKey(r *Run) string {
 	load := make(map[string]any, len(m))
 	for k, v := range m {
 		switch k {
-		case "name", "description", "source", "steps":
+		// The seed is out too: repetitions (edabench run --repeat) draw
+		// their own schedules from one load.
+		case "name", "description", "source", "steps", "seed":
 		default:
 			load[k] = v
 		}

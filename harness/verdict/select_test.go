@@ -202,3 +202,30 @@ func sorted(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Repetitions are the runs of one load and chain length, whatever their
+// seed; another rate or chain length is another load.
+func TestReps(t *testing.T) {
+	seeded := func(id string, minute int, rate float64, steps int, seed float64) *Run {
+		r := steady(id, minute, rate, steps)
+		r.Summary.Scenario.(map[string]any)["seed"] = seed
+		return r
+	}
+	a, b, c := seeded("a", 1, 100, 0, 1), seeded("b", 2, 100, 0, 2), seeded("c", 3, 100, 0, 3)
+	faster, longer := seeded("d", 4, 200, 0, 1), seeded("e", 5, 100, 2, 1)
+	cut := seeded("f", 6, 100, 0, 4)
+	cut.Summary.Partial = true
+	s := Select([]*Run{a, b, c, faster, longer, cut})
+	if got := ids(s.Reps(c)...); !slices.Equal(got, []string{"c", "a", "b"}) {
+		t.Fatalf("Reps(c) = %v, want c then a, b", got)
+	}
+	if got := ids(s.Reps(cut)...); !slices.Equal(got, []string{"f"}) {
+		t.Fatalf("Reps(partial) = %v, want it alone", got)
+	}
+	if got := ids(s.Reps(faster)...); !slices.Equal(got, []string{"d"}) {
+		t.Fatalf("Reps(another rate) = %v", got)
+	}
+	if got := ids(s.Reps(longer)...); !slices.Equal(got, []string{"e"}) {
+		t.Fatalf("Reps(another chain length) = %v", got)
+	}
+}

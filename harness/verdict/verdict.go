@@ -8,9 +8,10 @@ package verdict
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/edabench/edabench/harness/stats"
 )
 
 // Status is a claim's outcome.
@@ -32,6 +33,13 @@ type Claim struct {
 	Conditions string             `json:"conditions"`
 	Runs       []string           `json:"runs"`
 	Figures    map[string]float64 `json:"figures,omitempty"`
+	// Intervals are the deciding figures over the repetitions: n, median
+	// and the interval of the median (harness/stats). Figures holds the
+	// same medians under the same names, and the figures read for context.
+	Intervals map[string]stats.Interval `json:"intervals,omitempty"`
+	// SingleRun: a deciding figure rests on one run (n=1), so the status is
+	// the point figures' and no interval stands behind it.
+	SingleRun bool `json:"single_run"`
 }
 
 // Verdict is verdict.json.
@@ -74,6 +82,12 @@ func Evaluate(s *Set, now time.Time) Verdict {
 				delete(c.Figures, k)
 			}
 		}
+		for k, iv := range c.Intervals {
+			if !iv.Valid() || math.IsInf(iv.Lo, 0) || math.IsInf(iv.Hi, 0) || math.IsNaN(iv.Lo) || math.IsNaN(iv.Hi) {
+				delete(c.Intervals, k)
+			}
+		}
+		c.markSingle()
 		v.Claims = append(v.Claims, c)
 	}
 	return v
@@ -195,19 +209,6 @@ func slope(x, y []float64) float64 {
 		return math.NaN()
 	}
 	return (n*sxy - sx*sy) / d
-}
-
-// median of v; NaN when empty.
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // ms formats a latency for evidence.

@@ -48,6 +48,8 @@ const runExamples = `
 Examples:
   edabench run --scenario smoke                       both twins, the 30 s smoke scenario
   edabench run --twin all --scenario smoke            rr, eda and hybrid side by side
+  edabench run --twin all --scenario smoke --repeat 3 three repetitions (seeds 1-3), twins interleaved:
+                                                      edabench verdict gives each figure its interval
   edabench run --twin eda --scenario spike --rate 800 spike peaking at 800 orders/s
   edabench run --scenario soak --duration 2m          a short soak
   edabench run --twin rr --scenario chain --steps 2   the RR chain cut to gateway, payment, inventory
@@ -124,8 +126,13 @@ type runOpts struct {
 	rate                                                                           float64
 	duration                                                                       time.Duration
 	seed                                                                           uint64
-	steps                                                                          int
+	steps, repeat                                                                  int
 }
+
+// maxRepeat bounds --repeat: twenty repetitions of the longest shipped
+// scenario already take hours on 2 cores, and an order-statistics interval
+// at n=20 is as tight as a verdict needs (x(6)..x(15)).
+const maxRepeat = 20
 
 func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	o := &runOpts{}
@@ -139,6 +146,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
+	fs.IntVar(&o.repeat, "repeat", 1, fmt.Sprintf("run the scenario N times (1 to %d), each repetition with its own seed (--seed, --seed+1, ...) and run folder and the twins in the same order in each (rr, eda, hybrid, rr, eda, hybrid, ...), so a drifting machine hurts every twin alike; edabench verdict reads them together", maxRepeat))
 	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started; checked first, as --amqp is (an edabench gateway must answer there)")
 	fs.StringVar(&o.amqp, "amqp", "", "with --target and --twin eda or hybrid: the broker URL of the running twin")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda or hybrid: the running twin's --prefix")
@@ -178,32 +186,52 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	bin, binArgs := c.targetCommand(o.binary)
-	sum, dir, err := runner.Run(ctx,
-		runner.WithTwins(twins...), runner.WithScenario(sc), runner.WithOutDir(o.out), runner.WithSeed(o.seed),
-		runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix), runner.WithBinary(bin, binArgs...),
-		runner.WithMetricsAddr(o.metrics), runner.WithProgress(stdout, tty), runner.WithLogger(log))
-	if tty {
-		fmt.Fprintln(stdout)
+	for i := range o.repeat {
+		// Each repetition draws its own schedule. The runner draws from
+		// this seed, not from the scenario file's seed key, so the scenario
+		// records the seed drawn: its summary then says which schedule,
+		// and which repetition, it is (the file's key went unused before).
+		seed := o.seed + uint64(i)
+		sc.Seed = seed
+		if o.repeat > 1 {
+			fmt.Fprintf(stdout, "repetition %d of %d (seed %d)\n", i+1, o.repeat, seed)
+		}
+		code, err := c.runOnce(ctx, o, stdout, tty, runner.WithTwins(twins...), runner.WithScenario(sc), runner.WithSeed(seed),
+			runner.WithLogger(log))
+		switch {
+		case errors.Is(err, runner.ErrInvalid):
+			// "edabench run: --target ...", not "edabench run: invalid run options: --target ...".
+			return bad("%s", strings.TrimPrefix(err.Error(), runner.ErrInvalid.Error()+": "))
+		case ctx.Err() != nil:
+			fmt.Fprintf(stderr, "edabench run: interrupted in repetition %d of %d; its partial results written, the %d before it complete\n", i+1, o.repeat, i)
+			return 130
+		case err != nil:
+			fmt.Fprintf(stderr, "edabench run: %v\n", err)
+			return code
+		}
 	}
-	if errors.Is(err, runner.ErrInvalid) {
-		// "edabench run: --target ...", not "edabench run: invalid run options: --target ...".
-		return bad("%s", strings.TrimPrefix(err.Error(), runner.ErrInvalid.Error()+": "))
+	return 0
+}
+
+// runOnce runs the scenario once into its own run folder and prints its
+// table; the options given are the repetition's own.
+func (c cli) runOnce(ctx context.Context, o *runOpts, stdout io.Writer, tty bool, opts ...runner.Option) (int, error) {
+	bin, binArgs := c.targetCommand(o.binary)
+	opts = append(opts, runner.WithOutDir(o.out), runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix),
+		runner.WithBinary(bin, binArgs...), runner.WithMetricsAddr(o.metrics), runner.WithProgress(stdout, tty))
+	sum, dir, err := runner.Run(ctx, opts...)
+	if tty {
+		fmt.Fprintln(stdout) // end the progress line
 	}
 	if sum != nil {
 		fmt.Fprintln(stdout)
 		results.WriteTable(stdout, sum)
 		fmt.Fprintf(stdout, "\nresults: %s\n", dir)
 	}
-	switch {
-	case ctx.Err() != nil:
-		fmt.Fprintln(stderr, "edabench run: interrupted; partial results written")
-		return 130
-	case err != nil:
-		fmt.Fprintf(stderr, "edabench run: %v\n", err)
-		return 1
+	if err != nil {
+		return 1, err // the caller names the command
 	}
-	return 0
+	return 0, nil
 }
 
 // check validates the run flags and applies them to the scenario.
@@ -217,6 +245,9 @@ func (o *runOpts) check() ([]string, *scenario.Scenario, slog.Level, error) {
 	}
 	if o.duration < 0 {
 		return nil, nil, 0, fmt.Errorf("--duration %v: must be positive", o.duration)
+	}
+	if o.repeat < 1 || o.repeat > maxRepeat {
+		return nil, nil, 0, fmt.Errorf("--repeat %d: want 1 to %d", o.repeat, maxRepeat)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {

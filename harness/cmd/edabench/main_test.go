@@ -51,6 +51,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unknown twin", []string{"run", "--twin", "kafka"}, 2, `unknown twin "kafka": want rr, eda, hybrid, both (rr and eda) or all`},
 		{"negative rate", []string{"run", "--rate", "-10"}, 2, "--rate -10: must be positive"},
 		{"negative duration", []string{"run", "--duration", "-1s"}, 2, "--duration -1s: must be positive"},
+		{"no repetition", []string{"run", "--repeat", "0"}, 2, "--repeat 0: want 1 to 20"},
+		{"unbounded repetitions", []string{"run", "--repeat", "21"}, 2, "--repeat 21: want 1 to 20"},
 		{"unreadable scenario", []string{"run", "--scenario", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
 		{"unknown scenario name", []string{"run", "--scenario", "smok"}, 2, `no scenario named "smok" is built in: want one of capacity, chain,`},
 		{"invalid scenario", []string{"run", "--scenario", bad}, 2, "stages[0].rate: -5 must be positive"},

@@ -91,7 +91,8 @@ func verdictCmd(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "%d runs read, %d used\n\n", len(set.All()), len(set.Selected()))
+	fmt.Fprintf(stdout, "%d runs read, %d used (%d scenarios; the runs of one scenario are its repetitions, read together)\n\n",
+		len(set.All()), len(set.Used()), len(set.Selected()))
 	v.WriteTable(stdout)
 	fmt.Fprintf(stdout, "\nverdict: %s\n         %s\n", jsonPath, mdPath)
 	return 0

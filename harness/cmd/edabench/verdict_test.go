@@ -92,3 +92,30 @@ func TestVerdictWritesBothFiles(t *testing.T) {
 		}
 	})
 }
+
+// Repetitions of one scenario are all used, and the terminal table says
+// when a status rests on one run.
+func TestVerdictReadsRepetitions(t *testing.T) {
+	for _, tt := range []struct {
+		set  string
+		want []string
+	}{
+		{"repeated", []string{"3 runs read, 3 used (1 scenarios", "1 inconclusive RR has lower latency", "overlap on [54, 95]", "8 holds EDA uses"}},
+		{"holds", []string{"1 holds (single run) RR has lower latency at light load"}},
+	} {
+		t.Run(tt.set, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			dir := filepath.Join("..", "..", "verdict", "testdata", tt.set)
+			if code := run([]string{"verdict", "--out", t.TempDir(), dir}, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+			}
+			// The table's columns are as wide as their widest status.
+			words := strings.Join(strings.Fields(stdout.String()), " ")
+			for _, w := range tt.want {
+				if !strings.Contains(words, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+		})
+	}
+}
