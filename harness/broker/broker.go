@@ -28,8 +28,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/edabench/edabench/harness/brokernode"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // Config names every resource the private node owns.
@@ -93,17 +95,18 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := EnsureInstalled(ctx); err != nil {
 		return nil, err
 	}
-	lk, err := n.lock(ctx)
+	// The sweep runs under the lock, so two starting processes do not
+	// delete the same dead run's queues at once.
+	err = nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
+		if err := n.startLocked(ctx); err != nil {
+			return err
+		}
+		n.sweep(ctx)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer lk.unlock()
-	if err := n.startLocked(ctx); err != nil {
-		return nil, err
-	}
-	// Under the lock, so two starting processes do not delete the same
-	// dead run's queues at once.
-	n.sweep(ctx)
 	return n, nil
 }
 
@@ -140,30 +143,16 @@ func (n *Node) Running() bool { return n.runningPID() > 0 }
 // Stop stops the node gracefully (falling back to signals) and then its
 // private epmd. Stopping a node that is not running is not an error.
 func (n *Node) Stop(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	return n.stopLocked(ctx)
+	return nodeproc.Locked(ctx, n.lock, n.stopLocked)
 }
 
 // Restart stops and starts the node with the same Config and DataDir, so
 // durable queues and persistent messages survive. Holding the lock across
 // both halves keeps a concurrent Start elsewhere from slipping in between.
 func (n *Node) Restart(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	if err := n.stopLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	if err := n.startLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	return nil
+	return nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
+		return nodeproc.Restart(ctx, n.stopLocked, n.startLocked)
+	})
 }
 
 // Ping opens (and closes) an authenticated AMQP connection: the only check
@@ -210,19 +199,12 @@ func (n *Node) mgmtGet(ctx context.Context, path string, v any) error {
 	return n.admin().get(ctx, path, v)
 }
 
-func (n *Node) lock(ctx context.Context) (*fileLock, error) {
-	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("broker data dir: %w (set %s to a writable directory)", err, EnvDir)
-	}
-	return lockFile(ctx, n.cfg.paths().lock)
+func (n *Node) lock(ctx context.Context) (*nodeproc.Lock, error) {
+	return nodeproc.LockDir(ctx, n.cfg.DataDir, lockName, "broker", EnvDir)
 }
 
 func (n *Node) runningPID() int {
-	pid, err := readPIDFile(n.cfg.paths().pidFile)
-	if err != nil || !processAlive(pid) || !isOurBeam(pid, n.cfg.DataDir) {
-		return 0
-	}
-	return pid
+	return nodeproc.RunningPID(n.cfg.paths().pidFile, isOurBeam(n.cfg.DataDir))
 }
 
 // ready is stricter than `rabbitmqctl ping`: the management listener on
@@ -293,11 +275,11 @@ func (n *Node) startLocked(ctx context.Context) error {
 	if err := n.awaitReady(ctx, srv.exited); err != nil {
 		return n.bootFailed(ctx, srv, err)
 	}
-	pid, err := readPIDFile(p.pidFile)
+	pid, err := nodeproc.ReadPIDFile(p.pidFile)
 	if err != nil {
 		return n.bootFailed(ctx, srv, fmt.Errorf("read pid file after boot: %w", err))
 	}
-	logger().InfoContext(ctx, "broker ready", "node", c.Name, "pid", pid, "amqp", n.AMQPURL(),
+	logger().InfoContext(ctx, "broker ready", "node", c.Name, "pid", pid.PID, "amqp", n.AMQPURL(),
 		"mgmt", n.MgmtURL(), "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
@@ -306,7 +288,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 // cfg describes and ready.
 func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	c, p := n.cfg, n.cfg.paths()
-	if running, err := readRunningConfig(p.runningConf); err == nil && running != c {
+	if running, err := nodeproc.ReadRunningConfig[Config](p.runningConf); err == nil && running != c {
 		return fmt.Errorf("broker: a node already runs from data dir %s (pid %d) with a different config:\n  running:   %+v\n  requested: %+v\n"+
 			"stop it first (go run ./harness/cmd/brokerctl down --dir %s) or use another data dir (%s)",
 			c.DataDir, pid, running, c, c.DataDir, EnvDir)
@@ -376,7 +358,7 @@ func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
 	n.killStarting(ctx, srv.cmd.Process.Pid, srv.exited)
 	var logs strings.Builder
 	for _, f := range []string{p.stdoutLog, p.nodeLog} {
-		if tail := tailFile(f, 12); strings.TrimSpace(tail) != "" {
+		if tail := nodeproc.TailFile(f, 12); strings.TrimSpace(tail) != "" {
 			fmt.Fprintf(&logs, "\n--- last lines of %s ---\n%s", f, tail)
 		}
 	}
@@ -396,9 +378,9 @@ func (n *Node) killStarting(ctx context.Context, wrapperPID int, exited <-chan s
 		_ = syscall.Kill(-wrapperPID, syscall.SIGKILL)
 		<-exited
 	}
-	if pid, err := readPIDFile(n.cfg.paths().pidFile); err == nil && processAlive(pid) && isOurBeam(pid, n.cfg.DataDir) {
+	if pid := n.runningPID(); pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		waitExit(ctx, pid, killGrace)
+		nodeproc.WaitExit(ctx, pid, killGrace)
 	}
 	_ = os.Remove(n.cfg.paths().pidFile)
 	if err := n.stopEPMD(ctx); err != nil {
@@ -409,19 +391,19 @@ func (n *Node) killStarting(ctx context.Context, wrapperPID int, exited <-chan s
 func (n *Node) checkPorts(ctx context.Context) error {
 	c := n.cfg
 	for _, pr := range c.ports() {
-		err := portFree(pr.port)
+		err := nodeproc.PortFree(pr.Port)
 		if err == nil {
 			continue
 		}
-		if pr.port != c.EPMDPort {
-			return portInUseError(pr, err)
+		if pr.Port != c.EPMDPort {
+			return nodeproc.PortInUse(ErrPortInUse, pr, "", err)
 		}
 		// An epmd left on our port (e.g. after a crash) is harmless to share;
 		// only a non-epmd listener, or our node name registered by a node we
 		// do not know about, is a real conflict.
-		names, nerr := epmdNames(ctx, pr.port)
+		names, nerr := epmdNames(ctx, pr.Port)
 		if nerr != nil {
-			return portInUseError(pr, err)
+			return nodeproc.PortInUse(ErrPortInUse, pr, "", err)
 		}
 		short, _, _ := strings.Cut(c.Name, "@")
 		if _, taken := names[short]; taken {
@@ -431,18 +413,6 @@ func (n *Node) checkPorts(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// readRunningConfig returns the Config the node in DataDir was started
-// with, so that a Start with other ports fails at once with both configs
-// instead of timing out against ports nobody listens on.
-func readRunningConfig(path string) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	return c, json.Unmarshal(b, &c)
 }
 
 func (n *Node) writeFiles() error {
@@ -472,7 +442,7 @@ func (n *Node) writeFiles() error {
 func (n *Node) stopLocked(ctx context.Context) error {
 	// Stop what actually runs: `brokerctl down` without the exact flags the
 	// node was started with must still reach it (name, epmd port).
-	if running, err := readRunningConfig(n.cfg.paths().runningConf); err == nil && running.DataDir == n.cfg.DataDir && running != n.cfg {
+	if running, err := nodeproc.ReadRunningConfig[Config](n.cfg.paths().runningConf); err == nil && running.DataDir == n.cfg.DataDir && running != n.cfg {
 		if err := running.Validate(); err == nil {
 			return (&Node{cfg: running}).stopLocked(ctx)
 		}
@@ -490,10 +460,10 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("broker %s: signal pid %d to stop: %w", c.Name, pid, err)
 		}
-		if !waitExit(ctx, pid, stopTimeout) {
+		if !nodeproc.WaitExit(ctx, pid, stopTimeout) {
 			logger().WarnContext(ctx, "broker did not stop on SIGTERM; sending SIGKILL", "node", c.Name, "pid", pid, "waited", stopTimeout)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			if !waitExit(ctx, pid, killGrace) {
+			if !nodeproc.WaitExit(ctx, pid, killGrace) {
 				return fmt.Errorf("broker %s: pid %d survived SIGKILL: %w", c.Name, pid, errors.Join(ctx.Err(), errors.New("still running")))
 			}
 		}
@@ -543,7 +513,7 @@ func (n *Node) stopEPMD(ctx context.Context) error {
 	}
 	// Wait for the port to close so an immediate Start sees it free.
 	for range 30 {
-		if portFree(port) == nil {
+		if nodeproc.PortFree(port) == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
