@@ -29,6 +29,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // Budgets for the slow steps. A cold boot took about 4 s on a 2-core
@@ -74,16 +76,18 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.cfg.Installed(); err != nil {
 		return nil, err
 	}
-	lk, err := n.lock(ctx)
+	// The sweep runs under the lock, so two starters do not delete the
+	// same topics.
+	err = nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
+		if err := n.startLocked(ctx); err != nil {
+			return err
+		}
+		n.sweep(ctx)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer lk.unlock()
-	if err := n.startLocked(ctx); err != nil {
-		return nil, err
-	}
-	// Under the lock, so two starters do not delete the same topics.
-	n.sweep(ctx)
 	return n, nil
 }
 
@@ -112,14 +116,7 @@ func (n *Node) StdoutLogPath() string { return n.cfg.paths().stdoutLog }
 // PID is the node's JVM, 0 when it is not running; read fresh each time,
 // since a restart (possibly by another process) changes it.
 func (n *Node) PID() int {
-	r, err := readPIDFile(n.cfg.paths().pidFile)
-	if err != nil || !processAlive(r.PID) || !isOurJava(r.PID, n.cfg.DataDir) {
-		return 0
-	}
-	if t, err := startTicks(r.PID); err == nil && r.Ticks != 0 && t != r.Ticks {
-		return 0
-	}
-	return r.PID
+	return nodeproc.RunningPID(n.cfg.paths().pidFile, isOurJava(n.cfg.DataDir))
 }
 
 // Start starts the node again with its Config (after Stop), or reuses it.
@@ -133,30 +130,16 @@ func (n *Node) Start(ctx context.Context) error {
 // and kills it only when it does not within a minute. Stopping a node
 // that is not running is not an error.
 func (n *Node) Stop(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	return n.stopLocked(ctx)
+	return nodeproc.Locked(ctx, n.lock, n.stopLocked)
 }
 
 // Restart stops and starts the node with the same Config and data, so
 // topics and records survive (the broker-restart fault). Holding the lock
 // across both halves keeps another starter from slipping in between.
 func (n *Node) Restart(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	if err := n.stopLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	if err := n.startLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	return nil
+	return nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
+		return nodeproc.Restart(ctx, n.stopLocked, n.startLocked)
+	})
 }
 
 // Version is the version in the broker jar's name, "" when unknown.
@@ -200,11 +183,8 @@ func (n *Node) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (n *Node) lock(ctx context.Context) (*fileLock, error) {
-	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("kafka data dir: %w (set %s to a writable directory)", err, EnvDir)
-	}
-	return lockFile(ctx, n.cfg.paths().lock)
+func (n *Node) lock(ctx context.Context) (*nodeproc.Lock, error) {
+	return nodeproc.LockDir(ctx, n.cfg.DataDir, lockName, "Kafka node", EnvDir)
 }
 
 func (n *Node) awaitReady(ctx context.Context, exited <-chan struct{}) error {
@@ -259,7 +239,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 // one cfg describes, and ready.
 func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	c := n.cfg
-	if running, err := readRunningConfig(c.paths().runningConf); err == nil && running != c {
+	if running, err := nodeproc.ReadRunningConfig[Config](c.paths().runningConf); err == nil && running != c {
 		return fmt.Errorf("kafka: a node already runs from data dir %s (pid %d) with another config:\n  running:   %+v\n  requested: %+v\n"+
 			"stop it first (brokerctl down --broker kafka, with the same environment it was started with) or use another data dir (%s)",
 			c.DataDir, pid, running, c, EnvDir)
@@ -277,23 +257,11 @@ func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 
 func (n *Node) checkPorts() error {
 	for _, p := range n.cfg.ports() {
-		if err := portFree(p.port); err != nil {
-			return portInUseError(p, listener(p.port), err)
+		if err := nodeproc.PortFree(p.Port); err != nil {
+			return nodeproc.PortInUse(ErrPortInUse, p, nodeproc.Listener(p.Port), err)
 		}
 	}
 	return nil
-}
-
-// readRunningConfig returns the Config the node in DataDir was started
-// with, so a Start with other ports fails at once with both configs
-// instead of timing out against ports nobody listens on.
-func readRunningConfig(path string) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	return c, json.Unmarshal(b, &c)
 }
 
 func (n *Node) writeFiles() error {

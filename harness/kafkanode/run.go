@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // server is a JVM being started; err is set before exited is closed.
@@ -48,8 +50,8 @@ func (n *Node) spawn() (*server, error) {
 		srv.err = cmd.Wait()
 		close(srv.exited)
 	}()
-	if err := writePIDFile(p.pidFile, srv.pid); err != nil {
-		return srv, errors.Join(err, n.killStarting(srv))
+	if err := nodeproc.WritePIDFile(p.pidFile, srv.pid); err != nil {
+		return srv, errors.Join(fmt.Errorf("kafka: %w", err), n.killStarting(srv))
 	}
 	return srv, nil
 }
@@ -69,13 +71,13 @@ func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
 		logger().WarnContext(ctx, "kafka: tearing down the failed node", "err", err)
 	}
 	// A JVM older than the jars fails on its first class; say what fixes it.
-	if strings.Contains(tailFile(p.stdoutLog, 40), "UnsupportedClassVersionError") {
+	if strings.Contains(nodeproc.TailFile(p.stdoutLog, 40), "UnsupportedClassVersionError") {
 		cause = fmt.Errorf("%w; Kafka %s needs Java 17 or newer: apt-get install -y openjdk-17-jre-headless, "+
 			"or set %s to a JDK 17+", cause, Version, EnvJava)
 	}
 	var logs strings.Builder
 	for _, f := range []string{p.stdoutLog, p.nodeLog} {
-		if tail := tailFile(f, 15); strings.TrimSpace(tail) != "" {
+		if tail := nodeproc.TailFile(f, 15); strings.TrimSpace(tail) != "" {
 			fmt.Fprintf(&logs, "\n--- last lines of %s ---\n%s", f, tail)
 		}
 	}
@@ -110,10 +112,10 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("kafka: signal pid %d to stop: %w", pid, err)
 		}
-		if !waitExit(ctx, pid, stopTimeout) {
+		if !nodeproc.WaitExit(ctx, pid, stopTimeout) {
 			logger().WarnContext(ctx, "Kafka did not stop on SIGTERM; sending SIGKILL", "pid", pid, "waited", stopTimeout)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			if !waitExit(context.WithoutCancel(ctx), pid, killGrace) {
+			if !nodeproc.WaitExit(context.WithoutCancel(ctx), pid, killGrace) {
 				return fmt.Errorf("kafka: pid %d survived SIGKILL: %w", pid, errors.Join(ctx.Err(), errors.New("still running")))
 			}
 		}
