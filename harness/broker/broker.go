@@ -57,13 +57,12 @@ type QueueStat = brokernode.QueueStat
 // Budgets for the slow steps. Boot took ~7 s on a 2-core machine; the
 // generous start budget covers a loaded CI box without hiding a hang forever.
 const (
-	startTimeout    = 2 * time.Minute
-	reuseTimeout    = 30 * time.Second
-	stopTimeout     = 60 * time.Second
-	killGrace       = 10 * time.Second
-	pingTimeout     = 5 * time.Second
-	mgmtTimeout     = 10 * time.Second
-	readyPollPeriod = 250 * time.Millisecond
+	startTimeout = 2 * time.Minute
+	reuseTimeout = 30 * time.Second
+	stopTimeout  = 60 * time.Second
+	killGrace    = 10 * time.Second
+	pingTimeout  = 5 * time.Second
+	mgmtTimeout  = 10 * time.Second
 )
 
 // Open returns a handle on the node cfg describes without starting it, so
@@ -95,16 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := EnsureInstalled(ctx); err != nil {
 		return nil, err
 	}
-	// The sweep runs under the lock, so two starting processes do not
-	// delete the same dead run's queues at once.
-	err = nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
-		if err := n.startLocked(ctx); err != nil {
-			return err
-		}
-		n.sweep(ctx)
-		return nil
-	})
-	if err != nil {
+	if err := nodeproc.StartLocked(ctx, n.lock, n.startLocked, n.sweep); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -225,20 +215,7 @@ func (n *Node) ready(ctx context.Context) error {
 }
 
 func (n *Node) awaitReady(ctx context.Context, exited <-chan struct{}) error {
-	var last error
-	for {
-		if last = n.ready(ctx); last == nil {
-			return nil
-		}
-		logger().DebugContext(ctx, "broker not ready yet", "node", n.cfg.Name, "err", last)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last check: %v)", context.Cause(ctx), last)
-		case <-exited:
-			return fmt.Errorf("rabbitmq-server exited (last check: %v)", last)
-		case <-time.After(readyPollPeriod):
-		}
-	}
+	return nodeproc.AwaitReady(ctx, n.ready, exited, "rabbitmq-server")
 }
 
 func (n *Node) startLocked(ctx context.Context) error {
@@ -250,7 +227,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 	}
 
 	// A pid file without a live node is left over from a crash or SIGKILL.
-	if err := os.Remove(p.pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := nodeproc.RemoveFiles(p.pidFile); err != nil {
 		return fmt.Errorf("broker: remove stale pid file: %w", err)
 	}
 	if err := n.checkPorts(ctx); err != nil {
@@ -268,7 +245,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 	logger().InfoContext(ctx, "starting broker", "node", c.Name, "amqp_port", c.AMQPPort, "data_dir", c.DataDir)
 
 	// Readiness is polled from the spawn on (cheap: a refused connection
-	// every readyPollPeriod) rather than followed with `rabbitmqctl wait`,
+	// every quarter second) rather than followed with `rabbitmqctl wait`,
 	// whose CLI is an Erlang VM of its own: booting it beside the node
 	// took seconds of CPU the node's own boot needed on a loaded 2-core
 	// machine, inside every broker-restart window.
@@ -288,7 +265,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 // cfg describes and ready.
 func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	c, p := n.cfg, n.cfg.paths()
-	if running, err := nodeproc.ReadRunningConfig[Config](p.runningConf); err == nil && running != c {
+	if running, differs := nodeproc.RunningDiffers(p.runningConf, c); differs {
 		return fmt.Errorf("broker: a node already runs from data dir %s (pid %d) with a different config:\n  running:   %+v\n  requested: %+v\n"+
 			"stop it first (go run ./harness/cmd/brokerctl down --dir %s) or use another data dir (%s)",
 			c.DataDir, pid, running, c, c.DataDir, EnvDir)
@@ -469,10 +446,8 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		}
 		logger().InfoContext(ctx, "broker stopped", "node", c.Name, "took", time.Since(began).Round(time.Millisecond))
 	}
-	for _, f := range []string{p.pidFile, p.runningConf} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("broker: %w", err)
-		}
+	if err := nodeproc.RemoveFiles(p.pidFile, p.runningConf); err != nil {
+		return fmt.Errorf("broker: %w", err)
 	}
 	return n.stopEPMD(ctx)
 }

@@ -3,7 +3,6 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,14 +54,7 @@ const diskFreeLimit = "50MB"
 //
 // A malformed override is reported with slog and ignored rather than
 // silently producing a port 0; use ConfigFromEnv to get the error instead.
-func DefaultConfig() Config {
-	cfg, err := ConfigFromEnv(os.LookupEnv)
-	if err != nil {
-		// ConfigFromEnv still returns the defaults for the bad variables.
-		logger().Warn("broker: ignoring invalid environment override", "err", err)
-	}
-	return cfg
-}
+func DefaultConfig() Config { return nodeproc.FromEnvOrLog(logger(), "broker", ConfigFromEnv) }
 
 // ConfigFromEnv builds DefaultConfig from lookup (normally os.LookupEnv). On
 // malformed variables it returns the defaults for those fields together with

@@ -3,7 +3,6 @@ package kafkanode
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -54,13 +53,7 @@ type Config struct {
 
 // DefaultConfig is the node `brokerctl up --broker kafka` starts. A
 // malformed override is logged and ignored; ConfigFromEnv returns it.
-func DefaultConfig() Config {
-	cfg, err := ConfigFromEnv(os.LookupEnv)
-	if err != nil {
-		logger().Warn("kafka: ignoring invalid environment override", "err", err)
-	}
-	return cfg
-}
+func DefaultConfig() Config { return nodeproc.FromEnvOrLog(logger(), "kafka", ConfigFromEnv) }
 
 // ConfigFromEnv builds DefaultConfig from lookup (normally os.LookupEnv).
 // On malformed variables it keeps the defaults for those fields and returns

@@ -17,7 +17,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -36,13 +35,12 @@ import (
 // Budgets for the slow steps. A cold boot took about 4 s on a 2-core
 // machine; the start budget covers a loaded CI box without hiding a hang.
 const (
-	startTimeout    = 2 * time.Minute
-	reuseTimeout    = 30 * time.Second
-	formatTimeout   = time.Minute
-	stopTimeout     = time.Minute
-	killGrace       = 10 * time.Second
-	pingTimeout     = 3 * time.Second
-	readyPollPeriod = 250 * time.Millisecond
+	startTimeout  = 2 * time.Minute
+	reuseTimeout  = 30 * time.Second
+	formatTimeout = time.Minute
+	stopTimeout   = time.Minute
+	killGrace     = 10 * time.Second
+	pingTimeout   = 3 * time.Second
 )
 
 // Node is a handle on the private Kafka node a Config describes.
@@ -76,16 +74,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.cfg.Installed(); err != nil {
 		return nil, err
 	}
-	// The sweep runs under the lock, so two starters do not delete the
-	// same topics.
-	err = nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
-		if err := n.startLocked(ctx); err != nil {
-			return err
-		}
-		n.sweep(ctx)
-		return nil
-	})
-	if err != nil {
+	if err := nodeproc.StartLocked(ctx, n.lock, n.startLocked, n.sweep); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -188,19 +177,7 @@ func (n *Node) lock(ctx context.Context) (*nodeproc.Lock, error) {
 }
 
 func (n *Node) awaitReady(ctx context.Context, exited <-chan struct{}) error {
-	var last error
-	for {
-		if last = n.Ping(ctx); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last check: %v)", context.Cause(ctx), last)
-		case <-exited:
-			return fmt.Errorf("the Kafka JVM exited (last check: %v)", last)
-		case <-time.After(readyPollPeriod):
-		}
-	}
+	return nodeproc.AwaitReady(ctx, n.Ping, exited, "the Kafka JVM")
 }
 
 func (n *Node) startLocked(ctx context.Context) error {
@@ -210,7 +187,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 		return n.reuseLocked(ctx, pid)
 	}
 	// A pid file without a live node is left from a crash or SIGKILL.
-	if err := os.Remove(n.cfg.paths().pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := nodeproc.RemoveFiles(n.cfg.paths().pidFile); err != nil {
 		return fmt.Errorf("kafka: remove stale pid file: %w", err)
 	}
 	if err := n.checkPorts(); err != nil {
@@ -239,7 +216,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 // one cfg describes, and ready.
 func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	c := n.cfg
-	if running, err := nodeproc.ReadRunningConfig[Config](c.paths().runningConf); err == nil && running != c {
+	if running, differs := nodeproc.RunningDiffers(c.paths().runningConf, c); differs {
 		return fmt.Errorf("kafka: a node already runs from data dir %s (pid %d) with another config:\n  running:   %+v\n  requested: %+v\n"+
 			"stop it first (brokerctl down --broker kafka, with the same environment it was started with) or use another data dir (%s)",
 			c.DataDir, pid, running, c, EnvDir)

@@ -95,7 +95,7 @@ func (n *Node) killStarting(srv *server) error {
 	case <-time.After(killGrace):
 		err = fmt.Errorf("pid %d survived SIGKILL for %s", srv.pid, killGrace)
 	}
-	if rmErr := os.Remove(n.cfg.paths().pidFile); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+	if rmErr := nodeproc.RemoveFiles(n.cfg.paths().pidFile); rmErr != nil {
 		err = errors.Join(err, rmErr)
 	}
 	return err
@@ -121,10 +121,8 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		}
 		logger().InfoContext(ctx, "Kafka stopped", "addr", n.Addr(), "took", time.Since(began).Round(time.Millisecond))
 	}
-	for _, f := range []string{p.pidFile, p.runningConf} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("kafka: %w", err)
-		}
+	if err := nodeproc.RemoveFiles(p.pidFile, p.runningConf); err != nil {
+		return fmt.Errorf("kafka: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,4 +65,17 @@ func ReadRunningConfig[C any](path string) (C, error) {
 		return c, err
 	}
 	return c, json.Unmarshal(b, &c)
+}
+
+// FromEnvOrLog is fromEnv(os.LookupEnv) for a node's DefaultConfig: a
+// malformed override is logged (prefixed with who, e.g. "kafka") and
+// ignored rather than silently producing a port 0; fromEnv still returns
+// the defaults for the bad variables, and callers wanting the error call
+// it themselves.
+func FromEnvOrLog[C any](log *slog.Logger, who string, fromEnv func(func(string) (string, bool)) (C, error)) C {
+	cfg, err := fromEnv(os.LookupEnv)
+	if err != nil {
+		log.Warn(who+": ignoring invalid environment override", "err", err)
+	}
+	return cfg
 }

@@ -79,3 +79,17 @@ func Restart(ctx context.Context, stop, start func(context.Context) error) error
 	}
 	return nil
 }
+
+// StartLocked runs start and then sweep (deleting what dead runs claimed)
+// under the node's lock, so that two starters neither boot two nodes nor
+// delete the same dead run's topology at once.
+func StartLocked(ctx context.Context, lock func(context.Context) (*Lock, error),
+	start func(context.Context) error, sweep func(context.Context)) error {
+	return Locked(ctx, lock, func(ctx context.Context) error {
+		if err := start(ctx); err != nil {
+			return err
+		}
+		sweep(ctx)
+		return nil
+	})
+}
