@@ -16,7 +16,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -249,7 +248,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 	// whose CLI is an Erlang VM of its own: booting it beside the node
 	// took seconds of CPU the node's own boot needed on a loaded 2-core
 	// machine, inside every broker-restart window.
-	if err := n.awaitReady(ctx, srv.exited); err != nil {
+	if err := n.awaitReady(ctx, srv.Exited); err != nil {
 		return n.bootFailed(ctx, srv, err)
 	}
 	pid, err := nodeproc.ReadPIDFile(p.pidFile)
@@ -282,57 +281,34 @@ func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	return nil
 }
 
-// server is a rabbitmq-server wrapper script being started; err is set
-// before exited is closed.
-type server struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
-}
-
-func (n *Node) spawn() (*server, error) {
+// spawn starts the rabbitmq-server wrapper script, which runs the VM.
+func (n *Node) spawn() (*nodeproc.Process, error) {
 	c, p := n.cfg, n.cfg.paths()
-	logf, err := os.OpenFile(p.stdoutLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("broker: open %s: %w", p.stdoutLog, err)
-	}
-	// Not CommandContext: the node must outlive ctx and this process.
 	cmd := exec.Command(serverBin)
 	cmd.Env = c.env(os.Environ())
 	cmd.Dir = c.DataDir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Own session: Ctrl-C on `go test` or the end of brokerctl must not reach it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	logf.Close()
+	srv, err := nodeproc.Spawn(cmd, p.stdoutLog)
 	if err != nil {
-		return nil, fmt.Errorf("broker: start %s: %w", serverBin, err)
+		return nil, fmt.Errorf("broker: %w", err)
 	}
-	// Reap it when it ends so a long-lived caller (a test binary that later
-	// restarts the node) never sees its own zombie as "still running".
-	srv := &server{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		srv.err = cmd.Wait()
-		close(srv.exited)
-	}()
 	return srv, nil
 }
 
 // bootFailed tears down a node that did not come up and says why, with the
 // tails of its logs.
-func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
+func (n *Node) bootFailed(ctx context.Context, srv *nodeproc.Process, cause error) error {
 	c, p := n.cfg, n.cfg.paths()
 	select {
-	case <-srv.exited:
+	case <-srv.Exited:
 		// The wrapper script exits 0 whatever the VM did, and the
 		// readiness check's complaint is only a symptom: the log says why.
 		cause = errors.New("rabbitmq-server exited during boot")
-		if srv.err != nil {
-			cause = fmt.Errorf("rabbitmq-server exited during boot: %w", srv.err)
+		if srv.Err != nil {
+			cause = fmt.Errorf("rabbitmq-server exited during boot: %w", srv.Err)
 		}
 	default:
 	}
-	n.killStarting(ctx, srv.cmd.Process.Pid, srv.exited)
+	n.killStarting(ctx, srv.PID, srv.Exited)
 	var logs strings.Builder
 	for _, f := range []string{p.stdoutLog, p.nodeLog} {
 		if tail := nodeproc.TailFile(f, 12); strings.TrimSpace(tail) != "" {
@@ -394,24 +370,12 @@ func (n *Node) checkPorts(ctx context.Context) error {
 
 func (n *Node) writeFiles() error {
 	c, p := n.cfg, n.cfg.paths()
-	for _, d := range []string{p.confDir, p.logDir, p.mnesiaBase} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("broker: %w", err)
-		}
-	}
-	running, err := json.MarshalIndent(c, "", "  ")
+	err := nodeproc.WriteStartFiles([]string{p.confDir, p.logDir, p.mnesiaBase}, p.runningConf, c,
+		nodeproc.File{Path: p.conf, Body: c.rabbitmqConf()},
+		nodeproc.File{Path: p.plugins, Body: enabledPlugins},
+		nodeproc.File{Path: p.envConf, Body: envConfContents})
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
-	}
-	for _, f := range []struct{ path, body string }{
-		{p.runningConf, string(running) + "\n"},
-		{p.conf, c.rabbitmqConf()},
-		{p.plugins, enabledPlugins},
-		{p.envConf, envConfContents},
-	} {
-		if err := os.WriteFile(f.path, []byte(f.body), 0o644); err != nil {
-			return fmt.Errorf("broker: %w", err)
-		}
 	}
 	return nil
 }

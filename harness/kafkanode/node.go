@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -204,11 +203,11 @@ func (n *Node) startLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger().InfoContext(ctx, "starting Kafka", "addr", n.Addr(), "pid", srv.pid, "data_dir", n.cfg.DataDir)
-	if err := n.awaitReady(ctx, srv.exited); err != nil {
+	logger().InfoContext(ctx, "starting Kafka", "addr", n.Addr(), "pid", srv.PID, "data_dir", n.cfg.DataDir)
+	if err := n.awaitReady(ctx, srv.Exited); err != nil {
 		return n.bootFailed(ctx, srv, err)
 	}
-	logger().InfoContext(ctx, "Kafka ready", "addr", n.Addr(), "pid", srv.pid, "took", time.Since(began).Round(time.Millisecond))
+	logger().InfoContext(ctx, "Kafka ready", "addr", n.Addr(), "pid", srv.PID, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -243,23 +242,11 @@ func (n *Node) checkPorts() error {
 
 func (n *Node) writeFiles() error {
 	c, p := n.cfg, n.cfg.paths()
-	for _, d := range []string{p.logDirs, filepath.Dir(p.nodeLog)} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("kafka: %w", err)
-		}
-	}
-	running, err := json.MarshalIndent(c, "", "  ")
+	err := nodeproc.WriteStartFiles([]string{p.logDirs, filepath.Dir(p.nodeLog)}, p.runningConf, c,
+		nodeproc.File{Path: p.props, Body: c.serverProperties()},
+		nodeproc.File{Path: p.log4j, Body: c.log4jProperties()})
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
-	}
-	for _, f := range []struct{ path, body string }{
-		{p.runningConf, string(running) + "\n"},
-		{p.props, c.serverProperties()},
-		{p.log4j, c.log4jProperties()},
-	} {
-		if err := os.WriteFile(f.path, []byte(f.body), 0o644); err != nil {
-			return fmt.Errorf("kafka: %w", err)
-		}
 	}
 	return nil
 }
