@@ -53,34 +53,16 @@ func (c Config) claimsDir() string { return filepath.Join(c.DataDir, "claims") }
 // users have stopped. A failure either way is logged, never returned: a
 // run must not fail because its bookkeeping did. A nil Node claims nothing.
 func (n *Node) Claim(ctx context.Context, t Topology) (release func(context.Context)) {
-	if n == nil || t.Empty() {
+	if n == nil {
 		return func(context.Context) {}
 	}
-	path, err := n.writeRecord(t)
-	if err != nil {
-		logger().WarnContext(ctx, "broker: could not record the topology this process declares; if it is killed, `brokerctl clean --unclaimed` removes it",
-			"topology", t, "err", err)
-		path = ""
-	}
-	return func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mgmtTimeout+30*time.Second)
-		defer cancel()
-		own := func(r Record) bool { return r.Path == path }
-		if err := n.deleteTopology(ctx, t, own); err != nil {
-			logger().WarnContext(ctx, "broker: could not delete the topology this process declared; the next node start retries",
-				"topology", t, "err", err)
-			return // the record stays, so the next Start deletes it
-		}
-		if path != "" {
-			if err := claims.Remove(path); err != nil {
-				logger().WarnContext(ctx, "broker: remove claim record", "path", path, "err", err)
-			}
-		}
-	}
+	return claims.Claim(ctx, logger(), "broker", "; if it is killed, `brokerctl clean --unclaimed` removes it",
+		n.cfg.claimsDir(), t, func(ctx context.Context, own string) error {
+			ctx, cancel := context.WithTimeout(ctx, mgmtTimeout+30*time.Second)
+			defer cancel()
+			return n.deleteTopology(ctx, t, func(r Record) bool { return r.Path == own })
+		})
 }
-
-// writeRecord records t as this process's claim.
-func (n *Node) writeRecord(t Topology) (string, error) { return claims.Write(n.cfg.claimsDir(), t) }
 
 // Records reads every claim on the node. A file that cannot be parsed is
 // reported in the error and skipped, never treated as dead.

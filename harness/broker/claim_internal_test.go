@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edabench/edabench/harness/claims"
 	"github.com/edabench/edabench/harness/nodeproc"
 )
 
@@ -82,7 +83,7 @@ func TestWithoutDerived(t *testing.T) {
 func TestRecordsReadBack(t *testing.T) {
 	n := &Node{cfg: Config{DataDir: t.TempDir()}}
 	tp := Topology{Prefixes: []string{"p1"}}
-	path, err := n.writeRecord(tp)
+	path, err := claims.Write(n.cfg.claimsDir(), tp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@
 package claims
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -138,4 +139,38 @@ func UnderPrefix(name string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// Claim writes t's record in dir before the caller declares any of it (a
+// run killed between declaring and recording would otherwise leave a
+// topology nobody knows about) and returns the release: del deletes what
+// is left of t, given the record's own path ("" when it could not be
+// written) so it can keep what other live claims cover, and then the
+// record goes. Failures are logged, prefixed with who (e.g. "kafka"),
+// never returned: a run must not fail because its bookkeeping did. A
+// record whose delete failed stays, so the next node start retries;
+// noRecordHint says what cleans up when the record cannot be written.
+func Claim(ctx context.Context, log *slog.Logger, who, noRecordHint, dir string, t brokernode.Topology,
+	del func(ctx context.Context, own string) error) (release func(context.Context)) {
+	if t.Empty() {
+		return func(context.Context) {}
+	}
+	path, err := Write(dir, t)
+	if err != nil {
+		log.WarnContext(ctx, who+": could not record the topology this process declares"+noRecordHint, "topology", t, "err", err)
+	}
+	return func(ctx context.Context) {
+		// Often called as the run ends, its ctx done; the delete must run.
+		ctx = context.WithoutCancel(ctx)
+		if err := del(ctx, path); err != nil {
+			log.WarnContext(ctx, who+": could not delete the topology this process declared; the next node start retries",
+				"topology", t, "err", err)
+			return
+		}
+		if path != "" {
+			if err := Remove(path); err != nil {
+				log.WarnContext(ctx, who+": remove claim record", "path", path, "err", err)
+			}
+		}
+	}
 }

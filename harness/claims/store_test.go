@@ -1,6 +1,9 @@
 package claims
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,5 +75,42 @@ func TestUnderPrefix(t *testing.T) {
 		if got := UnderPrefix(tc.name, prefixes); got != tc.want {
 			t.Errorf("UnderPrefix(%q) = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// Claim writes the record before returning; release deletes through del
+// (given the record's path) and then removes the record, unless del failed.
+func TestClaimRelease(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		tp          brokernode.Topology
+		delErr      error
+		wantRecords int // after release
+		wantDel     bool
+	}{
+		{"released", brokernode.Topology{Prefixes: []string{"p"}}, nil, 0, true},
+		{"delete failed: record stays", brokernode.Topology{Prefixes: []string{"p"}}, errors.New("boom"), 1, true},
+		{"empty topology: nothing", brokernode.Topology{}, nil, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			deleted := false
+			release := Claim(context.Background(), slog.Default(), "test", "", dir, tc.tp, func(_ context.Context, own string) error {
+				deleted = true
+				if recs, _ := Read(dir); len(recs) != 1 || recs[0].Path != own {
+					t.Errorf("del: own = %q, records %+v; want the one record's path", own, recs)
+				}
+				return tc.delErr
+			})
+			if recs, _ := Read(dir); len(recs) != map[bool]int{true: 0, false: 1}[tc.tp.Empty()] {
+				t.Fatalf("before release: %d records", len(recs))
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // release must still delete with its caller's ctx done
+			release(ctx)
+			if recs, _ := Read(dir); len(recs) != tc.wantRecords || deleted != tc.wantDel {
+				t.Errorf("after release: %d records, deleted %v; want %d, %v", len(recs), deleted, tc.wantRecords, tc.wantDel)
+			}
+		})
 	}
 }

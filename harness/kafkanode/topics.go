@@ -144,32 +144,13 @@ func coveredByAny(ts []brokernode.Topology, topic string) bool {
 // release, which deletes what is left of t and then the record. Failures
 // are logged, never returned: a run must not fail on its bookkeeping.
 func (n *Node) Claim(ctx context.Context, t brokernode.Topology) (release func(context.Context)) {
-	if n == nil || t.Empty() {
+	if n == nil {
 		return func(context.Context) {}
 	}
-	path, err := n.writeRecord(t)
-	if err != nil {
-		logger().WarnContext(ctx, "kafka: could not record the topology this process declares", "topology", t, "err", err)
-	}
-	return func(ctx context.Context) {
-		ctx = context.WithoutCancel(ctx)
+	return claims.Claim(ctx, logger(), "kafka", "", n.cfg.paths().claims, t, func(ctx context.Context, own string) error {
 		live, _ := n.records()
-		if err := n.deleteTopics(ctx, t, claims.LiveTopologies(live, path)); err != nil {
-			logger().WarnContext(ctx, "kafka: could not delete the topology this process declared; the next node start retries",
-				"topology", t, "err", err)
-			return // the record stays, so the next Start deletes it
-		}
-		if path != "" {
-			if err := claims.Remove(path); err != nil {
-				logger().WarnContext(ctx, "kafka: remove claim record", "path", path, "err", err)
-			}
-		}
-	}
-}
-
-// writeRecord records t as this process's claim.
-func (n *Node) writeRecord(t brokernode.Topology) (string, error) {
-	return claims.Write(n.cfg.paths().claims, t)
+		return n.deleteTopics(ctx, t, claims.LiveTopologies(live, own))
+	})
 }
 
 // records reads every claim; an unreadable file is skipped and reported.
