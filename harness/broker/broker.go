@@ -16,7 +16,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -28,8 +27,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/edabench/edabench/harness/brokernode"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // Config names every resource the private node owns.
@@ -55,13 +56,12 @@ type QueueStat = brokernode.QueueStat
 // Budgets for the slow steps. Boot took ~7 s on a 2-core machine; the
 // generous start budget covers a loaded CI box without hiding a hang forever.
 const (
-	startTimeout    = 2 * time.Minute
-	reuseTimeout    = 30 * time.Second
-	stopTimeout     = 60 * time.Second
-	killGrace       = 10 * time.Second
-	pingTimeout     = 5 * time.Second
-	mgmtTimeout     = 10 * time.Second
-	readyPollPeriod = 250 * time.Millisecond
+	startTimeout = 2 * time.Minute
+	reuseTimeout = 30 * time.Second
+	stopTimeout  = 60 * time.Second
+	killGrace    = 10 * time.Second
+	pingTimeout  = 5 * time.Second
+	mgmtTimeout  = 10 * time.Second
 )
 
 // Open returns a handle on the node cfg describes without starting it, so
@@ -93,17 +93,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := EnsureInstalled(ctx); err != nil {
 		return nil, err
 	}
-	lk, err := n.lock(ctx)
-	if err != nil {
+	if err := nodeproc.StartLocked(ctx, n.lock, n.startLocked, n.sweep); err != nil {
 		return nil, err
 	}
-	defer lk.unlock()
-	if err := n.startLocked(ctx); err != nil {
-		return nil, err
-	}
-	// Under the lock, so two starting processes do not delete the same
-	// dead run's queues at once.
-	n.sweep(ctx)
 	return n, nil
 }
 
@@ -140,30 +132,16 @@ func (n *Node) Running() bool { return n.runningPID() > 0 }
 // Stop stops the node gracefully (falling back to signals) and then its
 // private epmd. Stopping a node that is not running is not an error.
 func (n *Node) Stop(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	return n.stopLocked(ctx)
+	return nodeproc.Locked(ctx, n.lock, n.stopLocked)
 }
 
 // Restart stops and starts the node with the same Config and DataDir, so
 // durable queues and persistent messages survive. Holding the lock across
 // both halves keeps a concurrent Start elsewhere from slipping in between.
 func (n *Node) Restart(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	if err := n.stopLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	if err := n.startLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	return nil
+	return nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
+		return nodeproc.Restart(ctx, n.stopLocked, n.startLocked)
+	})
 }
 
 // Ping opens (and closes) an authenticated AMQP connection: the only check
@@ -210,19 +188,12 @@ func (n *Node) mgmtGet(ctx context.Context, path string, v any) error {
 	return n.admin().get(ctx, path, v)
 }
 
-func (n *Node) lock(ctx context.Context) (*fileLock, error) {
-	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("broker data dir: %w (set %s to a writable directory)", err, EnvDir)
-	}
-	return lockFile(ctx, n.cfg.paths().lock)
+func (n *Node) lock(ctx context.Context) (*nodeproc.Lock, error) {
+	return nodeproc.LockDir(ctx, n.cfg.DataDir, lockName, "broker", EnvDir)
 }
 
 func (n *Node) runningPID() int {
-	pid, err := readPIDFile(n.cfg.paths().pidFile)
-	if err != nil || !processAlive(pid) || !isOurBeam(pid, n.cfg.DataDir) {
-		return 0
-	}
-	return pid
+	return nodeproc.RunningPID(n.cfg.paths().pidFile, isOurBeam(n.cfg.DataDir))
 }
 
 // ready is stricter than `rabbitmqctl ping`: the management listener on
@@ -243,20 +214,7 @@ func (n *Node) ready(ctx context.Context) error {
 }
 
 func (n *Node) awaitReady(ctx context.Context, exited <-chan struct{}) error {
-	var last error
-	for {
-		if last = n.ready(ctx); last == nil {
-			return nil
-		}
-		logger().DebugContext(ctx, "broker not ready yet", "node", n.cfg.Name, "err", last)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last check: %v)", context.Cause(ctx), last)
-		case <-exited:
-			return fmt.Errorf("rabbitmq-server exited (last check: %v)", last)
-		case <-time.After(readyPollPeriod):
-		}
-	}
+	return nodeproc.AwaitReady(ctx, n.ready, exited, "rabbitmq-server")
 }
 
 func (n *Node) startLocked(ctx context.Context) error {
@@ -268,7 +226,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 	}
 
 	// A pid file without a live node is left over from a crash or SIGKILL.
-	if err := os.Remove(p.pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := nodeproc.RemoveFiles(p.pidFile); err != nil {
 		return fmt.Errorf("broker: remove stale pid file: %w", err)
 	}
 	if err := n.checkPorts(ctx); err != nil {
@@ -286,18 +244,18 @@ func (n *Node) startLocked(ctx context.Context) error {
 	logger().InfoContext(ctx, "starting broker", "node", c.Name, "amqp_port", c.AMQPPort, "data_dir", c.DataDir)
 
 	// Readiness is polled from the spawn on (cheap: a refused connection
-	// every readyPollPeriod) rather than followed with `rabbitmqctl wait`,
+	// every quarter second) rather than followed with `rabbitmqctl wait`,
 	// whose CLI is an Erlang VM of its own: booting it beside the node
 	// took seconds of CPU the node's own boot needed on a loaded 2-core
 	// machine, inside every broker-restart window.
-	if err := n.awaitReady(ctx, srv.exited); err != nil {
+	if err := n.awaitReady(ctx, srv.Exited); err != nil {
 		return n.bootFailed(ctx, srv, err)
 	}
-	pid, err := readPIDFile(p.pidFile)
+	pid, err := nodeproc.ReadPIDFile(p.pidFile)
 	if err != nil {
 		return n.bootFailed(ctx, srv, fmt.Errorf("read pid file after boot: %w", err))
 	}
-	logger().InfoContext(ctx, "broker ready", "node", c.Name, "pid", pid, "amqp", n.AMQPURL(),
+	logger().InfoContext(ctx, "broker ready", "node", c.Name, "pid", pid.PID, "amqp", n.AMQPURL(),
 		"mgmt", n.MgmtURL(), "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
@@ -306,7 +264,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 // cfg describes and ready.
 func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	c, p := n.cfg, n.cfg.paths()
-	if running, err := readRunningConfig(p.runningConf); err == nil && running != c {
+	if running, differs := nodeproc.RunningDiffers(p.runningConf, c); differs {
 		return fmt.Errorf("broker: a node already runs from data dir %s (pid %d) with a different config:\n  running:   %+v\n  requested: %+v\n"+
 			"stop it first (go run ./harness/cmd/brokerctl down --dir %s) or use another data dir (%s)",
 			c.DataDir, pid, running, c, c.DataDir, EnvDir)
@@ -323,60 +281,37 @@ func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	return nil
 }
 
-// server is a rabbitmq-server wrapper script being started; err is set
-// before exited is closed.
-type server struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
-}
-
-func (n *Node) spawn() (*server, error) {
+// spawn starts the rabbitmq-server wrapper script, which runs the VM.
+func (n *Node) spawn() (*nodeproc.Process, error) {
 	c, p := n.cfg, n.cfg.paths()
-	logf, err := os.OpenFile(p.stdoutLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("broker: open %s: %w", p.stdoutLog, err)
-	}
-	// Not CommandContext: the node must outlive ctx and this process.
 	cmd := exec.Command(serverBin)
 	cmd.Env = c.env(os.Environ())
 	cmd.Dir = c.DataDir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Own session: Ctrl-C on `go test` or the end of brokerctl must not reach it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	logf.Close()
+	srv, err := nodeproc.Spawn(cmd, p.stdoutLog)
 	if err != nil {
-		return nil, fmt.Errorf("broker: start %s: %w", serverBin, err)
+		return nil, fmt.Errorf("broker: %w", err)
 	}
-	// Reap it when it ends so a long-lived caller (a test binary that later
-	// restarts the node) never sees its own zombie as "still running".
-	srv := &server{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		srv.err = cmd.Wait()
-		close(srv.exited)
-	}()
 	return srv, nil
 }
 
 // bootFailed tears down a node that did not come up and says why, with the
 // tails of its logs.
-func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
+func (n *Node) bootFailed(ctx context.Context, srv *nodeproc.Process, cause error) error {
 	c, p := n.cfg, n.cfg.paths()
 	select {
-	case <-srv.exited:
+	case <-srv.Exited:
 		// The wrapper script exits 0 whatever the VM did, and the
 		// readiness check's complaint is only a symptom: the log says why.
 		cause = errors.New("rabbitmq-server exited during boot")
-		if srv.err != nil {
-			cause = fmt.Errorf("rabbitmq-server exited during boot: %w", srv.err)
+		if srv.Err != nil {
+			cause = fmt.Errorf("rabbitmq-server exited during boot: %w", srv.Err)
 		}
 	default:
 	}
-	n.killStarting(ctx, srv.cmd.Process.Pid, srv.exited)
+	n.killStarting(ctx, srv.PID, srv.Exited)
 	var logs strings.Builder
 	for _, f := range []string{p.stdoutLog, p.nodeLog} {
-		if tail := tailFile(f, 12); strings.TrimSpace(tail) != "" {
+		if tail := nodeproc.TailFile(f, 12); strings.TrimSpace(tail) != "" {
 			fmt.Fprintf(&logs, "\n--- last lines of %s ---\n%s", f, tail)
 		}
 	}
@@ -396,9 +331,9 @@ func (n *Node) killStarting(ctx context.Context, wrapperPID int, exited <-chan s
 		_ = syscall.Kill(-wrapperPID, syscall.SIGKILL)
 		<-exited
 	}
-	if pid, err := readPIDFile(n.cfg.paths().pidFile); err == nil && processAlive(pid) && isOurBeam(pid, n.cfg.DataDir) {
+	if pid := n.runningPID(); pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		waitExit(ctx, pid, killGrace)
+		nodeproc.WaitExit(ctx, pid, killGrace)
 	}
 	_ = os.Remove(n.cfg.paths().pidFile)
 	if err := n.stopEPMD(ctx); err != nil {
@@ -409,19 +344,19 @@ func (n *Node) killStarting(ctx context.Context, wrapperPID int, exited <-chan s
 func (n *Node) checkPorts(ctx context.Context) error {
 	c := n.cfg
 	for _, pr := range c.ports() {
-		err := portFree(pr.port)
+		err := nodeproc.PortFree(pr.Port)
 		if err == nil {
 			continue
 		}
-		if pr.port != c.EPMDPort {
-			return portInUseError(pr, err)
+		if pr.Port != c.EPMDPort {
+			return nodeproc.PortInUse(ErrPortInUse, pr, "", err)
 		}
 		// An epmd left on our port (e.g. after a crash) is harmless to share;
 		// only a non-epmd listener, or our node name registered by a node we
 		// do not know about, is a real conflict.
-		names, nerr := epmdNames(ctx, pr.port)
+		names, nerr := epmdNames(ctx, pr.Port)
 		if nerr != nil {
-			return portInUseError(pr, err)
+			return nodeproc.PortInUse(ErrPortInUse, pr, "", err)
 		}
 		short, _, _ := strings.Cut(c.Name, "@")
 		if _, taken := names[short]; taken {
@@ -433,38 +368,14 @@ func (n *Node) checkPorts(ctx context.Context) error {
 	return nil
 }
 
-// readRunningConfig returns the Config the node in DataDir was started
-// with, so that a Start with other ports fails at once with both configs
-// instead of timing out against ports nobody listens on.
-func readRunningConfig(path string) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	return c, json.Unmarshal(b, &c)
-}
-
 func (n *Node) writeFiles() error {
 	c, p := n.cfg, n.cfg.paths()
-	for _, d := range []string{p.confDir, p.logDir, p.mnesiaBase} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("broker: %w", err)
-		}
-	}
-	running, err := json.MarshalIndent(c, "", "  ")
+	err := nodeproc.WriteStartFiles([]string{p.confDir, p.logDir, p.mnesiaBase}, p.runningConf, c,
+		nodeproc.File{Path: p.conf, Body: c.rabbitmqConf()},
+		nodeproc.File{Path: p.plugins, Body: enabledPlugins},
+		nodeproc.File{Path: p.envConf, Body: envConfContents})
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
-	}
-	for _, f := range []struct{ path, body string }{
-		{p.runningConf, string(running) + "\n"},
-		{p.conf, c.rabbitmqConf()},
-		{p.plugins, enabledPlugins},
-		{p.envConf, envConfContents},
-	} {
-		if err := os.WriteFile(f.path, []byte(f.body), 0o644); err != nil {
-			return fmt.Errorf("broker: %w", err)
-		}
 	}
 	return nil
 }
@@ -472,7 +383,7 @@ func (n *Node) writeFiles() error {
 func (n *Node) stopLocked(ctx context.Context) error {
 	// Stop what actually runs: `brokerctl down` without the exact flags the
 	// node was started with must still reach it (name, epmd port).
-	if running, err := readRunningConfig(n.cfg.paths().runningConf); err == nil && running.DataDir == n.cfg.DataDir && running != n.cfg {
+	if running, err := nodeproc.ReadRunningConfig[Config](n.cfg.paths().runningConf); err == nil && running.DataDir == n.cfg.DataDir && running != n.cfg {
 		if err := running.Validate(); err == nil {
 			return (&Node{cfg: running}).stopLocked(ctx)
 		}
@@ -490,19 +401,17 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("broker %s: signal pid %d to stop: %w", c.Name, pid, err)
 		}
-		if !waitExit(ctx, pid, stopTimeout) {
+		if !nodeproc.WaitExit(ctx, pid, stopTimeout) {
 			logger().WarnContext(ctx, "broker did not stop on SIGTERM; sending SIGKILL", "node", c.Name, "pid", pid, "waited", stopTimeout)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			if !waitExit(ctx, pid, killGrace) {
+			if !nodeproc.WaitExit(ctx, pid, killGrace) {
 				return fmt.Errorf("broker %s: pid %d survived SIGKILL: %w", c.Name, pid, errors.Join(ctx.Err(), errors.New("still running")))
 			}
 		}
 		logger().InfoContext(ctx, "broker stopped", "node", c.Name, "took", time.Since(began).Round(time.Millisecond))
 	}
-	for _, f := range []string{p.pidFile, p.runningConf} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("broker: %w", err)
-		}
+	if err := nodeproc.RemoveFiles(p.pidFile, p.runningConf); err != nil {
+		return fmt.Errorf("broker: %w", err)
 	}
 	return n.stopEPMD(ctx)
 }
@@ -543,7 +452,7 @@ func (n *Node) stopEPMD(ctx context.Context) error {
 	}
 	// Wait for the port to close so an immediate Start sees it free.
 	for range 30 {
-		if portFree(port) == nil {
+		if nodeproc.PortFree(port) == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -2,33 +2,13 @@ package broker
 
 import (
 	"os"
-	"os/exec"
 	"slices"
 	"testing"
 	"time"
-)
 
-func TestParseStartTicks(t *testing.T) {
-	// Field 22 counts from 1 with the command name as field 2.
-	rest := " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 20 21"
-	for _, tc := range []struct {
-		name, stat string
-		want       uint64
-		wantErr    bool
-	}{
-		{"plain", "42 (go)" + rest, 987654, false},
-		{"command with spaces and parens", "42 (a) b (c))" + rest, 987654, false},
-		{"truncated", "42 (go) S 1 2", 0, true},
-		{"no command", "42 go S", 0, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStartTicks([]byte(tc.stat))
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Fatalf("parseStartTicks(%q) = %d, %v; want %d, error %v", tc.stat, got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-}
+	"github.com/edabench/edabench/harness/claims"
+	"github.com/edabench/edabench/harness/nodeproc"
+)
 
 func TestTopologyClaims(t *testing.T) {
 	tp := Topology{Prefixes: []string{"eb1"}, Queues: []string{"ext.harness"}, Exchanges: []string{"x.orders"}}
@@ -60,36 +40,11 @@ func TestTopologyClaims(t *testing.T) {
 func ownStart(t *testing.T) (pid int, ticks uint64) {
 	t.Helper()
 	pid = os.Getpid()
-	ticks, err := procStartTicks(pid)
+	ticks, err := nodeproc.StartTicks(pid)
 	if err != nil {
 		t.Fatalf("own start time: %v", err)
 	}
 	return pid, ticks
-}
-
-// Alive against real processes: this one, this one with another start time
-// (what a reused pid looks like), and a child that has exited.
-func TestRecordAlive(t *testing.T) {
-	self, ticks := ownStart(t)
-	child := exec.Command("true")
-	if err := child.Run(); err != nil {
-		t.Fatalf("run a child: %v", err)
-	}
-	for _, tc := range []struct {
-		name string
-		rec  Record
-		want bool
-	}{
-		{"this process", Record{PID: self, StartTicks: ticks}, true},
-		{"this pid, another start time", Record{PID: self, StartTicks: ticks + 1}, false},
-		{"start time unknown, pid alive", Record{PID: self}, true},
-		{"exited child", Record{PID: child.Process.Pid, StartTicks: 1}, false},
-		{"no pid", Record{}, false},
-	} {
-		if got := tc.rec.Alive(); got != tc.want {
-			t.Errorf("%s: Alive() = %v, want %v", tc.name, got, tc.want)
-		}
-	}
 }
 
 func TestClassify(t *testing.T) {
@@ -128,7 +83,7 @@ func TestWithoutDerived(t *testing.T) {
 func TestRecordsReadBack(t *testing.T) {
 	n := &Node{cfg: Config{DataDir: t.TempDir()}}
 	tp := Topology{Prefixes: []string{"p1"}}
-	path, err := n.writeRecord(tp)
+	path, err := claims.Write(n.cfg.claimsDir(), tp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +94,7 @@ func TestRecordsReadBack(t *testing.T) {
 	if err == nil {
 		t.Error("Records: no error for an unparseable record")
 	}
-	if len(recs) != 1 || recs[0].path != path || recs[0].PID != os.Getpid() || !recs[0].Alive() ||
+	if len(recs) != 1 || recs[0].Path != path || recs[0].PID != os.Getpid() || !recs[0].Alive() ||
 		!slices.Equal(recs[0].Topology.Prefixes, tp.Prefixes) || time.Since(recs[0].Created) > time.Hour {
 		t.Fatalf("Records = %+v, want one live record of this process claiming %v at %s", recs, tp.Prefixes, path)
 	}

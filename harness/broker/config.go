@@ -3,10 +3,11 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // Environment variables DefaultConfig honours. They exist so a developer can
@@ -53,14 +54,7 @@ const diskFreeLimit = "50MB"
 //
 // A malformed override is reported with slog and ignored rather than
 // silently producing a port 0; use ConfigFromEnv to get the error instead.
-func DefaultConfig() Config {
-	cfg, err := ConfigFromEnv(os.LookupEnv)
-	if err != nil {
-		// ConfigFromEnv still returns the defaults for the bad variables.
-		logger().Warn("broker: ignoring invalid environment override", "err", err)
-	}
-	return cfg
-}
+func DefaultConfig() Config { return nodeproc.FromEnvOrLog(logger(), "broker", ConfigFromEnv) }
 
 // ConfigFromEnv builds DefaultConfig from lookup (normally os.LookupEnv). On
 // malformed variables it returns the defaults for those fields together with
@@ -76,9 +70,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		DataDir:  defaultDataDir(),
 	}
 	var errs []error
-	if v, ok := lookup(EnvDir); ok && v != "" {
-		cfg.DataDir = v
-	}
+	nodeproc.StringFromEnv(lookup, EnvDir, &cfg.DataDir)
 	if v, ok := lookup(EnvName); ok && v != "" {
 		if err := validateName(v); err != nil {
 			errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName, v, err))
@@ -86,38 +78,19 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 			cfg.Name = v
 		}
 	}
-	for _, p := range []struct {
-		env string
-		dst *int
-	}{
-		{EnvAMQPPort, &cfg.AMQPPort},
-		{EnvMgmtPort, &cfg.MgmtPort},
-		{EnvPromPort, &cfg.PromPort},
-		{EnvDistPort, &cfg.DistPort},
-		{EnvEPMDPort, &cfg.EPMDPort},
-	} {
-		v, ok := lookup(p.env)
-		if !ok || v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 || n > 65535 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a TCP port number 1-65535", p.env, v))
-			continue
-		}
-		*p.dst = n
-	}
+	errs = append(errs, nodeproc.PortsFromEnv(lookup,
+		nodeproc.PortVar{Env: EnvAMQPPort, Dst: &cfg.AMQPPort},
+		nodeproc.PortVar{Env: EnvMgmtPort, Dst: &cfg.MgmtPort},
+		nodeproc.PortVar{Env: EnvPromPort, Dst: &cfg.PromPort},
+		nodeproc.PortVar{Env: EnvDistPort, Dst: &cfg.DistPort},
+		nodeproc.PortVar{Env: EnvEPMDPort, Dst: &cfg.EPMDPort},
+	))
 	return cfg, errors.Join(errs...)
 }
 
-func defaultDataDir() string {
-	if dir, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(dir, "edabench", "broker")
-	}
-	// No HOME (e.g. a bare systemd unit): still give every caller the same
-	// directory so they agree on the lock and pid file.
-	return filepath.Join(os.TempDir(), "edabench-broker")
-}
+// defaultDataDir is ~/.cache/edabench/broker, one folder every caller
+// agrees on for the lock and the pid file.
+func defaultDataDir() string { return nodeproc.CacheDir("broker") }
 
 // Validate reports the first problem that would stop the node from starting
 // or make it clash with itself.
@@ -128,17 +101,7 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("broker config: DataDir is empty")
 	}
-	seen := map[int]string{}
-	for _, p := range c.ports() {
-		if p.port < 1 || p.port > 65535 {
-			return fmt.Errorf("broker config: %s port %d is not a TCP port (set %s)", p.role, p.port, p.env)
-		}
-		if other, dup := seen[p.port]; dup {
-			return fmt.Errorf("broker config: %s and %s both use port %d", other, p.role, p.port)
-		}
-		seen[p.port] = p.role
-	}
-	return nil
+	return nodeproc.CheckPorts("broker config", c.ports())
 }
 
 // validateName insists on a short name: the CLI tools are invoked without
@@ -156,26 +119,22 @@ func validateName(name string) error {
 	return nil
 }
 
-type portRole struct {
-	role string // human name used in errors
-	env  string // variable that moves it
-	port int
-}
-
-func (c Config) ports() []portRole {
-	return []portRole{
-		{"AMQP", EnvAMQPPort, c.AMQPPort},
-		{"management", EnvMgmtPort, c.MgmtPort},
-		{"prometheus", EnvPromPort, c.PromPort},
-		{"Erlang distribution", EnvDistPort, c.DistPort},
-		{"epmd", EnvEPMDPort, c.EPMDPort},
+func (c Config) ports() []nodeproc.Port {
+	return []nodeproc.Port{
+		{Role: "AMQP", Env: EnvAMQPPort, Port: c.AMQPPort},
+		{Role: "management", Env: EnvMgmtPort, Port: c.MgmtPort},
+		{Role: "prometheus", Env: EnvPromPort, Port: c.PromPort},
+		{Role: "Erlang distribution", Env: EnvDistPort, Port: c.DistPort},
+		{Role: "epmd", Env: EnvEPMDPort, Port: c.EPMDPort},
 	}
 }
+
+// lockFile is the flock in DataDir that serialises starting and stopping.
+const lockName = "broker.lock"
 
 // paths is every file the node owns; all of it lives in DataDir so that
 // deleting DataDir (after Stop) removes every trace.
 type paths struct {
-	lock        string
 	runningConf string // the Config the running node was started with
 	pidFile     string
 	conf        string
@@ -193,7 +152,6 @@ type paths struct {
 func (c Config) paths() paths {
 	d := c.DataDir
 	return paths{
-		lock:        filepath.Join(d, "broker.lock"),
 		runningConf: filepath.Join(d, "node-config.json"),
 		pidFile:     filepath.Join(d, "rabbitmq.pid"),
 		conf:        filepath.Join(d, "rabbitmq.conf"),

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // Debian's layout. The /usr/sbin wrappers switch to the rabbitmq user, which
@@ -72,11 +74,11 @@ func (in installer) ensure(ctx context.Context) error {
 		return fmt.Errorf("%w: %s is missing and installing it needs root; run: sudo apt-get install -y rabbitmq-server",
 			ErrNotInstalled, in.serverBin)
 	}
-	lk, err := lockFile(ctx, in.aptLock)
+	lk, err := nodeproc.LockFile(ctx, in.aptLock, "broker")
 	if err != nil {
 		return err
 	}
-	defer lk.unlock()
+	defer lk.Unlock()
 	// Another test binary may have installed it while we waited.
 	if fileExists(in.serverBin) {
 		return nil

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 func testConfig() Config {
@@ -114,7 +112,7 @@ func TestRabbitmqConf(t *testing.T) {
 
 func TestPathsStayInDataDir(t *testing.T) {
 	p := testConfig().paths()
-	for _, f := range []string{p.lock, p.pidFile, p.conf, p.confDir, p.advanced, p.envConf, p.plugins,
+	for _, f := range []string{p.pidFile, p.conf, p.confDir, p.advanced, p.envConf, p.plugins,
 		p.mnesiaBase, p.logDir, p.nodeLog, p.stdoutLog, p.crashDump} {
 		if !strings.HasPrefix(f, "/data/broker/") {
 			t.Errorf("%s is outside DataDir", f)
@@ -200,63 +198,4 @@ func TestInstaller(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestProcessAliveTreatsZombiesAsDead(t *testing.T) {
-	if !processAlive(os.Getpid()) {
-		t.Fatal("own process reported dead")
-	}
-	cmd := exec.Command("true")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	// Not waited for yet: the child becomes a zombie once it exits.
-	deadline := time.Now().Add(5 * time.Second)
-	for processAlive(pid) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if processAlive(pid) {
-		t.Fatalf("zombie pid %d reported alive", pid)
-	}
-	cmd.Wait()
-	if processAlive(pid) {
-		t.Fatalf("reaped pid %d reported alive", pid)
-	}
-}
-
-func TestTailFile(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "log")
-	long := strings.Repeat("x", 1000)
-	os.WriteFile(f, []byte("one\ntwo\n"+long+"\nfour\n"), 0o644)
-	got := tailFile(f, 3)
-	lines := strings.Split(got, "\n")
-	if len(lines) != 3 || lines[0] != "two" || lines[2] != "four" {
-		t.Fatalf("tail = %q", got)
-	}
-	if len(lines[1]) > 310 || !strings.HasSuffix(lines[1], "…") {
-		t.Errorf("long line not shortened: %d bytes", len(lines[1]))
-	}
-	if tailFile(filepath.Join(t.TempDir(), "missing"), 3) != "" {
-		t.Error("missing file should give empty tail")
-	}
-}
-
-func TestLockSerializes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
-	l1, err := lockFile(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if _, err := lockFile(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("second lock while held: err = %v, want deadline exceeded", err)
-	}
-	l1.unlock()
-	l2, err := lockFile(context.Background(), path)
-	if err != nil {
-		t.Fatalf("lock after release: %v", err)
-	}
-	l2.unlock()
 }

@@ -13,26 +13,12 @@ const KindName = "rabbitmq"
 // Kind is the private RabbitMQ node as a brokernode.Kind, for the registry
 // (harness/brokernodes).
 func Kind() brokernode.Kind {
-	return brokernode.Kind{
-		Name: KindName,
-		Start: func(ctx context.Context) (brokernode.Node, error) {
-			n, err := Start(ctx, DefaultConfig())
-			if err != nil {
-				return nil, err // not a typed nil inside the interface
-			}
-			return n, nil
-		},
-		Open: func() (brokernode.Node, error) {
-			n, err := Open(DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return n, nil
-		},
-		Depths: func(clientURL, adminURL string) (brokernode.DepthReader, error) {
+	return brokernode.NewKind(KindName,
+		func(ctx context.Context) (*Node, error) { return Start(ctx, DefaultConfig()) },
+		func() (*Node, error) { return Open(DefaultConfig()) },
+		func(clientURL, adminURL string) (brokernode.DepthReader, error) {
 			return AdminFor(clientURL, adminURL), nil
-		},
-	}
+		})
 }
 
 // The node is a brokernode.Node; the build fails here if it stops being one.

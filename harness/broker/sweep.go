@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/edabench/edabench/harness/claims"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
@@ -129,7 +129,7 @@ func (n *Node) Clean(ctx context.Context, unclaimed bool) (Leftovers, error) {
 			errs = append(errs, fmt.Errorf("delete the topology of dead pid %d: %w", r.PID, err))
 			continue // keep the record for the next try
 		}
-		if err := os.Remove(r.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := claims.Remove(r.Path); err != nil {
 			errs = append(errs, err)
 		}
 	}

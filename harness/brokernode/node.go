@@ -93,3 +93,28 @@ type Kind struct {
 
 // Default is the broker a run uses when none is named.
 const Default = "rabbitmq"
+
+// NewKind is the Kind of a node package whose start and open act on its
+// default node. It exists because a failed start's nil *N inside the Node
+// interface would be a non-nil Node: it returns a nil Node with the error.
+func NewKind[N Node](name string, start func(context.Context) (N, error), open func() (N, error),
+	depths func(clientURL, adminURL string) (DepthReader, error)) Kind {
+	return Kind{
+		Name: name,
+		Start: func(ctx context.Context) (Node, error) {
+			n, err := start(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return n, nil
+		},
+		Open: func() (Node, error) {
+			n, err := open()
+			if err != nil {
+				return nil, err
+			}
+			return n, nil
+		},
+		Depths: depths,
+	}
+}

@@ -3,10 +3,10 @@ package kafkanode
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // Version is the Apache Kafka release `make kafka` fetches (the Makefile's
@@ -53,13 +53,7 @@ type Config struct {
 
 // DefaultConfig is the node `brokerctl up --broker kafka` starts. A
 // malformed override is logged and ignored; ConfigFromEnv returns it.
-func DefaultConfig() Config {
-	cfg, err := ConfigFromEnv(os.LookupEnv)
-	if err != nil {
-		logger().Warn("kafka: ignoring invalid environment override", "err", err)
-	}
-	return cfg
-}
+func DefaultConfig() Config { return nodeproc.FromEnvOrLog(logger(), "kafka", ConfigFromEnv) }
 
 // ConfigFromEnv builds DefaultConfig from lookup (normally os.LookupEnv).
 // On malformed variables it keeps the defaults for those fields and returns
@@ -74,50 +68,21 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		HeapMin:        DefaultHeapMin,
 		HeapMax:        DefaultHeapMax,
 	}
-	if v, ok := lookup(EnvDir); ok && v != "" {
-		cfg.DataDir = v
-	}
-	if v, ok := lookup(EnvLibs); ok && v != "" {
-		cfg.LibsDir = v
-	}
-	var errs []error
-	for _, p := range []struct {
-		env string
-		dst *int
-	}{{EnvPort, &cfg.Port}, {EnvControllerPort, &cfg.ControllerPort}} {
-		v, ok := lookup(p.env)
-		if !ok || v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 || n > 65535 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a TCP port number 1-65535", p.env, v))
-			continue
-		}
-		*p.dst = n
-	}
-	return cfg, errors.Join(errs...)
+	nodeproc.StringFromEnv(lookup, EnvDir, &cfg.DataDir)
+	nodeproc.StringFromEnv(lookup, EnvLibs, &cfg.LibsDir)
+	err := nodeproc.PortsFromEnv(lookup,
+		nodeproc.PortVar{Env: EnvPort, Dst: &cfg.Port},
+		nodeproc.PortVar{Env: EnvControllerPort, Dst: &cfg.ControllerPort})
+	return cfg, err
 }
 
 // cacheDir is ~/.cache/edabench/kafka, where `make kafka` puts the jars.
-func cacheDir() string {
-	if dir, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(dir, "edabench", "kafka")
-	}
-	// No HOME: still give every caller the same directory.
-	return filepath.Join(os.TempDir(), "edabench-kafka")
-}
+func cacheDir() string { return nodeproc.CacheDir("kafka") }
 
-type portRole struct {
-	role string // human name used in errors
-	env  string // variable that moves it
-	port int
-}
-
-func (c Config) ports() []portRole {
-	return []portRole{
-		{"client", EnvPort, c.Port},
-		{"controller", EnvControllerPort, c.ControllerPort},
+func (c Config) ports() []nodeproc.Port {
+	return []nodeproc.Port{
+		{Role: "client", Env: EnvPort, Port: c.Port},
+		{Role: "controller", Env: EnvControllerPort, Port: c.ControllerPort},
 	}
 }
 
@@ -130,23 +95,15 @@ func (c Config) Validate() error {
 	if c.HeapMin == "" || c.HeapMax == "" {
 		return errors.New("kafka config: HeapMin and HeapMax must be set (e.g. 512m, 1g)")
 	}
-	seen := map[int]string{}
-	for _, p := range c.ports() {
-		if p.port < 1 || p.port > 65535 {
-			return fmt.Errorf("kafka config: %s port %d is not a TCP port (set %s)", p.role, p.port, p.env)
-		}
-		if other, dup := seen[p.port]; dup {
-			return fmt.Errorf("kafka config: %s and %s both use port %d (set %s)", other, p.role, p.port, p.env)
-		}
-		seen[p.port] = p.role
-	}
-	return nil
+	return nodeproc.CheckPorts("kafka config", c.ports())
 }
+
+// lockName is the flock in DataDir that serialises starting and stopping.
+const lockName = "kafka.lock"
 
 // paths is every file the node owns; all of it lives in DataDir so that
 // deleting DataDir (after Stop) removes every trace.
 type paths struct {
-	lock        string
 	runningConf string // the Config the running node was started with
 	pidFile     string // "PID START_TICKS"
 	clusterID   string // chosen once, before the first format
@@ -161,7 +118,6 @@ type paths struct {
 func (c Config) paths() paths {
 	d := c.DataDir
 	return paths{
-		lock:        filepath.Join(d, "kafka.lock"),
 		runningConf: filepath.Join(d, "node-config.json"),
 		pidFile:     filepath.Join(d, "kafka.pid"),
 		clusterID:   filepath.Join(d, "cluster.id"),

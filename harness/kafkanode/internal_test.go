@@ -252,15 +252,3 @@ func TestPortInUse(t *testing.T) {
 		}
 	}
 }
-
-func TestListenInodes(t *testing.T) {
-	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:238E 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0000000000000000 100 0 0 10 0
-   1: 0100007F:238E 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0000000000000000 20 4 30 10 -1
-   2: 00000000:238F 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0000000000000000 100 0 0 10 0
-`
-	got := listenInodes(table, 9102)
-	if len(got) != 1 || !got["111"] {
-		t.Errorf("listenInodes(9102) = %v, want only the listener's inode 111", got)
-	}
-}

@@ -15,24 +15,10 @@ const KindName = "kafka"
 // Kind is the private Kafka node as a brokernode.Kind, for the registry
 // (harness/brokernodes).
 func Kind() brokernode.Kind {
-	return brokernode.Kind{
-		Name: KindName,
-		Start: func(ctx context.Context) (brokernode.Node, error) {
-			n, err := Start(ctx, DefaultConfig())
-			if err != nil {
-				return nil, err // not a typed nil inside the interface
-			}
-			return n, nil
-		},
-		Open: func() (brokernode.Node, error) {
-			n, err := Open(DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return n, nil
-		},
-		Depths: depthsAt,
-	}
+	return brokernode.NewKind(KindName,
+		func(ctx context.Context) (*Node, error) { return Start(ctx, DefaultConfig()) },
+		func() (*Node, error) { return Open(DefaultConfig()) },
+		depthsAt)
 }
 
 // depthsAt reads the topic depths of a node known only by its client URL

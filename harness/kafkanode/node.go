@@ -16,8 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -29,18 +27,19 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // Budgets for the slow steps. A cold boot took about 4 s on a 2-core
 // machine; the start budget covers a loaded CI box without hiding a hang.
 const (
-	startTimeout    = 2 * time.Minute
-	reuseTimeout    = 30 * time.Second
-	formatTimeout   = time.Minute
-	stopTimeout     = time.Minute
-	killGrace       = 10 * time.Second
-	pingTimeout     = 3 * time.Second
-	readyPollPeriod = 250 * time.Millisecond
+	startTimeout  = 2 * time.Minute
+	reuseTimeout  = 30 * time.Second
+	formatTimeout = time.Minute
+	stopTimeout   = time.Minute
+	killGrace     = 10 * time.Second
+	pingTimeout   = 3 * time.Second
 )
 
 // Node is a handle on the private Kafka node a Config describes.
@@ -74,16 +73,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.cfg.Installed(); err != nil {
 		return nil, err
 	}
-	lk, err := n.lock(ctx)
-	if err != nil {
+	if err := nodeproc.StartLocked(ctx, n.lock, n.startLocked, n.sweep); err != nil {
 		return nil, err
 	}
-	defer lk.unlock()
-	if err := n.startLocked(ctx); err != nil {
-		return nil, err
-	}
-	// Under the lock, so two starters do not delete the same topics.
-	n.sweep(ctx)
 	return n, nil
 }
 
@@ -112,14 +104,7 @@ func (n *Node) StdoutLogPath() string { return n.cfg.paths().stdoutLog }
 // PID is the node's JVM, 0 when it is not running; read fresh each time,
 // since a restart (possibly by another process) changes it.
 func (n *Node) PID() int {
-	r, err := readPIDFile(n.cfg.paths().pidFile)
-	if err != nil || !processAlive(r.PID) || !isOurJava(r.PID, n.cfg.DataDir) {
-		return 0
-	}
-	if t, err := startTicks(r.PID); err == nil && r.Ticks != 0 && t != r.Ticks {
-		return 0
-	}
-	return r.PID
+	return nodeproc.RunningPID(n.cfg.paths().pidFile, isOurJava(n.cfg.DataDir))
 }
 
 // Start starts the node again with its Config (after Stop), or reuses it.
@@ -133,30 +118,16 @@ func (n *Node) Start(ctx context.Context) error {
 // and kills it only when it does not within a minute. Stopping a node
 // that is not running is not an error.
 func (n *Node) Stop(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	return n.stopLocked(ctx)
+	return nodeproc.Locked(ctx, n.lock, n.stopLocked)
 }
 
 // Restart stops and starts the node with the same Config and data, so
 // topics and records survive (the broker-restart fault). Holding the lock
 // across both halves keeps another starter from slipping in between.
 func (n *Node) Restart(ctx context.Context) error {
-	lk, err := n.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	if err := n.stopLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	if err := n.startLocked(ctx); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	return nil
+	return nodeproc.Locked(ctx, n.lock, func(ctx context.Context) error {
+		return nodeproc.Restart(ctx, n.stopLocked, n.startLocked)
+	})
 }
 
 // Version is the version in the broker jar's name, "" when unknown.
@@ -200,27 +171,12 @@ func (n *Node) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (n *Node) lock(ctx context.Context) (*fileLock, error) {
-	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("kafka data dir: %w (set %s to a writable directory)", err, EnvDir)
-	}
-	return lockFile(ctx, n.cfg.paths().lock)
+func (n *Node) lock(ctx context.Context) (*nodeproc.Lock, error) {
+	return nodeproc.LockDir(ctx, n.cfg.DataDir, lockName, "Kafka node", EnvDir)
 }
 
 func (n *Node) awaitReady(ctx context.Context, exited <-chan struct{}) error {
-	var last error
-	for {
-		if last = n.Ping(ctx); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last check: %v)", context.Cause(ctx), last)
-		case <-exited:
-			return fmt.Errorf("the Kafka JVM exited (last check: %v)", last)
-		case <-time.After(readyPollPeriod):
-		}
-	}
+	return nodeproc.AwaitReady(ctx, n.Ping, exited, "the Kafka JVM")
 }
 
 func (n *Node) startLocked(ctx context.Context) error {
@@ -230,7 +186,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 		return n.reuseLocked(ctx, pid)
 	}
 	// A pid file without a live node is left from a crash or SIGKILL.
-	if err := os.Remove(n.cfg.paths().pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := nodeproc.RemoveFiles(n.cfg.paths().pidFile); err != nil {
 		return fmt.Errorf("kafka: remove stale pid file: %w", err)
 	}
 	if err := n.checkPorts(); err != nil {
@@ -247,11 +203,11 @@ func (n *Node) startLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger().InfoContext(ctx, "starting Kafka", "addr", n.Addr(), "pid", srv.pid, "data_dir", n.cfg.DataDir)
-	if err := n.awaitReady(ctx, srv.exited); err != nil {
+	logger().InfoContext(ctx, "starting Kafka", "addr", n.Addr(), "pid", srv.PID, "data_dir", n.cfg.DataDir)
+	if err := n.awaitReady(ctx, srv.Exited); err != nil {
 		return n.bootFailed(ctx, srv, err)
 	}
-	logger().InfoContext(ctx, "Kafka ready", "addr", n.Addr(), "pid", srv.pid, "took", time.Since(began).Round(time.Millisecond))
+	logger().InfoContext(ctx, "Kafka ready", "addr", n.Addr(), "pid", srv.PID, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -259,7 +215,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 // one cfg describes, and ready.
 func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 	c := n.cfg
-	if running, err := readRunningConfig(c.paths().runningConf); err == nil && running != c {
+	if running, differs := nodeproc.RunningDiffers(c.paths().runningConf, c); differs {
 		return fmt.Errorf("kafka: a node already runs from data dir %s (pid %d) with another config:\n  running:   %+v\n  requested: %+v\n"+
 			"stop it first (brokerctl down --broker kafka, with the same environment it was started with) or use another data dir (%s)",
 			c.DataDir, pid, running, c, EnvDir)
@@ -277,44 +233,20 @@ func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 
 func (n *Node) checkPorts() error {
 	for _, p := range n.cfg.ports() {
-		if err := portFree(p.port); err != nil {
-			return portInUseError(p, listener(p.port), err)
+		if err := nodeproc.PortFree(p.Port); err != nil {
+			return nodeproc.PortInUse(ErrPortInUse, p, nodeproc.Listener(p.Port), err)
 		}
 	}
 	return nil
 }
 
-// readRunningConfig returns the Config the node in DataDir was started
-// with, so a Start with other ports fails at once with both configs
-// instead of timing out against ports nobody listens on.
-func readRunningConfig(path string) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	return c, json.Unmarshal(b, &c)
-}
-
 func (n *Node) writeFiles() error {
 	c, p := n.cfg, n.cfg.paths()
-	for _, d := range []string{p.logDirs, filepath.Dir(p.nodeLog)} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("kafka: %w", err)
-		}
-	}
-	running, err := json.MarshalIndent(c, "", "  ")
+	err := nodeproc.WriteStartFiles([]string{p.logDirs, filepath.Dir(p.nodeLog)}, p.runningConf, c,
+		nodeproc.File{Path: p.props, Body: c.serverProperties()},
+		nodeproc.File{Path: p.log4j, Body: c.log4jProperties()})
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
-	}
-	for _, f := range []struct{ path, body string }{
-		{p.runningConf, string(running) + "\n"},
-		{p.props, c.serverProperties()},
-		{p.log4j, c.log4jProperties()},
-	} {
-		if err := os.WriteFile(f.path, []byte(f.body), 0o644); err != nil {
-			return fmt.Errorf("kafka: %w", err)
-		}
 	}
 	return nil
 }

@@ -4,64 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
-)
 
-// server is a JVM being started; err is set before exited is closed.
-type server struct {
-	pid    int
-	exited chan struct{}
-	err    error
-}
+	"github.com/edabench/edabench/harness/nodeproc"
+)
 
 // spawn starts the broker's JVM detached and records its pid file at once,
 // so a concurrent PID() (the process meter) finds it while it boots.
-func (n *Node) spawn() (*server, error) {
+func (n *Node) spawn() (*nodeproc.Process, error) {
 	p := n.cfg.paths()
 	java, err := Java()
 	if err != nil {
 		return nil, err
 	}
-	out, err := os.OpenFile(p.stdoutLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: open %s: %w", p.stdoutLog, err)
-	}
-	// Not CommandContext: the node must outlive ctx and this process.
 	cmd := exec.Command(java, n.cfg.serverArgs()...)
 	cmd.Dir = n.cfg.DataDir
-	cmd.Stdout, cmd.Stderr = out, out
-	// Own session: Ctrl-C on `go test` or brokerctl must not reach it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	out.Close()
+	srv, err := nodeproc.Spawn(cmd, p.stdoutLog)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: start %s: %w", java, err)
+		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	srv := &server{pid: cmd.Process.Pid, exited: make(chan struct{})}
-	// Reap it when it ends, so a long-lived caller (a test that restarts
-	// the node) never sees its own zombie as still running.
-	go func() {
-		srv.err = cmd.Wait()
-		close(srv.exited)
-	}()
-	if err := writePIDFile(p.pidFile, srv.pid); err != nil {
-		return srv, errors.Join(err, n.killStarting(srv))
+	if err := nodeproc.WritePIDFile(p.pidFile, srv.PID); err != nil {
+		return srv, errors.Join(fmt.Errorf("kafka: %w", err), n.killStarting(srv))
 	}
 	return srv, nil
 }
 
 // bootFailed tears down a node that did not come up and says why, with
 // the tails of its logs and where they are.
-func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
+func (n *Node) bootFailed(ctx context.Context, srv *nodeproc.Process, cause error) error {
 	p := n.cfg.paths()
 	select {
-	case <-srv.exited:
-		if srv.err != nil {
-			cause = fmt.Errorf("the Kafka JVM exited during boot: %w", srv.err)
+	case <-srv.Exited:
+		if srv.Err != nil {
+			cause = fmt.Errorf("the Kafka JVM exited during boot: %w", srv.Err)
 		}
 	default:
 	}
@@ -69,13 +47,13 @@ func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
 		logger().WarnContext(ctx, "kafka: tearing down the failed node", "err", err)
 	}
 	// A JVM older than the jars fails on its first class; say what fixes it.
-	if strings.Contains(tailFile(p.stdoutLog, 40), "UnsupportedClassVersionError") {
+	if strings.Contains(nodeproc.TailFile(p.stdoutLog, 40), "UnsupportedClassVersionError") {
 		cause = fmt.Errorf("%w; Kafka %s needs Java 17 or newer: apt-get install -y openjdk-17-jre-headless, "+
 			"or set %s to a JDK 17+", cause, Version, EnvJava)
 	}
 	var logs strings.Builder
 	for _, f := range []string{p.stdoutLog, p.nodeLog} {
-		if tail := tailFile(f, 15); strings.TrimSpace(tail) != "" {
+		if tail := nodeproc.TailFile(f, 15); strings.TrimSpace(tail) != "" {
 			fmt.Fprintf(&logs, "\n--- last lines of %s ---\n%s", f, tail)
 		}
 	}
@@ -85,15 +63,15 @@ func (n *Node) bootFailed(ctx context.Context, srv *server, cause error) error {
 
 // killStarting kills a node that failed to boot, so the next attempt does
 // not find half a node holding the ports.
-func (n *Node) killStarting(srv *server) error {
-	_ = syscall.Kill(-srv.pid, syscall.SIGKILL) // Setsid: the JVM leads its group
+func (n *Node) killStarting(srv *nodeproc.Process) error {
+	_ = syscall.Kill(-srv.PID, syscall.SIGKILL) // Setsid: the JVM leads its group
 	var err error
 	select {
-	case <-srv.exited:
+	case <-srv.Exited:
 	case <-time.After(killGrace):
-		err = fmt.Errorf("pid %d survived SIGKILL for %s", srv.pid, killGrace)
+		err = fmt.Errorf("pid %d survived SIGKILL for %s", srv.PID, killGrace)
 	}
-	if rmErr := os.Remove(n.cfg.paths().pidFile); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+	if rmErr := nodeproc.RemoveFiles(n.cfg.paths().pidFile); rmErr != nil {
 		err = errors.Join(err, rmErr)
 	}
 	return err
@@ -110,19 +88,17 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("kafka: signal pid %d to stop: %w", pid, err)
 		}
-		if !waitExit(ctx, pid, stopTimeout) {
+		if !nodeproc.WaitExit(ctx, pid, stopTimeout) {
 			logger().WarnContext(ctx, "Kafka did not stop on SIGTERM; sending SIGKILL", "pid", pid, "waited", stopTimeout)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			if !waitExit(context.WithoutCancel(ctx), pid, killGrace) {
+			if !nodeproc.WaitExit(context.WithoutCancel(ctx), pid, killGrace) {
 				return fmt.Errorf("kafka: pid %d survived SIGKILL: %w", pid, errors.Join(ctx.Err(), errors.New("still running")))
 			}
 		}
 		logger().InfoContext(ctx, "Kafka stopped", "addr", n.Addr(), "took", time.Since(began).Round(time.Millisecond))
 	}
-	for _, f := range []string{p.pidFile, p.runningConf} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("kafka: %w", err)
-		}
+	if err := nodeproc.RemoveFiles(p.pidFile, p.runningConf); err != nil {
+		return fmt.Errorf("kafka: %w", err)
 	}
 	return nil
 }

@@ -2,19 +2,15 @@ package kafkanode
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/claims"
 )
 
 // adminTimeout bounds one round of admin requests.
@@ -80,10 +76,8 @@ func (n *Node) QueueDepths(ctx context.Context) (map[string]brokernode.QueueStat
 // prefix, and the exact names in Queues and Exchanges (Kafka has only
 // topics: a driver may name a topic after either).
 func covers(t brokernode.Topology, topic string) bool {
-	for _, p := range t.Prefixes {
-		if p != "" && (topic == p || strings.HasPrefix(topic, p+".")) {
-			return true
-		}
+	if claims.UnderPrefix(topic, t.Prefixes) {
+		return true
 	}
 	for _, names := range [][]string{t.Queues, t.Exchanges} {
 		for _, q := range names {
@@ -99,7 +93,7 @@ func covers(t brokernode.Topology, topic string) bool {
 // claimed topology goes with its Claim's release).
 func (n *Node) DeleteTopology(ctx context.Context, t brokernode.Topology) error {
 	live, _ := n.records()
-	return n.deleteTopics(ctx, t, liveOnly(live, ""))
+	return n.deleteTopics(ctx, t, claims.LiveTopologies(live, ""))
 }
 
 // deleteTopics deletes the topics t covers, except those keep claims.
@@ -145,122 +139,27 @@ func coveredByAny(ts []brokernode.Topology, topic string) bool {
 	return false
 }
 
-// record is one claim on disk, as the RabbitMQ node keeps them: a Topology
-// and the process that owns it, its start time telling a live owner from a
-// later process with the same PID.
-type record struct {
-	PID        int                 `json:"pid"`
-	StartTicks uint64              `json:"start_ticks"`
-	Command    string              `json:"command"`
-	Created    time.Time           `json:"created"`
-	Topology   brokernode.Topology `json:"topology"`
-	path       string
-}
-
-// alive errs towards alive when the start time cannot be read: deleting a
-// running test's topics is worse than keeping garbage.
-func (r record) alive() bool {
-	if !processAlive(r.PID) {
-		return false
-	}
-	t, err := startTicks(r.PID)
-	return r.StartTicks == 0 || err != nil || t == r.StartTicks
-}
-
 // Claim records t as this process's before it declares any of it (so a
 // killed run's topics are found by the next Start), and returns the
 // release, which deletes what is left of t and then the record. Failures
 // are logged, never returned: a run must not fail on its bookkeeping.
 func (n *Node) Claim(ctx context.Context, t brokernode.Topology) (release func(context.Context)) {
-	if n == nil || t.Empty() {
+	if n == nil {
 		return func(context.Context) {}
 	}
-	path, err := n.writeRecord(t)
-	if err != nil {
-		logger().WarnContext(ctx, "kafka: could not record the topology this process declares", "topology", t, "err", err)
-	}
-	return func(ctx context.Context) {
-		ctx = context.WithoutCancel(ctx)
+	return claims.Claim(ctx, logger(), "kafka", "", n.cfg.paths().claims, t, func(ctx context.Context, own string) error {
 		live, _ := n.records()
-		if err := n.deleteTopics(ctx, t, liveOnly(live, path)); err != nil {
-			logger().WarnContext(ctx, "kafka: could not delete the topology this process declared; the next node start retries",
-				"topology", t, "err", err)
-			return // the record stays, so the next Start deletes it
-		}
-		if path != "" {
-			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				logger().WarnContext(ctx, "kafka: remove claim record", "path", path, "err", err)
-			}
-		}
-	}
-}
-
-// liveOnly is the topologies of the live records other than the one at
-// path (the caller's own).
-func liveOnly(recs []record, path string) []brokernode.Topology {
-	var out []brokernode.Topology
-	for _, r := range recs {
-		if r.path != path && r.alive() {
-			out = append(out, r.Topology)
-		}
-	}
-	return out
-}
-
-// writeRecord writes under a temporary name and renames, so a reader never
-// sees half a record.
-func (n *Node) writeRecord(t brokernode.Topology) (string, error) {
-	dir := n.cfg.paths().claims
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	pid := os.Getpid()
-	ticks, _ := startTicks(pid)
-	r := record{PID: pid, StartTicks: ticks, Command: strings.Join(os.Args, " "), Created: time.Now().UTC(), Topology: t}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	tag := make([]byte, 4)
-	_, _ = rand.Read(tag)
-	path := filepath.Join(dir, fmt.Sprintf("%d-%d-%s.json", pid, ticks, hex.EncodeToString(tag)))
-	if err := os.WriteFile(path+".tmp", append(b, '\n'), 0o644); err != nil {
-		return "", err
-	}
-	return path, os.Rename(path+".tmp", path)
+		return n.deleteTopics(ctx, t, claims.LiveTopologies(live, own))
+	})
 }
 
 // records reads every claim; an unreadable file is skipped and reported.
-func (n *Node) records() ([]record, error) {
-	dir := n.cfg.paths().claims
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+func (n *Node) records() ([]claims.Record, error) {
+	recs, err := claims.Read(n.cfg.paths().claims)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: read claims: %w", err)
+		err = fmt.Errorf("kafka: %w", err)
 	}
-	var recs []record
-	var errs []error
-	for _, e := range ents {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		r := record{path: filepath.Join(dir, e.Name())}
-		b, err := os.ReadFile(r.path)
-		if errors.Is(err, os.ErrNotExist) {
-			continue // released meanwhile
-		}
-		if err == nil {
-			err = json.Unmarshal(b, &r)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("claim record %s: %w (delete the file if it is garbage)", r.path, err))
-			continue
-		}
-		recs = append(recs, r)
-	}
-	return recs, errors.Join(errs...)
+	return recs, err
 }
 
 // sweep deletes the topics of owners that are gone (a killed run), except
@@ -270,9 +169,9 @@ func (n *Node) sweep(ctx context.Context) {
 	if err != nil {
 		logger().WarnContext(ctx, "kafka: some claim records are unreadable", "err", err)
 	}
-	live := liveOnly(recs, "")
+	live := claims.LiveTopologies(recs, "")
 	for _, r := range recs {
-		if r.alive() {
+		if r.Alive() {
 			continue
 		}
 		if err := n.deleteTopics(ctx, r.Topology, live); err != nil {
@@ -280,6 +179,6 @@ func (n *Node) sweep(ctx context.Context) {
 			continue
 		}
 		logger().InfoContext(ctx, "kafka: deleted the topics of a run that is gone", "pid", r.PID, "topology", r.Topology)
-		_ = os.Remove(r.path)
+		_ = claims.Remove(r.Path)
 	}
 }

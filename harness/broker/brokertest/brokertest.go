@@ -14,7 +14,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"net"
 	"os"
 	"sort"
@@ -24,28 +24,20 @@ import (
 
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernode/nodetest"
 )
 
-const (
-	startTimeout = 3 * time.Minute
-	stopTimeout  = 2 * time.Minute
-	// Free ports are picked by the kernel and then released, so another
-	// process may grab one before the node binds it; retry a few times.
-	portAttempts = 3
-)
+// stopTimeout bounds the deletes after a test (Prefix).
+const stopTimeout = 2 * time.Minute
 
 // Shared starts or reuses the default private node (safe across parallel test
 // binaries); it is left running for the next package.
 func Shared(t testing.TB) *broker.Node {
 	t.Helper()
 	Require(t)
-	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
-	defer cancel()
-	n, err := broker.Start(ctx, broker.DefaultConfig())
-	if err != nil {
-		t.Fatalf("brokertest.Shared: %v", err)
-	}
-	return n
+	return nodetest.Shared(t, "brokertest.Shared", func(ctx context.Context) (*broker.Node, error) {
+		return broker.Start(ctx, broker.DefaultConfig())
+	})
 }
 
 // Dedicated starts a node of its own on free ports (for tests that restart or
@@ -53,48 +45,16 @@ func Shared(t testing.TB) *broker.Node {
 func Dedicated(t testing.TB) *broker.Node {
 	t.Helper()
 	Require(t)
-
-	// Not t.TempDir: the directory must outlive every cleanup that could
-	// still touch the node, and is removed only after Stop succeeded.
-	dir, err := os.MkdirTemp("", "edabench-broker-")
-	if err != nil {
-		t.Fatalf("brokertest.Dedicated: %v", err)
-	}
+	// One name across port retries: only the ports were taken.
 	name := "edabench-t" + randomHex(4) + "@localhost"
-
-	var n *broker.Node
-	for attempt := 1; ; attempt++ {
-		cfg, err := freeConfig(name, dir)
-		if err != nil {
-			t.Fatalf("brokertest.Dedicated: pick free ports: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
-		n, err = broker.Start(ctx, cfg)
-		cancel()
-		if err == nil {
-			break
-		}
-		if errors.Is(err, broker.ErrPortInUse) && attempt < portAttempts {
-			t.Logf("brokertest.Dedicated: retrying with other ports: %v", err)
-			continue
-		}
-		// Keep dir: its logs are what explains the failure.
-		t.Fatalf("brokertest.Dedicated: %v\n(data dir kept for inspection: %s)", err, dir)
-	}
-
-	t.Cleanup(func() {
-		// t.Context() is already cancelled when cleanups run.
-		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("brokertest.Dedicated: stop %s: %v (data dir kept: %s)", n.Config().Name, err, dir)
-			return
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("brokertest.Dedicated: remove %s: %v", dir, err)
-		}
-	})
-	return n
+	return nodetest.Dedicated(t, "brokertest.Dedicated", "edabench-broker-", broker.ErrPortInUse,
+		func(ctx context.Context, dir string) (*broker.Node, error) {
+			cfg, err := freeConfig(name, dir)
+			if err != nil {
+				return nil, fmt.Errorf("pick free ports: %w", err)
+			}
+			return broker.Start(ctx, cfg)
+		})
 }
 
 // Require skips the test under -short, which runs no broker, and fails it

@@ -11,21 +11,12 @@ package kafkatest
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net"
-	"os"
 	"testing"
-	"time"
 
+	"github.com/edabench/edabench/harness/brokernode/nodetest"
 	"github.com/edabench/edabench/harness/kafkanode"
-)
-
-const (
-	startTimeout = 3 * time.Minute
-	stopTimeout  = 2 * time.Minute
-	// Free ports are picked by the kernel and released, so another process
-	// may take one before the node binds it: retry a few times.
-	portAttempts = 3
 )
 
 // Require skips the test under -short and fails it when Java or the
@@ -44,13 +35,9 @@ func Require(t testing.TB) {
 func Shared(t testing.TB) *kafkanode.Node {
 	t.Helper()
 	Require(t)
-	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
-	defer cancel()
-	n, err := kafkanode.Start(ctx, kafkanode.DefaultConfig())
-	if err != nil {
-		t.Fatalf("kafkatest.Shared: %v", err)
-	}
-	return n
+	return nodetest.Shared(t, "kafkatest.Shared", func(ctx context.Context) (*kafkanode.Node, error) {
+		return kafkanode.Start(ctx, kafkanode.DefaultConfig())
+	})
 }
 
 // Dedicated starts a node of the test's own and stops it in t.Cleanup;
@@ -59,41 +46,14 @@ func Shared(t testing.TB) *kafkanode.Node {
 func Dedicated(t testing.TB) *kafkanode.Node {
 	t.Helper()
 	Require(t)
-	dir, err := os.MkdirTemp("", "edabench-kafka-")
-	if err != nil {
-		t.Fatalf("kafkatest.Dedicated: %v", err)
-	}
-	var n *kafkanode.Node
-	for attempt := 1; ; attempt++ {
-		cfg, err := FreeConfig(dir)
-		if err != nil {
-			t.Fatalf("kafkatest.Dedicated: pick free ports: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
-		n, err = kafkanode.Start(ctx, cfg)
-		cancel()
-		if err == nil {
-			break
-		}
-		if errors.Is(err, kafkanode.ErrPortInUse) && attempt < portAttempts {
-			t.Logf("kafkatest.Dedicated: retrying with other ports: %v", err)
-			continue
-		}
-		t.Fatalf("kafkatest.Dedicated: %v\n(data dir kept for inspection: %s)", err, dir)
-	}
-	t.Cleanup(func() {
-		// t.Context() is already cancelled when cleanups run.
-		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("kafkatest.Dedicated: stop %s: %v (data dir kept: %s)", n.Name(), err, dir)
-			return
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("kafkatest.Dedicated: remove %s: %v", dir, err)
-		}
-	})
-	return n
+	return nodetest.Dedicated(t, "kafkatest.Dedicated", "edabench-kafka-", kafkanode.ErrPortInUse,
+		func(ctx context.Context, dir string) (*kafkanode.Node, error) {
+			cfg, err := FreeConfig(dir)
+			if err != nil {
+				return nil, fmt.Errorf("pick free ports: %w", err)
+			}
+			return kafkanode.Start(ctx, cfg)
+		})
 }
 
 // FreeConfig is the default Config moved to dir and to two ports that
