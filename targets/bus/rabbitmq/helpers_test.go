@@ -287,17 +287,7 @@ func closeConnectionsByName(t testing.TB, mgmtURL, prefix string, want int) int 
 		}
 		if len(names) >= want {
 			for _, n := range names {
-				req, _ := http.NewRequest(http.MethodDelete, strings.TrimRight(mgmtURL, "/")+"/api/connections/"+url.PathEscape(n), nil)
-				req.SetBasicAuth("guest", "guest")
-				req.Header.Set("X-Reason", "edabench bus test: forced close")
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Fatalf("management API: DELETE connection %q: %v", n, err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
-					t.Fatalf("management API: DELETE connection %q: %s", n, resp.Status)
-				}
+				deleteConnection(t, client, strings.TrimRight(mgmtURL, "/"), n)
 			}
 			return len(names)
 		}
