@@ -262,23 +262,7 @@ func closeConnectionsByName(t testing.TB, mgmtURL, prefix string, want int) int 
 	client := &http.Client{Timeout: 10 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(mgmtURL, "/")+"/api/connections", nil)
-		req.SetBasicAuth("guest", "guest")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("management API: %v", err)
-		}
-		var conns []struct {
-			Name             string `json:"name"`
-			ClientProperties struct {
-				ConnectionName string `json:"connection_name"`
-			} `json:"client_properties"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&conns)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatalf("management API: decoding /api/connections: %v", err)
-		}
+		conns := listConnections(t, client, strings.TrimRight(mgmtURL, "/"))
 		var names []string
 		for _, c := range conns {
 			if strings.HasPrefix(c.ClientProperties.ConnectionName, prefix) {
@@ -313,25 +297,7 @@ func killClient(t testing.TB, mgmtURL, name string) {
 	deadline := time.Now().Add(30 * time.Second)
 	var settle time.Time
 	for {
-		req, _ := http.NewRequest(http.MethodGet, base+"/api/connections", nil)
-		req.SetBasicAuth("guest", "guest")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("management API: %v", err)
-		}
-		var conns []struct {
-			Name             string `json:"name"`
-			ConnectedAt      int64  `json:"connected_at"`
-			ClientProperties struct {
-				ConnectionName string `json:"connection_name"`
-			} `json:"client_properties"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&conns)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatalf("management API: decoding /api/connections: %v", err)
-		}
-		for _, c := range conns {
+		for _, c := range listConnections(t, client, base) {
 			if !strings.HasPrefix(c.ClientProperties.ConnectionName, name) || c.ConnectedAt > before || closed[c.Name] {
 				continue
 			}
@@ -349,6 +315,31 @@ func killClient(t testing.TB, mgmtURL, name string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// mgmtConn is a connection as the management API lists it.
+type mgmtConn struct {
+	Name             string `json:"name"`
+	ConnectedAt      int64  `json:"connected_at"` // ms since the epoch
+	ClientProperties struct {
+		ConnectionName string `json:"connection_name"`
+	} `json:"client_properties"`
+}
+
+func listConnections(t testing.TB, client *http.Client, base string) []mgmtConn {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/connections", nil)
+	req.SetBasicAuth("guest", "guest")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("management API: %v", err)
+	}
+	defer resp.Body.Close()
+	var conns []mgmtConn
+	if err := json.NewDecoder(resp.Body).Decode(&conns); err != nil {
+		t.Fatalf("management API: decoding /api/connections: %v", err)
+	}
+	return conns
 }
 
 func deleteConnection(t testing.TB, client *http.Client, base, name string) {
