@@ -37,7 +37,9 @@ func (s *seen) distinct() int {
 func member(t *testing.T, c *bus.Conn, queue string, h bus.Handler) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.Consume(ctx, queue, bus.ConsumeOptions{Prefetch: 16, ShutdownGrace: 5 * time.Second}, h) }()
+	go func() {
+		done <- c.Consume(ctx, queue, bus.ConsumeOptions{Prefetch: 16, ShutdownGrace: 5 * time.Second}, h)
+	}()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
