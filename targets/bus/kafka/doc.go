@@ -35,6 +35,8 @@
 // which only a retry raises, so a record delivered again after a crash
 // or a lost connection shows the count of its last retry; the layer's
 // bound still holds, since every failed attempt goes through a retry.
+// For the same reason Inbound.Redelivered is always false: no broker
+// flag says a record was handed out before.
 // A subscription whose connection fails ends (its acks are refused from
 // then on), and the layer subscribes again: the new member starts at the
 // last commit, so the records in flight come again, as on RabbitMQ when

@@ -106,10 +106,18 @@ func open(ctx context.Context, cfg bus.DriverConfig, dial dialFunc) (bus.Driver,
 func (d *driver) clientOpts(role string, dialed func(), lost func(error), extra ...kgo.Opt) []kgo.Opt {
 	return append([]kgo.Opt{
 		kgo.SeedBrokers(seeds(d.cfg.URL)...),
-		kgo.ClientID(d.cfg.ConnectionName),
+		kgo.ClientID(clientID(d.cfg.ConnectionName)),
 		kgo.Dialer(watchingDialer(d.dial, d.cfg.ConnectionName, dialed, lost)),
 		kgo.WithLogger(kgoLogger{d.log.With("role", role)}),
 	}, extra...)
+}
+
+// clientID is the name the broker's request logs and quotas show.
+func clientID(name string) string {
+	if name == "" {
+		return "edabench"
+	}
+	return name
 }
 
 func (d *driver) addr() string { return strings.Join(seeds(d.cfg.URL), ",") }
@@ -278,19 +286,24 @@ func (d *driver) produce(ctx context.Context, recs ...*kgo.Record) error {
 	if err == nil {
 		return nil
 	}
-	topic := recs[0].Topic
+	return produceErr(err, ctx.Err(), d.ctx.Err() != nil, recs[0].Topic, d.addr())
+}
+
+// produceErr is a failed produce in the contract's terms: ctxErr is the
+// caller's ctx error, closed whether the driver is closed.
+func produceErr(err, ctxErr error, closed bool, topic, addr string) error {
 	var ke *kerr.Error
 	switch {
-	case errors.Is(err, kgo.ErrClientClosed) || d.ctx.Err() != nil:
+	case errors.Is(err, kgo.ErrClientClosed) || closed:
 		return fmt.Errorf("%w: kafka: producing to %s: %w", bus.ErrClosed, topic, err)
-	case ctx.Err() != nil:
-		return fmt.Errorf("%w: kafka: no acknowledgement from %s before the deadline: %w", bus.ErrUnconfirmed, topic, ctx.Err())
+	case ctxErr != nil:
+		return fmt.Errorf("%w: kafka: no acknowledgement from %s before the deadline: %w", bus.ErrUnconfirmed, topic, ctxErr)
 	case errors.As(err, &ke) && !ke.Retriable:
 		return fmt.Errorf("%w: kafka: %s refused the record: %w", bus.ErrNotPublished, topic, err)
 	default:
 		// The client gave up on a batch it may have written: the layer
 		// reconnects and publishes again (the same identity).
-		return fmt.Errorf("%w: %w: kafka: producing to %s at %s: %w", bus.ErrConnectionLost, bus.ErrUnconfirmed, topic, d.addr(), err)
+		return fmt.Errorf("%w: %w: kafka: producing to %s at %s: %w", bus.ErrConnectionLost, bus.ErrUnconfirmed, topic, addr, err)
 	}
 }
 

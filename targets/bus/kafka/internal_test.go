@@ -1,10 +1,14 @@
 package kafka
 
 import (
+	"context"
+	"errors"
+	"io"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/edabench/edabench/targets/bus"
@@ -113,6 +117,38 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 			if d.user["tenant"] != "t1" || d.user["n"] != "3" {
 				t.Errorf("user headers %v", d.user)
+			}
+		})
+	}
+}
+
+// TestProduceErr: a failed produce says what the layer must do next.
+func TestProduceErr(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		err    error
+		ctxErr error
+		closed bool
+		want   []error
+		not    []error
+	}{
+		{"driver closed", kgo.ErrClientClosed, nil, true, []error{bus.ErrClosed}, []error{bus.ErrConnectionLost}},
+		{"deadline", context.DeadlineExceeded, context.DeadlineExceeded, false, []error{bus.ErrUnconfirmed, context.DeadlineExceeded}, []error{bus.ErrConnectionLost}},
+		{"too large", kerr.MessageTooLarge, nil, false, []error{bus.ErrNotPublished}, []error{bus.ErrUnconfirmed}},
+		{"leader moved", kerr.NotLeaderForPartition, nil, false, []error{bus.ErrConnectionLost, bus.ErrUnconfirmed}, nil},
+		{"connection reset", io.ErrUnexpectedEOF, nil, false, []error{bus.ErrConnectionLost, bus.ErrUnconfirmed}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := produceErr(tc.err, tc.ctxErr, tc.closed, "q", "127.0.0.1:9102")
+			for _, w := range tc.want {
+				if !errors.Is(got, w) {
+					t.Errorf("%v: does not wrap %v", got, w)
+				}
+			}
+			for _, n := range tc.not {
+				if errors.Is(got, n) {
+					t.Errorf("%v: wraps %v", got, n)
+				}
 			}
 		})
 	}
