@@ -90,7 +90,9 @@ func (d *driver) Subscribe(ctx context.Context, queue string, prefetch int) (bus
 	if err := d.topicExists(ctx, queue); err != nil {
 		return nil, err
 	}
-	s := &subscription{d: d, queue: queue, prefetch: prefetch, out: make(chan bus.Inbound),
+	// Deliveries holds a whole poll (at most prefetch records), so handing
+	// a poll out never waits for a worker while rebalances are blocked.
+	s := &subscription{d: d, queue: queue, prefetch: prefetch, out: make(chan bus.Inbound, prefetch),
 		pumped: make(chan struct{}), room: make(chan struct{}, 1), parts: map[topicPartition]*partition{}}
 	s.ctx, s.stop = context.WithCancel(d.ctx)
 	cl, err := kgo.NewClient(d.clientOpts(bus.RoleConsume, func() {}, s.lost,
@@ -202,8 +204,11 @@ func (s *subscription) end(err error) {
 
 // lost is a failed connection of the member's client.
 func (s *subscription) lost(err error) {
-	if s.ctx.Err() != nil {
-		return
+	s.mu.Lock()
+	ended := s.ended
+	s.mu.Unlock()
+	if ended || s.ctx.Err() != nil {
+		return // reported once: every connection of the client fails at once
 	}
 	s.d.consLost.Store(true)
 	s.d.obs.Observe(bus.Event{Kind: bus.EventDisconnected, Role: bus.RoleConsume, Err: err})

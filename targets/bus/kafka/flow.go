@@ -30,8 +30,9 @@ func (s *subscription) pump() {
 		})
 		recs := fs.Records()
 		parts := s.track(recs)
-		// Rebalances wait until the records are handed out, so a revoke
-		// always sees every record this member holds.
+		// Rebalances wait until the records are handed out (into the
+		// buffered Deliveries, at once), so a revoke always sees every
+		// record this member holds.
 		ok := s.handOut(recs, parts)
 		s.cl.AllowRebalance()
 		if !ok {
