@@ -8,7 +8,9 @@
 // produces a publish with routing key K to every queue topic whose
 // bindings match K by the topic-exchange rule (bus.MatchesBinding), which
 // is what RabbitMQ's exchange does. Records are keyed by the order ID
-// (CorrelationID), so an order's events stay ordered in one partition.
+// (CorrelationID), so an order's events stay ordered in one partition
+// and are handed out in that order (the layer's handler concurrency may
+// still run two of them at once, as with a RabbitMQ prefetch above one).
 // Headers carry the message and order IDs, type, content type, the
 // first-publish time in ns, the routing key, the exchange and the
 // delivery count; a publish's own headers travel as "h-NAME" strings.
