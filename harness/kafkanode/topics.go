@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/claims"
@@ -122,7 +123,9 @@ func (n *Node) deleteTopics(ctx context.Context, t brokernode.Topology, keep []b
 		}
 		var errs []error
 		for _, r := range res.Sorted() {
-			if r.Err != nil {
+			// Listed a moment ago but deleted since (the bus driver's Delete
+			// got there first): the topic is gone, as wanted.
+			if r.Err != nil && !errors.Is(r.Err, kerr.UnknownTopicOrPartition) {
 				errs = append(errs, fmt.Errorf("delete topic %s: %w", r.Topic, r.Err))
 			}
 		}

@@ -336,31 +336,4 @@ func (s *memSub) Close() error {
 	return nil
 }
 
-func matchesAny(patterns []string, key string) bool {
-	for _, p := range patterns {
-		if topicMatch(strings.Split(p, "."), strings.Split(key, ".")) {
-			return true
-		}
-	}
-	return false
-}
-
-// topicMatch is AMQP's topic rule: "*" is one word, "#" zero or more.
-func topicMatch(p, k []string) bool {
-	switch {
-	case len(p) == 0:
-		return len(k) == 0
-	case p[0] == "#":
-		for i := 0; i <= len(k); i++ {
-			if topicMatch(p[1:], k[i:]) {
-				return true
-			}
-		}
-		return false
-	case len(k) == 0:
-		return false
-	case p[0] == "*" || p[0] == k[0]:
-		return topicMatch(p[1:], k[1:])
-	}
-	return false
-}
+func matchesAny(patterns []string, key string) bool { return bus.MatchesBinding(patterns, key) }

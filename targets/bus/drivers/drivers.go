@@ -4,6 +4,7 @@ package drivers
 
 import (
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
@@ -12,5 +13,6 @@ import (
 func Builtin() bus.Registry {
 	return bus.NewRegistry(
 		rabbitmq.Kind(),
+		kafka.Kind(),
 	)
 }

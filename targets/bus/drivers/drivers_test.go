@@ -14,7 +14,8 @@ func TestBuiltinLookup(t *testing.T) {
 		wantErr string
 	}{
 		{bus.RabbitMQ, ""},
-		{"kafka", "use one of rabbitmq"},
+		{"kafka", ""},
+		{"pulsar", "use one of rabbitmq, kafka"},
 		{"", "no bus driver"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

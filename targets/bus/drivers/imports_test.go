@@ -18,6 +18,7 @@ var brokerClients = []string{"github.com/rabbitmq/amqp091-go", "github.com/twmb/
 // broker is a new driver, not an edit across the tree.
 var mayImportClients = map[string]bool{
 	"github.com/edabench/edabench/targets/bus/rabbitmq":        true,
+	"github.com/edabench/edabench/targets/bus/kafka":           true,
 	"github.com/edabench/edabench/harness/broker":              true,
 	"github.com/edabench/edabench/harness/kafkanode":           true,
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest": true,

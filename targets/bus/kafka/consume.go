@@ -1,0 +1,216 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/edabench/edabench/targets/bus"
+)
+
+const (
+	// commitInterval is how often the acked prefix of each partition is
+	// committed; what an interval leaves uncommitted at a crash is
+	// delivered again (at-least-once), never lost.
+	commitInterval = time.Second
+	// sessionTimeout and heartbeat decide how soon the group hands a dead
+	// member's partitions to the others (Kafka's floor is 6s).
+	sessionTimeout = 10 * time.Second
+	heartbeat      = time.Second
+	// closeTimeout bounds the last commit and the leave of a closing member.
+	closeTimeout = 10 * time.Second
+	// settleTimeout bounds a dead-letter produce (DeadLetter has no ctx).
+	settleTimeout = 30 * time.Second
+)
+
+// topicPartition names one partition.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// partition tracks the records of one assigned partition that were handed
+// out and not yet acked, in offset order: Kafka commits a position, not a
+// record, so only the prefix of acked records can be committed.
+type partition struct {
+	pending []*kgo.Record
+	acked   map[int64]bool
+}
+
+func newPartition() *partition { return &partition{acked: map[int64]bool{}} }
+
+func (p *partition) add(r *kgo.Record) { p.pending = append(p.pending, r) }
+
+// ack records that offset was acked and returns the last record of the
+// acked prefix if the prefix grew (the one to mark for commit), else nil.
+func (p *partition) ack(offset int64) *kgo.Record {
+	p.acked[offset] = true
+	var last *kgo.Record
+	for len(p.pending) > 0 && p.acked[p.pending[0].Offset] {
+		last = p.pending[0]
+		delete(p.acked, last.Offset)
+		p.pending = p.pending[1:]
+	}
+	return last
+}
+
+// subscription is one member of the queue's consumer group (group ID =
+// queue name), on a client of its own, so ending it (a lost connection)
+// gives its uncommitted records to whoever owns their partitions next.
+type subscription struct {
+	d        *driver
+	queue    string
+	prefetch int
+	cl       *kgo.Client
+	out      chan bus.Inbound
+	ctx      context.Context // the flow: ends on Cancel, Close or a loss
+	stop     context.CancelFunc
+	pumped   chan struct{} // closed when the pump returned
+	room     chan struct{} // a record settled
+
+	mu        sync.Mutex
+	err       error
+	ended     bool // acks are refused: the records go to the next owner
+	inflight  int
+	parts     map[topicPartition]*partition
+	closeOnce sync.Once
+}
+
+// Subscribe joins the consumer group of queue and starts the flow.
+func (d *driver) Subscribe(ctx context.Context, queue string, prefetch int) (bus.Subscription, error) {
+	if d.ctx.Err() != nil {
+		return nil, fmt.Errorf("kafka: subscribe to %s: %w", queue, bus.ErrClosed)
+	}
+	if prefetch <= 0 {
+		prefetch = d.opts.Prefetch
+	}
+	if err := d.topicExists(ctx, queue); err != nil {
+		return nil, err
+	}
+	// Deliveries holds a whole poll (at most prefetch records), so handing
+	// a poll out never waits for a worker while rebalances are blocked.
+	s := &subscription{d: d, queue: queue, prefetch: prefetch, out: make(chan bus.Inbound, prefetch),
+		pumped: make(chan struct{}), room: make(chan struct{}, 1), parts: map[topicPartition]*partition{}}
+	s.ctx, s.stop = context.WithCancel(d.ctx)
+	cl, err := kgo.NewClient(d.clientOpts(bus.RoleConsume, func() {}, s.lost,
+		kgo.ConsumerGroup(queue), kgo.ConsumeTopics(queue),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),             // a new group reads what was published before it
+		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(commitInterval), // only what the layer acked
+		kgo.BlockRebalanceOnPoll(), kgo.OnPartitionsRevoked(s.revoked), kgo.OnPartitionsLost(s.lostPartitions),
+		kgo.SessionTimeout(sessionTimeout), kgo.HeartbeatInterval(heartbeat))...)
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("kafka: consumer client of %s at %s: %w", queue, d.addr(), err)
+	}
+	s.cl = cl
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		s.stop()
+		cl.Close()
+		return nil, fmt.Errorf("kafka: subscribe to %s: %w", queue, bus.ErrClosed)
+	}
+	d.subs[s] = true
+	d.mu.Unlock()
+	go s.pump()
+	switch {
+	case d.consLost.CompareAndSwap(true, false):
+		d.obs.Observe(bus.Event{Kind: bus.EventReconnected, Role: bus.RoleConsume})
+	case d.consumed.CompareAndSwap(false, true):
+		d.obs.Observe(bus.Event{Kind: bus.EventConnected, Role: bus.RoleConsume})
+	}
+	return s, nil
+}
+
+// topicExists refuses a queue nobody declared; a topic created a moment
+// ago may take a few metadata rounds to show, hence the retries.
+func (d *driver) topicExists(ctx context.Context, queue string) error {
+	var last error
+	for n := 1; n <= 5; n++ {
+		td, err := d.adm.ListTopics(ctx, queue)
+		if err != nil {
+			return fmt.Errorf("%w: kafka: look up topic %s at %s: %w", bus.ErrConnectionLost, queue, d.addr(), err)
+		}
+		if t, ok := td[queue]; ok && t.Err == nil {
+			return nil
+		} else if ok {
+			last = t.Err
+		}
+		if !bus.Sleep(ctx, time.Duration(n)*100*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("%w: kafka: no topic %q at %s (%v): declare the queue (bus.WithQueue) before consuming it",
+		bus.ErrRefused, queue, d.addr(), last)
+}
+
+func (s *subscription) Deliveries() <-chan bus.Inbound { return s.out }
+
+func (s *subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Cancel stops the flow; records in flight may still be acked until Close.
+func (s *subscription) Cancel(ctx context.Context) error {
+	s.stop()
+	select {
+	case <-s.pumped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close commits what was acked and leaves the group, whose next owner of
+// each partition starts after the last commit.
+func (s *subscription) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+		s.stop()
+		<-s.pumped
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if err := s.cl.CommitMarkedOffsets(ctx); err != nil {
+			s.d.log.Warn("kafka: last commit failed; the next member gets those records again", "queue", s.queue, "err", err)
+		}
+		s.cl.AllowRebalance()
+		_ = s.cl.LeaveGroupContext(ctx)
+		s.cl.CloseAllowingRebalance()
+		s.d.mu.Lock()
+		delete(s.d.subs, s)
+		s.d.mu.Unlock()
+	})
+	return nil
+}
+
+// end stops the subscription for err: acks from now on are refused, so
+// what is in flight goes to the next owner instead of being committed.
+func (s *subscription) end(err error) {
+	s.mu.Lock()
+	if s.err == nil && !s.ended {
+		s.err = err
+	}
+	s.ended = true
+	s.mu.Unlock()
+	s.stop()
+}
+
+// lost is a failed connection of the member's client.
+func (s *subscription) lost(err error) {
+	s.mu.Lock()
+	ended := s.ended
+	s.mu.Unlock()
+	if ended || s.ctx.Err() != nil {
+		return // reported once: every connection of the client fails at once
+	}
+	s.d.consLost.Store(true)
+	s.d.obs.Observe(bus.Event{Kind: bus.EventDisconnected, Role: bus.RoleConsume, Err: err})
+	s.end(fmt.Errorf("%w: kafka: a connection of %q consuming %s failed: %w", bus.ErrConnectionLost, s.d.cfg.ConnectionName, s.queue, err))
+}

@@ -1,0 +1,15 @@
+package kafka
+
+import (
+	"context"
+	"net"
+
+	"github.com/edabench/edabench/targets/bus"
+)
+
+// KindDialing is the driver dialing every connection through dial, which
+// is told the connection name of the client dialing: the contract test
+// drops a service's connections through it.
+func KindDialing(dial func(ctx context.Context, name, network, host string) (net.Conn, error)) bus.Kind {
+	return kind(dial)
+}

@@ -1,0 +1,106 @@
+package kafka
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/edabench/edabench/targets/bus"
+)
+
+// Name is the driver's name in the registry and the metrics' broker label.
+const Name = "kafka"
+
+// Defaults of Options' zero fields.
+const (
+	DefaultURL        = "127.0.0.1:9102" // the private node (harness/kafkanode)
+	DefaultPartitions = 3
+	DefaultPrefetch   = 32
+	// DefaultLinger is 0: a publish is a request-response step of a twin's
+	// handler, so waiting to fill a batch adds latency to every order.
+	DefaultLinger     = 0
+	DefaultBatchBytes = 1 << 20 // franz-go's default, Kafka's message.max.bytes
+)
+
+// Options are Kafka's own settings, passed through bus.WithDriverOptions;
+// every zero field takes its default. They stay comparable, as the
+// configs holding them are.
+type Options struct {
+	// Partitions of every queue topic (and its dead-letter topic) when
+	// Declare creates it. A topic that exists keeps its count: Kafka can
+	// only grow it, and growing it remaps keys, so the driver never does.
+	Partitions int32
+	// Linger is how long the producer waits to fill a batch per partition.
+	Linger time.Duration
+	// BatchBytes bounds one produced batch.
+	BatchBytes int32
+	// Prefetch bounds the records in flight per subscription when Consume
+	// sets none; default DefaultPrefetch.
+	Prefetch int
+}
+
+// Broker is Name.
+func (Options) Broker() string { return Name }
+
+// Validate names a wrong setting and what it accepts.
+func (o Options) Validate() error {
+	switch {
+	case o.Partitions < 0 || o.Partitions > 1000:
+		return fmt.Errorf("partitions %d: want 1 to 1000 (0: %d)", o.Partitions, DefaultPartitions)
+	case o.Linger < 0 || o.Linger > time.Minute:
+		return fmt.Errorf("linger %s: want 0 to 1m", o.Linger)
+	case o.BatchBytes < 0 || (o.BatchBytes > 0 && o.BatchBytes < 1024):
+		return fmt.Errorf("batch size %d bytes: want at least 1024 (0: %d)", o.BatchBytes, DefaultBatchBytes)
+	case o.Prefetch < 0 || o.Prefetch > 65535:
+		return fmt.Errorf("prefetch %d: want 1 to 65535 (0: %d)", o.Prefetch, DefaultPrefetch)
+	}
+	return nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Partitions == 0 {
+		o.Partitions = DefaultPartitions
+	}
+	if o.BatchBytes == 0 {
+		o.BatchBytes = DefaultBatchBytes
+	}
+	if o.Prefetch == 0 {
+		o.Prefetch = DefaultPrefetch
+	}
+	return o
+}
+
+// options reads the driver's options from cfg.
+func options(cfg bus.DriverConfig) (Options, error) {
+	var o Options
+	switch v := cfg.Options.(type) {
+	case nil:
+	case Options:
+		o = v
+	case *Options:
+		o = *v
+	default:
+		return o, fmt.Errorf("kafka: options of broker %q given to the kafka driver", v.Broker())
+	}
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("kafka: %w", err)
+	}
+	return o.withDefaults(), nil
+}
+
+// seeds are the bootstrap addresses of a URL: host:port[,host:port...],
+// with an optional kafka:// scheme; empty means DefaultURL.
+func seeds(url string) []string {
+	url = strings.TrimPrefix(strings.TrimSpace(url), "kafka://")
+	url = strings.TrimSuffix(url, "/")
+	if url == "" {
+		return []string{DefaultURL}
+	}
+	var out []string
+	for _, s := range strings.Split(url, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
