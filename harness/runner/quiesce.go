@@ -25,46 +25,65 @@ type quietPoll struct {
 // flight, so that the audit does not count an order's effects before its
 // end arrives.
 //
-// When every publish was confirmed and no service died (a clean run) the
-// counted depths are exact, and two polls at zero with no new end suffice,
-// as before. After a fault or an indeterminate order they are not: a
-// publish written just before the broker stopped and never confirmed
-// (PlaceOrder timed out: the order is indeterminate) is in the queue but
-// was never counted as published, so the counted depth reads zero while
-// the order is still on its way, and the harness's own completion queue is
-// not counted at all. Then the broker's figure of every queue, the
-// harness's included, must be zero too, and stay so, with no new end, for
-// a span as long as the broker's figures may be old: an order still on
-// its way either waits in a queue (the broker's figure shows it within
-// that span) or reaches its end (the end count moves).
+// The twin is quiet while every counted depth reads zero and no new end
+// arrives. When every publish was confirmed and no service died (a clean
+// run) the counted depths are exact, and two quiet polls suffice, as
+// before. After a fault or an indeterminate order they are not: a publish
+// written just before the broker stopped and never confirmed (PlaceOrder
+// timed out: the order is indeterminate) is in the queue but was never
+// counted as published, so the counted depth reads zero while the order is
+// still on its way, and the harness's own completion queue is not counted
+// at all. Then every queue's broker figure, the harness's included, must
+// also be zero and taken during the quiet: seen to change after the quiet
+// began, or the quiet older than the broker's figures may be (a quorum
+// queue's move every 5 s; right after a restart they are stale). Such a
+// figure shows a message that waited through the quiet, and an order whose
+// message moved on meanwhile either waits in a counted queue or reaches
+// its end, which breaks the quiet.
 type quiescence struct {
-	trustCounted bool          // a clean run: the counted depths are exact
-	span         time.Duration // how long the quiet must last otherwise
+	trustCounted bool // a clean run: the counted depths are exact
+	freshness    time.Duration
 	minPolls     int
 
 	polls   int       // quiet polls in a row
 	since   time.Time // the first of them
 	ends    int64
 	started bool
+	lastAt  time.Time         // the last successful poll
+	figures map[string]figure // the broker's, by queue
 }
 
-// newQuiescence: clean says whether the run's counted depths are exact.
+// figure is a queue's broker figure, and a time it was taken after.
+type figure struct {
+	value      int64
+	takenAfter time.Time
+}
+
+// newQuiescence: clean says whether the run's counted depths are exact;
+// freshness is how old the broker's figures may be (<= 0: lag's default).
 func newQuiescence(clean bool, freshness time.Duration) *quiescence {
 	if freshness <= 0 {
 		freshness = lag.DefaultBrokerFreshness
 	}
-	q := &quiescence{trustCounted: clean, minPolls: 2}
-	if !clean {
-		q.span = freshness
-	}
-	return q
+	return &quiescence{trustCounted: clean, freshness: freshness, minPolls: 2, figures: map[string]figure{}}
 }
 
 // observe takes the next poll and says whether the twin is quiescent now.
 func (q *quiescence) observe(p quietPoll) bool {
 	moved := q.started && p.Ends != q.ends
 	q.ends, q.started = p.Ends, true
-	if p.Err != "" || moved || !allZero(p.Counted) || (!q.trustCounted && !allZero(p.Broker)) {
+	if p.Err != "" {
+		q.polls, q.since = 0, time.Time{}
+		return false
+	}
+	for name, v := range p.Broker {
+		// A figure that differs from the last poll's was taken after it.
+		if f, ok := q.figures[name]; !ok || f.value != v {
+			q.figures[name] = figure{value: v, takenAfter: q.lastAt}
+		}
+	}
+	q.lastAt = p.At
+	if moved || !allZero(p.Counted) {
 		q.polls, q.since = 0, time.Time{}
 		return false
 	}
@@ -72,7 +91,20 @@ func (q *quiescence) observe(p quietPoll) bool {
 		q.since = p.At
 	}
 	q.polls++
-	return q.polls >= q.minPolls && p.At.Sub(q.since) >= q.span
+	return q.polls >= q.minPolls && (q.trustCounted || q.brokerQuiet(p))
+}
+
+// brokerQuiet says whether every broker figure of p is zero and was taken
+// during the current quiet.
+func (q *quiescence) brokerQuiet(p quietPoll) bool {
+	old := p.At.Sub(q.since) >= q.freshness
+	for name := range p.Broker {
+		f := q.figures[name]
+		if f.value != 0 || !(old || (!f.takenAfter.IsZero() && !f.takenAfter.Before(q.since))) {
+			return false
+		}
+	}
+	return true
 }
 
 func allZero(m map[string]int64) bool {

@@ -55,7 +55,7 @@ func firstQuiescent(q *quiescence, polls []quietPoll) int {
 // order's effects applied and its end not yet seen: orphaned effects.
 func TestQuiescenceAfterRestart(t *testing.T) {
 	polls := readPolls(t, "restart-late-order.jsonl")
-	counted := &quiescence{trustCounted: true, minPolls: 2}
+	counted := newQuiescence(true, 0)
 	var old int
 	for old = range polls {
 		if allZero(polls[old].Counted) && old > 0 && allZero(polls[old-1].Counted) {
@@ -108,5 +108,37 @@ func TestQuiescenceFailedPoll(t *testing.T) {
 	}
 	if got := firstQuiescent(newQuiescence(false, 2*time.Second), polls); got != 5 {
 		t.Fatalf("quiescent at poll %d, want 5 (polls 0 and 1 span only 1 s; 3 to 5 span 2 s)", got)
+	}
+}
+
+// TestQuiescenceStaleFigures replays the hybrid twin's drain polls after a
+// broker restart as a run logged them (at the log's 1 s resolution; the
+// queue names without the twin's prefix). The counted depths and the end
+// count settle at poll 3, while the broker's figures still show the
+// backlog of seconds before (gateway 2107, inventory 375): stale, they
+// change to zero only at poll 6. The harness's queue read zero from poll
+// 2, a figure taken before the quiet began, so it is trusted only once
+// the quiet is as old as the broker's figures may be: poll 8.
+func TestQuiescenceStaleFigures(t *testing.T) {
+	polls := readPolls(t, "hybrid-restart-stale-figures.jsonl")
+	if got := firstQuiescent(newQuiescence(true, 5*time.Second), polls); got != 4 {
+		t.Fatalf("clean run's rule: quiescent at poll %d, want 4", got)
+	}
+	if got := firstQuiescent(newQuiescence(false, 5*time.Second), polls); got != 8 {
+		t.Fatalf("after a fault: quiescent at poll %d, want 8", got)
+	}
+}
+
+// TestQuiescenceFreshFigure: a zero figure seen to change after the quiet
+// began was taken during it, and needs no wait for the broker's freshness.
+func TestQuiescenceFreshFigure(t *testing.T) {
+	at := time.Unix(0, 0)
+	poll := func(i int, broker int64) quietPoll {
+		return quietPoll{At: at.Add(time.Duration(i) * time.Second), Counted: map[string]int64{"q": 0},
+			Broker: map[string]int64{"q": broker}, Ends: 7}
+	}
+	polls := []quietPoll{poll(0, 4), poll(1, 4), poll(2, 0), poll(3, 0)}
+	if got := firstQuiescent(newQuiescence(false, 5*time.Second), polls); got != 2 {
+		t.Fatalf("quiescent at poll %d, want 2 (the figure changed to zero after the quiet began at 0)", got)
 	}
 }
