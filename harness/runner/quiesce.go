@@ -137,7 +137,11 @@ func (t *twinRun) waitQuiescent(ctx context.Context, q *quiescence, bound time.D
 			return fmt.Errorf("not quiescent after %v: counted %v, broker %v, ends %d, last error %q",
 				bound, last.Counted, last.Broker, last.Ends, last.Err)
 		}
-		time.Sleep(min(tick, time.Until(end)))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the twin to be quiescent: %w", context.Cause(ctx))
+		case <-time.After(min(tick, time.Until(end))):
+		}
 	}
 }
 
