@@ -154,6 +154,12 @@ func (t *twinRun) audit() {
 	ctx := context.WithoutCancel(t.ctx)
 	t.res.Steps = stepLatencies(ctx, t.env.tw)
 	t.res.Audit = t.r.audit(ctx, t.st, &t.env)
+	// When the journals were read, beside the figures: a flaky audit is
+	// told apart by comparing this moment with the journals' own times.
+	a := t.res.Audit
+	t.log.Info("audit: journals read", "accepted", a.Accepted, "completed", a.Completed, "lost", a.Lost,
+		"indeterminate", a.Indeterminate, "indeterminate_completed", a.IndeterminateCompleted,
+		"orphaned", a.OrphanedEffects, "unaudited", len(a.Unaudited))
 }
 
 // stepLatencies reads each step service's own step-duration histogram.

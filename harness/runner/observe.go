@@ -64,6 +64,9 @@ func (t *twinRun) observeQueues() {
 		node = openDefaultNode()
 	}
 	t.env.lagSrc = lag.NewSource(node, queues, urls)
+	if node != nil {
+		t.env.node, t.env.harnessQueue = node, completion.QueueName(t.env.edaCfg)
+	}
 	if cp, ok := t.env.lagSrc.(lag.Checkpointer); ok && t.env.inj != nil && t.env.tw != nil {
 		// A killed service's counts since the last tick would die with it.
 		tw := t.env.tw

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/executor"
 	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/lag"
@@ -59,8 +60,12 @@ type twinEnv struct {
 	gateway string
 	edaCfg  eda.Config
 	lagSrc  lag.Source
-	sampler *lag.Sampler
-	meter   *procstat.Meter
+	// node and harnessQueue: the broker's own figure of the harness's
+	// completion queue, which the drain's quiescence reads (nil, "": none).
+	node         brokernode.DepthReader
+	harnessQueue string
+	sampler      *lag.Sampler
+	meter        *procstat.Meter
 }
 
 // runTwin runs one twin through the pipeline. A step that fails before the
