@@ -37,7 +37,7 @@ type ticker struct {
 
 func newTicker(st *twinState, env *twinEnv, emit func(output.Tick)) *ticker {
 	t := &ticker{st: st, env: env, emit: emit, phases: map[string]*[4]*hdrhistogram.Histogram{},
-		phaseSecs: map[string]float64{}, last: st.start, host: hoststat.NewSampler(hostProc, st.start)}
+		phaseSecs: map[string]float64{}, last: st.start, host: hoststat.NewSampler(hostProc, time.Now())}
 	for i := range t.total {
 		t.total[i] = newHist()
 	}
@@ -102,7 +102,9 @@ func (t *ticker) cut(now time.Time, phase string) {
 	}
 	row := output.Row{Sec: t.st.sec(began), Phase: phase, InFlight: t.st.inFlight.Load(),
 		AckP50: q(iv[mAck], 50), AckP99: q(iv[mAck], 99), E2EP50: q(iv[mE2E], 50), E2EP99: q(iv[mE2E], 99)}
-	hs := t.host.Next(now)
+	// The files' own reading time, not the tick's: a cut that waited for
+	// the lock would otherwise divide the stall by too short an interval.
+	hs := t.host.Next(time.Now())
 	row.Host = &hs
 	if t.env.sampler != nil {
 		row.Depth, row.LagMs = lastLag(t.env.sampler.Last())
