@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/harness/hoststat"
 	"github.com/edabench/edabench/harness/results"
 )
 
@@ -86,6 +87,9 @@ type Row struct {
 	Depth                          int64
 	LagMs                          float64
 	Faults                         string // active faults, "+"-separated
+	// Host is what the host took from the machine in the second; nil, or
+	// a NaN field, is unknown (harness/hoststat).
+	Host *hoststat.Sample
 }
 
 // Tick is one second of one twin.

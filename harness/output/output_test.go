@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/harness/hoststat"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/results"
 )
@@ -37,6 +39,8 @@ func feed(t *testing.T, outs List, sum *results.Summary, twin string, secs int) 
 		row := Row{Sec: s, Phase: "steady", AckP99: 1.5, E2EP99: 2.25, Depth: int64(s), LagMs: 0.5}
 		if s == 1 {
 			row.Faults = "kill:inventory"
+			// No PSI on this kernel: pressure unknown, an empty cell.
+			row.Host = &hoststat.Sample{StealPct: 12.5, PressurePct: math.NaN(), PressureAvg: math.NaN()}
 		}
 		outs.Tick(Tick{Twin: twin, At: zero.Add(time.Duration(s+1) * time.Second), Interval: hists(1000), Row: row, Sent: int64(10 * s)})
 		end.Series = append(end.Series, SeriesRow{Row: row, Offered: 10, Replies: 9, Errors: 1, Ended: 9})
@@ -80,7 +84,7 @@ func TestFileOutputs(t *testing.T) {
 			if lines[0] != strings.Join(results.Columns(), ",") || len(lines) != 1+c.secs {
 				t.Fatalf("timeseries.csv:\n%s\nwant the header of results.Columns and %d rows", csv, c.secs)
 			}
-			if c.secs > 1 && lines[2] != "1,"+c.twin+",steady,10,9,1,0,0,9,0,0.000,1.500,0.000,2.250,1,0.5,kill:inventory" {
+			if c.secs > 1 && lines[2] != "1,"+c.twin+",steady,10,9,1,0,0,9,0,0.000,1.500,0.000,2.250,1,0.5,kill:inventory,12.50,," {
 				t.Errorf("second row %q", lines[2])
 			}
 			ts, err := results.ReadTimeseries(dir)
@@ -89,6 +93,14 @@ func TestFileOutputs(t *testing.T) {
 			}
 			if c.secs > 0 && len(ts.Twin(c.twin).T) != c.secs {
 				t.Errorf("read back %d rows of %s, want %d", len(ts.Twin(c.twin).T), c.twin, c.secs)
+			}
+			if c.secs > 1 {
+				// A second without a host reading is unknown, not zero.
+				st := ts.Twin(c.twin).Num(results.ColStealPct)
+				p := ts.Twin(c.twin).Num(results.ColCPUPressurePct)
+				if !math.IsNaN(st[0]) || st[1] != 12.5 || !math.IsNaN(p[1]) {
+					t.Errorf("steal read back %v, pressure %v; want [NaN 12.5 ...], NaN at 1", st, p)
+				}
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/edabench/edabench/harness/hoststat"
 )
 
 const (
@@ -22,6 +24,9 @@ type chartRow struct {
 // charts builds every figure of the report, in order.
 func (r *run) charts() []chartRow {
 	bands := r.faultBands()
+	// Latency is what a host stall shows in: its charts shade the suspect
+	// seconds too.
+	latBands := append(append([]band(nil), bands...), r.stealBands()...)
 	return []chartRow{
 		{
 			Title:   "Latency by percentile",
@@ -30,10 +35,10 @@ func (r *run) charts() []chartRow {
 		},
 		{
 			Title:   "Latency over time",
-			Caption: "Per second (timeseries.csv): p99 solid, p50 dashed. A gap is a second with no reply or completion. Shaded: fault windows.",
+			Caption: "Per second (timeseries.csv): p99 solid, p50 dashed. A gap is a second with no reply or completion. Shaded red: fault windows; amber: a twin's seconds whose host CPU steal exceeded the suspect bound (" + fmt.Sprintf("%.0f%%", hoststat.SuspectStealPct) + "), which the verdict does not read as the twin's.",
 			charts: []*chart{
-				r.overTime("e2e-time", "End-to-end latency per second", "e2e", bands),
-				r.overTime("ack-time", "Ack latency per second", "ack", bands),
+				r.overTime("e2e-time", "End-to-end latency per second", "e2e", latBands),
+				r.overTime("ack-time", "Ack latency per second", "ack", latBands),
 			},
 		},
 		{

@@ -316,6 +316,9 @@ func (r *run) sections() []section {
 	if s, ok := r.kneeSection(); ok {
 		out = append(out, s)
 	}
+	if s, ok := r.hostSection(); ok {
+		out = append(out, s)
+	}
 	return out
 }
 

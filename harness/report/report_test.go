@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -327,8 +328,25 @@ func TestWrite(t *testing.T) {
 			wantIn: []string{"failure-crash", "20261126-090721-rr-eda-failure-crash", "Inventory killed for 10 s",
 				"Fault windows", "kill:inventory", "6,981", "Unavailable 2,434", "indeterminate completed", "#1864ab", "#e8590c",
 				"99.9%", "Latency by percentile", "max_in_flight&#34;: 1024", "RabbitMQ 3.10.8"},
-			wantNotIn: []string{"PARTIAL RUN", ">Verdict<", "no data"},
+			// A run from before the host columns: no host section, no amber.
+			wantNotIn: []string{"PARTIAL RUN", ">Verdict<", "no data", "Host interference", `class="band host"`},
 			lines:     8,
+		},
+		{
+			name: "host steal recorded",
+			prepare: func(t *testing.T, dir string) (string, Options) {
+				withStealColumns(t, dir, "eda", 3, 4)
+				editSummary(t, dir, func(m map[string]any) {
+					m["twins"].(map[string]any)["eda"].(map[string]any)["host"] = map[string]any{
+						"seconds": 30, "steal_mean_pct": 2.1, "steal_max_pct": 25.0, "suspect_bound_pct": 10,
+						"suspect_seconds": []any{map[string]any{"t_s": 3, "steal_pct": 25.0}, map[string]any{"t_s": 4, "steal_pct": 25.0}}}
+				})
+				return dir, Options{}
+			},
+			// rr has no host object: unknown, not zero. eda's seconds 3..4
+			// are one amber band on each latency chart.
+			wantIn: []string{"Host interference", "steal 25% (eda)", `class="band host"`, "2 above 10%: s 3, 4", "unknown", "2.10", "25.00"},
+			lines:  8,
 		},
 		{
 			name: "through the latest symlink, with a verdict above",
@@ -543,5 +561,34 @@ func TestDefang(t *testing.T) {
 	got := string(defang([]byte(`see https://a.b and HTTP://c and httpx://d`)))
 	if strings.Contains(strings.ToLower(got), "http://") || strings.Contains(got, "https://") || !strings.Contains(got, "httpx://d") {
 		t.Fatalf("defang = %q", got)
+	}
+}
+
+// withStealColumns appends the host columns to the fixture's
+// timeseries.csv: 25% steal in twin's seconds from..to, 0.5% in its
+// others, and empty (unknown) cells for every other twin.
+func withStealColumns(t *testing.T, dir, twin string, from, to int) {
+	t.Helper()
+	p := filepath.Join(dir, "timeseries.csv")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	lines[0] += ",steal_pct,cpu_pressure_pct,cpu_pressure_avg10"
+	for i, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		sec, _ := strconv.Atoi(f[0])
+		switch {
+		case f[1] != twin:
+			lines[i+1] += ",,,"
+		case sec >= from && sec <= to:
+			lines[i+1] += ",25.00,60.00,40.00"
+		default:
+			lines[i+1] += ",0.50,30.00,30.00"
+		}
+	}
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -180,10 +180,14 @@ type series struct {
 	points []point
 }
 
-// band is a shaded stretch of the x axis: a fault window.
+// band is a shaded stretch of the x axis: a fault window, or (host) the
+// seconds of one twin whose host steal exceeded the suspect bound.
 type band struct {
 	x0, x1 float64
 	label  string
+	host   bool
+	twin   string  // host bands: whose seconds
+	peak   float64 // host bands: the largest steal, percent
 }
 
 // axisSpec says how an axis is scaled; the domain comes from the data
@@ -319,9 +323,15 @@ func (c *chart) svg() string {
 		if x1 <= x0 {
 			continue
 		}
-		fmt.Fprintf(&b, `<rect class="band" x="%.1f" y="%g" width="%.1f" height="%g" fill="#f03e3e" fill-opacity="0.09" stroke="#f03e3e" stroke-opacity="0.35" stroke-dasharray="3 3"/>`,
-			x0, top, x1-x0, bottom-top)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="11" fill="#c92a2a">%s</text>`, x0+4, top+13, esc(bd.label))
+		class, fill, text, ly := "band", "#f03e3e", "#c92a2a", top+13
+		if bd.host {
+			// Amber, labelled lower, so a stall the host caused is not
+			// taken for a fault window drawn on the same seconds.
+			class, fill, text, ly = "band host", "#f59f00", "#e67700", top+26
+		}
+		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%g" width="%.1f" height="%g" fill="%s" fill-opacity="0.09" stroke="%s" stroke-opacity="0.35" stroke-dasharray="3 3"/>`,
+			class, x0, top, x1-x0, bottom-top, fill, fill)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="11" fill="%s">%s</text>`, x0+4, ly, text, esc(bd.label))
 	}
 
 	fmt.Fprintf(&b, `<g clip-path="url(#%s)" fill="none" stroke-linejoin="round" stroke-linecap="round">`, esc(clip))

@@ -100,6 +100,9 @@ type TwinResult struct {
 	// Faults are the scenario's fault windows as they happened.
 	Faults  []FaultWindow `json:"faults,omitempty"`
 	Clamped int64         `json:"latencies_clamped"`
+	// Host is the host's interference (CPU steal and pressure) during the
+	// load; nil when nothing was measured or the summary predates it.
+	Host *HostStats `json:"host,omitempty"`
 }
 
 // LagStats is summary.json's lag object: what harness/lag's Analyze makes

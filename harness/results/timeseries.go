@@ -34,13 +34,19 @@ const (
 	ColQueueDepth = "queue_depth"
 	ColLagMs      = "lag_ms"
 	ColFaults     = "faults" // the faults active, "+"-separated
+	// The host's interference in the second, appended after faults so
+	// positional readers of older files keep working; empty when unknown.
+	ColStealPct         = "steal_pct"          // share of all CPU time the hypervisor stole
+	ColCPUPressurePct   = "cpu_pressure_pct"   // share of the second some task waited for a CPU (PSI)
+	ColCPUPressureAvg10 = "cpu_pressure_avg10" // the kernel's PSI some avg10 at the second's end
 )
 
 // Columns lists timeseries.csv's columns in the order the runner writes
 // them, so the writer and the readers share one list.
 func Columns() []string {
 	return []string{ColT, ColTwin, ColPhase, ColOffered, ColReplies, ColErrors, ColTimeouts, ColDropped,
-		ColEnded, ColInFlight, ColAckP50, ColAckP99, ColE2EP50, ColE2EP99, ColQueueDepth, ColLagMs, ColFaults}
+		ColEnded, ColInFlight, ColAckP50, ColAckP99, ColE2EP50, ColE2EP99, ColQueueDepth, ColLagMs, ColFaults,
+		ColStealPct, ColCPUPressurePct, ColCPUPressureAvg10}
 }
 
 // Timeseries is timeseries.csv split by twin. Columns are looked up by

@@ -68,7 +68,7 @@ func TestDecodeTimeseries(t *testing.T) {
 // The header is part of the schema users' scripts read: it must not move
 // when the list is edited.
 func TestColumnsAreTheSchema(t *testing.T) {
-	const want = "t_s,twin,phase,offered,replies,errors,timeouts,dropped,ended,in_flight,ack_p50_ms,ack_p99_ms,e2e_p50_ms,e2e_p99_ms,queue_depth,lag_ms,faults"
+	const want = "t_s,twin,phase,offered,replies,errors,timeouts,dropped,ended,in_flight,ack_p50_ms,ack_p99_ms,e2e_p50_ms,e2e_p99_ms,queue_depth,lag_ms,faults,steal_pct,cpu_pressure_pct,cpu_pressure_avg10"
 	if got := strings.Join(Columns(), ","); got != want {
 		t.Fatalf("timeseries.csv header\n got %s\nwant %s", got, want)
 	}

@@ -2,14 +2,17 @@ package runner
 
 import (
 	"context"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/edabench/edabench/harness/hoststat"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/output"
+	"github.com/edabench/edabench/harness/results"
 )
 
 // ticker cuts the recorders into one-second intervals: each goes into the
@@ -27,16 +30,23 @@ type ticker struct {
 	phaseSecs map[string]float64
 	rows      []output.Row
 	last      time.Time
+	// host reads the host's steal and CPU pressure at each cut, so each
+	// second's latencies sit beside what the host took in that second.
+	host *hoststat.Sampler
 }
 
 func newTicker(st *twinState, env *twinEnv, emit func(output.Tick)) *ticker {
 	t := &ticker{st: st, env: env, emit: emit, phases: map[string]*[4]*hdrhistogram.Histogram{},
-		phaseSecs: map[string]float64{}, last: st.start}
+		phaseSecs: map[string]float64{}, last: st.start, host: hoststat.NewSampler(hostProc, time.Now())}
 	for i := range t.total {
 		t.total[i] = newHist()
 	}
 	return t
 }
+
+// hostProc is where the host's counters are read: the machine's own, the
+// same for every twin.
+const hostProc = "/proc"
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 3_600_000_000, 3) }
 
@@ -92,6 +102,10 @@ func (t *ticker) cut(now time.Time, phase string) {
 	}
 	row := output.Row{Sec: t.st.sec(began), Phase: phase, InFlight: t.st.inFlight.Load(),
 		AckP50: q(iv[mAck], 50), AckP99: q(iv[mAck], 99), E2EP50: q(iv[mE2E], 50), E2EP99: q(iv[mE2E], 99)}
+	// The files' own reading time, not the tick's: a cut that waited for
+	// the lock would otherwise divide the stall by too short an interval.
+	hs := t.host.Next(time.Now())
+	row.Host = &hs
 	if t.env.sampler != nil {
 		row.Depth, row.LagMs = lastLag(t.env.sampler.Last())
 	}
@@ -190,4 +204,28 @@ func (t *ticker) end(now time.Time) output.TwinEnd {
 			Errors: st.secErrors[s].Load(), Timeouts: st.secTimeouts[s].Load(), Dropped: st.secDropped[s].Load(), Ended: st.secEnded[s].Load()})
 	}
 	return out
+}
+
+// hostStats summarizes the host's interference over the load's seconds
+// (the drain's are after the figures a claim reads); nil, with the reason
+// logged, when this machine gives neither steal nor pressure.
+func (t *ticker) hostStats(log *slog.Logger) *results.HostStats {
+	var secs []int
+	var steal, pressure []float64
+	for _, r := range t.rowsBySecond() {
+		if r.Phase == "drain" || r.Phase == "setup" || r.Host == nil {
+			continue
+		}
+		secs = append(secs, r.Sec)
+		steal = append(steal, r.Host.StealPct)
+		pressure = append(pressure, r.Host.PressurePct)
+	}
+	h := results.SummarizeHost(secs, steal, pressure, hoststat.SuspectStealPct)
+	t.mu.Lock()
+	cpuErr, psiErr := t.host.Errs()
+	t.mu.Unlock()
+	if cpuErr != nil || psiErr != nil {
+		log.Info("host interference partly unknown", "steal_err", cpuErr, "pressure_err", psiErr)
+	}
+	return h
 }

@@ -70,6 +70,14 @@ func Evaluate(s *Set, now time.Time) Verdict {
 	v := Verdict{GeneratedAt: now.UTC().Truncate(time.Second)}
 	for i, r := range rules {
 		c := r.rule(s)
+		if c.Status != Inconclusive {
+			// A decided claim whose figures the host may have made is not
+			// the twins' architecture speaking.
+			if why := hostSuspect(s, c.Runs); why != "" {
+				c.Evidence = fmt.Sprintf("%s: read as inconclusive, it would have read %q; rerun it. %s", why, c.Status, c.Evidence)
+				c.Status = Inconclusive
+			}
+		}
 		c.ID = i + 1
 		c.Claim = r.text
 		if c.Runs == nil {
