@@ -26,10 +26,10 @@ type Options struct {
 	// Target drives a twin that is already running at this gateway address
 	// instead of starting one; it implies a single twin.
 	Target string
-	// AMQPURL and Prefix tell an external EDA or hybrid twin's broker and
+	// BrokerURL and Prefix tell an external EDA or hybrid twin's broker and
 	// names, for the completion observer; ignored when the runner starts the twin.
-	AMQPURL, Prefix string
-	Binary          string // the target binary; built from source when empty
+	BrokerURL, Prefix string
+	Binary            string // the target binary; built from source when empty
 	// BinaryArgs go before every service's flags (launch.Spec.BinaryArgs):
 	// {"serve"} when Binary is edabench itself.
 	BinaryArgs  []string
@@ -52,7 +52,7 @@ func WithScenario(s *scenario.Scenario) Option { return func(o *Options) { o.Sce
 func WithOutDir(d string) Option               { return func(o *Options) { o.OutDir = d } }
 func WithTarget(addr string) Option            { return func(o *Options) { o.Target = addr } }
 func WithExternalBroker(url, prefix string) Option {
-	return func(o *Options) { o.AMQPURL, o.Prefix = url, prefix }
+	return func(o *Options) { o.BrokerURL, o.Prefix = url, prefix }
 }
 
 // WithBinary sets the command that runs a twin service: the target binary,
@@ -104,7 +104,7 @@ func (o *Options) defaults() error {
 		if err := loopback.Check(o.Target); err != nil {
 			return fmt.Errorf("%w: --target: %v", ErrInvalid, err)
 		}
-		if twinkind.Of(o.Twins[0]).UsesBroker() && (o.AMQPURL == "" || o.Prefix == "") {
+		if twinkind.Of(o.Twins[0]).UsesBroker() && (o.BrokerURL == "" || o.Prefix == "") {
 			return fmt.Errorf("%w: --target with --twin %s needs --amqp and --prefix of the running twin, to observe its completions", ErrInvalid, o.Twins[0])
 		}
 	}

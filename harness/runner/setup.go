@@ -41,7 +41,7 @@ func (t *twinRun) edaConfig() eda.Config {
 		prefix = o.Prefix
 	}
 	cfg := eda.DefaultConfig()
-	cfg.AMQPURL, cfg.Prefix = t.r.amqpURL(), prefix
+	cfg.URL, cfg.Prefix = t.r.amqpURL(), prefix
 	cfg.Topology, cfg.Steps = workflow.Topology(sc.Topology), sc.StepCount()
 	if t.kind.HandsOff() {
 		cfg = hybrid.EDAConfig(cfg)
@@ -55,7 +55,7 @@ func (r *Runner) amqpURL() string {
 	if r.node != nil {
 		return r.node.ClientURL()
 	}
-	return r.o.AMQPURL
+	return r.o.BrokerURL
 }
 
 // launch starts the twin's services (behind proxies when a fault degrades
@@ -76,7 +76,7 @@ func (t *twinRun) launch() error {
 		})
 	}
 	tw, err := launch.Start(t.ctx, launch.Spec{Twin: t.name, Topology: workflow.Topology(sc.Topology), Binary: o.Binary, BinaryArgs: o.BinaryArgs,
-		Dir: r.dir, AMQPURL: t.env.edaCfg.AMQPURL, Prefix: t.env.edaCfg.Prefix, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
+		Dir: r.dir, URL: t.env.edaCfg.URL, Prefix: t.env.edaCfg.Prefix, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (t *twinRun) launch() error {
 			t.log.Warn("stopping the twin", "err", err)
 		}
 		if t.kind.UsesBroker() && r.node != nil {
-			deleteQueues(ctx, t.env.edaCfg.AMQPURL, t.env.edaCfg)
+			deleteQueues(ctx, t.env.edaCfg.URL, t.env.edaCfg)
 		}
 	})
 	if len(sc.Faults) > 0 {

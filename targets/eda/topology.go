@@ -43,8 +43,8 @@ type Config struct {
 	// Driver names the broker driver (drivers.Builtin); empty means
 	// bus.RabbitMQ.
 	Driver string
-	// AMQPURL is the broker's URL, in the driver's scheme.
-	AMQPURL string
+	// URL is the broker's URL, in the driver's scheme.
+	URL string
 	// Options are the driver's own settings (rabbitmq.Options: queue type,
 	// prefetch, heartbeat); nil means its defaults. Prefetch bounds the
 	// unacked deliveries per consumer, and handlers run concurrently up to
@@ -64,7 +64,7 @@ type Config struct {
 
 // DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 64.
 func DefaultConfig() Config {
-	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, AMQPURL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
+	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, URL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
 		Options: DefaultRabbitMQ(), MaxAttempts: 5}
 }
 
@@ -203,7 +203,7 @@ func (c Config) Dial(ctx context.Context, name string, extra ...bus.Option) (*bu
 	if err != nil {
 		return nil, err
 	}
-	opts := []bus.Option{bus.WithURL(c.AMQPURL), bus.WithExchange(c.Exchange()), bus.WithConnectionName(name),
+	opts := []bus.Option{bus.WithURL(c.URL), bus.WithExchange(c.Exchange()), bus.WithConnectionName(name),
 		bus.WithDriverOptions(c.Options), bus.WithMandatory(true)}
 	for _, q := range c.Queues() {
 		opts = append(opts, bus.WithQueue(q))
