@@ -40,10 +40,13 @@ type Spec struct {
 	// for Kafka); Prefix keeps twins sharing a broker apart (default
 	// "edabench").
 	Broker, URL, Prefix string
-	Cost                string            // --cost for every step
-	StepCosts           map[string]string // step -> --step-cost spec
-	Args                []string          // extra flags for every service
-	Seed                uint64
+	// EndQueue is the harness's queue of the order ends, declared by the
+	// twin (eda.Config.EndQueue); "" for none.
+	EndQueue  string
+	Cost      string            // --cost for every step
+	StepCosts map[string]string // step -> --step-cost spec
+	Args      []string          // extra flags for every service
+	Seed      uint64
 	// Hops, if set, gets a proxy on every hop, for network faults: a caller
 	// reaches each step called over gRPC (every RR step, the hybrid's
 	// payment) through one, and every service that talks to the broker
@@ -219,6 +222,9 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 			broker, urlFlag = bus.RabbitMQ, "--amqp"
 		}
 		args = append(args, "--broker", broker, urlFlag, t.brokerURL(svc), "--prefix", s.Prefix)
+		if s.EndQueue != "" {
+			args = append(args, "--end-queue", s.EndQueue)
+		}
 	}
 	if svc != "gateway" {
 		if s.Cost != "" {

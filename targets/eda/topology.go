@@ -60,6 +60,12 @@ type Config struct {
 	// and publishes payment's success event itself, so payment has no queue
 	// and no consumer; the gateway compensates it when a later step fails.
 	SyncPayment bool
+	// EndQueue, if set, is a subscriber's own queue of the order ends
+	// (EndQueueOf), declared with the twin's topology. On RabbitMQ a
+	// subscriber binds its queue itself (orderends); a driver that routes
+	// by the topology its own service declared (Kafka) produces only to
+	// queues it knows, so the harness names its queue here.
+	EndQueue string
 }
 
 // DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 64.
@@ -187,7 +193,16 @@ func (c Config) Queues() []bus.Queue {
 		}
 	}
 	qs = append(qs, bus.Queue{Name: c.QueueName("gateway"), MaxAttempts: c.MaxAttempts, Bindings: gw})
+	if c.EndQueue != "" {
+		qs = append(qs, EndQueueOf(c.EndQueue))
+	}
 	return qs
+}
+
+// EndQueueOf is a subscriber's queue of the order ends: bound to both
+// ends, one copy (a lost end is an order the audit counts, not data).
+func EndQueueOf(name string) bus.Queue {
+	return bus.Queue{Name: name, Unreplicated: true, Bindings: []string{KeyOrderCompleted, KeyOrderFailed}}
 }
 
 // consumes says whether step runs as a consumer of this twin: every step,

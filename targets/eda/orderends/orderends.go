@@ -59,7 +59,7 @@ func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order ends: %w", err)
 	}
-	q := bus.Queue{Name: cfg.Queue, Unreplicated: true, Bindings: []string{eda.KeyOrderCompleted, eda.KeyOrderFailed}}
+	q := eda.EndQueueOf(cfg.Queue)
 	opts := []bus.Option{bus.WithURL(cfg.Twin.URL), bus.WithExchange(cfg.Twin.Exchange()), bus.WithQueue(q),
 		bus.WithConnectionName(cfg.ConnectionName), bus.WithDriverOptions(cfg.Twin.Options), bus.WithLogger(cfg.Logger)}
 	if cfg.DialTimeout > 0 {
