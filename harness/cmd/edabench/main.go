@@ -146,7 +146,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.twin, "twin", "both", "rr, eda, hybrid, both (rr and eda) or all (the three): several run one after the other on identical schedules")
 	fs.StringVar(&o.scenario, "scenario", "smoke", "a built-in scenario ("+strings.Join(scenario.Shipped(), ", ")+"; see edabench scenarios), or a scenario file's path (a value with a / or a .)")
 	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
-	fs.StringVar(&o.broker, "broker", "", "the backbone of the EDA and hybrid twins: "+strings.Join(brokernodes.Builtin().Names(), " or ")+"; edabench starts (or reuses) its private node, `make kafka` fetches Kafka first (default: the scenario's broker key, else "+brokernode.Default+"; RR ignores it)")
+	fs.StringVar(&o.broker, "broker", "", "the backbone of the EDA and hybrid twins: "+strings.Join(brokernodes.Builtin().Names(), " or ")+"; edabench starts (or reuses) its private node (make kafka fetches Kafka first) (default: the scenario's broker key, else "+brokernode.Default+"; RR ignores it)")
 	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
