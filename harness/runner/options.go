@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
@@ -139,7 +140,7 @@ func (o *Options) checkBroker() error {
 	if _, err := drivers.Builtin().Lookup(o.Broker); err != nil {
 		return fmt.Errorf("%w: --broker: %w", ErrInvalid, err)
 	}
-	if o.Target != "" && o.Broker != brokernode.Default {
+	if o.Target != "" && o.Broker != brokernode.Default && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() }) {
 		return fmt.Errorf("%w: --target with --broker %s: a running twin's completions are observed over RabbitMQ only; drop --target to let edabench start the twin", ErrInvalid, o.Broker)
 	}
 	return nil
