@@ -352,7 +352,7 @@ func runK6(t *testing.T, k6, prom, twin string) map[string]any {
 	if twin == "eda" {
 		node := brokertest.Shared(t)
 		// Deleted, k6's queue with the twin's, when the test ends.
-		spec.AMQPURL, spec.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "k6dash")
+		spec.URL, spec.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "k6dash")
 		env = append(env, "AMQP="+node.AMQPURL(), "PREFIX="+spec.Prefix, "MGMT="+node.MgmtURL())
 	}
 	tw, err := launch.Start(ctx, spec)

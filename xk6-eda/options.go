@@ -58,7 +58,7 @@ var optionKeys = []string{"twin", "grpc", "amqp", "prefix", "completionTimeout",
 // option and what it accepts.
 func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	o := options{Prefix: DefaultPrefix, CompletionTimeout: DefaultCompletionTimeout,
-		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL, AMQP: eda.DefaultConfig().AMQPURL}
+		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL, AMQP: eda.DefaultConfig().URL}
 	if v == nil || sobek.IsUndefined(v) || sobek.IsNull(v) {
 		return o, errors.New(`eda.Client: options are required, e.g. new eda.Client({ twin: "eda", grpc: "127.0.0.1:7200", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`)
 	}

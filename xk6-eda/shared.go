@@ -196,7 +196,7 @@ func runID() (string, error) {
 // OrderCompleted and OrderFailed, and consumes it in the background.
 func (s *shared) subscribe() error {
 	cfg := eda.DefaultConfig()
-	cfg.AMQPURL, cfg.Prefix = s.opts.AMQP, s.opts.Prefix
+	cfg.URL, cfg.Prefix = s.opts.AMQP, s.opts.Prefix
 	s.cfg = cfg
 	s.queue = cfg.QueueName("k6." + s.run)
 	conn, err := orderends.Subscribe(s.ctx, orderends.Config{Twin: cfg, Queue: s.queue, ConnectionName: "edabench/k6/" + s.run,
@@ -459,4 +459,4 @@ func (s *shared) client() orderpb.OrderServiceClient {
 	return s.clients[s.next.Add(1)%uint64(len(s.clients))]
 }
 
-func defaultAMQP() string { return eda.DefaultConfig().AMQPURL }
+func defaultAMQP() string { return eda.DefaultConfig().URL }

@@ -19,6 +19,7 @@ import (
 	"github.com/edabench/edabench/harness/hops"
 	"github.com/edabench/edabench/harness/supervise"
 	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/workflow"
 )
 
@@ -33,13 +34,19 @@ type Spec struct {
 	// installed edabench has no target binary and no source to build one).
 	BinaryArgs []string
 	Dir        string // logs/ and data/ go here
-	// AMQPURL and Prefix are for the twins over the broker (EDA, hybrid);
-	// Prefix keeps twins sharing a broker apart (default "edabench").
-	AMQPURL, Prefix string
-	Cost            string            // --cost for every step
-	StepCosts       map[string]string // step -> --step-cost spec
-	Args            []string          // extra flags for every service
-	Seed            uint64
+	// Broker names the broker driver of the twins over the broker (EDA,
+	// hybrid): a name in drivers.Builtin(), "" meaning RabbitMQ. URL is its
+	// client URL in the driver's form (amqp://... for RabbitMQ, HOST:PORT
+	// for Kafka); Prefix keeps twins sharing a broker apart (default
+	// "edabench").
+	Broker, URL, Prefix string
+	// EndQueue is the harness's queue of the order ends, declared by the
+	// twin (eda.Config.EndQueue); "" for none.
+	EndQueue  string
+	Cost      string            // --cost for every step
+	StepCosts map[string]string // step -> --step-cost spec
+	Args      []string          // extra flags for every service
+	Seed      uint64
 	// Hops, if set, gets a proxy on every hop, for network faults: a caller
 	// reaches each step called over gRPC (every RR step, the hybrid's
 	// payment) through one, and every service that talks to the broker
@@ -142,25 +149,45 @@ func Start(ctx context.Context, spec Spec) (*Twin, error) {
 	return t, nil
 }
 
-// proxyBroker routes svc's AMQP connection through a proxy of its own.
+// proxyBroker routes svc's broker connection through a proxy of its own.
 func (t *Twin) proxyBroker(svc string) error {
-	u, err := url.Parse(t.spec.AMQPURL)
+	host, err := brokerHost(t.spec.URL)
 	if err != nil {
-		return fmt.Errorf("AMQP URL: %w", err)
+		return err
 	}
-	if t.via[svc], err = t.spec.Hops.Add(svc, u.Host); err != nil {
+	if t.via[svc], err = t.spec.Hops.Add(svc, host); err != nil {
 		return err
 	}
 	return nil
 }
 
-// amqpURL is the broker's URL as svc should dial it.
-func (t *Twin) amqpURL(svc string) string {
+// brokerHost is the HOST:PORT of a broker URL: a URL with a scheme
+// (RabbitMQ's amqp://) or a bare address (Kafka's seed broker).
+func brokerHost(raw string) (string, error) {
+	if !strings.Contains(raw, "://") {
+		if _, _, err := net.SplitHostPort(raw); err != nil {
+			return "", fmt.Errorf("broker URL %q: want SCHEME://HOST:PORT/ or HOST:PORT: %w", raw, err)
+		}
+		return raw, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("broker URL: %w", err)
+	}
+	return u.Host, nil
+}
+
+// brokerURL is the broker's URL as svc should dial it: through its proxy,
+// if it has one, in the same form as Spec.URL.
+func (t *Twin) brokerURL(svc string) string {
 	addr, ok := t.via[svc]
 	if !ok {
-		return t.spec.AMQPURL
+		return t.spec.URL
 	}
-	u, _ := url.Parse(t.spec.AMQPURL) // parsed by proxyBroker already
+	if !strings.Contains(t.spec.URL, "://") {
+		return addr // a bare HOST:PORT (Kafka)
+	}
+	u, _ := url.Parse(t.spec.URL) // parsed by proxyBroker already
 	u.Host = addr
 	return u.String()
 }
@@ -188,7 +215,16 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 		args = append(args, "--listen", ports[svc])
 	}
 	if twinkind.Of(s.Twin).ServiceUsesBroker(svc) {
-		args = append(args, "--amqp", t.amqpURL(svc), "--prefix", s.Prefix)
+		// --amqp stays RabbitMQ's spelling; another driver's URL is in its
+		// own form, so it has a flag of its own.
+		broker, urlFlag := s.Broker, "--broker-url"
+		if broker == "" || broker == bus.RabbitMQ {
+			broker, urlFlag = bus.RabbitMQ, "--amqp"
+		}
+		args = append(args, "--broker", broker, urlFlag, t.brokerURL(svc), "--prefix", s.Prefix)
+		if s.EndQueue != "" {
+			args = append(args, "--end-queue", s.EndQueue)
+		}
 	}
 	if svc != "gateway" {
 		if s.Cost != "" {

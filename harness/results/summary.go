@@ -39,7 +39,17 @@ type Environment struct {
 	MemoryMiB int64  `json:"memory_mib,omitempty"`
 	Kernel    string `json:"kernel,omitempty"`
 	Hostname  string `json:"hostname"`
-	RabbitMQ  string `json:"rabbitmq,omitempty"`
+	// Broker is the backbone the EDA and hybrid twins ran over (absent
+	// when only RR ran). RabbitMQ repeats its version for the readers
+	// written before Kafka could be chosen.
+	Broker   *BrokerInfo `json:"broker,omitempty"`
+	RabbitMQ string      `json:"rabbitmq,omitempty"`
+}
+
+// BrokerInfo names a run's broker (the value of --broker) and its version.
+type BrokerInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
 }
 
 // Counts accounts for every request: sent = ok + rejected + errors + timeouts + dropped.

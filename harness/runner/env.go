@@ -90,12 +90,12 @@ func buildVersion(bi *debug.BuildInfo) string {
 	return rev
 }
 
-// startNode starts (or reuses) n, else the default broker's default node.
-func startNode(ctx context.Context, n brokernode.Node) (brokernode.Node, error) {
+// startNode starts (or reuses) n, else broker's default node.
+func startNode(ctx context.Context, broker string, n brokernode.Node) (brokernode.Node, error) {
 	if n != nil {
 		return n, n.Start(ctx)
 	}
-	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+	kind, err := brokernodes.Builtin().Lookup(broker)
 	if err != nil {
 		return nil, err
 	}

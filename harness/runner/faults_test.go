@@ -60,7 +60,7 @@ drain: 60s
 cost: dist=fixed,mean=1ms
 `, tt.name, tt.fault))
 			sum, dir, err := Run(context.Background(), WithTwins(tt.twins...), WithScenario(sc), WithBinary(bin),
-				WithBroker(node), WithOutDir(t.TempDir()), WithMetricsAddr("off"))
+				WithNode(node), WithOutDir(t.TempDir()), WithMetricsAddr("off"))
 			if err != nil {
 				t.Fatalf("run: %v (results in %s)", err, dir)
 			}

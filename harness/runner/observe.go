@@ -19,7 +19,9 @@ func (t *twinRun) observe() error {
 		if err := t.observeOrders(); err != nil {
 			return err
 		}
-		t.observeQueues()
+		if err := t.observeQueues(); err != nil {
+			return err
+		}
 	}
 	t.observeProcesses()
 	return nil
@@ -46,7 +48,7 @@ func (t *twinRun) observeOrders() error {
 }
 
 // observeQueues samples the depth and lag of the twin's queues each tick.
-func (t *twinRun) observeQueues() {
+func (t *twinRun) observeQueues() error {
 	var urls []string
 	if tw := t.env.tw; tw != nil {
 		for _, svc := range tw.Services() {
@@ -55,6 +57,9 @@ func (t *twinRun) observeQueues() {
 	}
 	var queues []string
 	for _, q := range t.env.edaCfg.Queues() {
+		if q.Name == t.env.edaCfg.EndQueue {
+			continue // the harness's own: no service settles from it
+		}
 		queues = append(queues, q.Name)
 	}
 	node := t.r.node
@@ -62,6 +67,17 @@ func (t *twinRun) observeQueues() {
 		// An external twin's broker: sampled through the default node's
 		// management API only if it is that node.
 		node = openDefaultNode()
+	} else if !nodeDepthIsBacklog(t.r.o.Broker) {
+		g, err := newGroupDepthNode(t.ctx, node, t.env.edaCfg, queues)
+		if err != nil {
+			return err
+		}
+		t.onExit(func(context.Context) {
+			if err := g.Close(); err != nil {
+				t.log.Debug("closing the queue depth reader", "err", err)
+			}
+		})
+		node = g
 	}
 	t.env.lagSrc = lag.NewSource(node, queues, urls)
 	if node != nil {
@@ -77,6 +93,7 @@ func (t *twinRun) observeQueues() {
 	}
 	t.env.sampler = lag.NewSampler(t.env.lagSrc, tick, nil)
 	go t.env.sampler.Run(t.ctx)
+	return nil
 }
 
 // observeProcesses meters the harness, each service and the broker node

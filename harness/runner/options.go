@@ -8,14 +8,17 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/edabench/edabench/harness/brokernode"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/targets/bus/drivers"
 )
 
 // Options configure a run. Build them with the With* options (ghz-style).
@@ -26,10 +29,10 @@ type Options struct {
 	// Target drives a twin that is already running at this gateway address
 	// instead of starting one; it implies a single twin.
 	Target string
-	// AMQPURL and Prefix tell an external EDA or hybrid twin's broker and
+	// BrokerURL and Prefix tell an external EDA or hybrid twin's broker and
 	// names, for the completion observer; ignored when the runner starts the twin.
-	AMQPURL, Prefix string
-	Binary          string // the target binary; built from source when empty
+	BrokerURL, Prefix string
+	Binary            string // the target binary; built from source when empty
 	// BinaryArgs go before every service's flags (launch.Spec.BinaryArgs):
 	// {"serve"} when Binary is edabench itself.
 	BinaryArgs  []string
@@ -39,9 +42,13 @@ type Options struct {
 	Log         *slog.Logger
 	Seed        uint64
 	Conns       int // gRPC connections the load spreads over (default 4)
-	// Broker is the private node to start or reuse (default: the default
-	// node of brokernode.Default): tests that restart it give one of their own.
-	Broker brokernode.Node
+	// Broker names the broker kind the EDA and hybrid twins run over: its
+	// default node (brokernodes.Builtin) and the driver of the same name
+	// (drivers.Builtin); default brokernode.Default. RR ignores it.
+	Broker string
+	// Node is the private node to start or reuse instead of Broker's
+	// default node: tests that restart it give one of their own.
+	Node brokernode.Node
 }
 
 // Option sets one field.
@@ -52,7 +59,7 @@ func WithScenario(s *scenario.Scenario) Option { return func(o *Options) { o.Sce
 func WithOutDir(d string) Option               { return func(o *Options) { o.OutDir = d } }
 func WithTarget(addr string) Option            { return func(o *Options) { o.Target = addr } }
 func WithExternalBroker(url, prefix string) Option {
-	return func(o *Options) { o.AMQPURL, o.Prefix = url, prefix }
+	return func(o *Options) { o.BrokerURL, o.Prefix = url, prefix }
 }
 
 // WithBinary sets the command that runs a twin service: the target binary,
@@ -67,8 +74,11 @@ func WithProgress(w io.Writer, tty bool) Option {
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Log = l } }
 func WithSeed(s uint64) Option         { return func(o *Options) { o.Seed = s } }
 
-// WithBroker sets the private node to start, for a test that restarts it.
-func WithBroker(n brokernode.Node) Option { return func(o *Options) { o.Broker = n } }
+// WithBroker names the broker kind ("rabbitmq", "kafka"); "" keeps the default.
+func WithBroker(name string) Option { return func(o *Options) { o.Broker = name } }
+
+// WithNode sets the private node to start, for a test that restarts it.
+func WithNode(n brokernode.Node) Option { return func(o *Options) { o.Node = n } }
 
 // ErrInvalid marks an option the user must fix (the CLI exits 2).
 var ErrInvalid = errors.New("invalid run options")
@@ -89,6 +99,9 @@ func (o *Options) defaults() error {
 	if o.Scenario == nil {
 		return fmt.Errorf("%w: no scenario", ErrInvalid)
 	}
+	if err := o.checkBroker(); err != nil {
+		return err
+	}
 	if len(o.Twins) == 0 {
 		return fmt.Errorf("%w: no twin: want rr, eda, hybrid, both or all", ErrInvalid)
 	}
@@ -104,9 +117,31 @@ func (o *Options) defaults() error {
 		if err := loopback.Check(o.Target); err != nil {
 			return fmt.Errorf("%w: --target: %v", ErrInvalid, err)
 		}
-		if twinkind.Of(o.Twins[0]).UsesBroker() && (o.AMQPURL == "" || o.Prefix == "") {
+		if twinkind.Of(o.Twins[0]).UsesBroker() && (o.BrokerURL == "" || o.Prefix == "") {
 			return fmt.Errorf("%w: --target with --twin %s needs --amqp and --prefix of the running twin, to observe its completions", ErrInvalid, o.Twins[0])
 		}
+	}
+	return nil
+}
+
+// checkBroker settles the broker kind: --broker, else the scenario's
+// broker key, else the default; it must be both a node kind and a driver,
+// since the run starts the one and the twins dial the other.
+func (o *Options) checkBroker() error {
+	if o.Broker == "" {
+		o.Broker = o.Scenario.Broker
+	}
+	if o.Broker == "" {
+		o.Broker = brokernode.Default
+	}
+	if _, err := brokernodes.Builtin().Lookup(o.Broker); err != nil {
+		return fmt.Errorf("%w: --broker: %w", ErrInvalid, err)
+	}
+	if _, err := drivers.Builtin().Lookup(o.Broker); err != nil {
+		return fmt.Errorf("%w: --broker: %w", ErrInvalid, err)
+	}
+	if o.Target != "" && o.Broker != brokernode.Default && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() }) {
+		return fmt.Errorf("%w: --target with --broker %s: a running twin's completions are observed over RabbitMQ only; drop --target to let edabench start the twin", ErrInvalid, o.Broker)
 	}
 	return nil
 }

@@ -36,8 +36,8 @@ func checkExternal(ctx context.Context, o Options) error {
 		return fmt.Errorf("%w: --target %s: %w", ErrInvalid, o.Target, err)
 	}
 	if twinkind.Of(o.Twins[0]).UsesBroker() {
-		if err := CheckBroker(ctx, o.AMQPURL); err != nil {
-			return fmt.Errorf("%w: --amqp %s: %w", ErrInvalid, redactURL(o.AMQPURL), err)
+		if err := CheckBroker(ctx, o.BrokerURL); err != nil {
+			return fmt.Errorf("%w: --amqp %s: %w", ErrInvalid, redactURL(o.BrokerURL), err)
 		}
 	}
 	return nil

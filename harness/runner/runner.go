@@ -86,13 +86,9 @@ func (r *Runner) run(ctx context.Context) error {
 	}
 	needBroker := o.Target == "" && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() })
 	if needBroker {
-		fmt.Fprintln(o.Progress, "edabench: starting the private RabbitMQ node...")
-		node, err := startNode(ctx, o.Broker)
-		if err != nil {
-			return fmt.Errorf("the private RabbitMQ node did not start: %w (see `make broker-up` for the same start by hand)", err)
+		if err := r.startBroker(ctx); err != nil {
+			return err
 		}
-		r.node = node
-		r.sum.Environment.RabbitMQ = node.Version(ctx)
 	}
 	if o.Target == "" && o.Binary == "" {
 		bin, err := r.targetBinary(ctx)
@@ -114,6 +110,43 @@ func (r *Runner) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// startBroker starts (or reuses) the private node of the run's broker and
+// records which broker it is, and its version, in the environment block.
+func (r *Runner) startBroker(ctx context.Context) error {
+	o := r.o
+	fmt.Fprintf(o.Progress, "edabench: starting the private %s node...\n", brokerTitle(o.Broker))
+	node, err := startNode(ctx, o.Broker, o.Node)
+	if err != nil {
+		return fmt.Errorf("the private %s node did not start: %w (%s starts it by hand)", brokerTitle(o.Broker), err, startByHand(o.Broker))
+	}
+	r.node = node
+	v := node.Version(ctx)
+	r.sum.Environment.Broker = &results.BrokerInfo{Name: o.Broker, Version: v}
+	if o.Broker == brokernode.Default {
+		r.sum.Environment.RabbitMQ = v
+	}
+	return nil
+}
+
+// brokerTitle is broker's name as its project spells it, for messages.
+func brokerTitle(broker string) string {
+	switch broker {
+	case "rabbitmq":
+		return "RabbitMQ"
+	case "kafka":
+		return "Kafka"
+	}
+	return broker
+}
+
+// startByHand is the command that starts broker's node outside a run.
+func startByHand(broker string) string {
+	if broker == brokernode.Default {
+		return "`make broker-up`"
+	}
+	return "`make kafka` then `go run ./harness/cmd/brokerctl up --broker " + broker + "`"
 }
 
 // sdLabels are the target labels Prometheus adds to every series of this

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/executor"
 	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/hops"
@@ -41,21 +42,30 @@ func (t *twinRun) edaConfig() eda.Config {
 		prefix = o.Prefix
 	}
 	cfg := eda.DefaultConfig()
-	cfg.AMQPURL, cfg.Prefix = t.r.amqpURL(), prefix
+	if o.Broker != cfg.Broker() {
+		// Another driver's defaults: RabbitMQ's options mean nothing to it.
+		cfg.Driver, cfg.Options = o.Broker, nil
+	}
+	cfg.URL, cfg.Prefix = t.r.brokerURL(), prefix
 	cfg.Topology, cfg.Steps = workflow.Topology(sc.Topology), sc.StepCount()
+	if !nodeDepthIsBacklog(o.Broker) {
+		// A driver that routes itself produces only to the queues its
+		// service declared: the harness's order ends must be among them.
+		cfg.EndQueue = completion.QueueName(cfg)
+	}
 	if t.kind.HandsOff() {
 		cfg = hybrid.EDAConfig(cfg)
 	}
 	return cfg
 }
 
-// amqpURL is the broker the twins use: the private node when the runner
+// brokerURL is the broker the twins use: the private node when the runner
 // started one, else the external twin's.
-func (r *Runner) amqpURL() string {
+func (r *Runner) brokerURL() string {
 	if r.node != nil {
 		return r.node.ClientURL()
 	}
-	return r.o.AMQPURL
+	return r.o.BrokerURL
 }
 
 // launch starts the twin's services (behind proxies when a fault degrades
@@ -76,7 +86,7 @@ func (t *twinRun) launch() error {
 		})
 	}
 	tw, err := launch.Start(t.ctx, launch.Spec{Twin: t.name, Topology: workflow.Topology(sc.Topology), Binary: o.Binary, BinaryArgs: o.BinaryArgs,
-		Dir: r.dir, AMQPURL: t.env.edaCfg.AMQPURL, Prefix: t.env.edaCfg.Prefix, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
+		Dir: r.dir, Broker: t.env.edaCfg.Broker(), URL: t.env.edaCfg.URL, Prefix: t.env.edaCfg.Prefix, EndQueue: t.env.edaCfg.EndQueue, Cost: sc.Cost, Seed: o.Seed, Steps: sc.StepCount(), Hops: proxies})
 	if err != nil {
 		return err
 	}
@@ -91,7 +101,7 @@ func (t *twinRun) launch() error {
 			t.log.Warn("stopping the twin", "err", err)
 		}
 		if t.kind.UsesBroker() && r.node != nil {
-			deleteQueues(ctx, t.env.edaCfg.AMQPURL, t.env.edaCfg)
+			deleteQueues(ctx, t.env.edaCfg.URL, t.env.edaCfg)
 		}
 	})
 	if len(sc.Faults) > 0 {

@@ -40,11 +40,12 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		Topology    string       `json:"topology"`
 		Steps       int          `json:"steps"`
 		Cost        string       `json:"cost,omitempty"`
+		Broker      string       `json:"broker,omitempty"`
 		Seed        uint64       `json:"seed"`
 		Faults      []fault.Spec `json:"faults,omitempty"`
 	}{Name: s.Name, Description: s.Description, Source: s.source, Arrival: string(s.Arrival),
 		SLO: slo{P99: durOrEmpty(s.SLO.P99), MaxErrorRate: s.SLO.MaxErrorRate}, Timeout: s.Timeout.String(),
-		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Steps: s.StepCount(), Cost: s.Cost, Seed: s.Seed, Faults: s.Faults}
+		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Steps: s.StepCount(), Cost: s.Cost, Broker: s.Broker, Seed: s.Seed, Faults: s.Faults}
 	for _, st := range s.Stages {
 		out.Stages = append(out.Stages, stage{st.Name, st.Duration.String(), st.Rate, st.To})
 	}

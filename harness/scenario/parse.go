@@ -22,7 +22,7 @@ import (
 
 // Allowed keys, in the order the messages list them.
 var (
-	topKeys   = []string{"name", "description", "arrival", "stages", "ramp", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "seed", "faults"}
+	topKeys   = []string{"name", "description", "arrival", "stages", "ramp", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "broker", "seed", "faults"}
 	stageKeys = []string{"name", "duration", "rate", "to"}
 	rampKeys  = []string{"start_rate", "step", "step_duration", "max_rate"}
 	sloKeys   = []string{"p99", "max_error_rate"}
@@ -108,6 +108,8 @@ func (d *decoder) top(key string, v *yaml.Node, p string) {
 		s.Steps = d.int(v, p)
 	case "cost":
 		s.Cost = d.str(v, p)
+	case "broker":
+		s.Broker = d.str(v, p)
 	case "seed":
 		s.Seed = d.uint(v, p)
 	case "faults":

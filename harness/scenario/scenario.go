@@ -65,7 +65,10 @@ type Scenario struct {
 	// Cost is the twins' step cost, in workflow.ParseCost's syntax; empty
 	// means the twins' default.
 	Cost string
-	Seed uint64
+	// Broker names the backbone of the EDA and hybrid twins ("rabbitmq",
+	// "kafka"); empty means the runner's default. --broker overrides it.
+	Broker string
+	Seed   uint64
 	// Faults are injected on the load's timeline, each undone when its
 	// window ends.
 	Faults []fault.Spec

@@ -23,7 +23,7 @@ func startTwin(t *testing.T, top workflow.Topology, costs map[workflow.Step]work
 	t.Helper()
 	node := brokertest.Shared(t)
 	cfg := DefaultConfig()
-	cfg.AMQPURL, cfg.Topology = node.AMQPURL(), top
+	cfg.URL, cfg.Topology = node.AMQPURL(), top
 	// Claimed, and checked empty after the cleanup below deleted it.
 	cfg.Prefix = brokertest.Prefix(t, node, "edatest")
 	ctx, cancel := context.WithCancel(context.Background())

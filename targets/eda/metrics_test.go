@@ -72,7 +72,7 @@ func TestMetricsNamedForTheBus(t *testing.T) {
 // so no broker is needed.
 func TestServicesRefuseAnotherBrokersMetrics(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.AMQPURL = "amqp://guest:guest@127.0.0.1:1/" // never dialled
+	cfg.URL = "amqp://guest:guest@127.0.0.1:1/" // never dialled
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	store, err := workflow.OpenStore("")

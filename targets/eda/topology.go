@@ -43,8 +43,8 @@ type Config struct {
 	// Driver names the broker driver (drivers.Builtin); empty means
 	// bus.RabbitMQ.
 	Driver string
-	// AMQPURL is the broker's URL, in the driver's scheme.
-	AMQPURL string
+	// URL is the broker's URL, in the driver's scheme.
+	URL string
 	// Options are the driver's own settings (rabbitmq.Options: queue type,
 	// prefetch, heartbeat); nil means its defaults. Prefetch bounds the
 	// unacked deliveries per consumer, and handlers run concurrently up to
@@ -60,11 +60,17 @@ type Config struct {
 	// and publishes payment's success event itself, so payment has no queue
 	// and no consumer; the gateway compensates it when a later step fails.
 	SyncPayment bool
+	// EndQueue, if set, is a subscriber's own queue of the order ends
+	// (EndQueueOf), declared with the twin's topology. On RabbitMQ a
+	// subscriber binds its queue itself (orderends); a driver that routes
+	// by the topology its own service declared (Kafka) produces only to
+	// queues it knows, so the harness names its queue here.
+	EndQueue string
 }
 
 // DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 64.
 func DefaultConfig() Config {
-	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, AMQPURL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
+	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, URL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
 		Options: DefaultRabbitMQ(), MaxAttempts: 5}
 }
 
@@ -187,7 +193,16 @@ func (c Config) Queues() []bus.Queue {
 		}
 	}
 	qs = append(qs, bus.Queue{Name: c.QueueName("gateway"), MaxAttempts: c.MaxAttempts, Bindings: gw})
+	if c.EndQueue != "" {
+		qs = append(qs, EndQueueOf(c.EndQueue))
+	}
 	return qs
+}
+
+// EndQueueOf is a subscriber's queue of the order ends: bound to both
+// ends, one copy (a lost end is an order the audit counts, not data).
+func EndQueueOf(name string) bus.Queue {
+	return bus.Queue{Name: name, Unreplicated: true, Bindings: []string{KeyOrderCompleted, KeyOrderFailed}}
 }
 
 // consumes says whether step runs as a consumer of this twin: every step,
@@ -203,7 +218,7 @@ func (c Config) Dial(ctx context.Context, name string, extra ...bus.Option) (*bu
 	if err != nil {
 		return nil, err
 	}
-	opts := []bus.Option{bus.WithURL(c.AMQPURL), bus.WithExchange(c.Exchange()), bus.WithConnectionName(name),
+	opts := []bus.Option{bus.WithURL(c.URL), bus.WithExchange(c.Exchange()), bus.WithConnectionName(name),
 		bus.WithDriverOptions(c.Options), bus.WithMandatory(true)}
 	for _, q := range c.Queues() {
 		opts = append(opts, bus.WithQueue(q))

@@ -28,7 +28,7 @@ func startTwin(t *testing.T, top workflow.Topology, failing workflow.Step) *twin
 	node := brokertest.Shared(t)
 	ecfg := eda.DefaultConfig()
 	// Claimed, and checked empty after the cleanup below deleted it.
-	ecfg.AMQPURL, ecfg.Topology, ecfg.Prefix = node.AMQPURL(), top, brokertest.Prefix(t, node, "hybridtest")
+	ecfg.URL, ecfg.Topology, ecfg.Prefix = node.AMQPURL(), top, brokertest.Prefix(t, node, "hybridtest")
 	ecfg = EDAConfig(ecfg)
 	rcfg := RRConfig(rr.DefaultConfig())
 	ctx, cancel := context.WithCancel(context.Background())

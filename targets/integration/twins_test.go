@@ -71,7 +71,7 @@ func startPlan(t *testing.T, twin string, plan workflow.Plan, node *broker.Node,
 		Prefix: fmt.Sprintf("it%d", rand.Uint32())}
 	if node != nil {
 		// Claimed, and checked empty after the cleanup below deleted it.
-		spec.AMQPURL, spec.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "it")
+		spec.URL, spec.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "it")
 	}
 	tw, err := launch.Start(ctx, spec)
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/drivers"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/rr"
@@ -54,6 +56,11 @@ broker; only the gateway listens for gRPC:
   CMD --twin eda --service payment --amqp amqp://guest:guest@127.0.0.1:5682/
   CMD --twin eda --service gateway --listen 127.0.0.1:7200 --amqp ...
 Start a private broker with ` + "`make broker-up`" + `.
+Over Kafka instead (--broker kafka; the seed broker as --broker-url, default
+the private node ` + "`make kafka`" + ` and ` + "`brokerctl up --broker kafka`" + ` start):
+  CMD --twin eda --service payment --broker kafka --broker-url 127.0.0.1:9102
+--amqp, --queue-type and --heartbeat are RabbitMQ's; --prefetch bounds the
+records in flight per consumer on Kafka too.
 
 The hybrid twin calls payment over gRPC from the gateway (RR's deadline,
 retries and circuit breaker), then publishes PaymentCaptured and replies
@@ -99,9 +106,11 @@ type options struct {
 	breakerFailures       int
 	breakerOpen           time.Duration
 	// EDA
-	amqpURL, prefix, queueType string
-	prefetch, maxAttempts      int
-	heartbeat                  time.Duration
+	broker, brokerURL, endQueue string
+	amqpURL, prefix, queueType  string
+	prefetch, maxAttempts       int
+	heartbeat                   time.Duration
+	set                         map[string]bool // the flags given on the command line
 }
 
 type multiFlag []string
@@ -136,7 +145,10 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	fs.IntVar(&o.retries, "retries", 2, "RR: retries of a call that failed with a retryable code (bounded by the deadline)")
 	fs.IntVar(&o.breakerFailures, "breaker-failures", 5, "RR: consecutive failures that open a peer's circuit breaker")
 	fs.DurationVar(&o.breakerOpen, "breaker-open", time.Second, "RR: how long an open breaker fails fast before a probe")
-	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5682/", "EDA: broker URL (the private node `make broker-up` starts)")
+	fs.StringVar(&o.broker, "broker", bus.RabbitMQ, "EDA: the broker driver: "+strings.Join(drivers.Builtin().Names(), " or "))
+	fs.StringVar(&o.brokerURL, "broker-url", "", "EDA: the broker's client URL in the driver's form (default: --amqp for rabbitmq, "+kafka.DefaultURL+" for kafka, the private nodes)")
+	fs.StringVar(&o.endQueue, "end-queue", "", "EDA: a subscriber's queue of the order ends to declare with the twin's topology (the harness's, on a broker whose driver routes itself: Kafka)")
+	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5682/", "EDA over RabbitMQ: broker URL (the private node `make broker-up` starts)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "EDA: names the exchange (PREFIX.orders) and queues (PREFIX.SERVICE)")
 	fs.StringVar(&o.queueType, "queue-type", "quorum", "EDA: quorum or classic")
 	fs.IntVar(&o.prefetch, "prefetch", 64, "EDA: unacked deliveries per consumer, handled concurrently")
@@ -148,6 +160,8 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 		}
 		return 2
 	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q (flags only; see --help)\n", name, fs.Arg(0))
 		return 2
@@ -243,13 +257,12 @@ func build(o options, log *slog.Logger) (*service, error) {
 		}
 	}
 	if twinkind.Of(o.twin).UsesBroker() {
-		if o.prefetch < 1 {
-			return nil, fmt.Errorf("--prefetch %d: want 1 to 65535", o.prefetch)
+		url, opts, err := driverSettings(o)
+		if err != nil {
+			return nil, err
 		}
-		// The AMQP flags are the RabbitMQ driver's own settings.
-		rmq := rabbitmq.Options{QueueType: rabbitmq.QueueType(o.queueType), Prefetch: o.prefetch, Heartbeat: o.heartbeat}
-		s.edaConfig = eda.Config{Topology: t, Steps: o.steps, Driver: bus.RabbitMQ, AMQPURL: o.amqpURL, Prefix: o.prefix,
-			Options: rmq, MaxAttempts: o.maxAttempts, SyncPayment: twinkind.Of(o.twin).HandsOff()}
+		s.edaConfig = eda.Config{Topology: t, Steps: o.steps, Driver: opts.Broker(), URL: url, Prefix: o.prefix,
+			Options: opts, MaxAttempts: o.maxAttempts, SyncPayment: twinkind.Of(o.twin).HandsOff(), EndQueue: o.endQueue}
 		if err := s.edaConfig.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.twin, err)
 		}
@@ -262,6 +275,41 @@ func build(o options, log *slog.Logger) (*service, error) {
 		log.Warn("no --data-dir: the idempotency journal is in memory, so a crashed and restarted step would apply redelivered orders again")
 	}
 	return s, nil
+}
+
+// driverSettings picks the broker driver by --broker and maps the flags
+// onto its own settings: --amqp, --queue-type and --heartbeat are
+// RabbitMQ's, so on another broker they are refused rather than ignored.
+func driverSettings(o options) (string, bus.DriverOptions, error) {
+	if o.broker == "" {
+		o.broker = bus.RabbitMQ
+	}
+	if _, err := drivers.Builtin().Lookup(o.broker); err != nil {
+		return "", nil, fmt.Errorf("--broker: %w", err)
+	}
+	if o.prefetch < 1 || o.prefetch > 65535 {
+		return "", nil, fmt.Errorf("--prefetch %d: want 1 to 65535", o.prefetch)
+	}
+	switch o.broker {
+	case bus.RabbitMQ:
+		url := o.amqpURL
+		if o.brokerURL != "" {
+			url = o.brokerURL
+		}
+		return url, rabbitmq.Options{QueueType: rabbitmq.QueueType(o.queueType), Prefetch: o.prefetch, Heartbeat: o.heartbeat}, nil
+	case kafka.Name:
+		for _, f := range []string{"amqp", "queue-type", "heartbeat"} {
+			if o.set[f] {
+				return "", nil, fmt.Errorf("--%s is RabbitMQ's; with --broker kafka give the seed broker as --broker-url HOST:PORT and drop --%s", f, f)
+			}
+		}
+		url := o.brokerURL
+		if url == "" {
+			url = kafka.DefaultURL
+		}
+		return url, kafka.Options{Prefetch: o.prefetch}, nil
+	}
+	return "", nil, fmt.Errorf("--broker %s: a driver this command has no flags for yet; add its settings to driverSettings", o.broker)
 }
 
 // parseCosts sets each step's cost model: --cost for every step this

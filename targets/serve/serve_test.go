@@ -10,6 +10,7 @@ import (
 
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
@@ -50,6 +51,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"step cost outside the plan", []string{"--twin", "rr", "--service", "all", "--steps", "1", "--step-cost", "inventory=mean=2ms"}, 2, "this process runs [payment], not inventory"},
 		{"fanout gateway needs the plan's peers", []string{"--twin", "rr", "--service", "gateway", "--topology", "fanout", "--steps", "2", "--peer", "payment=127.0.0.1:1"}, 2, "pass --peer inventory=HOST:PORT"},
 		{"port in use", []string{"--twin", "rr", "--service", "notification", "--listen", busy.Addr().String()}, 1, "address already in use"},
+		{"unknown broker", []string{"--twin", "eda", "--service", "payment", "--broker", "nats"}, 2, `--broker: broker "nats": no bus driver of that name; use one of rabbitmq, kafka`},
+		{"amqp on kafka", []string{"--twin", "hybrid", "--service", "inventory", "--broker", "kafka", "--amqp", "amqp://127.0.0.1:5682/"}, 2, "--amqp is RabbitMQ's; with --broker kafka give the seed broker as --broker-url"},
+		{"queue type on kafka", []string{"--twin", "eda", "--service", "payment", "--broker", "kafka", "--queue-type", "classic"}, 2, "--queue-type is RabbitMQ's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,6 +148,30 @@ func TestEveryTwinHasAStarter(t *testing.T) {
 	}
 }
 
+// --broker kafka picks the Kafka driver, its URL from --broker-url (the
+// private node's by default) and the prefetch into its own options.
+func TestBrokerFlagPicksTheKafkaDriver(t *testing.T) {
+	for _, url := range []string{"", "127.0.0.1:19092"} {
+		o := options{twin: "eda", service: "payment", topology: "chain", steps: 4, listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0",
+			broker: "kafka", brokerURL: url, amqpURL: "amqp://guest:guest@127.0.0.1:5682/", prefix: "edabench", queueType: "quorum",
+			prefetch: 16, heartbeat: 10 * time.Second, maxAttempts: 5}
+		s, err := build(o, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := url
+		if want == "" {
+			want = kafka.DefaultURL
+		}
+		if s.edaConfig.Broker() != kafka.Name || s.edaConfig.URL != want {
+			t.Errorf("--broker-url %q: broker %q at %q, want %q at %q", url, s.edaConfig.Broker(), s.edaConfig.URL, kafka.Name, want)
+		}
+		if got, ok := s.edaConfig.Options.(kafka.Options); !ok || got.Prefetch != 16 {
+			t.Errorf("driver options %#v, want kafka.Options with prefetch 16", s.edaConfig.Options)
+		}
+	}
+}
+
 // The AMQP flags are the RabbitMQ driver's own settings: they reach its
 // options, not the broker-neutral part of the twin's config.
 func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
@@ -170,8 +198,8 @@ func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
 			if !ok || got.QueueType != want.QueueType || got.Prefetch != want.Prefetch || got.Heartbeat != want.Heartbeat {
 				t.Errorf("driver options %#v, want %#v", s.edaConfig.Options, want)
 			}
-			if s.edaConfig.Broker() != bus.RabbitMQ || s.edaConfig.AMQPURL != o.amqpURL {
-				t.Errorf("broker %q at %q, want %q at %q", s.edaConfig.Broker(), s.edaConfig.AMQPURL, bus.RabbitMQ, o.amqpURL)
+			if s.edaConfig.Broker() != bus.RabbitMQ || s.edaConfig.URL != o.amqpURL {
+				t.Errorf("broker %q at %q, want %q at %q", s.edaConfig.Broker(), s.edaConfig.URL, bus.RabbitMQ, o.amqpURL)
 			}
 		})
 	}

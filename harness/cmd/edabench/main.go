@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
@@ -51,6 +53,9 @@ Examples:
   edabench run --twin all --scenario smoke --repeat 3 three repetitions (seeds 1-3), twins interleaved:
                                                       edabench verdict gives each figure its interval
   edabench run --twin eda --scenario spike --rate 800 spike peaking at 800 orders/s
+  edabench run --twin all --broker kafka --scenario smoke
+                                                      the EDA and hybrid twins over the private
+                                                      Kafka node (make kafka fetches it once)
   edabench run --scenario soak --duration 2m          a short soak
   edabench run --twin rr --scenario chain --steps 2   the RR chain cut to gateway, payment, inventory
   edabench run --twin rr --target 127.0.0.1:7100 --scenario smoke
@@ -122,11 +127,11 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 }
 
 type runOpts struct {
-	twin, scenario, topology, out, target, amqp, prefix, metrics, binary, logLevel string
-	rate                                                                           float64
-	duration                                                                       time.Duration
-	seed                                                                           uint64
-	steps, repeat                                                                  int
+	twin, scenario, topology, broker, out, target, amqp, prefix, metrics, binary, logLevel string
+	rate                                                                                   float64
+	duration                                                                               time.Duration
+	seed                                                                                   uint64
+	steps, repeat                                                                          int
 }
 
 // maxRepeat bounds --repeat: twenty repetitions of the longest shipped
@@ -141,6 +146,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.twin, "twin", "both", "rr, eda, hybrid, both (rr and eda) or all (the three): several run one after the other on identical schedules")
 	fs.StringVar(&o.scenario, "scenario", "smoke", "a built-in scenario ("+strings.Join(scenario.Shipped(), ", ")+"; see edabench scenarios), or a scenario file's path (a value with a / or a .)")
 	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
+	fs.StringVar(&o.broker, "broker", "", "the backbone of the EDA and hybrid twins: "+strings.Join(brokernodes.Builtin().Names(), " or ")+"; edabench starts (or reuses) its private node (make kafka fetches Kafka first) (default: the scenario's broker key, else "+brokernode.Default+"; RR ignores it)")
 	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
@@ -217,7 +223,7 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 // table; the options given are the repetition's own.
 func (c cli) runOnce(ctx context.Context, o *runOpts, stdout io.Writer, tty bool, opts ...runner.Option) (int, error) {
 	bin, binArgs := c.targetCommand(o.binary)
-	opts = append(opts, runner.WithOutDir(o.out), runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix),
+	opts = append(opts, runner.WithOutDir(o.out), runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix), runner.WithBroker(o.broker),
 		runner.WithBinary(bin, binArgs...), runner.WithMetricsAddr(o.metrics), runner.WithProgress(stdout, tty))
 	sum, dir, err := runner.Run(ctx, opts...)
 	if tty {

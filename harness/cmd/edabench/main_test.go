@@ -58,6 +58,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"invalid scenario", []string{"run", "--scenario", bad}, 2, "stages[0].rate: -5 must be positive"},
 		{"bad topology", []string{"run", "--topology", "star"}, 2, `--topology "star": want chain or fanout`},
 		{"unknown flag", []string{"run", "--speed", "1"}, 2, "flag provided but not defined: -speed"},
+		{"unknown broker", []string{"run", "--broker", "nats", "--out", t.TempDir()}, 2, `edabench run: --broker: broker "nats": not a broker node edabench can run; use one of rabbitmq, kafka`},
 		{"stray argument", []string{"run", "smoke"}, 2, `unexpected argument "smoke"`},
 		{"non-loopback target", []string{"run", "--twin", "rr", "--target", "192.0.2.7:7100", "--scenario", "smoke"}, 2, "is not a loopback address"},
 		{"target with both twins", []string{"run", "--target", "127.0.0.1:7100", "--scenario", "smoke"}, 2, "pass --twin rr, eda or hybrid, not several"},

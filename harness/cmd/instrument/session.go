@@ -70,7 +70,7 @@ func (s *session) startTwin(ctx context.Context, name string) (*twin, error) {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
 		t.prefix, t.amqp = "instrument"+hex.EncodeToString(b), node.ClientURL()
-		spec.AMQPURL, spec.Prefix = t.amqp, t.prefix
+		spec.URL, spec.Prefix = t.amqp, t.prefix
 		// Before the twin declares anything: an instrument run killed
 		// half-way leaves queues the next node start deletes.
 		t.release = node.Claim(ctx, brokernode.Topology{Prefixes: []string{t.prefix}})

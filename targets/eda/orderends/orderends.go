@@ -59,8 +59,8 @@ func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order ends: %w", err)
 	}
-	q := bus.Queue{Name: cfg.Queue, Unreplicated: true, Bindings: []string{eda.KeyOrderCompleted, eda.KeyOrderFailed}}
-	opts := []bus.Option{bus.WithURL(cfg.Twin.AMQPURL), bus.WithExchange(cfg.Twin.Exchange()), bus.WithQueue(q),
+	q := eda.EndQueueOf(cfg.Queue)
+	opts := []bus.Option{bus.WithURL(cfg.Twin.URL), bus.WithExchange(cfg.Twin.Exchange()), bus.WithQueue(q),
 		bus.WithConnectionName(cfg.ConnectionName), bus.WithDriverOptions(cfg.Twin.Options), bus.WithLogger(cfg.Logger)}
 	if cfg.DialTimeout > 0 {
 		opts = append(opts, bus.WithDialTimeout(cfg.DialTimeout))
@@ -102,5 +102,5 @@ func (s *Subscription) Delete(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(s.Close(), err)
 	}
-	return errors.Join(s.Close(), bus.Delete(ctx, kind, s.cfg.Twin.AMQPURL, s.cfg.Twin.Options, "", s.cfg.Queue))
+	return errors.Join(s.Close(), bus.Delete(ctx, kind, s.cfg.Twin.URL, s.cfg.Twin.Options, "", s.cfg.Queue))
 }

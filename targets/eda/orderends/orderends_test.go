@@ -20,7 +20,7 @@ import (
 func TestSubscribeTakesOrderEnds(t *testing.T) {
 	node := brokertest.Shared(t)
 	cfg := eda.DefaultConfig()
-	cfg.AMQPURL, cfg.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "orderends")
+	cfg.URL, cfg.Prefix = node.AMQPURL(), brokertest.Prefix(t, node, "orderends")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 
@@ -34,7 +34,7 @@ func TestSubscribeTakesOrderEnds(t *testing.T) {
 		if err := sub.Delete(dctx); err != nil {
 			t.Errorf("Delete: %v", err)
 		}
-		if err := eda.DeleteTopology(dctx, cfg.AMQPURL, cfg); err != nil {
+		if err := eda.DeleteTopology(dctx, cfg.URL, cfg); err != nil {
 			t.Errorf("DeleteTopology: %v", err)
 		}
 	})

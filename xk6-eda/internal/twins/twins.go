@@ -48,7 +48,7 @@ func Start(ctx context.Context, node brokernode.Node, binary, dir, twin string) 
 			return nil, err
 		}
 		r.Prefix = "k6test" + hex.EncodeToString(b)
-		spec.AMQPURL, spec.Prefix = node.ClientURL(), r.Prefix
+		spec.URL, spec.Prefix = node.ClientURL(), r.Prefix
 		// Recorded before the services declare it, so a killed k6 run's
 		// queues (k6's own <prefix>.k6.<run> too) go at the next node start.
 		r.release = node.Claim(ctx, brokernode.Topology{Prefixes: []string{r.Prefix}})

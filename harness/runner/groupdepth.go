@@ -1,0 +1,74 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/eda"
+)
+
+// groupDepthNode is a node whose twin queues' depths come from the broker
+// driver's QueueStats instead of the node's own QueueDepths. On Kafka the
+// node's figure is the records a topic holds, which only grows: read as a
+// backlog it would re-anchor a drained queue to every record ever
+// published. The driver's figure is the consumer group's backlog (log end
+// minus the group's commit), what RabbitMQ's ready + unacked means. The
+// dead-letter topics keep the node's figure: nobody consumes them, so the
+// records they hold are what was dead-lettered, as on RabbitMQ.
+type groupDepthNode struct {
+	brokernode.Node
+	conn   *bus.Conn
+	queues []string
+}
+
+// newGroupDepthNode dials cfg's driver (declaring no queue: it only reads
+// offsets) for the depths of queues on node; close it once the lag
+// sampler stopped.
+func newGroupDepthNode(ctx context.Context, node brokernode.Node, cfg eda.Config, queues []string) (*groupDepthNode, error) {
+	kind, err := cfg.Kind()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := bus.Dial(ctx, kind, bus.WithURL(cfg.URL), bus.WithExchange(cfg.Exchange()),
+		bus.WithConnectionName(cfg.Prefix+".harness-depth"), bus.WithDriverOptions(cfg.Options))
+	if err != nil {
+		return nil, fmt.Errorf("queue depths over the %s driver at %s: %w", kind.Name, cfg.URL, err)
+	}
+	return &groupDepthNode{Node: node, conn: conn, queues: queues}, nil
+}
+
+// QueueDepths is the node's figures with each twin queue's replaced by its
+// group's backlog. Kafka cannot tell records in flight from waiting ones,
+// so the backlog is Ready and Unacked is 0.
+func (g *groupDepthNode) QueueDepths(ctx context.Context) (map[string]brokernode.QueueStat, error) {
+	all, err := g.Node.QueueDepths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, q := range g.queues {
+		st, err := g.conn.QueueStats(ctx, q)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n := int64(st.Messages)
+		all[q] = brokernode.QueueStat{Name: q, Messages: n, Ready: n, Consumers: st.Consumers}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// Close closes the driver's connection.
+func (g *groupDepthNode) Close() error { return g.conn.Close() }
+
+// nodeDepthIsBacklog says whether broker's node reports a queue's backlog
+// itself (RabbitMQ's ready + unacked) rather than what a topic holds. The
+// same brokers route on the broker (an exchange): the others' drivers
+// route by the topology their service declared.
+func nodeDepthIsBacklog(broker string) bool { return broker == brokernode.Default }
