@@ -1,0 +1,166 @@
+package executor
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/scenario"
+)
+
+// fakeSpec is a search whose steps are short enough for a unit test: the
+// step sequence, not the timing, is under test.
+func fakeSpec() *scenario.SearchSpec {
+	return &scenario.SearchSpec{Start: 50, Factor: 2, MaxRate: 6400, Precision: 0.10, MinRequests: 1,
+		MinStep: 10 * time.Millisecond, MaxStep: 10 * time.Millisecond, MaxSteps: 20, MaxDuration: time.Minute,
+		AckP99: 250 * time.Millisecond, E2EP99: time.Second, MaxErrorRate: 0.01}
+}
+
+// twinBreakingAbove holds the ack SLO up to ack req/s and the completion
+// SLO up to done req/s, and breaks each above.
+func twinBreakingAbove(ack, done float64) func(context.Context, load.Stage) StepMeasure {
+	return func(_ context.Context, st load.Stage) StepMeasure {
+		m := StepMeasure{Sent: 100, Accepted: 100, AckP99: 5 * time.Millisecond, E2EP99: 20 * time.Millisecond}
+		if st.To > ack {
+			m.AckP99 = time.Second
+		}
+		if st.To > done {
+			m.E2EP99 = 3 * time.Second
+		}
+		return m
+	}
+}
+
+func runSearch(t *testing.T, sp *scenario.SearchSpec, measure func(context.Context, load.Stage) StepMeasure, backlog func() (int64, bool)) (*results.Knee, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	p := newPlan((&scenario.Scenario{Search: sp}).LoadStages(), rec, nil)
+	p.Search, p.Measure, p.Backlog = sp, measure, backlog
+	out, err := Search{}.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every request accounted for, each under its own number.
+	if got := out.Stats.Sent + out.Stats.Dropped; got != int64(len(rec.seqs)) || got == 0 {
+		t.Errorf("sent+dropped %d, handled %d distinct", got, len(rec.seqs))
+	}
+	for seq, n := range rec.seqs {
+		if n != 1 {
+			t.Errorf("request %d handled %d times", seq, n)
+		}
+	}
+	if len(out.Knee.Steps) != len(rec.phases) || len(rec.phases) > sp.MaxSteps {
+		t.Errorf("%d steps recorded, %d phases begun, max_steps %d", len(out.Knee.Steps), len(rec.phases), sp.MaxSteps)
+	}
+	return out.Knee, rec
+}
+
+// brackets checks that a knee's bracket holds x and is within precision.
+func brackets(t *testing.T, what string, k *results.Knee, x float64) {
+	t.Helper()
+	if !(k.RPS <= x && x < k.BrokenAt) || !k.Bracketed() || !k.Reached {
+		t.Errorf("%s knee [%g, %g] (%s), want a bracket of %g within 10%%", what, k.RPS, k.BrokenAt, k.Reason, x)
+	}
+}
+
+func TestSearchBracketsTheKnees(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		ack, done float64
+		maxSteps  int // the bound the search must stay within
+	}{
+		{name: "EDA-like: completes below what it accepts", ack: 730, done: 410, maxSteps: 16},
+		{name: "RR-like: one knee", ack: 3000, done: 3000, maxSteps: 12},
+		{name: "knee just above the start", ack: 55, done: 55, maxSteps: 5},
+		{name: "knee just below the ceiling", ack: 6300, done: 6300, maxSteps: 11},
+		{name: "knee on a growth step", ack: 800, done: 800, maxSteps: 12},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k, _ := runSearch(t, fakeSpec(), twinBreakingAbove(c.ack, c.done), nil)
+			brackets(t, "ack", k, c.ack)
+			brackets(t, "completion", k.Completion, c.done)
+			if len(k.Steps) > c.maxSteps {
+				t.Errorf("%d steps, want at most %d: %+v", len(k.Steps), c.maxSteps, k.Steps)
+			}
+			if k.Method != "search" || k.Completion.Method != "search" {
+				t.Errorf("method %q/%q, want search", k.Method, k.Completion.Method)
+			}
+		})
+	}
+}
+
+func TestSearchEnds(t *testing.T) {
+	t.Run("a twin that never breaks stops at max_rate", func(t *testing.T) {
+		k, _ := runSearch(t, fakeSpec(), twinBreakingAbove(1e9, 1e9), nil)
+		if k.Reached || k.RPS != 6400 || k.BrokenAt != 0 || len(k.Steps) != 8 {
+			t.Errorf("knee %+v after %d steps, want held at 6400/s after 8 growth steps", k, len(k.Steps))
+		}
+		if !strings.Contains(k.Reason, "above it") {
+			t.Errorf("reason %q", k.Reason)
+		}
+	})
+	t.Run("a twin broken at the start is below the first step", func(t *testing.T) {
+		k, _ := runSearch(t, fakeSpec(), twinBreakingAbove(10, 10), nil)
+		if !k.Reached || k.RPS != 0 || k.BrokenAt != 50 || len(k.Steps) != 1 || !strings.Contains(k.Reason, "below the first step") {
+			t.Errorf("knee %+v after %d steps, want broken at the first step only", k, len(k.Steps))
+		}
+	})
+	t.Run("max_steps cuts the bisection and says so", func(t *testing.T) {
+		sp := fakeSpec()
+		sp.MaxSteps = 6
+		k, _ := runSearch(t, sp, twinBreakingAbove(730, 730), nil)
+		if len(k.Steps) != 6 || k.Bracketed() || !strings.Contains(k.Reason, "max_steps (6) reached") || !(k.RPS <= 730 && 730 < k.BrokenAt) {
+			t.Errorf("knee %+v after %d steps, want a wide bracket of 730 cut at 6 steps", k, len(k.Steps))
+		}
+	})
+	t.Run("errors break both SLOs", func(t *testing.T) {
+		k, _ := runSearch(t, fakeSpec(), func(_ context.Context, st load.Stage) StepMeasure {
+			m := StepMeasure{Sent: 100, Accepted: 100}
+			if st.To > 300 {
+				m.Failed = 5
+			}
+			return m
+		}, nil)
+		brackets(t, "ack", k, 300)
+		brackets(t, "completion", k.Completion, 300)
+	})
+}
+
+// A backlog that grows breaks the completion SLO alone: the acks hold.
+func TestSearchBacklogGrowth(t *testing.T) {
+	var depth atomic.Int64
+	sp := fakeSpec()
+	sp.E2EP99 = time.Millisecond // rate × 1 ms: one message of growth allowed up to 1,000/s
+	sp.MinStep, sp.MaxStep = 40*time.Millisecond, 40*time.Millisecond
+	measure := func(_ context.Context, st load.Stage) StepMeasure {
+		return StepMeasure{Sent: 100, Accepted: 100}
+	}
+	rec := &recorder{}
+	p := newPlan((&scenario.Scenario{Search: sp}).LoadStages(), rec, nil)
+	handle := p.Handle
+	// Every request leaves messages nobody consumes.
+	p.Handle = func(w int, r load.Result) { depth.Add(100); handle(w, r) }
+	p.Search, p.Measure = sp, measure
+	p.Backlog = func() (int64, bool) { return depth.Load(), true }
+	out, err := Search{}.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := out.Knee
+	if k.Reached || k.Completion.RPS != 0 || k.Completion.BrokenAt != 50 || !strings.Contains(k.Completion.Reason, "backlog grew") {
+		t.Errorf("knee %+v, completion %+v: want acks unbroken, completion broken at the start by the backlog", k, k.Completion)
+	}
+	if k.Steps[0].BacklogGrowth <= 0 {
+		t.Errorf("first step %+v, want its backlog growth", k.Steps[0])
+	}
+}
+
+func TestSearchNeedsItsSettings(t *testing.T) {
+	if _, err := (Search{}).Run(context.Background(), Plan{}); err == nil {
+		t.Error("a search without settings ran")
+	}
+}
