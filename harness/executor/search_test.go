@@ -2,6 +2,10 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -163,4 +167,65 @@ func TestSearchNeedsItsSettings(t *testing.T) {
 	if _, err := (Search{}).Run(context.Background(), Plan{}); err == nil {
 		t.Error("a search without settings ran")
 	}
+}
+
+// recording is a real search's steps (testdata), replayed as the twin.
+type recording struct {
+	Recorded string             `json:"recorded"`
+	Knee     results.Knee       `json:"knee"`
+	Steps    []results.KneeStep `json:"steps"`
+}
+
+// TestSearchReplaysARecordedSequence replays a real RR search, noisy
+// machine and all (it broke at 200/s and held at 1,037/s), with the
+// recorded settings: the search must take the same steps and reach the
+// same brackets, so the sequence is a function of the judgments alone.
+func TestSearchReplaysARecordedSequence(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "search-rr-2026-12-05.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recording
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	byRate := map[float64]results.KneeStep{}
+	for _, st := range rec.Steps {
+		byRate[st.RPS] = st
+	}
+	sp := fakeSpec()
+	sp.MaxSteps = 14
+	var asked []float64
+	k, _ := runSearch(t, sp, func(_ context.Context, st load.Stage) StepMeasure {
+		asked = append(asked, st.To)
+		r, ok := byRate[st.To]
+		if !ok {
+			t.Errorf("step at %g/s was not recorded", st.To)
+		}
+		ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+		return StepMeasure{Sent: r.Sent, Failed: failedOf(r), AckP99: ms(r.AckP99Ms), E2EP99: ms(r.E2EP99Ms)}
+	}, nil)
+	if len(asked) != len(rec.Steps) {
+		t.Errorf("%d steps %v, recorded %d", len(asked), asked, len(rec.Steps))
+	}
+	for i := range min(len(asked), len(rec.Steps)) {
+		if asked[i] != rec.Steps[i].RPS {
+			t.Errorf("step %d at %g/s, recorded %g/s", i+1, asked[i], rec.Steps[i].RPS)
+		}
+	}
+	if k.RPS != rec.Knee.RPS || k.BrokenAt != rec.Knee.BrokenAt || k.Completion.RPS != rec.Knee.Completion.RPS || k.Completion.BrokenAt != rec.Knee.Completion.BrokenAt {
+		t.Errorf("knee [%g, %g], completion [%g, %g]; recorded [%g, %g], [%g, %g]", k.RPS, k.BrokenAt, k.Completion.RPS, k.Completion.BrokenAt,
+			rec.Knee.RPS, rec.Knee.BrokenAt, rec.Knee.Completion.RPS, rec.Knee.Completion.BrokenAt)
+	}
+}
+
+// failedOf recovers a recorded step's failures from its verdict: the
+// summary keeps the step's sent and p99s, and a step broken by failures
+// says so first.
+func failedOf(st results.KneeStep) int64 {
+	var failed, sent int64
+	if _, err := fmt.Sscanf(st.Why, "%d of %d requests failed", &failed, &sent); err == nil {
+		return failed
+	}
+	return 0
 }
