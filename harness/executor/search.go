@@ -80,7 +80,9 @@ func (s *searchRun) step(ctx context.Context, rate float64) {
 		return
 	}
 	d := s.sp.StepDuration(rate)
-	if time.Since(s.began)+d > s.sp.MaxDuration {
+	// A step starts only if it and its longest pause fit in what is left:
+	// the runner sized the run's seconds for max_duration.
+	if time.Since(s.began)+d+s.sp.Settle > s.sp.MaxDuration {
 		s.stop = fmt.Sprintf("max_duration (%v) reached", s.sp.MaxDuration)
 		return
 	}

@@ -121,6 +121,19 @@ func TestSearchEnds(t *testing.T) {
 			t.Errorf("knee %+v after %d steps, want a wide bracket of 730 cut at 6 steps", k, len(k.Steps))
 		}
 	})
+	t.Run("a step that does not fit in max_duration is not started", func(t *testing.T) {
+		sp := fakeSpec()
+		sp.Settle, sp.MaxDuration = time.Hour, 30*time.Minute
+		p := newPlan((&scenario.Scenario{Search: sp}).LoadStages(), &recorder{}, nil)
+		p.Search, p.Measure = sp, twinBreakingAbove(1e9, 1e9)
+		out, err := Search{}.Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := out.Knee; len(k.Steps) != 0 || out.Stats.Sent != 0 || !strings.Contains(k.Reason, "max_duration (30m0s) reached") {
+			t.Errorf("knee %+v, sent %d: want no step, stopped by max_duration", k, out.Stats.Sent)
+		}
+	})
 	t.Run("errors break both SLOs", func(t *testing.T) {
 		k, _ := runSearch(t, fakeSpec(), func(_ context.Context, st load.Stage) StepMeasure {
 			m := StepMeasure{Sent: 100, Accepted: 100}
