@@ -1,6 +1,6 @@
 // Package scenario reads the load scenarios in scenarios/*.yaml: the shape
-// of the offered load (stages or a stepped ramp), the SLO a ramp searches
-// against, and the run's settings (deadline, in-flight bound, drain, twin
+// of the offered load (stages, a stepped ramp or a knee search), the SLOs
+// a ramp or a search judges its steps against, and the run's settings (deadline, in-flight bound, drain, twin
 // topology, workflow length and step cost). A scenario names its own mistakes: every
 // validation error carries the file, line, field and what is accepted, and
 // wraps ErrInvalid so the CLI can exit 2 on a bad scenario rather than 1.
