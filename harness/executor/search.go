@@ -40,10 +40,17 @@ func (Search) Run(ctx context.Context, p Plan) (Outcome, error) {
 	}
 	s := &searchRun{p: p, sp: p.Search, began: time.Now()}
 	s.grow(ctx)
-	for _, b := range []*bracket{&s.ack, &s.done} {
-		for s.stop == "" && b.open(s.sp.Precision) {
-			s.step(ctx, roundRate(math.Sqrt(b.held*b.broke)))
+	// The ack knee first (claim 3 reads it), then the completion knee; a
+	// step for one may move the other, so both are asked again each time.
+	for s.stop == "" {
+		b := &s.ack
+		if !b.open(s.sp.Precision) {
+			b = &s.done
 		}
+		if !b.open(s.sp.Precision) {
+			break
+		}
+		s.step(ctx, b.next())
 	}
 	k := s.ack.knee(s.sp, s.stop)
 	k.Completion, k.Steps = s.done.knee(s.sp, s.stop), s.steps
@@ -62,12 +69,26 @@ type searchRun struct {
 }
 
 // grow multiplies the rate until both SLOs broke or the ceiling was run.
+// The break that would end it is run once more at the same rate: a host
+// stall can break any one step, and growth ended by one would leave the
+// bracket below the twin's capacity for good (the RR twin broke at 50/s
+// and held at 100-800/s in one run on the shared VM).
 func (s *searchRun) grow(ctx context.Context) {
-	for rate := s.sp.Start; s.stop == ""; rate = min(roundRate(rate*s.sp.Factor), s.sp.MaxRate) {
+	rate, again := s.sp.Start, false
+	for s.stop == "" {
 		s.step(ctx, rate)
-		if (s.ack.broke > 0 && s.done.broke > 0) || rate >= s.sp.MaxRate {
+		if s.ack.broken() && s.done.broken() {
+			if again {
+				return
+			}
+			again = true
+			continue
+		}
+		again = false
+		if rate >= s.sp.MaxRate {
 			return
 		}
+		rate = min(roundRate(rate*s.sp.Factor), s.sp.MaxRate)
 	}
 }
 
@@ -183,42 +204,74 @@ func (s *searchRun) backlog() (int64, bool) {
 	return s.p.Backlog()
 }
 
-// bracket is one SLO's knee as the search narrows it: held is the highest
-// rate held below broke, broke the lowest rate broken above held.
+// bracket is one SLO's judgments, from which its knee is read: held is
+// the highest rate held, broke the lowest rate broken above it. A host
+// that steals CPU can only make a twin look slower, never faster, so a
+// rate held is evidence of capacity whatever broke below it, and a break
+// below a rate held (a stall) is kept in the steps but moves nothing.
 type bracket struct {
-	held, broke float64
-	why         string
+	judged []judgment
 }
 
-// record narrows the bracket; a judgment outside it (a rate held above
-// one broken, on a noisy machine) is kept in the steps but moves nothing,
-// so the bracket stays the conservative one.
+type judgment struct {
+	rate float64
+	held bool
+	why  string
+}
+
+// broken says a rate above every one held broke.
+func (b *bracket) broken() bool {
+	_, broke, _ := b.ends()
+	return broke > 0
+}
+
 func (b *bracket) record(rate float64, held bool, why string) {
-	inside := rate > b.held && (b.broke == 0 || rate < b.broke)
-	switch {
-	case inside && held:
-		b.held = rate
-	case inside:
-		b.broke, b.why = rate, why
+	b.judged = append(b.judged, judgment{rate, held, why})
+}
+
+// ends are the highest rate held (0 if none) and the lowest broken above
+// it (0 if none), with what broke it.
+func (b *bracket) ends() (held, broke float64, why string) {
+	for _, j := range b.judged {
+		if j.held {
+			held = max(held, j.rate)
+		}
 	}
+	for _, j := range b.judged {
+		if !j.held && j.rate > held && (broke == 0 || j.rate < broke) {
+			broke, why = j.rate, j.why
+		}
+	}
+	return held, broke, why
 }
 
 // open says the bracket has both ends and is wider than prec.
 func (b *bracket) open(prec float64) bool {
-	return b.held > 0 && b.broke > 0 && b.broke > b.held*(1+prec)*(1+1e-9)
+	held, broke, _ := b.ends()
+	return held > 0 && broke > 0 && broke > held*(1+prec)*(1+1e-9)
+}
+
+// next is the bisection's next rate: the geometric mean of the ends, since
+// the precision is a ratio.
+func (b *bracket) next() float64 {
+	held, broke, _ := b.ends()
+	return roundRate(math.Sqrt(held * broke))
 }
 
 func (b *bracket) knee(sp *scenario.SearchSpec, stop string) *results.Knee {
-	k := &results.Knee{RPS: b.held, BrokenAt: b.broke, Reached: b.broke > 0, Method: "search", Precision: sp.Precision, Reason: b.why}
+	held, broke, why := b.ends()
+	k := &results.Knee{RPS: held, BrokenAt: broke, Reached: broke > 0, Method: "search", Precision: sp.Precision, Reason: why}
 	switch {
-	case b.broke == 0 && stop == "":
+	case len(b.judged) == 0:
+		k.Reason = fmt.Sprintf("no step was run (%s)", stop)
+	case broke == 0 && held >= sp.MaxRate:
 		k.Reason = fmt.Sprintf("held every step up to max_rate %g/s: the knee is above it", sp.MaxRate)
-	case b.broke == 0:
-		k.Reason = fmt.Sprintf("no step broke the SLO before the search stopped (%s)", stop)
-	case b.held == 0:
-		k.Reason = fmt.Sprintf("below the first step (%g/s): %s", sp.Start, b.why)
+	case broke == 0:
+		k.Reason = fmt.Sprintf("held at %g/s, above every rate it broke at; no higher rate was run (%s)", held, stop)
+	case held == 0:
+		k.Reason = fmt.Sprintf("below the first step (%g/s): %s", sp.Start, why)
 	case b.open(sp.Precision) && stop != "":
-		k.Reason = fmt.Sprintf("%s; bracket wider than %g%% (%s)", b.why, 100*sp.Precision, stop)
+		k.Reason = fmt.Sprintf("%s; bracket wider than %g%% (%s)", why, 100*sp.Precision, stop)
 	}
 	return k
 }
