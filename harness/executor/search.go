@@ -13,8 +13,8 @@ import (
 
 // Search finds a twin's knees wherever they lie: coarse growth from the
 // start rate by a factor until a step breaks both SLOs (or the ceiling
-// holds), then bisection between the last rate held and the first broken
-// until they are within the precision. Each step is judged twice, against
+// holds), then bisection between the highest rate held and the lowest
+// broken above it until they are within the precision. Each step is judged twice, against
 // the ack SLO and the completion SLO, since an EDA twin that accepts
 // faster than it completes has two knees; the ack knee is narrowed first
 // (claim 3 reads it), then the completion knee.
