@@ -11,6 +11,7 @@ import (
 
 	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/scenario"
 )
 
 // Executor drives one load shape against a twin.
@@ -46,6 +47,26 @@ type Plan struct {
 	// Judge says whether a stage just run held the SLO, and if not why;
 	// only a search (the ramp) calls it.
 	Judge func(ctx context.Context, stage load.Stage) (held bool, why string)
+	// Search is the knee search's settings; only the search reads it.
+	Search *scenario.SearchSpec
+	// Measure reads a search step just run, once the twin had its grace
+	// to complete it; the search judges both SLOs from it.
+	Measure func(ctx context.Context, stage load.Stage) StepMeasure
+	// Backlog is the twin's queue depth now (its queues' messages at the
+	// lag sampler's last tick), and false for a twin with no queues: the
+	// search waits for it to drain between steps and compares it across
+	// a step.
+	Backlog func() (depth int64, ok bool)
+}
+
+// StepMeasure is what the runner measured of one search step.
+type StepMeasure struct {
+	Sent   int64 // requests of the step accounted
+	Failed int64 // errors, timeouts and drops among them
+	// Accepted are the step's orders the twin accepted; Outstanding those
+	// of them not ended after the grace (0 for a twin that ends at reply).
+	Accepted, Outstanding int64
+	AckP99, E2EP99        time.Duration
 }
 
 // Outcome is what an executor sent, and what a search found.

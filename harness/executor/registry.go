@@ -18,6 +18,7 @@ func Builtin() *Registry {
 	return NewRegistry(
 		Stages{},
 		Ramp{},
+		Search{},
 	)
 }
 

@@ -48,6 +48,7 @@ type ScenarioInfo struct {
 	Source      string      `json:"source"`
 	Stages      []StageInfo `json:"stages"`
 	Ramp        *RampInfo   `json:"ramp"`
+	Search      *SearchInfo `json:"search"`
 	SLO         struct {
 		P99          string  `json:"p99"`
 		MaxErrorRate float64 `json:"max_error_rate"`
@@ -58,6 +59,18 @@ type ScenarioInfo struct {
 	// Steps is the number of workflow steps (hops = steps+1); 0 in a
 	// summary written before the key existed.
 	Steps Count `json:"steps"`
+}
+
+// SearchInfo is a knee search's settings, as far as a reader needs them.
+type SearchInfo struct {
+	Start     float64 `json:"start"`
+	Factor    float64 `json:"factor"`
+	MaxRate   float64 `json:"max_rate"`
+	Precision float64 `json:"precision"`
+	SLO       struct {
+		AckP99 string `json:"ack_p99"`
+		E2EP99 string `json:"e2e_p99"`
+	} `json:"slo"`
 }
 
 // RampInfo is a ramp scenario's steps.

@@ -161,13 +161,47 @@ type PhaseResult struct {
 	E2E         record.Summary `json:"e2e"`
 }
 
-// Knee is the ramp's answer: the highest step rate the twin sustained with
-// p99 under the SLO and errors under the limit.
+// Knee is a ramp's or a search's answer: the highest step rate the twin
+// sustained with p99 under the SLO and errors under the limit. For a
+// search, RPS and BrokenAt are the ack SLO's bracket [held, broke], and
+// Completion is the completion SLO's knee in the same form.
 type Knee struct {
 	RPS      float64 `json:"rps"`       // 0: not even the first step held
-	BrokenAt float64 `json:"broken_at"` // the first step that broke the SLO; 0 if none did
+	BrokenAt float64 `json:"broken_at"` // the first (for a search: the lowest) step that broke the SLO; 0 if none did
 	Reason   string  `json:"reason"`
 	Reached  bool    `json:"reached"` // false: the ramp ended before any step broke the SLO
+	// Method is "search" for the knee search; empty for the ramp.
+	Method string `json:"method,omitempty"`
+	// Precision is the bracket the search aimed at (0.10: BrokenAt/RPS ≤
+	// 1.10); a bracket wider than it was cut short (Reason says why).
+	Precision float64 `json:"precision,omitempty"`
+	// Completion is the completion SLO's knee: e2e p99 under its SLO, no
+	// order left incomplete and a backlog that did not grow.
+	Completion *Knee `json:"completion,omitempty"`
+	// Steps are the search's steps in the order run.
+	Steps []KneeStep `json:"steps,omitempty"`
+}
+
+// Bracketed says whether a search's knee is within its precision: both
+// ends known and BrokenAt/RPS ≤ 1+Precision.
+func (k *Knee) Bracketed() bool {
+	return k != nil && k.RPS > 0 && k.BrokenAt > 0 && k.BrokenAt <= k.RPS*(1+k.Precision)*(1+1e-9)
+}
+
+// KneeStep is one step of a knee search and both its judgments.
+type KneeStep struct {
+	Phase    string  `json:"phase"`
+	RPS      float64 `json:"rps"`
+	Seconds  float64 `json:"seconds"`
+	Sent     int64   `json:"sent"`
+	AckP99Ms float64 `json:"ack_p99_ms"`
+	E2EP99Ms float64 `json:"e2e_p99_ms"`
+	// BacklogGrowth is the queue depth at the step's end less its start
+	// (0 for a twin with no queues).
+	BacklogGrowth  int64  `json:"backlog_growth"`
+	AckHeld        bool   `json:"ack_held"`
+	CompletionHeld bool   `json:"completion_held"`
+	Why            string `json:"why,omitempty"` // what broke, when something did
 }
 
 // StepLatency is one step's time from its service's Prometheus histogram:

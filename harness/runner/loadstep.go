@@ -30,6 +30,7 @@ func (t *twinRun) load() {
 		Options: []load.Option{load.WithMaxInFlight(sc.MaxInFlight), load.WithWorkers(t.workers), load.WithMaxRequests(t.maxOrders)},
 		Begin:   st.tl.begin,
 		Judge:   t.judge,
+		Search:  sc.Search, Measure: t.measure, Backlog: t.backlog,
 	})
 	t.loadEnd = time.Now()
 	st.tl.begin("drain", t.loadEnd)
@@ -52,35 +53,63 @@ func (t *twinRun) startTicker() {
 // count against it: a backlog that grows is a step the twin did not
 // sustain, whatever its acks say.
 func (t *twinRun) judge(ctx context.Context, stage load.Stage) (bool, string) {
-	slo, st := t.r.o.Scenario.SLO, t.st
-	ph := st.phases[stage.Name]
-	if st.obs != nil {
-		grace := min(2*slo.P99, 2*time.Second)
-		tm := time.NewTimer(grace)
-		select {
-		case <-tm.C:
-		case <-ctx.Done():
-		}
-	}
-	his := t.tk.cutPhase(stage.Name, time.Now())
-	sent := ph.sent.Load()
-	if sent == 0 {
+	slo := t.r.o.Scenario.SLO
+	m := t.measure(ctx, stage)
+	if m.Sent == 0 {
 		return false, "no request was sent"
 	}
-	failed := ph.errors.Load() + ph.timeouts.Load() + ph.dropped.Load()
-	if rate := float64(failed) / float64(sent); rate > slo.MaxErrorRate {
-		return false, fmt.Sprintf("%d of %d requests failed or were dropped at %.0f/s (limit %.1f%%)", failed, sent, stage.To, 100*slo.MaxErrorRate)
+	if rate := float64(m.Failed) / float64(m.Sent); rate > slo.MaxErrorRate {
+		return false, fmt.Sprintf("%d of %d requests failed or were dropped at %.0f/s (limit %.1f%%)", m.Failed, m.Sent, stage.To, 100*slo.MaxErrorRate)
 	}
-	h := his[mAck]
-	if st.obs != nil {
-		h = his[mE2E]
-		accepted := ph.ok.Load()
-		if outstanding := accepted - ph.ended.Load(); accepted > 0 && float64(outstanding)/float64(accepted) > 0.01 {
-			return false, fmt.Sprintf("%d of %d orders accepted at %.0f/s still incomplete after the step: the backlog grows", outstanding, accepted, stage.To)
+	p99 := m.AckP99
+	if t.st.obs != nil {
+		p99 = m.E2EP99
+		if m.Accepted > 0 && float64(m.Outstanding)/float64(m.Accepted) > 0.01 {
+			return false, fmt.Sprintf("%d of %d orders accepted at %.0f/s still incomplete after the step: the backlog grows", m.Outstanding, m.Accepted, stage.To)
 		}
 	}
-	if p99 := time.Duration(h.ValueAtQuantile(99)) * time.Microsecond; p99 > slo.P99 {
+	if p99 > slo.P99 {
 		return false, fmt.Sprintf("p99 %v above the SLO %v at %.0f/s", p99.Round(100*time.Microsecond), slo.P99, stage.To)
 	}
 	return true, ""
+}
+
+// measure reads one step just run (a ramp's or a search's): its counts
+// and the p99s of its phase. A twin whose orders end after the reply
+// first gets a grace to complete the step's orders, twice the SLO they are
+// judged by (the search's e2e one), at most 2 s.
+func (t *twinRun) measure(ctx context.Context, stage load.Stage) executor.StepMeasure {
+	sc, st := t.r.o.Scenario, t.st
+	ph := st.phases[stage.Name]
+	if st.obs != nil {
+		slo := sc.SLO.P99
+		if sc.Search != nil {
+			slo = sc.Search.E2EP99
+		}
+		tm := time.NewTimer(min(2*slo, 2*time.Second))
+		select {
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+		}
+	}
+	his := t.tk.cutPhase(stage.Name, time.Now())
+	p99 := func(i int) time.Duration { return time.Duration(his[i].ValueAtQuantile(99)) * time.Microsecond }
+	m := executor.StepMeasure{Sent: ph.sent.Load(), Failed: ph.errors.Load() + ph.timeouts.Load() + ph.dropped.Load(),
+		AckP99: p99(mAck), E2EP99: p99(mE2E)}
+	if st.obs != nil {
+		m.Accepted = ph.ok.Load()
+		m.Outstanding = m.Accepted - ph.ended.Load()
+	}
+	return m
+}
+
+// backlog is the twin's queue depth at the lag sampler's last tick; a twin
+// with no queues has none.
+func (t *twinRun) backlog() (int64, bool) {
+	if t.env.sampler == nil {
+		return 0, false
+	}
+	depth, _ := lastLag(t.env.sampler.Last())
+	return depth, true
 }

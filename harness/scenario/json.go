@@ -22,6 +22,24 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		StepDuration string  `json:"step_duration"`
 		MaxRate      float64 `json:"max_rate"`
 	}
+	type searchSLO struct {
+		AckP99       string  `json:"ack_p99"`
+		E2EP99       string  `json:"e2e_p99"`
+		MaxErrorRate float64 `json:"max_error_rate"`
+	}
+	type search struct {
+		Start       float64   `json:"start"`
+		Factor      float64   `json:"factor"`
+		MaxRate     float64   `json:"max_rate"`
+		Precision   float64   `json:"precision"`
+		MinRequests int       `json:"min_requests"`
+		MinStep     string    `json:"min_step"`
+		MaxStep     string    `json:"max_step"`
+		Settle      string    `json:"settle"`
+		MaxSteps    int       `json:"max_steps"`
+		MaxDuration string    `json:"max_duration"`
+		SLO         searchSLO `json:"slo"`
+	}
 	type slo struct {
 		P99          string  `json:"p99,omitempty"`
 		MaxErrorRate float64 `json:"max_error_rate"`
@@ -33,6 +51,7 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		Arrival     string       `json:"arrival"`
 		Stages      []stage      `json:"stages,omitempty"`
 		Ramp        *ramp        `json:"ramp,omitempty"`
+		Search      *search      `json:"search,omitempty"`
 		SLO         slo          `json:"slo"`
 		Timeout     string       `json:"timeout"`
 		MaxInFlight int          `json:"max_in_flight"`
@@ -51,6 +70,10 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 	}
 	if r := s.Ramp; r != nil {
 		out.Ramp = &ramp{r.StartRate, r.Step, r.StepDuration.String(), r.MaxRate}
+	}
+	if sp := s.Search; sp != nil {
+		out.Search = &search{sp.Start, sp.Factor, sp.MaxRate, sp.Precision, sp.MinRequests, sp.MinStep.String(), sp.MaxStep.String(),
+			sp.Settle.String(), sp.MaxSteps, sp.MaxDuration.String(), searchSLO{sp.AckP99.String(), sp.E2EP99.String(), sp.MaxErrorRate}}
 	}
 	return json.Marshal(out)
 }

@@ -22,10 +22,12 @@ import (
 
 // Allowed keys, in the order the messages list them.
 var (
-	topKeys   = []string{"name", "description", "arrival", "stages", "ramp", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "broker", "seed", "faults"}
-	stageKeys = []string{"name", "duration", "rate", "to"}
-	rampKeys  = []string{"start_rate", "step", "step_duration", "max_rate"}
-	sloKeys   = []string{"p99", "max_error_rate"}
+	topKeys       = []string{"name", "description", "arrival", "stages", "ramp", "search", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "broker", "seed", "faults"}
+	stageKeys     = []string{"name", "duration", "rate", "to"}
+	rampKeys      = []string{"start_rate", "step", "step_duration", "max_rate"}
+	sloKeys       = []string{"p99", "max_error_rate"}
+	searchKeys    = []string{"start", "factor", "max_rate", "precision", "min_requests", "min_step", "max_step", "settle", "max_steps", "max_duration", "slo"}
+	searchSLOKeys = []string{"ack_p99", "e2e_p99", "max_error_rate"}
 )
 
 // Load reads and validates a scenario file.
@@ -94,6 +96,8 @@ func (d *decoder) top(key string, v *yaml.Node, p string) {
 		d.stages(v, p)
 	case "ramp":
 		d.ramp(v, p)
+	case "search":
+		d.search(v, p)
 	case "slo":
 		d.slo(v, p)
 	case "timeout":
@@ -152,6 +156,54 @@ func (d *decoder) ramp(v *yaml.Node, p string) {
 			s.Ramp.StepDuration = d.duration(v, p)
 		case "max_rate":
 			s.Ramp.MaxRate = d.float(v, p)
+		}
+	})
+}
+
+// search decodes a search: block over its defaults, and its own SLOs
+// into the scenario's (the ack p99 is the scenario's p99).
+func (d *decoder) search(v *yaml.Node, p string) {
+	s := d.s
+	sp := &SearchSpec{Factor: DefaultFactor, Precision: DefaultPrecision, MinRequests: DefaultMinRequests,
+		MinStep: DefaultMinStep, MaxStep: DefaultMaxStep, Settle: DefaultSettle, MaxSteps: DefaultMaxSteps, MaxDuration: DefaultMaxDuration,
+		MaxErrorRate: defaultSearchErrorRate}
+	s.Search = sp
+	s.SLO.MaxErrorRate = defaultSearchErrorRate
+	d.fields(v, p, searchKeys, func(key string, v *yaml.Node, p string) {
+		switch key {
+		case "start":
+			sp.Start = d.float(v, p)
+		case "factor":
+			sp.Factor = d.float(v, p)
+		case "max_rate":
+			sp.MaxRate = d.float(v, p)
+		case "precision":
+			sp.Precision = d.float(v, p)
+		case "min_requests":
+			sp.MinRequests = d.int(v, p)
+		case "min_step":
+			sp.MinStep = d.duration(v, p)
+		case "max_step":
+			sp.MaxStep = d.duration(v, p)
+		case "settle":
+			sp.Settle = d.duration(v, p)
+		case "max_steps":
+			sp.MaxSteps = d.int(v, p)
+		case "max_duration":
+			sp.MaxDuration = d.duration(v, p)
+		case "slo":
+			d.fields(v, p, searchSLOKeys, func(key string, v *yaml.Node, p string) {
+				switch key {
+				case "ack_p99":
+					sp.AckP99 = d.duration(v, p)
+					s.SLO.P99 = sp.AckP99
+				case "e2e_p99":
+					sp.E2EP99 = d.duration(v, p)
+				case "max_error_rate":
+					sp.MaxErrorRate = d.float(v, p)
+					s.SLO.MaxErrorRate = sp.MaxErrorRate
+				}
+			})
 		}
 	})
 }

@@ -1,6 +1,6 @@
 // Package scenario reads the load scenarios in scenarios/*.yaml: the shape
-// of the offered load (stages or a stepped ramp), the SLO a ramp searches
-// against, and the run's settings (deadline, in-flight bound, drain, twin
+// of the offered load (stages, a stepped ramp or a knee search), the SLOs
+// a ramp or a search judges its steps against, and the run's settings (deadline, in-flight bound, drain, twin
 // topology, workflow length and step cost). A scenario names its own mistakes: every
 // validation error carries the file, line, field and what is accepted, and
 // wraps ErrInvalid so the CLI can exit 2 on a bad scenario rather than 1.
@@ -47,9 +47,10 @@ func Topologies() []string { return []string{"chain", "fanout"} }
 type Scenario struct {
 	Name, Description string
 	Arrival           load.Arrival
-	// Stages, or Ramp, shape the load; exactly one is set.
+	// Stages, Ramp or Search shape the load; exactly one is set.
 	Stages []StageSpec
 	Ramp   *RampSpec
+	Search *SearchSpec
 	SLO    SLO
 	// Timeout is the per-request deadline: it bounds how long a run waits
 	// for a stalled call, so it also bounds the run's tail.
@@ -167,14 +168,17 @@ func (s *Scenario) Validate() error {
 	if s.Arrival != load.Uniform && s.Arrival != load.Poisson {
 		add("arrival", "%q is not allowed; use uniform or poisson", s.Arrival)
 	}
-	switch {
-	case len(s.Stages) == 0 && s.Ramp == nil:
-		add("stages", "missing; give stages (a list of name, duration, rate) or a ramp")
-	case len(s.Stages) > 0 && s.Ramp != nil:
+	switch shapes := btoi(len(s.Stages) > 0) + btoi(s.Ramp != nil) + btoi(s.Search != nil); {
+	case shapes == 0:
+		add("stages", "missing; give stages (a list of name, duration, rate), a ramp or a search")
+	case shapes > 1 && s.Search != nil:
+		add("search", "cannot be combined with stages or a ramp; use one of the three")
+	case shapes > 1:
 		add("ramp", "cannot be combined with stages; use one or the other")
 	}
 	s.checkStages(add)
 	s.checkRamp(add)
+	s.checkSearch(add)
 	s.checkFaults(add)
 	if s.SLO.P99 < 0 {
 		add("slo.p99", "%v must not be negative", s.SLO.P99)
@@ -210,6 +214,8 @@ func (s *Scenario) Validate() error {
 			field := "stages"
 			if s.Ramp != nil {
 				field = "ramp"
+			} else if s.Search != nil {
+				field = "search"
 			}
 			add(field, "%s", strings.TrimPrefix(err.Error(), load.ErrSchedule.Error()+": "))
 		}
@@ -282,6 +288,13 @@ func (s *Scenario) checkFaults(add addFunc) {
 	}
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func positive(f float64) bool { return f > 0 && !math.IsInf(f, 0) && !math.IsNaN(f) }
 
 // steps counts the ramp's stages; the epsilon keeps a max_rate that is an
@@ -291,9 +304,13 @@ func (r *RampSpec) steps() int {
 }
 
 // Executor names the load executor (harness/executor's registry) that runs
-// this scenario's shape: "ramp" searches for the knee a step at a time,
-// "stages" runs the stages as one schedule.
+// this scenario's shape: "search" brackets the knees by growth then
+// bisection, "ramp" climbs fixed steps to the first that breaks, "stages"
+// runs the stages as one schedule.
 func (s *Scenario) Executor() string {
+	if s.Search != nil {
+		return "search"
+	}
 	if s.Ramp != nil {
 		return "ramp"
 	}
@@ -301,7 +318,12 @@ func (s *Scenario) Executor() string {
 }
 
 // LoadStages expands the scenario into the load generator's stages.
+// A search's stages are its step slots (SearchSpec.slots): the phases it
+// may use, at the most it may offer.
 func (s *Scenario) LoadStages() []load.Stage {
+	if s.Search != nil {
+		return s.Search.slots()
+	}
 	if r := s.Ramp; r != nil {
 		if !positive(r.Step) || !positive(r.StartRate) || r.MaxRate < r.StartRate {
 			return nil
@@ -412,6 +434,9 @@ func (s *Scenario) Override(rate float64, duration time.Duration) error {
 				s.Stages[i].To = &to
 			}
 		}
+		if s.Search != nil {
+			s.Search.override(k, 0)
+		}
 		if r := s.Ramp; r != nil {
 			n := r.steps()
 			r.StartRate *= k
@@ -425,7 +450,9 @@ func (s *Scenario) Override(rate float64, duration time.Duration) error {
 		if total <= 0 {
 			return s.fieldErr("stages", "has no duration to scale to --duration %v", duration)
 		}
-		if r := s.Ramp; r != nil {
+		if s.Search != nil {
+			s.Search.override(0, duration)
+		} else if r := s.Ramp; r != nil {
 			r.StepDuration = roundMS(duration / time.Duration(r.steps()))
 		} else {
 			var sum time.Duration

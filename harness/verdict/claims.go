@@ -450,13 +450,24 @@ func claim3Throughput(s *Set) Claim {
 	knee := func(twin string) fig {
 		return func(x *Run) float64 { return kneeBound(x, x.Twin(twin).Knee) }
 	}
-	rk, ek := c.put("rr_knee_rps", s.over(r, knee(twinkind.RR))), c.put("eda_knee_rps", s.over(r, knee(twinkind.EDA)))
+	rk, ek := s.over(r, knee(twinkind.RR)), s.over(r, knee(twinkind.EDA))
+	// Every repetition broke at its first step: nothing held to compare.
+	allFirst := rk.Hi == 0 && ek.Hi == 0
+	if searched(r) {
+		rk, ek = bracketed(rk, reps, twinkind.RR), bracketed(ek, reps, twinkind.EDA)
+		searchFigures(&c, rr.Knee, eda.Knee)
+	}
+	c.put("rr_knee_rps", rk)
+	c.put("eda_knee_rps", ek)
 	c.Figures["rr_knee_reached"], c.Figures["eda_knee_reached"] = b2f(rr.Knee.Reached), b2f(eda.Knee.Reached)
 	c.Figures["rr_broken_at_rps"], c.Figures["eda_broken_at_rps"] = rr.Knee.BrokenAt, eda.Knee.BrokenAt
 	c.Figures["rr_max_dispatch_late_ms"], c.Figures["eda_max_dispatch_late_ms"] = rr.MaxDispatchLateMs, eda.MaxDispatchLateMs
 	desc := func(name string, k *results.Knee, v stats.Interval) string {
 		if !k.Reached {
 			return fmt.Sprintf("%s ≥ %s/s (never broke the SLO)", name, num(v))
+		}
+		if k.Method == "search" {
+			return fmt.Sprintf("%s %s/s (held %g/s, broke at %g/s: %s; completion knee %s)", name, num(v), k.RPS, k.BrokenAt, k.Reason, completionSays(k.Completion))
 		}
 		return fmt.Sprintf("%s %s/s (broke at %.0f/s: %s)", name, num(v), k.BrokenAt, k.Reason)
 	}
@@ -465,8 +476,8 @@ func claim3Throughput(s *Set) Claim {
 	switch {
 	case !anyReached[twinkind.RR] && !anyReached[twinkind.EDA]:
 		c.Status, c.Evidence = Inconclusive, ev+": neither twin broke the SLO; raise the ramp's max_rate"
-	case rk.Hi == 0 && ek.Hi == 0:
-		c.Status, c.Evidence = Inconclusive, ev+": both broke at the first step; lower the ramp's start_rate"
+	case allFirst:
+		c.Status, c.Evidence = Inconclusive, ev+": both broke at the first step; lower the ramp's start_rate (a search's start)"
 	case rk.Lo >= ek.Hi && !rr.Knee.Reached:
 		// Knees are steps: equal knees are a fact of the instrument, so
 		// RR at or above EDA in every repetition refutes.
@@ -479,12 +490,53 @@ func claim3Throughput(s *Set) Claim {
 			above = fmt.Sprintf("EDA's knee is %s above RR's", pct(ek.Median/rk.Median-1))
 		}
 		c.Status, c.Evidence = Holds, ev+": "+above
-	case ahead.Outcome == stats.Overlap && (!ek.Degenerate() || !rk.Degenerate()):
+	case ahead.Outcome == stats.Overlap && (!ek.Degenerate() || !rk.Degenerate() || searched(r)):
+		// A search's bracket is an interval even in one run.
 		c.Status, c.Evidence = Inconclusive, ev+": "+overlapSays(fmt.Sprintf("EDA's knee against RR's plus %s", pct(kneeMargin)), ahead)
 	default:
 		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA ahead by no more than %s, within one ramp step", pct(kneeMargin))
 	}
 	return c
+}
+
+// bracketed widens a searched knee's interval over the repetitions to
+// the search's brackets: the knee lies between the rate a twin held and
+// the one it broke at, so no repetition's bracket is outside the interval
+// the claim compares. A knee never broken has no upper end to add.
+func bracketed(iv stats.Interval, reps []*Run, twin string) stats.Interval {
+	for _, x := range reps {
+		k := x.Twin(twin).Knee
+		iv.Lo = math.Min(iv.Lo, k.RPS)
+		if k.Reached {
+			iv.Hi = math.Max(iv.Hi, k.BrokenAt)
+		}
+	}
+	return iv
+}
+
+// searchFigures records what a search found besides the ack knee: each
+// twin's completion knee and its bracket, for verdict.json.
+func searchFigures(c *Claim, rr, eda *results.Knee) {
+	for name, k := range map[string]*results.Knee{"rr": rr, "eda": eda} {
+		if k.Completion == nil {
+			continue
+		}
+		c.Figures[name+"_completion_knee_rps"] = k.Completion.RPS
+		c.Figures[name+"_completion_broken_at_rps"] = k.Completion.BrokenAt
+		c.Figures[name+"_search_steps"] = float64(len(k.Steps))
+	}
+}
+
+func completionSays(k *results.Knee) string {
+	switch {
+	case k == nil:
+		return "not reported"
+	case !k.Reached:
+		return fmt.Sprintf("≥ %g/s", k.RPS)
+	case k.RPS == 0:
+		return fmt.Sprintf("below %g/s", k.BrokenAt)
+	}
+	return fmt.Sprintf("[%g, %g)/s", k.RPS, k.BrokenAt)
 }
 
 func b2f(b bool) float64 {

@@ -67,7 +67,7 @@ func (s *Set) best(keep func(*Run) bool) *Run {
 // ramped says whether a run searched for a knee: its scenario ramps, or a
 // twin reports one.
 func ramped(r *Run) bool {
-	if r.Scenario.Ramp != nil {
+	if r.Scenario.Ramp != nil || r.Scenario.Search != nil {
 		return true
 	}
 	for _, t := range r.Summary.Twins {
@@ -113,8 +113,29 @@ func peakStage(stages []results.StageInfo) int {
 	return peak
 }
 
-// Ramp is the run that found the twins' knees, nil if none did.
-func (s *Set) Ramp() *Run { return s.best(ramped) }
+// Ramp is the run that found the twins' knees, nil if none did: a knee
+// search's run before a fixed-step ramp's, since the search brackets each
+// knee to within its precision wherever it lies, where a ramp's knee is
+// only as fine as its steps (and below its first one, not found at all).
+func (s *Set) Ramp() *Run {
+	if r := s.best(searched); r != nil {
+		return r
+	}
+	return s.best(ramped)
+}
+
+// searched says whether a run's knees came from the knee search.
+func searched(r *Run) bool {
+	if r.Scenario.Search != nil {
+		return true
+	}
+	for _, t := range r.Summary.Twins {
+		if t != nil && t.Knee != nil && t.Knee.Method == "search" {
+			return true
+		}
+	}
+	return false
+}
 
 // Spike is the run whose load surged above a steady level, nil if none did.
 func (s *Set) Spike() *Run { return s.best(spiked) }

@@ -141,6 +141,9 @@ func describeScenario(r *Run) string {
 	}
 	b.WriteString(": ")
 	switch {
+	case sc.Search != nil:
+		fmt.Fprintf(&b, "knee search from %g/s by x%g up to %g/s, bisected to %g%%, SLOs ack p99 %s, e2e p99 %s (backlog not growing), errors ≤ %g%%",
+			sc.Search.Start, sc.Search.Factor, sc.Search.MaxRate, 100*sc.Search.Precision, sc.Search.SLO.AckP99, sc.Search.SLO.E2EP99, 100*sc.SLO.MaxErrorRate)
 	case sc.Ramp != nil:
 		fmt.Fprintf(&b, "ramp %g to %g/s by %g every %s, SLO p99 %s and errors ≤ %g%%",
 			sc.Ramp.StartRate, sc.Ramp.MaxRate, sc.Ramp.Step, sc.Ramp.StepDuration, sc.SLO.P99, 100*sc.SLO.MaxErrorRate)
