@@ -168,6 +168,28 @@ type DriverOptions interface {
 	Validate() error
 }
 
+// OptionsAs reads driver broker's own options of type O from cfg and
+// validates them: none gives O's zero value, an O or *O is taken, and
+// another broker's options are an error (a twin configured for one broker
+// and dialled with another's driver).
+func OptionsAs[O DriverOptions](broker string, cfg DriverConfig) (O, error) {
+	var o O
+	// any: a type parameter's pointer is no DriverOptions to the compiler.
+	switch v := any(cfg.Options).(type) {
+	case nil:
+	case O:
+		o = v
+	case *O:
+		o = *v
+	case DriverOptions:
+		return o, fmt.Errorf("%s: options of broker %q given to the %s driver", broker, v.Broker(), broker)
+	}
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("%s: %w", broker, err)
+	}
+	return o, nil
+}
+
 // DriverConfig is what a driver is opened with.
 type DriverConfig struct {
 	URL            string

@@ -70,22 +70,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// options reads the driver's options from cfg.
+// options reads the driver's options from cfg, defaults filled in.
 func options(cfg bus.DriverConfig) (Options, error) {
-	var o Options
-	switch v := cfg.Options.(type) {
-	case nil:
-	case Options:
-		o = v
-	case *Options:
-		o = *v
-	default:
-		return o, fmt.Errorf("kafka: options of broker %q given to the kafka driver", v.Broker())
-	}
-	if err := o.Validate(); err != nil {
-		return o, fmt.Errorf("kafka: %w", err)
-	}
-	return o.withDefaults(), nil
+	o, err := bus.OptionsAs[Options]("kafka", cfg)
+	return o.withDefaults(), err
 }
 
 // seeds are the bootstrap addresses of a URL: host:port[,host:port...],

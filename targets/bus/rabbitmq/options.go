@@ -83,22 +83,10 @@ func (o Options) typeOf(q bus.Queue) QueueType {
 	return o.QueueType
 }
 
-// options reads the driver's options from cfg.
+// options reads the driver's options from cfg, defaults filled in.
 func options(cfg bus.DriverConfig) (Options, error) {
-	var o Options
-	switch v := cfg.Options.(type) {
-	case nil:
-	case Options:
-		o = v
-	case *Options:
-		o = *v
-	default:
-		return o, fmt.Errorf("rabbitmq: options of broker %q given to the rabbitmq driver", v.Broker())
-	}
-	if err := o.Validate(); err != nil {
-		return o, fmt.Errorf("rabbitmq: %w", err)
-	}
-	return o.withDefaults(), nil
+	o, err := bus.OptionsAs[Options]("rabbitmq", cfg)
+	return o.withDefaults(), err
 }
 
 // dlx is the dead-letter exchange of a topic exchange.
