@@ -50,12 +50,18 @@ func Run(t *testing.T, open func(t *testing.T) Broker) {
 		run  func(t *testing.T, b Broker)
 	}{
 		{"PublishConfirmed", testPublishConfirmed},
-		{"ConfirmedSurvivesBrokerRestart", testSurvivesRestart},
 		{"AckAfterConfirm", testAckAfterConfirm},
 		{"RedeliveryBoundThenDeadLetter", testRedeliveryBound},
 		{"PoisonDeadLettersAtOnce", testPoison},
 		{"ReconnectAndRepublish", testReconnectRepublish},
 		{"KilledMidHandlerRedeliversAndDuplicatesAreAbsorbed", testKilledMidHandler},
+		// Last: on RabbitMQ 3.10, about one restart in three left the node
+		// nacking every publish into quorum queues declared afterwards for
+		// minutes (2026-12-05, quiet machine too), while a publish right
+		// after the restart was confirmed. That is the broker's state after
+		// a restart, not a rule of the layer's: the cases before this one
+		// judge the layer on a broker that is up.
+		{"ConfirmedSurvivesBrokerRestart", testSurvivesRestart},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
