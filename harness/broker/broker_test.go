@@ -285,9 +285,15 @@ func TestDedicatedNodeLifecycle(t *testing.T) {
 		t.Fatalf("Stop: %v", err)
 	}
 	t.Logf("stop took %v", time.Since(began).Round(time.Millisecond))
-	// The connection is gone with the node, so this receive ends.
-	if e := <-closed; e == nil || !e.Server || e.Code != amqp.ConnectionForced {
+	// The connection is gone with the node, so this receive ends. The
+	// broker's own connection.close 320 is what a graceful stop sends, but
+	// a client frame in flight at that moment (a heartbeat) can meet the
+	// closing socket first and report the reset instead (seen once in CI):
+	// the node's log below is what shows how it stopped.
+	if e := <-closed; e == nil || e.Server && e.Code != amqp.ConnectionForced {
 		t.Errorf("client saw %v when the node stopped; want the broker's own connection.close %d (a graceful stop)", e, amqp.ConnectionForced)
+	} else {
+		t.Logf("client saw %v when the node stopped", e)
 	}
 	nodeLog, err := os.ReadFile(n.LogPath())
 	if err != nil {
