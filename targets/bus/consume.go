@@ -249,7 +249,7 @@ func (cs *consumer) handle(ctx context.Context, in Inbound) {
 		return
 	}
 	if copied {
-		c.observe(Event{Kind: EventConfirmed, RoutingKey: cs.queue})
+		c.observe(Event{Kind: EventConfirmed, RoutingKey: cs.queue, RetryCopy: true})
 		c.observe(Event{Kind: EventRetryAcked, Queue: cs.queue, Attempt: attempt})
 	}
 }

@@ -22,7 +22,7 @@ const (
 	// Publishing (RoutingKey set).
 	EventPublished   EventKind = "published"   // basic.publish written (first attempt)
 	EventRepublished EventKind = "republished" // written again after a nack or an indeterminate outcome
-	EventConfirmed   EventKind = "confirmed"   // broker confirmed; Duration is Publish call start to confirm
+	EventConfirmed   EventKind = "confirmed"   // broker confirmed; Duration is Publish call start to confirm (none for a RetryCopy)
 	EventNacked      EventKind = "nacked"      // broker nacked one attempt
 	EventReturned    EventKind = "returned"    // mandatory message was unroutable
 	EventUnconfirmed EventKind = "unconfirmed" // Publish gave up (ctx/Close) without a confirm
@@ -50,6 +50,12 @@ type Event struct {
 	Redelivered bool
 	Duration    time.Duration
 	Err         error
+	// RetryCopy marks an EventConfirmed that is a retry's copy, which the
+	// layer republished into the queue by its name (a classic queue's
+	// retry), not a Publish call: it is a publish into the queue, so a
+	// per-queue count takes it, but no Publish call was timed, so Duration
+	// is not a confirm latency and a latency histogram must skip it.
+	RetryCopy bool
 }
 
 // Observer receives events synchronously from hot paths: implementations must

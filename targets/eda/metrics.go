@@ -147,7 +147,9 @@ func (m *Metrics) observer(cfg Config) bus.Observer {
 		m.events.WithLabelValues(string(e.Kind), e.Role).Inc()
 		switch e.Kind {
 		case bus.EventConfirmed:
-			m.confirm.WithLabelValues(e.RoutingKey).Observe(e.Duration.Seconds())
+			if !e.RetryCopy {
+				m.confirm.WithLabelValues(e.RoutingKey).Observe(e.Duration.Seconds())
+			}
 			for _, q := range routes[e.RoutingKey] {
 				m.published.WithLabelValues(q).Inc()
 			}

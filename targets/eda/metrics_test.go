@@ -136,7 +136,7 @@ func TestQueueCounters(t *testing.T) {
 		}, []count{{"x.inventory", "", 0}, {"x.gateway", "", 0}}},
 		{"a retry copy counts in its queue by name", []bus.Event{
 			{Kind: bus.EventRetried, Queue: "x.inventory"},
-			{Kind: bus.EventConfirmed, RoutingKey: "x.inventory"},
+			{Kind: bus.EventConfirmed, RoutingKey: "x.inventory", RetryCopy: true},
 			{Kind: bus.EventRetryAcked, Queue: "x.inventory"},
 		}, []count{{"x.inventory", "", 1}, {"x.inventory", OutcomeRetried, 1}, {"x.inventory", OutcomeAcked, 0}}},
 		{"acked and dead-lettered settle; delivered, requeued and failed acks do not", []bus.Event{
@@ -179,5 +179,52 @@ func TestQueueCounters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A retry's copy is a publish into its queue but no timed Publish call:
+// the queue's published counter and the events counter take it, the
+// confirm-latency histogram does not (it would read a zero there).
+func TestRetryCopyLeavesConfirmLatency(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Prefix = "x"
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, bus.RabbitMQ)
+	obs := m.observer(cfg)
+	obs.Observe(bus.Event{Kind: bus.EventConfirmed, RoutingKey: "x.inventory", RetryCopy: true})
+	obs.Observe(bus.Event{Kind: bus.EventConfirmed, RoutingKey: KeyOrderPlaced, Duration: 3 * time.Millisecond})
+	read := func(c prometheus.Metric) *dto.Metric {
+		var pb dto.Metric
+		if err := c.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		return &pb
+	}
+	if n := read(m.published.WithLabelValues("x.inventory")).GetCounter().GetValue(); n != 1 {
+		t.Errorf("x.inventory published = %v, want 1 (the copy is in the queue)", n)
+	}
+	if n := read(m.events.WithLabelValues(string(bus.EventConfirmed), "")).GetCounter().GetValue(); n != 2 {
+		t.Errorf("confirmed events = %v, want 2", n)
+	}
+	var observed uint64
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != MetricPublishConfirm {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			observed += s.GetHistogram().GetSampleCount()
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "routing_key" && l.GetValue() == "x.inventory" {
+					t.Errorf("confirm latency has a series for the retry copy's queue: %v", s)
+				}
+			}
+		}
+	}
+	if observed != 1 {
+		t.Errorf("confirm latency observed %d values, want 1 (the timed publish only)", observed)
 	}
 }
