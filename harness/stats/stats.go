@@ -31,6 +31,11 @@ type Interval struct {
 	Lo         float64 `json:"lo"`
 	Hi         float64 `json:"hi"`
 	Confidence float64 `json:"confidence"`
+	// Within marks a run's own interval (WithinRun): N counts its windows,
+	// not runs, and Confidence is the bootstrap's nominal level. It says
+	// how firmly one run's figure rests on its seconds, not what another
+	// run would read.
+	Within bool `json:"within_run,omitempty"`
 }
 
 // Degenerate says the interval is one value: fewer than two repetitions,
@@ -47,13 +52,16 @@ func (iv Interval) Scale(f float64) Interval {
 	return iv
 }
 
-// String is "12.3 [10.1, 15.0] (n=3, 75%)", or "12.3 (n=1)" for one value.
+// String is "12.3 [10.1, 15.0] (n=3, 75%)", "12.3 (n=1)" for one value,
+// or "12.3 [10.1, 15.0] (within run, 20 windows, 95%)".
 func (iv Interval) String() string {
 	switch {
 	case !iv.Valid():
 		return "n/a"
 	case iv.Degenerate():
 		return fmt.Sprintf("%.4g (n=1)", iv.Median)
+	case iv.Within:
+		return fmt.Sprintf("%.4g [%.4g, %.4g] (within run, %d windows, %.0f%%)", iv.Median, iv.Lo, iv.Hi, iv.N, 100*iv.Confidence)
 	}
 	return fmt.Sprintf("%.4g [%.4g, %.4g] (n=%d, %.0f%%)", iv.Median, iv.Lo, iv.Hi, iv.N, 100*iv.Confidence)
 }
