@@ -113,6 +113,9 @@ type TwinResult struct {
 	// Host is the host's interference (CPU steal and pressure) during the
 	// load; nil when nothing was measured or the summary predates it.
 	Host *HostStats `json:"host,omitempty"`
+	// Within is the whole run's within-run latency intervals (see
+	// LatencyWithin); nil in summaries written before them.
+	Within *LatencyWithin `json:"within_run,omitempty"`
 }
 
 // LagStats is summary.json's lag object: what harness/lag's Analyze makes
@@ -159,6 +162,9 @@ type PhaseResult struct {
 	Seconds     float64        `json:"seconds"`
 	Ack         record.Summary `json:"ack"`
 	E2E         record.Summary `json:"e2e"`
+	// Within is the phase's within-run latency intervals, over the
+	// seconds cut in it; nil in summaries written before them.
+	Within *LatencyWithin `json:"within_run,omitempty"`
 }
 
 // Knee is a ramp's or a search's answer: the highest step rate the twin
