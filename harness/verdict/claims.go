@@ -248,13 +248,11 @@ func claim1LightLoad(s *Set) Claim {
 	c := Claim{Runs: ids(reps...), Conditions: conditions(r), Figures: map[string]float64{
 		"rr_offered_rps": rr.OfferedRPS, "eda_offered_rps": eda.OfferedRPS,
 	}}
-	e2e50 := func(t *results.TwinResult) float64 { return t.E2E.P50 }
-	e2e99 := func(t *results.TwinResult) float64 { return t.E2E.P99 }
-	rr50 := c.put("rr_e2e_p50_ms", s.over(r, twinFig(twinkind.RR, e2e50)))
-	rr99 := c.put("rr_e2e_p99_ms", s.over(r, twinFig(twinkind.RR, e2e99)))
-	eda50 := c.put("eda_e2e_p50_ms", s.over(r, twinFig(twinkind.EDA, e2e50)))
-	eda99 := c.put("eda_e2e_p99_ms", s.over(r, twinFig(twinkind.EDA, e2e99)))
-	ack50 := c.put("eda_ack_p50_ms", s.over(r, twinFig(twinkind.EDA, func(t *results.TwinResult) float64 { return t.Ack.P50 })))
+	rr50 := c.put("rr_e2e_p50_ms", s.overLatency(r, latency{twin: twinkind.RR, e2e: true, pct: 50}))
+	rr99 := c.put("rr_e2e_p99_ms", s.overLatency(r, latency{twin: twinkind.RR, e2e: true, pct: 99}))
+	eda50 := c.put("eda_e2e_p50_ms", s.overLatency(r, latency{twin: twinkind.EDA, e2e: true, pct: 50}))
+	eda99 := c.put("eda_e2e_p99_ms", s.overLatency(r, latency{twin: twinkind.EDA, e2e: true, pct: 99}))
+	ack50 := c.put("eda_ack_p50_ms", s.overLatency(r, latency{twin: twinkind.EDA, pct: 50}))
 	var rrF, edaF int64
 	for _, x := range reps {
 		if t := x.Twin(twinkind.RR); t != nil {
@@ -619,10 +617,10 @@ func spikeFigures(s *Set, r *Run, c *Claim, spike, base string) spikeRead {
 		return float64(failures(p.Counts)) / float64(p.Sent)
 	})
 	var out spikeRead
-	out.edaAck = c.put("eda_spike_ack_p99_ms", s.over(r, phase(twinkind.EDA, spike, ack)))
-	out.rrAck = c.put("rr_spike_ack_p99_ms", s.over(r, phase(twinkind.RR, spike, ack)))
-	c.put("rr_base_ack_p99_ms", s.over(r, phase(twinkind.RR, base, ack)))
-	c.put("eda_base_ack_p99_ms", s.over(r, phase(twinkind.EDA, base, ack)))
+	out.edaAck = c.put("eda_spike_ack_p99_ms", s.overLatency(r, latency{twin: twinkind.EDA, phase: spike, pct: 99}))
+	out.rrAck = c.put("rr_spike_ack_p99_ms", s.overLatency(r, latency{twin: twinkind.RR, phase: spike, pct: 99}))
+	c.put("rr_base_ack_p99_ms", s.overLatency(r, latency{twin: twinkind.RR, phase: base, pct: 99}))
+	c.put("eda_base_ack_p99_ms", s.overLatency(r, latency{twin: twinkind.EDA, phase: base, pct: 99}))
 	out.rise = c.put("rr_rise_x", s.over(r, rise))
 	out.failShare = c.put("rr_spike_failed_share", s.over(r, share))
 	out.backlog = c.put("eda_backlog_peak", s.over(r, twinFig(twinkind.EDA, func(t *results.TwinResult) float64 { return float64(t.Lag.MaxQueueDepth) })))
@@ -1256,9 +1254,8 @@ func hybridAnswer(s *Set, c *Claim) hybridHalf {
 		return hybridHalf{line: "no smoke run with both rr and hybrid, so the hybrid's answer is not compared with RR's"}
 	}
 	out := hybridHalf{runs: s.Reps(smoke)}
-	ack99 := func(t *results.TwinResult) float64 { return t.Ack.P99 }
-	rrAck := c.put("smoke.rr_ack_p99_ms", s.over(smoke, twinFig(twinkind.RR, ack99)))
-	hAck := c.put("smoke.hybrid_ack_p99_ms", s.over(smoke, twinFig(twinkind.Hybrid, ack99)))
+	rrAck := c.put("smoke.rr_ack_p99_ms", s.overLatency(smoke, latency{twin: twinkind.RR, pct: 99}))
+	hAck := c.put("smoke.hybrid_ack_p99_ms", s.overLatency(smoke, latency{twin: twinkind.Hybrid, pct: 99}))
 	rr, h := smoke.Twin(twinkind.RR), smoke.Twin(twinkind.Hybrid)
 	c.Figures["smoke.hybrid_ack_factor_limit"] = hybridAckFactor
 	c.Figures["smoke.rr_cpu_per_order_ms"], c.Figures["smoke.hybrid_cpu_per_order_ms"] = rr.CPUPerOrderMs, h.CPUPerOrderMs

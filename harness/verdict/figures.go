@@ -34,6 +34,77 @@ func (s *Set) over(r *Run, f fig) stats.Interval {
 	return stats.MedianInterval(v)
 }
 
+// latency is a latency percentile of a twin, of the whole run (phase "")
+// or of one phase: the ack or the end-to-end series, p50 or p99, the
+// percentiles a run's summary records with their within-run intervals.
+type latency struct {
+	twin, phase string
+	e2e         bool
+	pct         float64 // 50 or 99
+}
+
+// fig reads the percentile from a run's summary.
+func (l latency) fig() fig {
+	return twinFig(l.twin, func(t *results.TwinResult) float64 {
+		ack, e2e := t.Ack, t.E2E
+		if l.phase != "" {
+			p := t.Phases[l.phase]
+			if p == nil {
+				return math.NaN()
+			}
+			ack, e2e = p.Ack, p.E2E
+		}
+		h := ack
+		if l.e2e {
+			h = e2e
+		}
+		if l.pct == 50 {
+			return h.P50
+		}
+		return h.P99
+	})
+}
+
+// within is the run's own interval of the percentile, invalid when its
+// summary has none (one written before them, or a series with no values).
+func (l latency) within(r *Run) stats.Interval {
+	t := r.Twin(l.twin)
+	if t == nil {
+		return stats.Interval{}
+	}
+	lw := t.Within
+	if l.phase != "" {
+		p := t.Phases[l.phase]
+		if p == nil {
+			return stats.Interval{}
+		}
+		lw = p.Within
+	}
+	if lw == nil {
+		return stats.Interval{}
+	}
+	w := lw.Ack
+	if l.e2e {
+		w = lw.E2E
+	}
+	return w.Interval(l.pct)
+}
+
+// overLatency is over for a latency percentile, except from one run: its
+// summary's within-run interval (a block bootstrap over its seconds,
+// harness/stats.WithinRun) then stands behind the figure instead of a
+// point. From two runs on, the interval is the runs' (over): their spread
+// holds what one run's seconds cannot (the host drifting between runs),
+// and the two kinds have no joint coverage to state.
+func (s *Set) overLatency(r *Run, l latency) stats.Interval {
+	if reps := s.Reps(r); len(reps) == 1 {
+		if w := l.within(reps[0]); w.Valid() && !w.Degenerate() {
+			return w
+		}
+	}
+	return s.over(r, l.fig())
+}
+
 // put records a deciding figure: its median among the figures (what
 // verdict.json always had) and its interval, with n, among the intervals.
 func (c *Claim) put(name string, iv stats.Interval) stats.Interval {
@@ -51,22 +122,39 @@ func (c *Claim) put(name string, iv stats.Interval) stats.Interval {
 // markSingle says, in the claim, when a deciding figure rests on one run:
 // its interval is a point, so the status is the point figures' and no
 // spread stands behind it.
+//
+// A within-run interval rests on one run as well: the claim is marked
+// single run, and its evidence says the latency intervals are the run's
+// own (its seconds resampled), not the spread between runs.
 func (c *Claim) markSingle() {
+	within := false
 	for _, iv := range c.Intervals {
 		if iv.Valid() && iv.Degenerate() {
 			c.SingleRun = true
 		}
+		within = within || (iv.Valid() && iv.Within)
 	}
-	if c.SingleRun {
+	const again = "repeat the scenario (edabench run --repeat 3) for a status with the spread between runs"
+	switch {
+	case c.SingleRun && within:
+		c.Evidence += " [single run: n=1; the latency percentiles' intervals are within the run (its seconds resampled), the other figures points; " + again + "]"
+	case c.SingleRun:
 		c.Evidence += " [single run: n=1, the intervals are points; repeat the scenario (edabench run --repeat 3) for a status with its spread]"
+	case within:
+		c.SingleRun = true
+		c.Evidence += " [single run: the intervals are within the run (its seconds resampled: a block bootstrap over its per-second histograms), not between runs; " + again + "]"
 	}
 }
 
 // iv formats a figure with its interval for evidence: "12.3 ms [10.1, 15.0]
-// (n=3)", or just the figure for one run.
+// (n=3)", "12.3 ms [10.1, 15.0 ms] (within run)", or just the figure for
+// one run without a within-run interval.
 func iv(v stats.Interval) string {
-	if !v.Valid() || v.Degenerate() {
+	switch {
+	case !v.Valid() || v.Degenerate():
 		return ms(v.Median)
+	case v.Within:
+		return fmt.Sprintf("%s [%s, %s] (within run)", ms(v.Median), strings.TrimSuffix(ms(v.Lo), " ms"), ms(v.Hi))
 	}
 	return fmt.Sprintf("%s [%s, %s] (n=%d)", ms(v.Median), strings.TrimSuffix(ms(v.Lo), " ms"), ms(v.Hi), v.N)
 }

@@ -141,6 +141,14 @@ func TestRepetitionsPerClaim(t *testing.T) {
 			eda := []float64{40, 400, 50}
 			return withReps(t, rs, "spike", 3, func(i int, r *Run) { r.Twin("eda").Phases["spike"].Ack.P99 = eda[i] })
 		}, 4, Inconclusive, "EDA's spike ack p99 against RR's: the intervals overlap on [300, 300]"},
+		// One-sided rules: an interval against a fixed bound (RR's rise
+		// against ×spikeRiseFactor), with RR failing nothing.
+		{"RR's rise straddles the bound: inconclusive", rrRise(t, []float64{50, 60, 300}, []float64{20, 40, 20}),
+			4, Inconclusive, "RR's rise against ×2: the intervals overlap on [2, 2]"},
+		{"RR's rise above the bound in every repetition", rrRise(t, []float64{50, 60, 300}, []float64{20, 20, 20}),
+			4, Holds, "RR rose ×3 [2.5, 15] (n=3)"},
+		{"RR's rise below the bound in every repetition", rrRise(t, []float64{50, 60, 70}, []float64{40, 45, 50}),
+			4, DoesNotHold, "RR's latency did not rise ×2"},
 		{"one spike repetition needed no buffering", func(rs []*Run) []*Run {
 			return withReps(t, rs, "spike", 3, func(i int, r *Run) {
 				if i == 2 {
@@ -169,6 +177,18 @@ func TestRepetitionsPerClaim(t *testing.T) {
 			if c.Status != tt.want || !strings.Contains(c.Evidence, tt.says) {
 				t.Fatalf("claim %d = %s: %s\nwant %s, saying %q", c.ID, c.Status, c.Evidence, tt.want, tt.says)
 			}
+		})
+	}
+}
+
+// rrRise makes three spike repetitions whose RR spike and baseline ack
+// p99s are the given ones and whose RR failed nothing.
+func rrRise(t *testing.T, spike, base []float64) func([]*Run) []*Run {
+	return func(rs []*Run) []*Run {
+		return withReps(t, rs, "spike", len(spike), func(i int, r *Run) {
+			rr := r.Twin("rr")
+			rr.Phases["spike"].Ack.P99, rr.Phases["baseline"].Ack.P99 = spike[i], base[i]
+			rr.Phases["spike"].Errors, rr.Phases["spike"].Timeouts, rr.Phases["spike"].Dropped = 0, 0, 0
 		})
 	}
 }
