@@ -220,8 +220,10 @@ k6-smoke: k6 k6smoke build deps
 	$(BIN)/k6smoke --k6 $(BIN)/k6 --target $(BIN)/target --script xk6-eda/examples/smoke.js --duration "$(SMOKE_DURATION)"
 
 # The instrument checked against another: k6 with xk6-eda and edabench drive
-# the same twin at the same rate; their end-to-end p50s are printed side by
-# side (goal: within 15%; reported, not asserted). Part of `make bench`.
+# the same twin at the same rate and with the same arrival process (evenly
+# spaced: k6's constant-arrival-rate, edabench's --arrival uniform); their
+# end-to-end p50s are printed side by side (goal: within 15%; reported, not
+# asserted). Part of `make bench`.
 CROSSCHECK_RATE ?= 50
 
 .PHONY: bench-crosscheck

@@ -18,6 +18,7 @@ import (
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/brokernodes"
+	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
@@ -127,11 +128,11 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 }
 
 type runOpts struct {
-	twin, scenario, topology, broker, out, target, amqp, prefix, metrics, binary, logLevel string
-	rate                                                                                   float64
-	duration                                                                               time.Duration
-	seed                                                                                   uint64
-	steps, repeat                                                                          int
+	twin, scenario, topology, broker, out, target, amqp, prefix, metrics, binary, logLevel, arrival string
+	rate                                                                                            float64
+	duration                                                                                        time.Duration
+	seed                                                                                            uint64
+	steps, repeat                                                                                   int
 }
 
 // maxRepeat bounds --repeat: twenty repetitions of the longest shipped
@@ -150,6 +151,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
+	fs.StringVar(&o.arrival, "arrival", "", "override the scenario's arrival process: uniform (requests evenly spaced, as k6's constant-arrival-rate and wrk2 send them) or poisson (exponential gaps, as independent users)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
 	fs.IntVar(&o.repeat, "repeat", 1, fmt.Sprintf("run the scenario N times (1 to %d), each repetition with its own seed (--seed, --seed+1, ...) and run folder and the twins in the same order in each (rr, eda, hybrid, rr, eda, hybrid, ...), so a drifting machine hurts every twin alike; edabench verdict reads them together", maxRepeat))
@@ -274,6 +276,15 @@ func (o *runOpts) check() ([]string, *scenario.Scenario, slog.Level, error) {
 	}
 	if err := sc.Override(o.rate, o.duration); err != nil {
 		return nil, nil, 0, err
+	}
+	if o.arrival != "" {
+		// The same process on both sides of a comparison: EDA's end-to-end
+		// latency moves with burstiness alone (docs/verdict.md).
+		a := load.Arrival(o.arrival)
+		if a != load.Uniform && a != load.Poisson {
+			return nil, nil, 0, fmt.Errorf("--arrival %q: want %s or %s", o.arrival, load.Uniform, load.Poisson)
+		}
+		sc.Arrival = a
 	}
 	return twins, sc, level, nil
 }

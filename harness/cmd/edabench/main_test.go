@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/targets/serve/servetest"
 )
@@ -56,6 +57,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unreadable scenario", []string{"run", "--scenario", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
 		{"unknown scenario name", []string{"run", "--scenario", "smok"}, 2, `no scenario named "smok" is built in: want one of capacity, chain,`},
 		{"invalid scenario", []string{"run", "--scenario", bad}, 2, "stages[0].rate: -5 must be positive"},
+		{"unknown arrival", []string{"run", "--arrival", "bursty"}, 2, `--arrival "bursty": want uniform or poisson`},
 		{"bad topology", []string{"run", "--topology", "star"}, 2, `--topology "star": want chain or fanout`},
 		{"unknown flag", []string{"run", "--speed", "1"}, 2, "flag provided but not defined: -speed"},
 		{"unknown broker", []string{"run", "--broker", "nats", "--out", t.TempDir()}, 2, `edabench run: --broker: broker "nats": not a broker node edabench can run; use one of rabbitmq, kafka`},
@@ -214,5 +216,27 @@ func TestTargetCommand(t *testing.T) {
 				t.Errorf("targetCommand(%q) = %q %q, want %q %q", tt.binary, path, args, tt.wantPath, tt.wantArgs)
 			}
 		})
+	}
+}
+
+// --arrival replaces the scenario's arrival process; without it the
+// scenario's stands.
+func TestRunArrivalOverride(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want load.Arrival
+	}{
+		{[]string{"--scenario", "smoke"}, load.Poisson},
+		{[]string{"--scenario", "smoke", "--arrival", "uniform"}, load.Uniform},
+		{[]string{"--scenario", "smoke", "--arrival", "poisson"}, load.Poisson},
+	} {
+		fs, o := runFlags(io.Discard)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		_, sc, _, err := o.check()
+		if err != nil || sc.Arrival != tt.want {
+			t.Errorf("%v: arrival %q (%v), want %q", tt.args, sc.Arrival, err, tt.want)
+		}
 	}
 }

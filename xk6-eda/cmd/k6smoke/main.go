@@ -5,7 +5,9 @@
 // next to it.
 //
 // With --crosscheck, edabench drives the same twin at the same rate at the
-// same time as k6, and both tools' end-to-end p50 are printed side by side:
+// same time as k6, with the same arrival process (evenly spaced: k6's
+// constant-arrival-rate, edabench's --arrival uniform; crosscheck.go says
+// why), and both tools' end-to-end p50 are printed side by side:
 // the same latency measured by two instruments under the same conditions
 // should agree (within 15% is the goal; printed, not asserted). At the same
 // time because on a shared machine two runs one after the other differ by
@@ -45,7 +47,7 @@ func run() error {
 	twinList := flag.String("twins", "rr,eda", "the twins to run against, in order")
 	duration := flag.String("duration", "", "passed to the script as DURATION (the examples' default when empty)")
 	rate := flag.String("rate", "", "passed to the script as RATE, orders/s (the examples' default when empty)")
-	crosscheck := flag.String("crosscheck", "", "an edabench binary: after k6, drive the same twin with it at the same --rate and --duration and compare end-to-end p50")
+	crosscheck := flag.String("crosscheck", "", "an edabench binary: while k6 runs, drive the same twin with it at the same --rate and --duration, with evenly spaced arrivals as k6's (--arrival uniform), and compare end-to-end p50")
 	out := flag.String("out", "results", "with --crosscheck: where edabench writes its runs")
 	flag.Parse()
 	if *crosscheck != "" && (*rate == "" || *duration == "") {
