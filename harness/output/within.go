@@ -21,10 +21,10 @@ type Within struct {
 }
 
 // seconds is a twin's windows in the order cut: the whole run's and each
-// phase's, [0] ack and [1] e2e.
+// phase's, [0] ack and [1] e2e, each in bounded memory (stats.Windows).
 type seconds struct {
-	whole [2][]stats.Window
-	phase map[string]*[2][]stats.Window
+	whole [2]stats.Windows
+	phase map[string]*[2]stats.Windows
 }
 
 func NewWithin() *Within {
@@ -33,7 +33,7 @@ func NewWithin() *Within {
 }
 
 func (w *Within) TwinStarted(tw TwinStart) {
-	w.series[tw.Name] = &seconds{phase: map[string]*[2][]stats.Window{}}
+	w.series[tw.Name] = &seconds{phase: map[string]*[2]stats.Windows{}}
 }
 
 func (w *Within) Tick(t Tick) {
@@ -43,13 +43,13 @@ func (w *Within) Tick(t Tick) {
 	}
 	ph := s.phase[t.Row.Phase]
 	if ph == nil {
-		ph = &[2][]stats.Window{}
+		ph = &[2]stats.Windows{}
 		s.phase[t.Row.Phase] = ph
 	}
 	for i, h := range [2]*hdrhistogram.Histogram{t.Interval[Ack], t.Interval[E2E]} {
 		win := Window(h)
-		s.whole[i] = append(s.whole[i], win)
-		ph[i] = append(ph[i], win)
+		s.whole[i].Add(win)
+		ph[i].Add(win)
 	}
 }
 
@@ -59,10 +59,10 @@ func (w *Within) TwinEnded(tw TwinEnd) error {
 		return nil
 	}
 	delete(w.series, tw.Name)
-	w.whole[tw.Name] = within(s.whole)
+	w.whole[tw.Name] = within(&s.whole)
 	w.phases[tw.Name] = map[string]*results.LatencyWithin{}
 	for name, ph := range s.phase {
-		w.phases[tw.Name][name] = within(*ph)
+		w.phases[tw.Name][name] = within(ph)
 	}
 	return nil
 }
@@ -86,8 +86,8 @@ func (w *Within) Stop(_ context.Context, sum *results.Summary) error {
 	return nil
 }
 
-func within(s [2][]stats.Window) *results.LatencyWithin {
-	lw := &results.LatencyWithin{Ack: results.NewWithinRun(s[0]), E2E: results.NewWithinRun(s[1])}
+func within(s *[2]stats.Windows) *results.LatencyWithin {
+	lw := &results.LatencyWithin{Ack: results.NewWithinRun(s[0].All()), E2E: results.NewWithinRun(s[1].All())}
 	if lw.Ack == nil && lw.E2E == nil {
 		return nil
 	}

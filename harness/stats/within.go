@@ -205,9 +205,68 @@ func coalesce(ws []Window, limit int) []Window {
 	for i := 0; i < len(ws); i += per {
 		var w Window
 		for _, x := range ws[i:min(i+per, len(ws))] {
-			w = append(w, x...)
+			w = Merge(w, x)
 		}
 		out = append(out, w)
 	}
 	return out
+}
+
+// Merge is the window holding a's and b's values: bins sorted by value,
+// one per value. It reads a and b in any order.
+func Merge(a, b Window) Window {
+	sum := make(map[float64]int64, len(a)+len(b))
+	for _, w := range [2]Window{a, b} {
+		for _, x := range w {
+			if x.Count > 0 {
+				sum[x.Value] += x.Count
+			}
+		}
+	}
+	out := make(Window, 0, len(sum))
+	for v, n := range sum {
+		out = append(out, Bin{Value: v, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
+	return out
+}
+
+// Windows collects a series' windows as they are cut, in bounded memory:
+// once it holds 2·WithinMaxWindows, neighbours are merged in pairs and
+// later windows are merged to the new width before they are kept, so a
+// soak's hour keeps at most 240 windows, and WithinRun's own coalescing
+// to WithinMaxWindows makes of them what it would have of the seconds.
+type Windows struct {
+	kept    []Window
+	cur     Window
+	width   int // seconds per kept window (a power of two)
+	pending int // seconds merged into cur
+}
+
+// Add appends the next window.
+func (c *Windows) Add(w Window) {
+	if c.width == 0 {
+		c.width = 1
+	}
+	c.cur, c.pending = Merge(c.cur, w), c.pending+1
+	if c.pending < c.width {
+		return
+	}
+	c.kept, c.cur, c.pending = append(c.kept, c.cur), nil, 0
+	if len(c.kept) < 2*WithinMaxWindows {
+		return
+	}
+	pairs := make([]Window, 0, WithinMaxWindows)
+	for i := 0; i+1 < len(c.kept); i += 2 {
+		pairs = append(pairs, Merge(c.kept[i], c.kept[i+1]))
+	}
+	c.kept, c.width = pairs, 2*c.width
+}
+
+// All is every window so far, the one being filled last.
+func (c *Windows) All() []Window {
+	if c.pending > 0 {
+		return append(c.kept[:len(c.kept):len(c.kept)], c.cur)
+	}
+	return c.kept
 }

@@ -155,3 +155,53 @@ func TestWithinString(t *testing.T) {
 		t.Fatalf("String = %q", s)
 	}
 }
+
+func TestMerge(t *testing.T) {
+	got := Merge(Window{{3, 1}, {1, 2}, {5, 0}}, Window{{1, 1}, {2, 4}})
+	want := Window{{1, 3}, {2, 4}, {3, 1}}
+	if len(got) != len(want) {
+		t.Fatalf("Merge = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Merge = %v, want %v", got, want)
+		}
+	}
+}
+
+// Windows keeps a long run in at most 2·WithinMaxWindows windows and
+// loses no value; its intervals read as the seconds' would.
+func TestWindowsBounded(t *testing.T) {
+	ws := readWindows(t, "smoke-eda-e2e")
+	var c Windows
+	var all []Window
+	for range 30 { // 660 seconds
+		for _, w := range ws {
+			c.Add(w)
+			all = append(all, w)
+		}
+	}
+	kept := c.All()
+	count := func(ws []Window) (n int64) {
+		for _, w := range ws {
+			for _, b := range w {
+				n += b.Count
+			}
+		}
+		return n
+	}
+	if len(kept) > 2*WithinMaxWindows || count(kept) != count(all) {
+		t.Fatalf("kept %d windows holding %d values; want at most %d holding all %d", len(kept), count(kept), 2*WithinMaxWindows, count(all))
+	}
+	a, b := WithinRun(kept, 50, 99), WithinRun(all, 50, 99)
+	if a[0].Median != b[0].Median || a[1].Median != b[1].Median {
+		t.Fatalf("points %v %v, want the seconds' %v %v", a[0].Median, a[1].Median, b[0].Median, b[1].Median)
+	}
+	var short Windows
+	for _, w := range ws[:5] {
+		short.Add(w)
+	}
+	if got := short.All(); len(got) != 5 {
+		t.Fatalf("a short run kept %d windows, want its 5 seconds", len(got))
+	}
+}
