@@ -361,12 +361,7 @@ func claim2Chain(s *Set) Claim {
 			continue
 		}
 		used = append(used, s.Reps(r)...)
-		p50 := c.put(fmt.Sprintf("rr_e2e_p50_ms_hops_%d", int(h)), s.over(r, twinFig(twinkind.RR, func(t *results.TwinResult) float64 {
-			if t.E2E.Count == 0 {
-				return math.NaN()
-			}
-			return t.E2E.P50
-		})))
+		p50 := c.put(fmt.Sprintf("rr_e2e_p50_ms_hops_%d", int(h)), s.overLatency(r, latency{twin: twinkind.RR, e2e: true, pct: 50}))
 		hops = append(hops, h)
 		rrP50 = append(rrP50, p50.Median)
 		ends = append(ends, p50)

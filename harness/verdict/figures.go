@@ -58,6 +58,9 @@ func (l latency) fig() fig {
 		if l.e2e {
 			h = e2e
 		}
+		if h.Count == 0 {
+			return math.NaN() // no values: the series measured nothing
+		}
 		if l.pct == 50 {
 			return h.P50
 		}

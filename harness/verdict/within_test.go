@@ -79,6 +79,15 @@ func TestWithinRunDecidesASingleRun(t *testing.T) {
 			setWithin(t, r.Twin("rr"), "spike", false, within(100, 90, 120), within(300, 250, 400))
 			return rs
 		}, 4, Inconclusive, []string{"the intervals overlap on [250, 350]"}, "eda_spike_ack_p99_ms", true},
+		{"a chain's RR p50 with a stall: the ends overlap", "holds", func(rs []*Run) []*Run {
+			for _, r := range rs {
+				if r.Key() == "chain/steps=1" || r.Key() == "chain/steps=4" {
+					p50 := r.Twin("rr").E2E.P50
+					setWithin(t, r.Twin("rr"), "", true, within(p50, 0.8*p50, 3*p50), within(2*p50, p50, 4*p50))
+				}
+			}
+			return rs
+		}, 2, Inconclusive, []string{"2 hops: RR 5.00 ms [4.00, 15.0 ms] (within run)", "the longest chain's RR p50 against the shortest's plus 10%: the intervals overlap"}, "rr_e2e_p50_ms_hops_5", true},
 		{"the hybrid's ack p99 within the run against ×1.5 RR's", "repeated", func(rs []*Run) []*Run {
 			r := rs[0]
 			setWithin(t, r.Twin("rr"), "", false, within(r.Twin("rr").Ack.P50, 1, 2), within(r.Twin("rr").Ack.P99, 20, 30))
