@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/load"
@@ -71,7 +72,8 @@ func (c *crossCheck) start(ctx context.Context, r *twins.Running, node brokernod
 		case k6Err != nil:
 			row.err = fmt.Sprintf("k6: %v", k6Err)
 		case ebErr != nil:
-			row.err = fmt.Sprintf("edabench: %v (see %s)", ebErr, logPath)
+			// The log goes with the temporary folder: keep it in --out.
+			row.err = fmt.Sprintf("edabench: %v: %s", ebErr, keepLog(logPath, filepath.Join(c.out, "edabench-crosscheck-"+twin+".log")))
 		}
 		if row.err != "" {
 			return
@@ -152,4 +154,22 @@ func (c *crossCheck) print(w io.Writer) {
 	fmt.Fprintln(w, "Both tools ran at once against the same twin, each at the rate (the twin served twice it).")
 	fmt.Fprintf(w, "Arrivals: k6's constant-arrival-rate spaces requests evenly; edabench ran the smoke scenario with --arrival %s, evenly spaced too\n", crossArrival)
 	fmt.Fprintln(w, "(the smoke scenario's own arrivals are Poisson, which alone raises EDA's end-to-end p50). A report, not a gate.")
+}
+
+// keepLog copies a failed edabench's log to dst and says where it is and
+// its last line.
+func keepLog(src, dst string) string {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	where := "its log: " + dst
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+		err = os.WriteFile(dst, b, 0o644)
+	}
+	if err != nil {
+		where = "its log could not be kept: " + err.Error()
+	}
+	return lines[len(lines)-1] + " (" + where + ")"
 }
