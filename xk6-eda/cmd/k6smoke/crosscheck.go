@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -27,6 +28,10 @@ import (
 // the arrival process, not the instruments.
 const crossArrival = load.Uniform
 
+// k6ThresholdsCrossed is k6's exit code when a script's thresholds failed
+// (k6's errext/exitcodes.ThresholdsHaveFailed), the run itself complete.
+const k6ThresholdsCrossed = 99
+
 // crossCheck compares k6 with xk6-eda against edabench on one twin.
 type crossCheck struct {
 	edabench, rate, duration, out string
@@ -36,6 +41,7 @@ type crossCheck struct {
 type crossRow struct {
 	twin                   string
 	arrival                string // the process edabench's summary says it ran
+	note                   string
 	k6P50, k6Count         float64
 	ebP50, ebP50U, ebCount float64
 	err                    string
@@ -68,6 +74,12 @@ func (c *crossCheck) start(ctx context.Context, r *twins.Running, node brokernod
 	return func(k6Export string, k6Err error) {
 		defer func() { c.rows = append(c.rows, row) }()
 		ebErr := <-done
+		var exit *exec.ExitError
+		if errors.As(k6Err, &exit) && exit.ExitCode() == k6ThresholdsCrossed {
+			// The script's thresholds failed, the measurement did not: a
+			// loaded machine's p50 is still compared, and the row says so.
+			row.note, k6Err = "k6's thresholds crossed", nil
+		}
 		switch {
 		case k6Err != nil:
 			row.err = fmt.Sprintf("k6: %v", k6Err)
@@ -147,6 +159,9 @@ func (c *crossCheck) print(w io.Writer) {
 		if arrival != string(crossArrival) {
 			// An edabench without --arrival ran the scenario's own process.
 			arrival += " (not k6's: not like with like)"
+		}
+		if r.note != "" {
+			arrival += "; " + r.note
 		}
 		fmt.Fprintf(w, "%-7s %12.2f %16.2f %22.2f %+8.1f%% %8s %18s %s\n", r.twin, r.k6P50, r.ebP50, r.ebP50U, d, within,
 			fmt.Sprintf("%.0f/%.0f", r.k6Count, r.ebCount), arrival)

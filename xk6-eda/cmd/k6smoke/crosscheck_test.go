@@ -17,6 +17,8 @@ func TestCrossCheckSaysTheArrival(t *testing.T) {
 	}{
 		{"like with like", crossRow{twin: "eda", arrival: "uniform", k6P50: 16.8, ebP50: 16.1, ebP50U: 16.1, k6Count: 1000, ebCount: 1000},
 			[]string{"uniform arrivals on both sides", "--arrival uniform", "+4.3%", "yes"}, "not like with like"},
+		{"k6's thresholds crossed on a loaded machine", crossRow{twin: "eda", arrival: "uniform", note: "k6's thresholds crossed", k6P50: 1380, ebP50: 1465.3, ebP50U: 1465.3, k6Count: 1000, ebCount: 1000},
+			[]string{"uniform; k6's thresholds crossed", "-5.8%"}, "not like with like"},
 		{"edabench ran Poisson", crossRow{twin: "eda", arrival: "poisson", k6P50: 16.8, ebP50: 24.2, ebP50U: 24.2, k6Count: 1000, ebCount: 1000},
 			[]string{"poisson (not k6's: not like with like)", "-30.6%"}, ""},
 	} {
