@@ -51,19 +51,27 @@ func TestVerdictWritesBothFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		var v struct {
+			Backbones []struct {
+				Name string `json:"name"`
+			} `json:"backbones"`
 			Claims []struct {
-				ID     int    `json:"id"`
-				Status string `json:"status"`
+				ID    int `json:"id"`
+				Cells []struct {
+					Backbone string `json:"backbone"`
+					Status   string `json:"status"`
+				} `json:"cells"`
 			} `json:"claims"`
 		}
-		if err := json.Unmarshal(b, &v); err != nil || len(v.Claims) != 11 || v.Claims[0].Status != "holds" {
+		if err := json.Unmarshal(b, &v); err != nil || len(v.Claims) != 11 || len(v.Backbones) != 1 || v.Backbones[0].Name != "rabbitmq" ||
+			len(v.Claims[0].Cells) != 1 || v.Claims[0].Cells[0].Status != "holds" {
 			t.Fatalf("verdict.json: %v, %+v", err, v)
 		}
 		md, err := os.ReadFile(filepath.Join(out, "verdict.md"))
-		if err != nil || !strings.Contains(string(md), "| 1 | RR has lower latency at light load") {
+		if err != nil || !strings.Contains(string(md), "| 1 | RR has lower latency at light load") ||
+			!strings.Contains(string(md), "| # | claim | rabbitmq 3.10") {
 			t.Fatalf("verdict.md: %v\n%s", err, md)
 		}
-		for _, w := range []string{"10 runs read, 10 used", "STATUS", "inconclusive", filepath.Join(out, "verdict.json"), filepath.Join(out, "verdict.md")} {
+		for _, w := range []string{"10 runs read, 10 used", "BACKBONE", "STATUS", "not measured", filepath.Join(out, "verdict.json"), filepath.Join(out, "verdict.md")} {
 			if !strings.Contains(stdout.String(), w) {
 				t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
 			}
@@ -100,8 +108,9 @@ func TestVerdictReadsRepetitions(t *testing.T) {
 		set  string
 		want []string
 	}{
-		{"repeated", []string{"3 runs read, 3 used (1 scenarios", "1 inconclusive RR has lower latency", "overlap on [54, 95]", "8 holds EDA uses"}},
-		{"holds", []string{"1 holds (single run) RR has lower latency at light load"}},
+		{"repeated", []string{"3 runs read, 3 used", `1 RR has lower latency at light load; EDA is "delayed" rabbitmq inconclusive`, "overlap on [54, 95]",
+			"8 EDA uses resources more efficiently rabbitmq holds"}},
+		{"holds", []string{`1 RR has lower latency at light load; EDA is "delayed" rabbitmq holds (single run)`}},
 	} {
 		t.Run(tt.set, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
