@@ -22,7 +22,7 @@ all: build
 help:
 	@echo "make bench         the standard suite on both backbones (BROKERS=rabbitmq,kafka; RR's scenarios once), the verdict as claim x backbone,"
 	@echo "                   a report per run: under 20 minutes on 2 cores (REPEAT=N repeats each scenario; BROKERS=rabbitmq for one)"
-	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 45 minutes on 2 cores for both backbones)"
+	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones)"
 	@echo "make test          go vet and every test (starts the private RabbitMQ node itself)"
 	@echo "make gate-ci       a 20 s smoke run of both twins, checked against gates/ci.yaml (JUnit in results/ci)"
 	@echo "make build         bin/target, bin/brokerctl and bin/edabench"
@@ -111,29 +111,31 @@ test: deps chromium
 # broker, so its runs are the RR arm of every backbone's comparison. Every
 # scenario with an EDA or hybrid twin runs once per backbone (edabench run
 # --broker B), its arms interleaved within each run as with one backbone
-# (rr, eda, hybrid: the RR arm measured beside each backbone's, at the same
-# moment), the backbones one after the other within each scenario, so a
+# (rr, eda, hybrid: each backbone's comparison has its own RR arm, run
+# minutes apart at most), the backbones one after the other within each scenario, so a
 # machine that drifts over the minutes hurts both backbones alike. One
 # verdict over the folder decides each claim per backbone (the matrix).
 #
 # Time (docs/verdict.md, "Time"): RabbitMQ alone took 9m47s on 2026-11-26.
 # The second backbone repeats every scenario with a broker twin (Kafka's
-# took 1.24 times RabbitMQ's on 2026-12-05, side by side on a loaded
-# machine); the chains, the cross-check, the verdict and the reports are
-# paid once. Estimated, both: about 19 minutes on a quiet 2-core machine,
-# so one step is shortened where the verdict reads nothing: the slowed step
-# runs 30 s instead of 40 (claim 9 compares the 10 s before the window with
-# the 15 s inside it; the 15 s after it decided no claim, and its recovery,
-# about 1 s on both backbones, still fits in the 5 s left). The others keep
-# the durations the verdict's figures were sized for: the spike's stages
-# make its backlog, the crash's and the broker restart's recovery must fall
+# took 1.24 times RabbitMQ's on 2026-12-05, side by side); the chains, the
+# cross-check, the verdict and the reports are paid once. That added up to
+# about 19.5 minutes, too close to the 20-minute budget, so one step is
+# shortened where the verdict reads nothing: the slowed step runs 30 s
+# instead of 40 (claim 9 compares the 10 s before the window with the 15 s
+# inside it; the 15 s after it decided no claim, and its recovery, about
+# 1 s on both backbones, still fits in the 5 s left). The others keep the
+# durations the verdict's figures were sized for: the spike's stages make
+# its backlog, the crash's and the broker restart's recovery must fall
 # inside the load (on Kafka the broker restart's window already ran to
-# 31 s of 40), the ramp's 8 s steps give 2,000 requests at 250/s.
+# 31 s of 40), the ramp's 8 s steps give 2,000 requests at 250/s. Measured
+# as shipped, both backbones: 18m42s (2026-12-05, load average 5 to 17
+# from the other engineers' work on the machine).
 #
 # REPEAT runs each scenario that many times (edabench run --repeat: its own
 # seed and folder per repetition, the twins in one order in each), and the
 # verdict decides each claim on the intervals of its figures. REPEAT=3 on
-# both backbones (about 45 minutes) does not fit the 20-minute budget of
+# both backbones (about 50 minutes) does not fit the 20-minute budget of
 # `make bench`: the default stays 1 (every status then marked "single
 # run"), and `make bench-full` runs REPEAT=3.
 BENCH_OUT ?= results
@@ -162,7 +164,7 @@ bench: build deps
 	@echo "bench: verdict $(BENCH_DIR)/verdict.md (claim x backbone: $(BROKERS)); reports $(BENCH_DIR)/*/report.html"
 
 # The suite with three repetitions of every scenario (about 30 minutes on 2
-# cores per backbone, about 45 for both): the verdict's intervals then have
+# cores per backbone, about 50 for both): the verdict's intervals then have
 # n=3 (coverage 75% each).
 .PHONY: bench-full
 bench-full:
