@@ -6,6 +6,8 @@ package compare
 
 import (
 	"fmt"
+
+	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/internal/twinkind"
 	"io"
 	"maps"
@@ -157,12 +159,44 @@ func Info(summary map[string]any) [][2]string {
 	if r, ok := summary["partial_reason"].(string); ok && r != "" {
 		partial += " (" + r + ")"
 	}
+	backbone, twins := backboneOf(summary)
+	if backbone == "" {
+		backbone = "- (RR only)"
+	}
 	return [][2]string{
 		{"run", str(summary["run_id"])},
 		{"scenario", scenario},
 		{"started_at", started},
 		{"partial", partial},
+		{"backbone", backbone},
+		{"twins", twins},
 	}
+}
+
+// backboneOf is the run's backbone (results.BackboneOf) and its twins,
+// each broker twin named with it ("rr, eda@kafka"): runs on two backbones
+// compare side by side, and the rows' twins.eda paths (the gate's names)
+// do not say which broker each side ran over.
+func backboneOf(summary map[string]any) (string, string) {
+	var names []string
+	if t, ok := summary["twins"].(map[string]any); ok {
+		names = slices.Sorted(maps.Keys(t))
+	}
+	var broker string
+	if env, ok := summary["environment"].(map[string]any); ok {
+		if b, ok := env["broker"].(map[string]any); ok {
+			broker, _ = b["name"].(string)
+		}
+	}
+	backbone := results.BackboneOf(names, broker)
+	var labels []string
+	for _, t := range twinOrder(summary, nil) {
+		labels = append(labels, results.TwinLabel(t, backbone))
+	}
+	if len(labels) == 0 {
+		return backbone, "-"
+	}
+	return backbone, strings.Join(labels, ", ")
 }
 
 // Write prints the runs' identities and the chosen rows as a table.

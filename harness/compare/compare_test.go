@@ -110,6 +110,7 @@ func TestWrite(t *testing.T) {
 	for _, want := range []string{
 		"20261126-090641-rr-eda-smoke", "20261126-090721-rr-eda-failure-crash",
 		"scenario", "smoke", "failure-crash", "2026-11-26T09:06:41Z", "partial",
+		"backbone    rabbitmq", "rr, eda@rabbitmq",
 		"twins.rr.errors", "2434",
 		"twins.eda.e2e.p99_ms", "99.007", "10051.583", "+9952.576 (+10052.4%)",
 		"0 in both runs not shown",
@@ -140,6 +141,29 @@ func TestChange(t *testing.T) {
 	for _, tt := range tests {
 		if got := change(tt.r); got != tt.want {
 			t.Errorf("change(%+v) = %q, want %q", tt.r, got, tt.want)
+		}
+	}
+}
+
+// Runs on two backbones: each side names its backbone, and each broker
+// twin carries it.
+func TestInfoNamesTheBackbone(t *testing.T) {
+	a := map[string]any{"twins": map[string]any{"rr": map[string]any{}, "eda": map[string]any{}, "hybrid": map[string]any{}},
+		"environment": map[string]any{"broker": map[string]any{"name": "kafka", "version": "4.4.0"}}}
+	b := map[string]any{"twins": map[string]any{"rr": map[string]any{}}, "environment": map[string]any{"rabbitmq": "3.10.8"}}
+	for _, tt := range []struct {
+		s               map[string]any
+		backbone, twins string
+	}{
+		{a, "kafka", "rr, eda@kafka, hybrid@kafka"},
+		{b, "- (RR only)", "rr"},
+	} {
+		info := map[string]string{}
+		for _, kv := range Info(tt.s) {
+			info[kv[0]] = kv[1]
+		}
+		if info["backbone"] != tt.backbone || info["twins"] != tt.twins {
+			t.Errorf("backbone %q twins %q, want %q %q", info["backbone"], info["twins"], tt.backbone, tt.twins)
 		}
 	}
 }

@@ -73,12 +73,23 @@ type faultRow struct {
 
 type verdictView struct {
 	Path, GeneratedAt string
-	Claims            []claimView
+	// Backbones are the matrix's columns; empty for a verdict written
+	// before the matrix (one unnamed column).
+	Backbones []string
+	Claims    []claimView
 }
 
 type claimView struct {
-	ID, Claim, Status, Class, Evidence, Conditions string
-	Runs                                           []runRef
+	ID, Claim string
+	Cells     []cellView
+}
+
+// cellView is a claim on one backbone: the matrix shows its status and
+// deciding figures, the details its evidence, conditions and runs.
+type cellView struct {
+	Backbone, Status, Class, Evidence, Conditions string
+	Figures                                       []string
+	Runs                                          []runRef
 }
 
 type runRef struct {
@@ -119,7 +130,7 @@ func render(w io.Writer, r *run, now time.Time) error {
 		}
 	}
 	e := r.summary.Environment
-	p.Environment = strings.Join(nonEmpty(e.OS+"/"+e.Arch, plural(e.CPUs, "CPU"), e.CPUModel, mib(e.MemoryMiB), e.GoVersion, prefixed("RabbitMQ ", e.RabbitMQ), prefixed("edabench ", e.Edabench)), " · ")
+	p.Environment = strings.Join(nonEmpty(e.OS+"/"+e.Arch, plural(e.CPUs, "CPU"), e.CPUModel, mib(e.MemoryMiB), e.GoVersion, backboneText(&r.summary), prefixed("edabench ", e.Edabench)), " · ")
 	for _, t := range r.twins {
 		p.Twins = append(p.Twins, twinHead{t, colorOf(r.twins, t)})
 	}
@@ -557,6 +568,45 @@ func (r *run) faultRows() []faultRow {
 	return out
 }
 
+// cellView is one cell as the page shows it: the status with the marks
+// verdict.md gives it, the deciding figures as median [interval] (n,
+// coverage), and the runs, this one marked.
+func (r *run) cellView(c verdictCell) cellView {
+	cv := cellView{Backbone: c.Backbone, Status: c.Status, Class: statusClass(c.Status), Evidence: c.Evidence, Conditions: c.Conditions}
+	if cv.Status == "" {
+		cv.Status = "no status"
+	}
+	if c.SingleRun {
+		cv.Status += " (single run)"
+	}
+	if c.RROnly {
+		cv.Status += " (RR only)"
+	}
+	names := make([]string, 0, len(c.Intervals))
+	for k := range c.Intervals {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		cv.Figures = append(cv.Figures, k+" "+c.Intervals[k].String())
+	}
+	for _, id := range c.Runs {
+		s := fmt.Sprint(id)
+		cv.Runs = append(cv.Runs, runRef{ID: s, This: s == r.summary.RunID})
+	}
+	return cv
+}
+
+// backboneText names the broker the EDA and hybrid twins ran over, so a
+// report of a Kafka run is never read as RabbitMQ's; "" for RR alone.
+func backboneText(s *results.Summary) string {
+	b := s.Backbone()
+	if b == "" {
+		return ""
+	}
+	return strings.TrimSpace("backbone " + b + " " + s.BackboneVersion())
+}
+
 func (r *run) verdictView() *verdictView {
 	v := &verdictView{Path: r.vpath, GeneratedAt: r.verdict.GeneratedAt}
 	if t, err := time.Parse(time.RFC3339Nano, v.GeneratedAt); err == nil {
@@ -567,18 +617,20 @@ func (r *run) verdictView() *verdictView {
 	} else if filepath.Dir(r.vpath) == filepath.Dir(r.dir) {
 		v.Path = filepath.Join("..", filepath.Base(r.vpath))
 	}
+	for _, b := range r.verdict.Backbones {
+		label := b.Name
+		if len(b.Versions) > 0 {
+			label += " " + strings.Join(b.Versions, ", ")
+		}
+		v.Backbones = append(v.Backbones, label)
+	}
 	for i, c := range r.verdict.Claims {
-		cv := claimView{Claim: c.Claim, Status: c.Status, Class: statusClass(c.Status), Evidence: c.Evidence, Conditions: c.Conditions}
-		cv.ID = fmt.Sprint(i + 1)
+		cv := claimView{Claim: c.Claim, ID: fmt.Sprint(i + 1)}
 		if c.ID != nil {
 			cv.ID = formatValue(c.ID)
 		}
-		if cv.Status == "" {
-			cv.Status = "no status"
-		}
-		for _, id := range c.Runs {
-			s := fmt.Sprint(id)
-			cv.Runs = append(cv.Runs, runRef{ID: s, This: s == r.summary.RunID})
+		for _, cl := range c.cells() {
+			cv.Cells = append(cv.Cells, r.cellView(cl))
 		}
 		v.Claims = append(v.Claims, cv)
 	}

@@ -327,7 +327,7 @@ func TestWrite(t *testing.T) {
 			prepare: func(t *testing.T, dir string) (string, Options) { return dir, Options{} },
 			wantIn: []string{"failure-crash", "20261126-090721-rr-eda-failure-crash", "Inventory killed for 10 s",
 				"Fault windows", "kill:inventory", "6,981", "Unavailable 2,434", "indeterminate completed", "#1864ab", "#e8590c",
-				"99.9%", "Latency by percentile", "max_in_flight&#34;: 1024", "RabbitMQ 3.10.8"},
+				"99.9%", "Latency by percentile", "max_in_flight&#34;: 1024", "backbone rabbitmq 3.10.8"},
 			// A run from before the host columns: no host section, no amber.
 			wantNotIn: []string{"PARTIAL RUN", ">Verdict<", "no data", "Host interference", `class="band host"`},
 			lines:     8,
@@ -370,6 +370,18 @@ func TestWrite(t *testing.T) {
 			},
 			wantIn: []string{">Verdict<", "EDA keeps accepting orders"},
 			lines:  8,
+		},
+		{
+			name: "a verdict matrix: claim x backbone, each cell with its figures and intervals",
+			prepare: func(t *testing.T, dir string) (string, Options) {
+				return dir, Options{Verdict: "testdata/verdict-matrix.json"}
+			},
+			wantIn: []string{">Claim × backbone<", "<th>rabbitmq 3.10.8</th><th>kafka 4.4.0</th>",
+				`class="pill good">holds</span><br><span class="fig">rr_e2e_p50_ms 9.8 [9.6, 10.1] (n=3, 75%)</span>`,
+				`class="pill warn">inconclusive (single run)</span><br><span class="fig">eda_e2e_p99_ms 80 (n=1)</span>`,
+				`class="pill neutral">not measured</span>`, "holds (single run) (RR only)",
+				">The claims, per backbone<", "<td>kafka</td>", "not measured on kafka: no spike run among the inputs"},
+			lines: 8,
 		},
 		{
 			name: "partial",

@@ -45,6 +45,7 @@ td.warn { color: var(--warn); font-weight: 600; }
 .pill.bad { color: #fff; background: var(--bad); }
 .pill.warn { color: #fff; background: var(--warn); }
 .pill.neutral { color: #333; background: #e9ecef; }
+.verdict .fig { font-size: 11px; color: #555; white-space: nowrap; }
 .this-run { font-weight: 700; }
 .runs { font: 11.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--muted); }
 .caption { margin: 0 0 8px; color: #555; font-size: 12.5px; max-width: 980px; }
@@ -99,10 +100,18 @@ footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
 
 {{with .Verdict}}<h2>Verdict</h2>
 <p class="caption">From {{.Path}}{{if .GeneratedAt}}, generated {{.GeneratedAt}}{{end}}. Runs in bold are this one.</p>
-{{if .Claims}}<table class="verdict">
-<thead><tr><th>#</th><th>claim</th><th>status</th><th>evidence</th><th>conditions</th><th>runs</th></tr></thead>
-<tbody>{{range .Claims}}<tr><td>{{.ID}}</td><td>{{.Claim}}</td><td><span class="pill {{.Class}}">{{.Status}}</span></td><td>{{.Evidence}}</td><td>{{.Conditions}}</td><td class="runs">{{range $i, $r := .Runs}}{{if $i}}<br>{{end}}{{if $r.This}}<span class="this-run">{{$r.ID}}</span>{{else}}{{$r.ID}}{{end}}{{end}}</td></tr>
+{{if .Claims}}{{if .Backbones}}<h3>Claim × backbone</h3>
+<p class="caption">Each claim decided once per backbone, over that backbone's runs and RR's (which use none). Each deciding figure: the median over the scenario's repetitions [its interval] (n, coverage); n=1 is a point, the cell marked single run. Not measured: the claim's scenarios did not run on that backbone. RR only: the cell read RR's runs alone, the same in every column.</p>
+<table class="verdict matrix">
+<thead><tr><th>#</th><th>claim</th>{{range .Backbones}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>{{range .Claims}}<tr><td>{{.ID}}</td><td>{{.Claim}}</td>{{range .Cells}}<td><span class="pill {{.Class}}">{{.Status}}</span>{{range .Figures}}<br><span class="fig">{{.}}</span>{{end}}</td>{{end}}</tr>
 {{end}}</tbody>
+</table>
+<h3>The claims, per backbone</h3>{{end}}
+<table class="verdict">
+<thead><tr><th>#</th><th>claim</th>{{if .Backbones}}<th>backbone</th>{{end}}<th>status</th><th>evidence</th><th>conditions</th><th>runs</th></tr></thead>
+<tbody>{{range $c := .Claims}}{{range .Cells}}<tr><td>{{$c.ID}}</td><td>{{$c.Claim}}</td>{{if $.Verdict.Backbones}}<td>{{.Backbone}}</td>{{end}}<td><span class="pill {{.Class}}">{{.Status}}</span></td><td>{{.Evidence}}</td><td>{{.Conditions}}</td><td class="runs">{{range $i, $r := .Runs}}{{if $i}}<br>{{end}}{{if $r.This}}<span class="this-run">{{$r.ID}}</span>{{else}}{{$r.ID}}{{end}}{{end}}</td></tr>
+{{end}}{{end}}</tbody>
 </table>{{else}}<p>The verdict has no claims.</p>{{end}}{{end}}
 
 {{range .Charts}}<h2>{{.Title}}</h2>

@@ -28,7 +28,13 @@ func WriteTable(w io.Writer, s *Summary) error {
 	sort.Strings(others)
 	twins = append(twins, others...)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "\t%s\t\n", strings.Join(twins, "\t"))
+	// The broker twins carry their backbone (eda@kafka): tables of runs on
+	// two backbones are read side by side.
+	labels := make([]string, len(twins))
+	for i, t := range twins {
+		labels[i] = TwinLabel(t, s.Backbone())
+	}
+	fmt.Fprintf(tw, "\t%s\t\n", strings.Join(labels, "\t"))
 	row := func(label string, f func(*TwinResult) string) {
 		cells := make([]string, len(twins))
 		for i, t := range twins {

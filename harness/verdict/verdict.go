@@ -23,8 +23,10 @@ const (
 	Inconclusive Status = "inconclusive"
 )
 
-// Claim is one claim's verdict. The report renderer reads id, claim,
-// status, evidence, conditions and runs: keep those keys stable.
+// Claim is one claim's verdict on one backbone's runs; verdict.json holds
+// it as a matrix cell (Cell). The report renderer reads id, claim, status,
+// evidence, conditions, runs, intervals and single_run: keep those keys
+// stable.
 type Claim struct {
 	ID         int                `json:"id"`
 	Claim      string             `json:"claim"`

@@ -18,9 +18,12 @@ const verdictUsage = `Usage: edabench verdict [--out DIR] RUN_DIR...
 
 Decides each architecture claim (docs/verdict.md) (holds, does not hold, inconclusive) from the
 figures of the runs given: run folders, or folders of runs such as results/
-(then, per scenario, the most recent finished run is used). Writes
-verdict.json and verdict.md into --out and prints the table. The method for
-each claim: docs/verdict.md.
+(then, per scenario, the most recent finished run is used). Each claim is
+decided once per backbone the runs used (summary.json's environment.broker;
+RabbitMQ for runs older than --broker), each over that backbone's runs and
+the RR-only runs, which use no backbone. Writes verdict.json and verdict.md
+(the matrix: claim x backbone) into --out and prints the table. The method
+for each claim: docs/verdict.md.
 
 The claims need these scenarios: smoke, spike, ramp, failure-crash,
 failure-broker-restart (make bench runs them), failure-slow-step, and the
@@ -71,11 +74,10 @@ func verdictCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return bad("%v", err)
 	}
-	set := verdict.Select(runs)
-	v := verdict.Evaluate(set, time.Now())
+	m := verdict.EvaluateMatrix(runs, time.Now())
 	dir := *out
 	if dir == "" {
-		dir = commonParent(set.Selected())
+		dir = commonParent(runs)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "edabench verdict: create %s: %v (choose another with --out)\n", dir, err)
@@ -85,15 +87,19 @@ func verdictCmd(args []string, stdout, stderr io.Writer) int {
 	for _, f := range []struct {
 		path  string
 		write func(io.Writer) error
-	}{{jsonPath, v.WriteJSON}, {mdPath, v.WriteMarkdown}} {
+	}{{jsonPath, m.WriteJSON}, {mdPath, m.WriteMarkdown}} {
 		if err := results.WriteFile(f.path, f.write); err != nil {
 			fmt.Fprintf(stderr, "edabench verdict: %v (choose another folder with --out)\n", err)
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "%d runs read, %d used (%d scenarios; the runs of one scenario are its repetitions, read together)\n\n",
-		len(set.All()), len(set.Used()), len(set.Selected()))
-	v.WriteTable(stdout)
+	var cols []string
+	for _, b := range m.Backbones {
+		cols = append(cols, b.Label())
+	}
+	fmt.Fprintf(stdout, "%d runs read, %d used; each claim decided per backbone (%s), over its runs and RR's; the runs of one scenario are its repetitions, read together\n\n",
+		len(runs), m.Used, strings.Join(cols, "; "))
+	m.WriteTable(stdout)
 	fmt.Fprintf(stdout, "\nverdict: %s\n         %s\n", jsonPath, mdPath)
 	return 0
 }

@@ -51,19 +51,27 @@ func TestVerdictWritesBothFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		var v struct {
+			Backbones []struct {
+				Name string `json:"name"`
+			} `json:"backbones"`
 			Claims []struct {
-				ID     int    `json:"id"`
-				Status string `json:"status"`
+				ID    int `json:"id"`
+				Cells []struct {
+					Backbone string `json:"backbone"`
+					Status   string `json:"status"`
+				} `json:"cells"`
 			} `json:"claims"`
 		}
-		if err := json.Unmarshal(b, &v); err != nil || len(v.Claims) != 11 || v.Claims[0].Status != "holds" {
+		if err := json.Unmarshal(b, &v); err != nil || len(v.Claims) != 11 || len(v.Backbones) != 1 || v.Backbones[0].Name != "rabbitmq" ||
+			len(v.Claims[0].Cells) != 1 || v.Claims[0].Cells[0].Status != "holds" {
 			t.Fatalf("verdict.json: %v, %+v", err, v)
 		}
 		md, err := os.ReadFile(filepath.Join(out, "verdict.md"))
-		if err != nil || !strings.Contains(string(md), "| 1 | RR has lower latency at light load") {
+		if err != nil || !strings.Contains(string(md), "| 1 | RR has lower latency at light load") ||
+			!strings.Contains(string(md), "| # | claim | rabbitmq 3.10") {
 			t.Fatalf("verdict.md: %v\n%s", err, md)
 		}
-		for _, w := range []string{"10 runs read, 10 used", "STATUS", "inconclusive", filepath.Join(out, "verdict.json"), filepath.Join(out, "verdict.md")} {
+		for _, w := range []string{"10 runs read, 10 used", "BACKBONE", "STATUS", "not measured", filepath.Join(out, "verdict.json"), filepath.Join(out, "verdict.md")} {
 			if !strings.Contains(stdout.String(), w) {
 				t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
 			}
@@ -100,8 +108,9 @@ func TestVerdictReadsRepetitions(t *testing.T) {
 		set  string
 		want []string
 	}{
-		{"repeated", []string{"3 runs read, 3 used (1 scenarios", "1 inconclusive RR has lower latency", "overlap on [54, 95]", "8 holds EDA uses"}},
-		{"holds", []string{"1 holds (single run) RR has lower latency at light load"}},
+		{"repeated", []string{"3 runs read, 3 used", `1 RR has lower latency at light load; EDA is "delayed" rabbitmq inconclusive`, "overlap on [54, 95]",
+			"8 EDA uses resources more efficiently rabbitmq holds"}},
+		{"holds", []string{`1 RR has lower latency at light load; EDA is "delayed" rabbitmq holds (single run)`}},
 	} {
 		t.Run(tt.set, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -117,5 +126,88 @@ func TestVerdictReadsRepetitions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Runs on two backbones in one folder: the verdict is a matrix with a
+// column per backbone, each run's backbone read from its summary, never
+// from its folder's name (the Kafka copies sit in folders named rabbitmq).
+func TestVerdictTwoBackbones(t *testing.T) {
+	fixtures := filepath.Join("..", "..", "verdict", "testdata", "holds")
+	dir := t.TempDir()
+	entries, err := os.ReadDir(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(fixtures, e.Name(), "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		copyRun(t, filepath.Join(fixtures, e.Name()), filepath.Join(dir, e.Name()))
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(e.Name(), "chain") {
+			// RR alone, as make bench runs the chains: no backbone, shared.
+			m["twins"] = map[string]any{"rr": m["twins"].(map[string]any)["rr"]}
+			rb, _ := json.Marshal(m)
+			os.WriteFile(filepath.Join(dir, e.Name(), "summary.json"), rb, 0o644)
+			continue
+		}
+		if strings.Contains(e.Name(), "spike") {
+			continue // no spike on kafka: claim 4 not measured there
+		}
+		m["run_id"] = m["run_id"].(string) + "-k"
+		env := m["environment"].(map[string]any)
+		delete(env, "rabbitmq")
+		env["broker"] = map[string]any{"name": "kafka", "version": "4.4.0"}
+		kb, _ := json.Marshal(m)
+		k := filepath.Join(dir, "rabbitmq-"+e.Name())
+		copyRun(t, filepath.Join(fixtures, e.Name()), k)
+		os.WriteFile(filepath.Join(k, "summary.json"), kb, 0o644)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"verdict", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "verdict.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"| # | claim | rabbitmq 3.10", "| kafka 4.4.0 |", "| kafka | **not measured** | not measured on kafka: no spike run",
+		"`edabench run --broker kafka --scenario spike`"} {
+		if !strings.Contains(string(md), w) {
+			t.Errorf("verdict.md lacks %q", w)
+		}
+	}
+	words := strings.Join(strings.Fields(stdout.String()), " ")
+	for _, w := range []string{"15 runs read, 15 used", "rabbitmq 3.10.8-1.1+deb12u1; kafka 4.4.0", "kafka holds (single run) RR e2e p50",
+		"rabbitmq holds (single run) (RR only)", "kafka holds (single run) (RR only)"} {
+		if !strings.Contains(words, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+		}
+	}
+}
+
+// copyRun copies a run folder's files.
+func copyRun(t *testing.T, from, to string) {
+	t.Helper()
+	files, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(from, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, f.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -1,0 +1,61 @@
+package results
+
+import (
+	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/internal/twinkind"
+)
+
+// Backbone is the broker the run's EDA and hybrid twins ran over, or ""
+// for a run that drove none of them (RR uses no broker: its runs belong to
+// no backbone, and are the RR arm of every backbone's comparison). The
+// name is environment.broker.name; a run that drove a broker twin without
+// one is RabbitMQ's, the only backbone there was before --broker
+// (brokernode.Default), whatever its environment.rabbitmq says.
+func (s *Summary) Backbone() string {
+	var names []string
+	for n := range s.Twins {
+		names = append(names, n)
+	}
+	var name string
+	if s.Environment.Broker != nil {
+		name = s.Environment.Broker.Name
+	}
+	return BackboneOf(names, name)
+}
+
+// BackboneOf is Backbone from the names of the twins a run drove and its
+// environment.broker.name ("" when absent), for readers of the decoded
+// JSON.
+func BackboneOf(twins []string, brokerName string) string {
+	for _, t := range twins {
+		if twinkind.Of(t).UsesBroker() {
+			if brokerName == "" {
+				return brokernode.Default
+			}
+			return brokerName
+		}
+	}
+	return ""
+}
+
+// BackboneVersion is the backbone's version as the run recorded it; ""
+// when it recorded none.
+func (s *Summary) BackboneVersion() string {
+	if b := s.Environment.Broker; b != nil && b.Version != "" {
+		return b.Version
+	}
+	if s.Backbone() == brokernode.Default {
+		return s.Environment.RabbitMQ
+	}
+	return ""
+}
+
+// TwinLabel names a twin with its backbone where runs on several backbones
+// can appear together: "eda@kafka", "hybrid@rabbitmq"; RR, which uses no
+// broker, and a twin with no backbone known keep their bare names.
+func TwinLabel(twin, backbone string) string {
+	if backbone == "" || !twinkind.Of(twin).UsesBroker() {
+		return twin
+	}
+	return twin + "@" + backbone
+}
