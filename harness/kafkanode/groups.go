@@ -42,13 +42,13 @@ type GroupPartition struct {
 // jars, on group: the reference a test checks the driver's backlog
 // against. A group Kafka does not know is an error naming it.
 func (n *Node) DescribeGroup(ctx context.Context, group string) ([]GroupPartition, error) {
-	java, err := Java()
-	if err != nil {
-		return nil, err
-	}
 	if m, _ := filepath.Glob(filepath.Join(n.cfg.LibsDir, toolsJarGlob)); len(m) == 0 {
 		return nil, fmt.Errorf("%w: no %s in %s (fetched before the pom listed kafka-tools): run `make kafka`, which refetches once",
 			ErrNotFetched, toolsJarGlob, n.cfg.LibsDir)
+	}
+	java, err := Java()
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, groupToolTimeout)
 	defer cancel()

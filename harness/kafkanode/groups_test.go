@@ -1,6 +1,7 @@
 package kafkanode
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -50,5 +51,35 @@ func TestParseDescribeGroup(t *testing.T) {
 				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// The pom `make kafka` fetches with lists the jar DescribeGroup runs, and
+// the Makefile's marker holds the pom's hash, so a cache fetched before
+// the jar was listed is fetched again once.
+func TestPomFetchesTheGroupTool(t *testing.T) {
+	pom, err := os.ReadFile("../../deploy/kafka/pom.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(pom), "<artifactId>kafka-tools</artifactId>") {
+		t.Errorf("deploy/kafka/pom.xml does not list org.apache.kafka:kafka-tools, which holds %s", ConsumerGroupTool)
+	}
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mk), "sha256sum deploy/kafka/pom.xml") || !strings.Contains(string(mk), `"$(KAFKA_POM_SUM)" > "$(KAFKA_LIBS)/.fetched"`) {
+		t.Error("the Makefile's kafka target no longer records the pom's hash in the .fetched marker: a changed pom would not refetch")
+	}
+}
+
+// A cache fetched before the pom listed kafka-tools has no group tool:
+// DescribeGroup says so and names the fix, without starting a JVM.
+func TestDescribeGroupWithoutTheTool(t *testing.T) {
+	n := &Node{cfg: Config{LibsDir: t.TempDir(), Port: 1}}
+	_, err := n.DescribeGroup(t.Context(), "g")
+	if !errors.Is(err, ErrNotFetched) || !strings.Contains(err.Error(), "make kafka") {
+		t.Fatalf("DescribeGroup with no kafka-tools jar = %v, want ErrNotFetched naming make kafka", err)
 	}
 }
