@@ -38,6 +38,8 @@ type ceilingReport struct {
 	KneeRPS     float64 `json:"knee_rps"`
 	KneeReached bool    `json:"knee_reached"`
 	KneeReason  string  `json:"knee_reason,omitempty"`
+	// KneeBrokenAt is the first step that broke the SLO (0: none did).
+	KneeBrokenAt float64 `json:"knee_broken_at,omitempty"`
 	Publishes   int     `json:"publishes_per_order"`
 	Deliveries  int     `json:"deliveries_per_order"`
 	// Share is the twin's message rate at its knee over the probe's.
@@ -150,7 +152,7 @@ func (s *session) ceilingOn(ctx context.Context, broker string) (*ceilingReport,
 	if t.Knee == nil {
 		return rep, fmt.Errorf("the ramp's summary has no knee (see %s)", s.raw)
 	}
-	rep.KneeRPS, rep.KneeReached, rep.KneeReason = t.Knee.RPS, t.Knee.Reached, t.Knee.Reason
+	rep.KneeRPS, rep.KneeReached, rep.KneeReason, rep.KneeBrokenAt = t.Knee.RPS, t.Knee.Reached, t.Knee.Reason, t.Knee.BrokenAt
 	rep.TwinMsgsPerSec = rep.KneeRPS * float64(rep.Deliveries)
 	if rep.Probe.MsgsPerSec > 0 {
 		rep.Share = rep.TwinMsgsPerSec / rep.Probe.MsgsPerSec

@@ -47,10 +47,12 @@ func TestCeilingMarkdown(t *testing.T) {
 	rows := []*ceilingReport{
 		{Broker: "rabbitmq", Version: "3.10.8", ProbeSettings: "quorum queues", Publishes: 5, Deliveries: 9,
 			Probe:   brokerprobe.Result{Queues: 5, Publishers: 64, Prefetch: 64, BodyBytes: 90, PublishRate: 4000, ConsumeRate: 3900, MsgsPerSec: 3900, Confirmed: 1},
-			KneeRPS: 400, KneeReached: true, TwinMsgsPerSec: 3600, Share: 3600.0 / 3900, LoadBefore: "1.00 2.00 3.00", LoadAfter: "2.00 2.00 3.00"},
+			KneeRPS: 400, KneeReached: true, KneeBrokenAt: 450, KneeReason: "p99 1.2s above the SLO 1s at 450/s", TwinMsgsPerSec: 3600, Share: 3600.0 / 3900, LoadBefore: "1.00 2.00 3.00", LoadAfter: "2.00 2.00 3.00"},
 		{Broker: "kafka", Version: "4.4.0", ProbeSettings: "acks=all", Publishes: 5, Deliveries: 9,
 			Probe:   brokerprobe.Result{Queues: 5, Publishers: 64, Prefetch: 64, BodyBytes: 90, PublishRate: 9000, ConsumeRate: 9100, MsgsPerSec: 9000, Confirmed: 1},
 			KneeRPS: 300, TwinMsgsPerSec: 2700, Share: 0.3},
+		{Broker: "slow", ProbeSettings: "x", Probe: brokerprobe.Result{Confirmed: 1, MsgsPerSec: 500}, KneeReached: true, KneeBrokenAt: 50,
+			KneeReason: "p99 3.4s above the SLO 1s at 50/s"},
 		{Broker: "other", Err: "the node did not start"},
 	}
 	md := ceilingMarkdown(rows)
@@ -58,7 +60,8 @@ func TestCeilingMarkdown(t *testing.T) {
 		"| rabbitmq 3.10.8 | quorum queues | 5 | 64 | 64 | 90 | 4000 | 3900 | 3900 | 400 | 3600 | **92%** | 1.00 2.00 3.00 / 2.00 2.00 3.00 |",
 		"| kafka 4.4.0 | acks=all | 5 | 64 | 64 | 90 | 9000 | 9100 | 9000 | 300 (floor) | 2700 | **30%** |",
 		"| other | error: the node did not start |",
-		"- Goal on rabbitmq, at least 70%: met.",
+		"- Goal on rabbitmq, at least 70%: met (the ramp broke at 450/s: p99 1.2s above the SLO 1s at 450/s).",
+		"| slow | x | 0 | 0 | 0 | 0 | 0 | 0 | 500 | < 50 | 0 | **0%** |",
 		"- Goal on kafka, at least 70%: **missed**.",
 		"- other: the node did not start",
 	} {

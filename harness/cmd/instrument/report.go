@@ -211,8 +211,12 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 		knee, share := "error", "-"
 		if c.Err == "" {
 			knee, share = fmt.Sprintf("%.0f", c.KneeRPS), fmt.Sprintf("**%.0f%%**", 100*c.Share)
-			if !c.KneeReached {
+			switch {
+			case !c.KneeReached:
 				knee += " (floor)"
+			case c.KneeRPS == 0:
+				// Not even the first step held: the knee is below it.
+				knee = fmt.Sprintf("< %.0f", c.KneeBrokenAt)
 			}
 		}
 		p("| %s | %s | %d | %d | %d | %d | %.0f | %.0f | %.0f | %s | %.0f | %s | %s / %s |\n", name, oneLine(c.ProbeSettings), pr.Queues, pr.Publishers,
@@ -225,7 +229,11 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 			p("- %s: %s\n", c.Broker, oneLine(c.Err))
 			continue
 		}
-		p("- Goal on %s, at least %.0f%%: %s.\n", c.Broker, 100*goalShare, verdict(c.Share >= goalShare))
+		why := ""
+		if c.KneeReason != "" {
+			why = fmt.Sprintf(" (the ramp broke at %.0f/s: %s)", c.KneeBrokenAt, oneLine(c.KneeReason))
+		}
+		p("- Goal on %s, at least %.0f%%: %s%s.\n", c.Broker, 100*goalShare, verdict(c.Share >= goalShare), why)
 	}
 	p("\n")
 	return b.String()
