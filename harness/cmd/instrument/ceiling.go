@@ -40,8 +40,8 @@ type ceilingReport struct {
 	KneeReason  string  `json:"knee_reason,omitempty"`
 	// KneeBrokenAt is the first step that broke the SLO (0: none did).
 	KneeBrokenAt float64 `json:"knee_broken_at,omitempty"`
-	Publishes   int     `json:"publishes_per_order"`
-	Deliveries  int     `json:"deliveries_per_order"`
+	Publishes    int     `json:"publishes_per_order"`
+	Deliveries   int     `json:"deliveries_per_order"`
 	// Share is the twin's message rate at its knee over the probe's.
 	TwinMsgsPerSec float64 `json:"twin_msgs_per_s"`
 	Share          float64 `json:"share"`
