@@ -103,6 +103,21 @@ func TestProbeMaxPublishes(t *testing.T) {
 	}
 }
 
+// TestProbeCappedWindow: publishes spent inside the window end it early;
+// the rates cover the part that ran, and the result says it was capped.
+func TestProbeCappedWindow(t *testing.T) {
+	node := brokertest.Shared(t)
+	const maxPub = 2000
+	r, err := Run(t.Context(), Config{Node: node, Queues: 1, Publishers: 2, Duration: 5 * time.Minute, Warmup: 50 * time.Millisecond,
+		MaxPublishes: maxPub, Body: []byte("probe")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Capped || r.Confirmed == 0 || r.Confirmed > maxPub || r.Seconds >= (5*time.Minute).Seconds() {
+		t.Errorf("result %+v: want a window cut short by the cap, with at most %d confirmed publishes", r, maxPub)
+	}
+}
+
 // leftovers fails the test on a probe queue the node did not have before,
 // and on a claim of this process left on a RabbitMQ node.
 func leftovers(t *testing.T, ctx context.Context, node brokernode.Node, before map[string]brokernode.QueueStat) {
