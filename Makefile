@@ -30,7 +30,7 @@ help:
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make kafka         fetch Apache Kafka's jars for the private Kafka node (brokerctl up --broker kafka)"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
-	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling, soak memory, suite time"
+	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time"
 
 build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target
@@ -52,11 +52,15 @@ deps: kafka
 # Central, fetched with Maven (deploy/kafka/pom.xml) into
 # KAFKA_CACHE/KAFKA_VERSION/libs, where the node looks by default (keep
 # KAFKA_VERSION equal to kafkanode.Version; a test checks). Idempotent: the
-# .fetched marker is written last, so an interrupted fetch is redone, a
-# finished one never. Java 17+ and Maven come from Debian when missing.
+# .fetched marker is written last and holds the pom's SHA-256, so an
+# interrupted fetch is redone, a finished one never, and a pom that lists
+# other artifacts (kafka-tools was added for the consumer-group tool)
+# refetches an older cache once. Java 17+ and Maven come from Debian when
+# missing.
 KAFKA_VERSION := 4.4.0
 KAFKA_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/edabench/kafka
 KAFKA_LIBS    := $(KAFKA_CACHE)/$(KAFKA_VERSION)/libs
+KAFKA_POM_SUM  = $(firstword $(shell sha256sum deploy/kafka/pom.xml))
 
 .PHONY: java kafka
 
@@ -64,14 +68,14 @@ java:
 	@command -v java >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
 
 kafka: java
-	@test -f "$(KAFKA_LIBS)/.fetched" || { \
+	@test "$$(cat "$(KAFKA_LIBS)/.fetched" 2>/dev/null)" = "$(KAFKA_POM_SUM)" || { \
 		command -v mvn >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends maven; } && \
 		echo "fetching Apache Kafka $(KAFKA_VERSION) into $(KAFKA_LIBS)" && \
 		rm -rf "$(KAFKA_LIBS).tmp" && \
 		mvn -B -q -f deploy/kafka/pom.xml dependency:copy-dependencies \
 			-Dkafka.version=$(KAFKA_VERSION) -Dkafka.libs="$(KAFKA_LIBS).tmp" && \
 		rm -rf "$(KAFKA_LIBS)" && mv "$(KAFKA_LIBS).tmp" "$(KAFKA_LIBS)" && \
-		touch "$(KAFKA_LIBS)/.fetched"; } || { echo "make kafka: fetching Kafka $(KAFKA_VERSION) with Maven failed (see above)" >&2; exit 1; }
+		echo "$(KAFKA_POM_SUM)" > "$(KAFKA_LIBS)/.fetched"; } || { echo "make kafka: fetching Kafka $(KAFKA_VERSION) with Maven failed (see above)" >&2; exit 1; }
 
 # Debian's chromium, for the test that opens a report in a headless browser.
 .PHONY: chromium

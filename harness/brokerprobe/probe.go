@@ -1,9 +1,14 @@
 // Package brokerprobe measures the broker's ceiling with the EDA twin's
 // messaging settings: how many messages per second it carries when each is
-// published persistent with a publisher confirm, routed to a quorum queue
-// and consumed with a manual ack, through targets/bus as the twin's
-// services do. The twin's order rate times its messages per order, over
-// this ceiling, is how much of the broker the twin manages to use.
+// published through targets/bus as the twin's services publish (the layer
+// returns once the driver has the broker's confirm: RabbitMQ's publisher
+// confirm into a quorum queue, Kafka's acks=all from an idempotent
+// producer) and consumed with the layer's ack (RabbitMQ's manual ack,
+// Kafka's commit after the ack), with the twin's driver settings (queue
+// type, prefetch; partitions, linger). The probe knows no broker: the
+// driver seam owns confirm semantics. The twin's order rate times its
+// messages per order, over this ceiling, is how much of the broker the
+// twin manages to use.
 package brokerprobe
 
 import (
@@ -18,18 +23,34 @@ import (
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/targets/bus"
-	"github.com/edabench/edabench/targets/bus/rabbitmq"
+	"github.com/edabench/edabench/targets/bus/drivers"
+	"github.com/edabench/edabench/targets/eda"
 )
+
+// DefaultMaxPublishes bounds a probe's publishes (warm-up included): far
+// above what one loopback node confirms in a default 30 s window, so it
+// only stops a runaway.
+const DefaultMaxPublishes = 10_000_000
+
+// firstDeliveryWait bounds the wait, after the warm-up, for every queue's
+// consumer to take its first message (a Kafka group's first rebalance).
+const firstDeliveryWait = 30 * time.Second
 
 // Config is one probe.
 type Config struct {
 	// Node is the broker probed: the probe dials its ClientURL and claims
 	// its own prefix on it first, so that a probe killed half-way leaves
-	// nothing the next node start does not delete.
+	// nothing the next node start deletes.
 	Node brokernode.Node
-	// Queues is how many quorum queues run side by side, each with a
-	// connection pair of its own, like the twin's services (default 5: the
-	// chain's four steps and the gateway's projector).
+	// Driver names the bus driver (drivers.Builtin) the node speaks;
+	// default bus.RabbitMQ.
+	Driver string
+	// Options are the driver's own settings; nil: the twin's
+	// (eda.DefaultOptions), so the probe measures what the twin uses.
+	Options bus.DriverOptions
+	// Queues is how many queues run side by side, each with a connection
+	// of its own, like the twin's services (default 5: the chain's four
+	// steps and the gateway's projector).
 	Queues int
 	// Publishers per queue, each waiting for its confirm before the next
 	// publish, like the twin's handlers (default 64, its prefetch).
@@ -38,10 +59,17 @@ type Config struct {
 	Body       []byte        // the message body: the size of the twin's events
 	Duration   time.Duration // the measured window, after Warmup
 	Warmup     time.Duration // default Duration/5, at most 2 s
+	// MaxPublishes bounds the publishes (default DefaultMaxPublishes); the
+	// window ends early, measured as far as it ran, when they are spent.
+	MaxPublishes int64
 }
 
 // Result is what the broker carried in the measured window.
 type Result struct {
+	Broker string `json:"broker"`
+	// Settings are the driver options the probe ran with, as Go prints
+	// them (defaults filled where the twin's are explicit).
+	Settings    string  `json:"settings"`
 	Queues      int     `json:"queues"`
 	Publishers  int     `json:"publishers_per_queue"`
 	Prefetch    int     `json:"prefetch"`
@@ -54,6 +82,8 @@ type Result struct {
 	// MsgsPerSec is the smaller of the two: a rate the broker sustains only
 	// if its queues do not grow.
 	MsgsPerSec float64 `json:"msgs_per_s"`
+	// Capped says MaxPublishes ended the window before Duration.
+	Capped bool `json:"capped,omitempty"`
 }
 
 // withDefaults fills what c leaves zero and checks the rest.
@@ -76,6 +106,25 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Warmup <= 0 {
 		c.Warmup = min(c.Duration/5, 2*time.Second)
 	}
+	if c.MaxPublishes <= 0 {
+		c.MaxPublishes = DefaultMaxPublishes
+	}
+	if c.Driver == "" {
+		c.Driver = bus.RabbitMQ
+	}
+	if c.Options == nil {
+		o, err := eda.DefaultOptions(c.Driver)
+		if err != nil {
+			return c, fmt.Errorf("brokerprobe: %w; or pass Config.Options", err)
+		}
+		c.Options = o
+	}
+	if c.Options.Broker() != c.Driver {
+		return c, fmt.Errorf("brokerprobe: options for broker %q given for the %s driver", c.Options.Broker(), c.Driver)
+	}
+	if err := c.Options.Validate(); err != nil {
+		return c, fmt.Errorf("brokerprobe: %s options: %w", c.Driver, err)
+	}
 	return c, nil
 }
 
@@ -85,10 +134,14 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	kind, err := drivers.Builtin().Lookup(c.Driver)
+	if err != nil {
+		return Result{}, fmt.Errorf("brokerprobe: %w", err)
+	}
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "probe" + hex.EncodeToString(b)
-	p := &probe{c: c, url: c.Node.ClientURL(), exchange: prefix + ".orders"}
+	p := &probe{c: c, kind: kind, url: c.Node.ClientURL(), exchange: prefix + ".orders", capped: make(chan struct{})}
 	// Deferred first, so it runs last: after the explicit delete below,
 	// it removes the claim record and whatever that delete missed.
 	release := c.Node.Claim(ctx, brokernode.Topology{Prefixes: []string{prefix}})
@@ -101,14 +154,15 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = rabbitmq.DeleteQueues(dctx, p.url, p.exchange, queues...)
+		_ = bus.Delete(dctx, kind, p.url, c.Options, p.exchange, queues...)
 	}()
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	p.stop = stop
+	p.first = make([]atomic.Bool, len(queues))
 	for i, q := range queues {
-		conn, err := p.startQueue(runCtx, q, fmt.Sprintf("probe.%d", i))
+		conn, err := p.startQueue(runCtx, i, q, fmt.Sprintf("probe.%d", i))
 		if err != nil {
 			return Result{}, err
 		}
@@ -120,10 +174,15 @@ func Run(ctx context.Context, c Config) (Result, error) {
 // probe is one Run's workers and counts.
 type probe struct {
 	c                Config
+	kind             bus.Kind
 	url, exchange    string
 	stop             context.CancelFunc
 	counting         atomic.Bool
 	confirmed, acked atomic.Int64
+	published        atomic.Int64  // every publish attempt, warm-up included: MaxPublishes bounds it
+	capped           chan struct{} // closed when MaxPublishes are spent
+	capOnce          sync.Once
+	first            []atomic.Bool // per queue: its consumer took a message
 	wg               sync.WaitGroup
 	errMu            sync.Mutex
 	firstErr         error
@@ -141,60 +200,105 @@ func (p *probe) fail(err error) {
 
 // startQueue declares q bound to key and starts its consumer and
 // publishers on a connection of its own, as a twin's service has.
-func (p *probe) startQueue(ctx context.Context, q, key string) (*bus.Conn, error) {
+func (p *probe) startQueue(ctx context.Context, i int, q, key string) (*bus.Conn, error) {
 	c := p.c
-	conn, err := bus.Dial(ctx, rabbitmq.Kind(), bus.WithURL(p.url), bus.WithExchange(p.exchange), bus.WithMandatory(true),
+	conn, err := bus.Dial(ctx, p.kind, bus.WithURL(p.url), bus.WithExchange(p.exchange), bus.WithMandatory(true),
 		bus.WithConnectionName(q), bus.WithQueue(bus.Queue{Name: q, Bindings: []string{key}}),
-		bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum}))
+		bus.WithDriverOptions(c.Options))
 	if err != nil {
-		return nil, fmt.Errorf("brokerprobe: connect to %s: %w", p.url, err)
+		return nil, fmt.Errorf("brokerprobe: connect to %s over the %s driver: %w", p.url, p.kind.Name, err)
 	}
 	p.wg.Go(func() {
 		err := conn.Consume(ctx, q, bus.ConsumeOptions{Prefetch: c.Prefetch}, func(context.Context, bus.Delivery) error {
+			p.first[i].Store(true)
 			if p.counting.Load() {
 				p.acked.Add(1)
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			p.fail(err)
 		}
 	})
 	for range c.Publishers {
-		p.wg.Go(func() {
-			for ctx.Err() == nil {
-				err := conn.Publish(ctx, key, bus.Message{Body: c.Body, ContentType: "application/x-protobuf", Type: "Probe"})
-				if err != nil {
-					if ctx.Err() == nil {
-						p.fail(err)
-					}
-					return
-				}
-				if p.counting.Load() {
-					p.confirmed.Add(1)
-				}
-			}
-		})
+		p.wg.Go(func() { p.publishLoop(ctx, conn, key) })
 	}
 	return conn, nil
+}
+
+// publishLoop publishes until ctx ends or MaxPublishes are spent, each
+// publish once the last one was confirmed.
+func (p *probe) publishLoop(ctx context.Context, conn *bus.Conn, key string) {
+	for ctx.Err() == nil {
+		if p.published.Add(1) > p.c.MaxPublishes {
+			p.capOnce.Do(func() { close(p.capped) })
+			return
+		}
+		err := conn.Publish(ctx, key, bus.Message{Body: p.c.Body, ContentType: "application/x-protobuf", Type: "Probe"})
+		if err != nil {
+			if ctx.Err() == nil {
+				p.fail(err)
+			}
+			return
+		}
+		if p.counting.Load() {
+			p.confirmed.Add(1)
+		}
+	}
+}
+
+// consuming waits until every queue's consumer took a message: a Kafka
+// group's first rebalance can outlast a short warm-up, and a window that
+// opens on idle consumers measures their catching up.
+func (p *probe) consuming(runCtx context.Context) error {
+	deadline := time.Now().Add(firstDeliveryWait)
+	for {
+		idle := -1
+		for i := range p.first {
+			if !p.first[i].Load() {
+				idle = i
+				break
+			}
+		}
+		if idle < 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("brokerprobe: the consumer of queue %d took nothing within %v of the warm-up: is the %s node healthy?",
+				idle, firstDeliveryWait, p.kind.Name)
+		}
+		select {
+		case <-runCtx.Done():
+			return nil // the caller reports why
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // measure counts over the window after the warm-up, then stops the
 // workers; ctx is the caller's, runCtx the workers'.
 func (p *probe) measure(ctx, runCtx context.Context) (Result, error) {
 	c := p.c
+	capped := false
 	sleep := func(d time.Duration) bool {
 		select {
 		case <-runCtx.Done():
 			return false
+		case <-p.capped:
+			capped = true
+			return true
 		case <-time.After(d):
 			return true
 		}
 	}
 	ok := sleep(c.Warmup)
+	if err := p.consuming(runCtx); err != nil {
+		p.fail(err)
+		ok = false
+	}
 	start := time.Now()
 	p.counting.Store(true)
-	ok = ok && sleep(c.Duration)
+	ok = ok && !capped && sleep(c.Duration)
 	p.counting.Store(false)
 	secs := time.Since(start).Seconds()
 	p.stop()
@@ -203,10 +307,13 @@ func (p *probe) measure(ctx, runCtx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("brokerprobe: %w", p.firstErr)
 	}
 	if !ok {
+		if capped {
+			return Result{}, fmt.Errorf("brokerprobe: the %d publishes of MaxPublishes were spent in the warm-up; raise it", c.MaxPublishes)
+		}
 		return Result{}, ctx.Err()
 	}
-	r := Result{Queues: c.Queues, Publishers: c.Publishers, Prefetch: c.Prefetch, BodyBytes: len(c.Body), Seconds: secs,
-		Confirmed: p.confirmed.Load(), Acked: p.acked.Load()}
+	r := Result{Broker: c.Driver, Settings: fmt.Sprintf("%+v", c.Options), Queues: c.Queues, Publishers: c.Publishers,
+		Prefetch: c.Prefetch, BodyBytes: len(c.Body), Seconds: secs, Confirmed: p.confirmed.Load(), Acked: p.acked.Load(), Capped: capped}
 	r.PublishRate, r.ConsumeRate = float64(r.Confirmed)/secs, float64(r.Acked)/secs
 	r.MsgsPerSec = min(r.PublishRate, r.ConsumeRate)
 	return r, nil

@@ -9,8 +9,8 @@ import (
 
 // TestEDAOverKafka runs the EDA twin over the real private Kafka node
 // (--broker kafka) at a light rate: every accepted order must complete,
-// none applied twice or left half done, and the run must say which
-// broker it ran on. Short on purpose: CI has 2 cores.
+// none applied twice or left half done, the run must say which broker it
+// ran on, and the time lag must be sampled. Short on purpose: CI has 2 cores.
 func TestEDAOverKafka(t *testing.T) {
 	node := kafkatest.Shared(t) // skips under -short; fails naming make kafka
 	bin, err := buildTarget(t)
@@ -45,6 +45,11 @@ broker: kafka
 	if a.Accepted == 0 || a.Completed != a.Accepted || a.Lost != 0 || a.DuplicatesApplied != 0 || a.OrphanedEffects != 0 || a.DeadLettered != 0 {
 		t.Fatalf("audit %+v: want every accepted order completed, nothing lost, applied twice, orphaned or dead-lettered", *a)
 	}
-	t.Logf("eda over kafka %s: sent %d accepted %d completed %d, max depth %d", sum.Environment.Broker.Version,
-		r.Sent, a.Accepted, a.Completed, r.Lag.MaxQueueDepth)
+	// The time lag from the first-publish header (x-published-ns), as the
+	// services report it and the lag sampler reads it, as on RabbitMQ.
+	if r.Lag.MaxLagMs <= 0 {
+		t.Errorf("max lag %v ms: want the services' time lag from the first-publish header sampled on Kafka", r.Lag.MaxLagMs)
+	}
+	t.Logf("eda over kafka %s: sent %d accepted %d completed %d, max depth %d, max lag %.1f ms", sum.Environment.Broker.Version,
+		r.Sent, a.Accepted, a.Completed, r.Lag.MaxQueueDepth, r.Lag.MaxLagMs)
 }

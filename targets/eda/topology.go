@@ -12,6 +12,7 @@ import (
 
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/workflow"
 )
@@ -78,6 +79,25 @@ func DefaultConfig() Config {
 // prefetch 64, a 10 s heartbeat.
 func DefaultRabbitMQ() rabbitmq.Options {
 	return rabbitmq.Options{QueueType: rabbitmq.Quorum, Prefetch: 64, Heartbeat: 10 * time.Second}
+}
+
+// DefaultKafka are the Kafka settings of the twins (the target's
+// defaults): the driver's partitions and linger (0: a publish is a step
+// of an order, it waits for no batch), prefetch 64 as on RabbitMQ.
+func DefaultKafka() kafka.Options {
+	return kafka.Options{Partitions: kafka.DefaultPartitions, Linger: kafka.DefaultLinger, Prefetch: 64}
+}
+
+// DefaultOptions are the twins' settings for broker's driver, for a tool
+// that measures the broker as the twin uses it (the broker probe).
+func DefaultOptions(broker string) (bus.DriverOptions, error) {
+	switch broker {
+	case "", bus.RabbitMQ:
+		return DefaultRabbitMQ(), nil
+	case kafka.Name:
+		return DefaultKafka(), nil
+	}
+	return nil, fmt.Errorf("broker %q: the twin has no default settings for it; use %s or %s", broker, bus.RabbitMQ, kafka.Name)
 }
 
 // Validate names a wrong field and what it accepts.

@@ -6,8 +6,9 @@
 //     CPU per 1,000 requests, peak RSS, p50/p99, highest sustainable rate;
 //  2. latency fidelity: a 1 s freeze of the RR gateway in a 10 s run, as
 //     edabench, ghz and k6 report it, next to what the schedule implies;
-//  3. broker ceiling: a publish-confirm/consume-ack probe of the private
-//     broker, and the EDA twin's knee as a share of it;
+//  3. broker ceiling: a publish-confirm/consume-ack probe of each private
+//     broker (--brokers, RabbitMQ and Kafka by default, side by side) with
+//     the twin's settings, and the EDA twin's knee over it as a share;
 //  4. soak memory: edabench and bin/k6 (xk6-eda, HDR on) soak a twin; RSS
 //     every 10 s, growth after the first minute;
 //  5. suite time: `make bench` end to end.
@@ -32,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/runner"
 )
@@ -62,6 +64,7 @@ type config struct {
 	fidVUs, fidMaxVUs   int
 	probeDur, rampDur   time.Duration
 	probePublishers     int
+	brokers             []string
 	soakDur, soakWarmup time.Duration
 	soakEvery           time.Duration
 	soakRate            float64
@@ -91,6 +94,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.fidMaxVUs, "fidelity-max-vus", 50, "part 2: k6 constant-arrival-rate's maxVUs (as in xk6-eda/examples/smoke.js)")
 	probeDur := fs.Duration("probe-duration", 0, "part 3: the broker probe (default 30s, scaled)")
 	rampDur := fs.Duration("ramp-duration", 0, "part 3: the EDA twin's capacity ramp, all steps (default the capacity scenario's 5m20s, scaled; it stops at the first step the twin does not keep up with)")
+	brokers := fs.String("brokers", strings.Join(brokernodes.Builtin().Names(), ","), "part 3: the backbones measured side by side, in this order, comma separated")
 	fs.IntVar(&c.probePublishers, "probe-publishers", 64, "part 3: concurrent publishers of the probe (the twin's prefetch: one publish per handler in flight)")
 	soak := fs.Duration("soak", 0, "part 4: each soak (default 20m, or $SOAK, scaled)")
 	soakWarmup := fs.Duration("soak-warmup", 0, "part 4: growth counts from this point (default 1m, scaled)")
@@ -108,6 +112,9 @@ func parseFlags(args []string) (config, error) {
 		return c, err
 	}
 	if c.rates, err = parseRates(*rates); err != nil {
+		return c, err
+	}
+	if c.brokers, err = parseBrokers(*brokers); err != nil {
 		return c, err
 	}
 	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
@@ -151,6 +158,22 @@ func parseParts(s string) ([]int, error) {
 		}
 	}
 	slices.Sort(out)
+	return out, nil
+}
+
+// parseBrokers reads --brokers: broker node kinds edabench can run, each
+// once, in the order given.
+func parseBrokers(s string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		b := strings.TrimSpace(f)
+		if _, err := brokernodes.Builtin().Lookup(b); err != nil {
+			return nil, fmt.Errorf("--brokers %q: %w", s, err)
+		}
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
 	return out, nil
 }
 
@@ -272,7 +295,7 @@ func (c config) settings() map[string]string {
 	return map[string]string{
 		"rates": fmt.Sprint(c.rates), "gen_duration": c.genDur.String(), "search_duration": c.searchDur.String(),
 		"search_budget": c.searchBudget.String(), "fidelity": fmt.Sprintf("%v/s for %v, freeze %v at %v", c.fidRate, c.fidDur, c.freezeFor, c.freezeAt),
-		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(),
+		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(), "brokers": strings.Join(c.brokers, ","),
 		"soak": fmt.Sprintf("%v at %v/s against %s, RSS every %v, growth after %v", c.soakDur, c.soakRate, c.soakTwin, c.soakEvery, c.soakWarmup),
 		"cost": c.cost,
 	}

@@ -34,7 +34,7 @@ type report struct {
 	Settings  map[string]string   `json:"settings"`
 	Generator *generatorReport    `json:"generator,omitempty"`
 	Fidelity  *fidelityReport     `json:"fidelity,omitempty"`
-	Ceiling   *ceilingReport      `json:"ceiling,omitempty"`
+	Ceiling   []*ceilingReport    `json:"ceiling,omitempty"`
 	Soak      *soakReport         `json:"soak,omitempty"`
 	Suite     *suiteReport        `json:"suite,omitempty"`
 	Errors    map[string]string   `json:"errors,omitempty"`
@@ -116,18 +116,8 @@ func (r *report) markdown() string {
 		p("\nA tool matches when its p99 is within %.0f%% of the implied one over at least 95%% of the scheduled samples: a p99 over fewer samples left out the requests the freeze delayed.\n", 100*fidelityTolerance)
 		p("Goal, edabench is the one that matches: %s.\n\n", verdict(f.edabenchMatches()))
 	}
-	if c := r.Ceiling; c != nil {
-		pr := c.Probe
-		p("### 3. Broker ceiling\n\n")
-		p("| probe | queues | publishers/queue | prefetch | body B | confirmed/s | acked/s | ceiling msgs/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-		p("| quorum, persistent, confirms, manual acks | %d | %d | %d | %d | %.0f | %.0f | %.0f |\n\n", pr.Queues, pr.Publishers, pr.Prefetch, pr.BodyBytes, pr.PublishRate, pr.ConsumeRate, pr.MsgsPerSec)
-		floor := ""
-		if !c.KneeReached {
-			floor = " (the ramp ended unbroken: a floor)"
-		}
-		p("EDA twin knee: %.0f orders/s%s; per order %d publishes and %d deliveries (8 queue copies in the twin, 1 to the harness's completion queue): %.0f msgs/s, **%.0f%%** of the ceiling.\n",
-			c.KneeRPS, floor, c.Publishes, c.Deliveries, c.TwinMsgsPerSec, 100*c.Share)
-		p("Goal, at least %.0f%%: %s.\n\n", 100*goalShare, verdict(c.Share >= goalShare))
+	if len(r.Ceiling) > 0 {
+		p("%s", ceilingMarkdown(r.Ceiling))
 	}
 	if s := r.Soak; s != nil {
 		p("### 4. Soak memory (%s twin, %.0f/s for %s; growth after %s)\n\n", s.Twin, s.Rate, s.Duration, s.Warmup)
@@ -198,4 +188,53 @@ func findRow(rows []genRow, tool string, rate float64) *genRow {
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", " ")
 	return strings.ReplaceAll(s, "|", "/")
+}
+
+// ceilingMarkdown is part 3's table: one row per backbone, measured one
+// after the other in the same run, so the rows compare.
+func ceilingMarkdown(rows []*ceilingReport) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("### 3. Broker ceiling and the EDA twin's share of it\n\n")
+	p("| backbone | probe (the twin's settings) | queues | publishers/queue | prefetch | body B | confirmed/s | acked/s | ceiling msgs/s | EDA knee orders/s | twin msgs/s | share | load avg before / after |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, c := range rows {
+		name := c.Broker
+		if c.Version != "" {
+			name += " " + c.Version
+		}
+		pr := c.Probe
+		if pr.Confirmed == 0 && c.Err != "" {
+			p("| %s | error: %s ||||||||||| %s / %s |\n", name, oneLine(c.Err), c.LoadBefore, c.LoadAfter)
+			continue
+		}
+		knee, share := "error", "-"
+		if c.Err == "" {
+			knee, share = fmt.Sprintf("%.0f", c.KneeRPS), fmt.Sprintf("**%.0f%%**", 100*c.Share)
+			switch {
+			case !c.KneeReached:
+				knee += " (floor)"
+			case c.KneeRPS == 0:
+				// Not even the first step held: the knee is below it.
+				knee = fmt.Sprintf("< %.0f", c.KneeBrokenAt)
+			}
+		}
+		p("| %s | %s | %d | %d | %d | %d | %.0f | %.0f | %.0f | %s | %.0f | %s | %s / %s |\n", name, oneLine(c.ProbeSettings), pr.Queues, pr.Publishers,
+			pr.Prefetch, pr.BodyBytes, pr.PublishRate, pr.ConsumeRate, pr.MsgsPerSec, knee, c.TwinMsgsPerSec, share, c.LoadBefore, c.LoadAfter)
+	}
+	p("\nPer order the twin publishes %d events and the brokers deliver %d copies (8 to the twin's queues, 1 to the harness's completion queue): twin msgs/s is the knee times the deliveries. A knee marked (floor) is a ramp that ended unbroken.\n",
+		rows[0].Publishes, rows[0].Deliveries)
+	for _, c := range rows {
+		if c.Err != "" {
+			p("- %s: %s\n", c.Broker, oneLine(c.Err))
+			continue
+		}
+		why := ""
+		if c.KneeReason != "" {
+			why = fmt.Sprintf(" (the ramp broke at %.0f/s: %s)", c.KneeBrokenAt, oneLine(c.KneeReason))
+		}
+		p("- Goal on %s, at least %.0f%%: %s%s.\n", c.Broker, 100*goalShare, verdict(c.Share >= goalShare), why)
+	}
+	p("\n")
+	return b.String()
 }

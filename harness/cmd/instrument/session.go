@@ -22,29 +22,38 @@ import (
 	"github.com/edabench/edabench/targets/workflow"
 )
 
-// session is one instrument run: its settings, folders and the broker.
+// session is one instrument run: its settings, folders and the brokers.
 type session struct {
 	cfg      config
 	dir, raw string
-	node     brokernode.Node // started (or reused) on first need; never stopped: it is shared
-	twins    atomic.Int64    // numbers the twins' folders: the soak starts two at once
+	nodes    map[string]brokernode.Node // by broker, started (or reused) on first need; never stopped: they are shared
+	twins    atomic.Int64               // numbers the twins' folders: the soak starts two at once
 }
 
-// broker starts the private node, or finds the one already running.
+// broker is the private RabbitMQ node, the backbone of every part but
+// the ceiling's side by side.
 func (s *session) broker(ctx context.Context) (brokernode.Node, error) {
-	if s.node != nil {
-		return s.node, nil
+	return s.brokerNode(ctx, brokernode.Default)
+}
+
+// brokerNode starts broker's private node, or finds the one running.
+func (s *session) brokerNode(ctx context.Context, broker string) (brokernode.Node, error) {
+	if n := s.nodes[broker]; n != nil {
+		return n, nil
 	}
-	fmt.Println("instrument: starting (or reusing) the private RabbitMQ node...")
-	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+	fmt.Printf("instrument: starting (or reusing) the private %s node...\n", broker)
+	kind, err := brokernodes.Builtin().Lookup(broker)
 	if err != nil {
 		return nil, err
 	}
 	n, err := kind.Start(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("the private RabbitMQ node did not start: %w (try `make broker-up`)", err)
+		return nil, fmt.Errorf("the private %s node did not start: %w (try `go run ./harness/cmd/brokerctl up --broker %s`)", broker, err, broker)
 	}
-	s.node = n
+	if s.nodes == nil {
+		s.nodes = map[string]brokernode.Node{}
+	}
+	s.nodes[broker] = n
 	return n, nil
 }
 
