@@ -15,7 +15,9 @@ import (
 // did not start (Target) keeps its topology: only the harness's own
 // completion queue is the run's.
 func (r *Runner) claimTopology(ctx context.Context, twin string, cfg eda.Config) func(context.Context) {
-	if !twinkind.Of(twin).UsesBroker() {
+	if !twinkind.Of(twin).UsesBroker() || r.node == nil {
+		// No private node of this run (a --target twin's broker): the
+		// harness deletes its own queue on its way out (observeOrders).
 		return func(context.Context) {}
 	}
 	t := brokernode.Topology{Prefixes: []string{cfg.Prefix}}
