@@ -13,8 +13,8 @@ import (
 func TestOptionsBroker(t *testing.T) {
 	tests := []struct {
 		name, flag, key, target, url string
-		twins                   []string
-		want, err               string
+		twins                        []string
+		want, err                    string
 	}{
 		{"default", "", "", "", "", []string{"eda"}, "rabbitmq", ""},
 		{"scenario key", "", "kafka", "", "", []string{"eda"}, "kafka", ""},

@@ -129,10 +129,10 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 
 type runOpts struct {
 	twin, scenario, topology, broker, out, target, amqp, brokerURL, prefix, metrics, binary, logLevel string
-	rate                                                                                   float64
-	duration                                                                               time.Duration
-	seed                                                                                   uint64
-	steps, repeat                                                                          int
+	rate                                                                                              float64
+	duration                                                                                          time.Duration
+	seed                                                                                              uint64
+	steps, repeat                                                                                     int
 }
 
 // maxRepeat bounds --repeat: twenty repetitions of the longest shipped
