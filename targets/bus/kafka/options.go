@@ -37,6 +37,10 @@ type Options struct {
 	// Prefetch bounds the records in flight per subscription when Consume
 	// sets none; default DefaultPrefetch.
 	Prefetch int
+	// Metrics, if set, counts every client's produce and fetch batches and
+	// times its requests (NewClientMetrics): one per service, so a process
+	// running several services labels each its own.
+	Metrics *ClientMetrics
 }
 
 // Broker is Name.
