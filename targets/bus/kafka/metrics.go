@@ -27,6 +27,13 @@ const (
 	// waits up to its max wait when nothing is new: its figure is the
 	// long poll, not the broker's speed.
 	MetricRequestDuration = "edabench_kafka_request_duration_seconds"
+	// MetricConsumerLag is a consumer group's lag as its member sees it,
+	// by topic (= queue = group ID): over the partitions the member holds,
+	// the log end as of its last fetch minus the offset after its acked
+	// prefix (what its next commit takes, once a second), in records. The
+	// node's own figure needs JMX; this is the same difference, from the
+	// client's side.
+	MetricConsumerLag = "edabench_kafka_consumer_lag_records"
 
 	// LabelTopic and LabelRequest are the labels of the client metrics.
 	LabelTopic   = "topic"
@@ -40,6 +47,7 @@ type ClientMetrics struct {
 	produced, producedBytes *prometheus.CounterVec
 	fetched, fetchedBytes   *prometheus.CounterVec
 	request                 *prometheus.HistogramVec
+	lag                     *prometheus.GaugeVec
 }
 
 // NewClientMetrics registers the client metrics on reg (nil: unregistered).
@@ -57,9 +65,13 @@ func NewClientMetrics(reg prometheus.Registerer) *ClientMetrics {
 			Help:    "A request's time from its write to the read of its response, by request kind (a Fetch long-polls up to its max wait).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
 		}, []string{LabelRequest}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: MetricConsumerLag,
+			Help: "A consumer group's lag as its member sees it: log end as of the last fetch minus the offset after the acked prefix, summed over the member's partitions, in records.",
+		}, []string{LabelTopic}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.produced, m.producedBytes, m.fetched, m.fetchedBytes, m.request)
+		reg.MustRegister(m.produced, m.producedBytes, m.fetched, m.fetchedBytes, m.request, m.lag)
 	}
 	return m
 }
@@ -89,6 +101,10 @@ func (m *ClientMetrics) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e kgo.Broke
 		return
 	}
 	m.request.WithLabelValues(kmsg.NameForKey(key)).Observe(e.DurationE2E().Seconds())
+}
+
+func (m *ClientMetrics) consumerLag(topic string, n int64) {
+	m.lag.WithLabelValues(topic).Set(float64(n))
 }
 
 // hooks are the client options adding m, none when nil.

@@ -69,6 +69,25 @@ func TestClientMetrics(t *testing.T) {
 			t.Errorf("%s{topic=%q} = %v, want some bytes", name, e.q.Name, v)
 		}
 	}
+	// Every record acked: the lag drains to 0 once the acked prefix
+	// reaches the log end (the gauge moves on each ack).
+	lag := func() (float64, bool) {
+		fams, _ := reg.Gather()
+		for _, f := range fams {
+			if f.GetName() != kafka.MetricConsumerLag {
+				continue
+			}
+			for _, mm := range f.GetMetric() {
+				for _, l := range mm.GetLabel() {
+					if l.GetName() == kafka.LabelTopic && l.GetValue() == e.q.Name {
+						return mm.GetGauge().GetValue(), true
+					}
+				}
+			}
+		}
+		return 0, false
+	}
+	waitUntil(t, "the consumer lag at 0", func() bool { v, ok := lag(); return ok && v == 0 })
 	var produces uint64
 	for _, mm := range byName[kafka.MetricRequestDuration].GetMetric() {
 		for _, l := range mm.GetLabel() {
