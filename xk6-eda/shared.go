@@ -228,7 +228,38 @@ func (s *shared) subscribe() error {
 			s.log.WithError(err).Warn("completion consumer stopped: completions from now on are not seen, so orders will count lost")
 		}
 	})
+	if o.Broker == kafka.Name {
+		s.awaitMember()
+	}
 	return nil
+}
+
+// memberWait bounds the wait for k6's member of the end queue's group.
+const memberWait = 15 * time.Second
+
+// awaitMember (Kafka) waits until the end queue's consumer group has a
+// member before the first order: an order placed while k6 still joins the
+// group completes all the same (the group starts at its commit), but its
+// end would be taken late and its e2e latency would include the join.
+// Bounded: at the bound it warns and goes on.
+func (s *shared) awaitMember() {
+	ctx, cancel := context.WithTimeout(s.ctx, memberWait)
+	defer cancel()
+	c, err := dialGroups(ctx, s.opts.BrokerURL, s.opts.Prefix)
+	if err == nil {
+		defer c.Close()
+		for ctx.Err() == nil {
+			st, err := c.QueueStats(ctx, s.queue)
+			if err == nil && st.Consumers > 0 {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	s.log.WithField("queue", s.queue).Warn("k6 has not joined the end queue's consumer group yet; the first orders' e2e latency may include the join")
 }
 
 // checkEndQueue (Kafka) makes sure the twin declared k6's end queue
