@@ -71,6 +71,11 @@ func TestEDAOverKafka(t *testing.T) {
 	if n, _ := count(got, MetricLost); n != 0 {
 		t.Errorf("%d orders counted lost", n)
 	}
+	for _, name := range []string{MetricCompleted, MetricQueueDepth} {
+		if s, ok := find(got, name); !ok || s.Tags.Map()["broker"] != "kafka" {
+			t.Errorf("%s sample without tag broker=kafka: %v", name, s.Tags.Map())
+		}
+	}
 	applied, err := r.Applied(ctx, workflow.Notification)
 	if err != nil {
 		t.Fatal(err)
