@@ -223,7 +223,7 @@ type probeTarget struct {
 	metrics                   []string
 }
 
-var probeKeys = "broker, brokerUrl, amqp, mgmt, prefix, metrics"
+const probeKeys = "broker, brokerUrl, amqp, mgmt, prefix, metrics"
 
 func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 	p := probeTarget{broker: bus.RabbitMQ, url: defaultBrokerURL(bus.RabbitMQ), mgmt: DefaultMgmtURL, prefix: DefaultPrefix}
