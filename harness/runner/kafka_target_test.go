@@ -89,3 +89,58 @@ drain: 20s
 		t.Fatalf("no end queue: %v; want ErrInvalid naming --end-queue", err)
 	}
 }
+
+// TestTargetOverRabbitMQ drives a running EDA twin over RabbitMQ (--target
+// with --broker-url, the old --amqp): the run claims nothing on a node it
+// did not start (it has none), binds its own end queue, sees every order
+// end and deletes that queue, leaving the twin's topology to the twin.
+func TestTargetOverRabbitMQ(t *testing.T) {
+	node := brokertest.Shared(t)
+	bin, err := buildTarget(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := brokertest.Prefix(t, node, "rtarget")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tw, err := launch.Start(ctx, launch.Spec{Twin: "eda", Topology: workflow.Chain, Binary: bin, Dir: t.TempDir(),
+		URL: node.AMQPURL(), Prefix: prefix, Cost: "dist=fixed,mean=1ms", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
+		defer scancel()
+		if err := tw.Stop(sctx); err != nil {
+			t.Errorf("stopping the twin: %v", err)
+		}
+		if err := eda.DeleteTopology(sctx, node.AMQPURL(), eda.Config{Prefix: prefix, Topology: workflow.Chain}); err != nil {
+			t.Errorf("deleting the twin's topology: %v", err)
+		}
+	})
+	sc := mustScenario(t, `
+name: rabbitmq-target
+arrival: uniform
+stages:
+  - {name: steady, duration: 3s, rate: 40}
+timeout: 5s
+max_in_flight: 512
+drain: 20s
+`)
+	sum, dir, err := Run(ctx, WithTwins("eda"), WithScenario(sc), WithTarget(tw.GatewayAddr()),
+		WithExternalBroker(node.AMQPURL(), prefix), WithOutDir(t.TempDir()), WithMetricsAddr("off"))
+	if err != nil {
+		t.Fatalf("run: %v (results in %s)", err, dir)
+	}
+	r := sum.Twins["eda"]
+	if o := r.Orders; r.Sent == 0 || o.Accepted != r.Sent || o.Completed != o.Accepted || o.Lost != 0 {
+		t.Fatalf("sent %d, orders %+v: want every order accepted and seen to complete, none lost", r.Sent, o)
+	}
+	qs, err := node.QueueDepths(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := qs[completion.QueueName(eda.Config{Prefix: prefix})]; ok {
+		t.Errorf("the harness's queue %s is left on the broker", completion.QueueName(eda.Config{Prefix: prefix}))
+	}
+}
