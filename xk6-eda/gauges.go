@@ -104,7 +104,9 @@ func (s *shared) depths(ctx context.Context, queues []string) (map[string]int64,
 	s.depthMu.Lock()
 	defer s.depthMu.Unlock()
 	if s.depthConn == nil {
-		c, err := dialGroups(ctx, o.BrokerURL, o.Prefix)
+		// The connection lives as long as the client (a Dial's ctx is its
+		// lifetime), the dial bounded by its own timeouts.
+		c, err := dialGroups(s.ctx, o.BrokerURL, o.Prefix)
 		if err != nil {
 			return nil, err
 		}
@@ -165,13 +167,15 @@ func queueDepths(ctx context.Context, broker, brokerURL, mgmt string, groups *bu
 }
 
 // dialGroups dials the Kafka driver to read consumer group offsets; it
-// declares nothing.
+// declares nothing. ctx is the connection's lifetime (bus.Dial); the dial
+// itself gives up after probeTimeout.
 func dialGroups(ctx context.Context, brokerURL, prefix string) (*bus.Conn, error) {
 	kind, err := drivers.Builtin().Lookup(kafka.Name)
 	if err != nil {
 		return nil, err
 	}
-	c, err := bus.Dial(ctx, kind, bus.WithURL(brokerURL), bus.WithConnectionName(prefix+".k6-depth"), bus.WithDialTimeout(probeTimeout))
+	c, err := bus.Dial(ctx, kind, bus.WithURL(brokerURL), bus.WithConnectionName(prefix+".k6-depth"),
+		bus.WithDialTimeout(probeTimeout), bus.WithConnectTimeout(probeTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("queue depths over Kafka at %s: %w", brokerURL, err)
 	}
