@@ -348,6 +348,113 @@ func TestComposeStructure(t *testing.T) {
 	t.Run("prometheus", func(t *testing.T) { checkPrometheus(t, m) })
 	t.Run("grafana", func(t *testing.T) { checkGrafana(t, m) })
 	t.Run("harness", func(t *testing.T) { checkHarness(t, m) })
+	t.Run("kafka", func(t *testing.T) { checkKafka(t, m) })
+}
+
+// checkKafka: the kafka profile runs a single-node Kafka 4 in KRaft mode
+// (apache/kafka), the EDA twin over it reaches it where it advertises
+// itself and declares the harness's end queue, and the one-shot harness
+// over Kafka drives that twin with the twin's own broker URL and prefix.
+func checkKafka(t *testing.T, m *composeModel) {
+	var node string
+	for _, name := range keys(m.doc.Services) {
+		if strings.HasPrefix(m.doc.Services[name].Image, "apache/kafka:") {
+			node = name
+		}
+	}
+	if node == "" {
+		t.Fatalf("%s: no service runs the official apache/kafka image", composeFile)
+	}
+	s := m.doc.Services[node]
+	if !strings.HasPrefix(s.Image, "apache/kafka:4.") {
+		t.Errorf("service %s: image %s, want apache/kafka:4.x (KRaft, as the private node)", node, s.Image)
+	}
+	if !slices(s.Profiles, "kafka") {
+		t.Errorf("service %s: profiles %v, want kafka: RabbitMQ users should not start a JVM", node, s.Profiles)
+	}
+	env := s.Environment
+	if roles := env["KAFKA_PROCESS_ROLES"]; !strings.Contains(roles, "broker") || !strings.Contains(roles, "controller") {
+		t.Errorf("service %s: KAFKA_PROCESS_ROLES %q, want broker,controller (one KRaft node)", node, roles)
+	}
+	if _, zk := env["KAFKA_ZOOKEEPER_CONNECT"]; zk {
+		t.Errorf("service %s: KAFKA_ZOOKEEPER_CONNECT: Kafka 4 has no ZooKeeper mode", node)
+	}
+	var advertised string
+	for _, l := range strings.Split(env["KAFKA_ADVERTISED_LISTENERS"], ",") {
+		if name, addr, ok := strings.Cut(strings.TrimSpace(l), "://"); ok && name == "PLAINTEXT" {
+			advertised = addr
+		}
+	}
+	if h, p := hostPort(t, "KAFKA_ADVERTISED_LISTENERS", advertised); h != "127.0.0.1" || !listensOn(m, node, p) {
+		t.Fatalf("service %s: advertises %q, want 127.0.0.1:PORT of one of its KAFKA_LISTENERS", node, advertised)
+	}
+	prefixes, gateways := map[string]bool{}, map[string]bool{}
+	for _, name := range keys(m.doc.Services) {
+		w := m.words[name]
+		if b := flagValues(w, "broker"); len(b) != 1 || b[0] != "kafka" {
+			continue
+		}
+		where := "service " + name
+		sv := m.doc.Services[name]
+		if !slices(sv.Profiles, "kafka") || !slices(dependsOn(sv.DependsOn), node) {
+			t.Errorf("%s: over Kafka but profiles %v, depends_on %v: want profile kafka and a dependency on %s", where, sv.Profiles, dependsOn(sv.DependsOn), node)
+		}
+		if u := flagValues(w, "broker-url"); len(u) != 1 || u[0] != advertised {
+			t.Errorf("%s: --broker-url %v, want %s (where %s advertises itself)", where, u, advertised, node)
+		}
+		if len(flagValues(w, "amqp")) > 0 {
+			t.Errorf("%s: --amqp with --broker kafka", where)
+		}
+		prefix := flagValues(w, "prefix")
+		if len(prefix) != 1 {
+			t.Errorf("%s: want one --prefix, have %v", where, prefix)
+			continue
+		}
+		if flagValues(w, "target") != nil {
+			continue // the harness, checked below
+		}
+		prefixes[prefix[0]] = true
+		if eq := flagValues(w, "end-queue"); len(eq) != 1 || eq[0] != prefix[0]+".harness" {
+			t.Errorf("%s: --end-queue %v, want %s.harness: over Kafka the twin produces an order's end only to the queues it declared", where, eq, prefix[0])
+		}
+		if m.twinSvc[name][1] == "gateway" {
+			for _, a := range flagValues(w, "listen") {
+				gateways[a] = true
+			}
+		}
+	}
+	if len(prefixes) != 1 || len(gateways) != 1 {
+		t.Fatalf("the twin over Kafka: prefixes %v, gateways %v: want one twin, one gateway", keys(prefixes), keys(gateways))
+	}
+	var harness string
+	for _, name := range keys(m.doc.Services) {
+		w := m.words[name]
+		if b := flagValues(w, "broker"); len(b) == 1 && b[0] == "kafka" && flagValues(w, "target") != nil {
+			harness = name
+		}
+	}
+	if harness == "" {
+		t.Fatalf("no one-shot harness runs --target ... --broker kafka")
+	}
+	w := m.words[harness]
+	if tg := flagValues(w, "target"); len(tg) != 1 || !gateways[tg[0]] {
+		t.Errorf("service %s: --target %v, want the gateway over Kafka %v", harness, tg, keys(gateways))
+	}
+	if p := flagValues(w, "prefix"); len(p) != 1 || !prefixes[p[0]] {
+		t.Errorf("service %s: --prefix %v, want the twin's %v", harness, p, keys(prefixes))
+	}
+	if !slices(m.doc.Services[harness].Profiles, "kafka") {
+		t.Errorf("service %s: not in profile kafka", harness)
+	}
+}
+
+func listensOn(m *composeModel, svc string, port int) bool {
+	for _, l := range m.listens[port] {
+		if l.service == svc {
+			return true
+		}
+	}
+	return false
 }
 
 func checkBuild(t *testing.T, name string, n yaml.Node) {
@@ -440,6 +547,14 @@ func collectListeners(t *testing.T, m *composeModel) {
 			m.listen(t, name, "GF_SERVER_HTTP_ADDR:PORT", net.JoinHostPort(addr, p))
 		} else if name == m.grafSvc {
 			m.listen(t, name, "Grafana's default", "0.0.0.0:3000")
+		}
+	}
+	// Kafka: its listeners (KAFKA_LISTENERS, NAME://HOST:PORT,...).
+	for _, name := range keys(m.doc.Services) {
+		for _, l := range strings.Split(m.doc.Services[name].Environment["KAFKA_LISTENERS"], ",") {
+			if _, addr, ok := strings.Cut(strings.TrimSpace(l), "://"); ok {
+				m.listen(t, name, "KAFKA_LISTENERS", addr)
+			}
 		}
 	}
 	// RabbitMQ: its ports from the mounted conf.d file (all interfaces).

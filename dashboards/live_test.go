@@ -19,10 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
+	"github.com/edabench/edabench/targets/bus/kafka"
 )
 
 // liveScenario is short, on both twins, with a business error rate (so
@@ -232,21 +234,35 @@ func TestEveryPanelShowsData(t *testing.T) {
 	defer cancel()
 	sum, runDir, err := runner.Run(ctx, runner.WithTwins("rr", "eda"), runner.WithScenario(sc),
 		runner.WithOutDir(filepath.Join(dir, "results")), runner.WithMetricsAddr(freePort(t)), runner.WithSeed(3))
-	stopLint()
-	<-lintDone
 	if err != nil {
+		stopLint()
+		<-lintDone
 		t.Fatalf("run: %v", err)
 	}
 	t.Logf("run %s took %s", sum.RunID, time.Since(t0))
+	// The EDA twin again, over the real Kafka node: the Kafka panels read
+	// its clients' metrics, and every other panel must still read the run
+	// above (the figures are held against its summary alone).
+	kafkatest.Require(t)
+	kctx, kcancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer kcancel()
+	ksum, _, err := runner.Run(kctx, runner.WithTwins("eda"), runner.WithScenario(sc), runner.WithBroker(kafka.Name),
+		runner.WithOutDir(filepath.Join(dir, "results-kafka")), runner.WithMetricsAddr(freePort(t)), runner.WithSeed(3))
+	stopLint()
+	<-lintDone
+	if err != nil {
+		t.Fatalf("run over Kafka: %v", err)
+	}
+	t.Logf("run %s over Kafka done at %s", ksum.RunID, time.Since(t0))
 	time.Sleep(2 * time.Second) // the last scrapes
 	end := time.Now()
 
 	t.Run("promtool", func(t *testing.T) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		// The harness and five services per twin.
-		if len(l.checked) < 11 {
-			t.Errorf("promtool checked %d /metrics endpoints, want the harness's and 10 services'", len(l.checked))
+		// The harness and five services per twin, twice for EDA.
+		if len(l.checked) < 17 {
+			t.Errorf("promtool checked %d /metrics endpoints, want the harness's twice and 15 services'", len(l.checked))
 		}
 		for u, out := range l.checked {
 			if out != "" {
@@ -273,13 +289,20 @@ func TestEveryPanelShowsData(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	end = time.Now()
 
-	values := map[string]string{"run": sum.RunID, "scenario": sc.Name, "twin": "rr|eda", "testid": k6TestID + ".*"}
+	values := map[string]string{"run": sum.RunID, "scenario": sc.Name, "twin": "rr|eda", "testid": k6TestID + ".*", "broker": ".*"}
+	// Every panel shows data over both runs: the RabbitMQ and RR panels
+	// from the first, the Kafka ones from the second.
+	both := map[string]string{}
+	for k, v := range values {
+		both[k] = v
+	}
+	both["run"], both["broker"] = sum.RunID+"|"+ksum.RunID, "rabbitmq|kafka"
 	for _, d := range loadDashboards(t) {
 		t.Run(d.file, func(t *testing.T) {
 			if d.UID == "edabench-k6" && !k6ok {
 				t.Fatalf("no k6 data: the k6 subtest failed (see above)")
 			}
-			vars := parseVars(d, values)
+			vars := parseVars(d, both)
 			for _, p := range d.allPanels() {
 				for _, q := range p.Targets {
 					e := fill(q.Expr, vars)

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/edabench/edabench/harness/runner"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/hybrid"
 	"github.com/edabench/edabench/targets/resilience"
@@ -38,6 +39,8 @@ func exportedNames() map[string]bool {
 		runner.MetricE2EP50: true, runner.MetricE2EP99: true, runner.MetricFaultActive: true,
 		runner.MetricLatency: true, runner.MetricCalls: true, runner.MetricLoadStart: true,
 		runner.MetricLoadSeconds: true, runner.MetricOrdersUnfinished: true,
+		kafka.MetricProduceRecords: true, kafka.MetricProduceBytes: true, kafka.MetricFetchRecords: true,
+		kafka.MetricFetchBytes: true, kafka.MetricRequestDuration: true, kafka.MetricConsumerLag: true,
 	}
 }
 

@@ -166,11 +166,18 @@ func (c *Client) placeOrder(arg sobek.Value) *sobek.Object {
 		// The gauges belong to no VU, but must carry the run's own tags
 		// (--tag testid=... and the like), or a dashboard filtering on them
 		// never sees queue depth or lag.
-		s.setOutput(mi.vu.Context(), state.Samples,
-			mi.metrics.registry.RootTagSet().WithTagsFromMap(state.Options.RunTags).With("twin", s.opts.Twin))
+		gt := mi.metrics.registry.RootTagSet().WithTagsFromMap(state.Options.RunTags).With("twin", s.opts.Twin)
+		if s.opts.Broker != "" {
+			gt = gt.With("broker", s.opts.Broker)
+		}
+		s.setOutput(mi.vu.Context(), state.Samples, gt)
 	})
 	tags := state.Tags.GetCurrentValues()
 	tags.SetTag("twin", s.opts.Twin)
+	if s.opts.Broker != "" {
+		// The backbone beside the twin, as the harness's summary carries it.
+		tags.SetTag("broker", s.opts.Broker)
+	}
 	ctx := mi.vu.Context()
 
 	sent := time.Now()

@@ -37,6 +37,14 @@ func TestClientOptionErrors(t *testing.T) {
 		{"amqp not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@192.0.2.1:5672/" })`, "is not a loopback address"},
 		{"metrics not URLs", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", metrics: ["x"] })`, "option metrics"},
 		{"mgmt not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", mgmt: "http://example.com:15672" })`, "option mgmt"},
+		{"unknown broker", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "nats" })`, `option broker "nats": want one of rabbitmq, kafka`},
+		{"amqp with kafka", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "kafka", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`, `option amqp is RabbitMQ's broker URL; with broker: "kafka" give the seed broker as brokerUrl`},
+		{"rabbitmq url with kafka", `new eda.Client({ twin: "hybrid", grpc: "` + grpc + `", broker: "kafka", brokerUrl: "amqp://guest:secret@127.0.0.1:5682/" })`, `is a RabbitMQ (AMQP) URL: Kafka's is the seed broker's HOST:PORT`},
+		{"kafka url with rabbitmq", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", brokerUrl: "127.0.0.1:9102" })`, "is not an AMQP URL"},
+		{"kafka not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "kafka", brokerUrl: "192.0.2.1:9092" })`, "is not a loopback address"},
+		{"mgmt with kafka", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "kafka", mgmt: "http://127.0.0.1:15682" })`, "option mgmt is RabbitMQ's management API"},
+		{"endQueue with rabbitmq", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", endQueue: "edabench.k6" })`, `option endQueue is for broker: "kafka"`},
+		{"amqp and brokerUrl disagree", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@127.0.0.1:5682/", brokerUrl: "amqp://guest:guest@127.0.0.1:5683/" })`, "options amqp and brokerUrl disagree"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -99,6 +107,7 @@ func TestFirstOrderConnectionFailure(t *testing.T) {
 		{"gateway", `{ twin: "rr", grpc: "` + closed + `" }`, "gRPC address " + closed + " is unreachable: is the rr twin's gateway running there?"},
 		{"broker", `{ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@` + closed + `/" }`, "AMQP broker amqp://guest:xxx@" + closed + "/ is unreachable: is the broker the eda twin uses up?"},
 		{"broker, hybrid", `{ twin: "hybrid", grpc: "` + grpc + `", amqp: "amqp://guest:guest@` + closed + `/" }`, "is the broker the hybrid twin uses up?"},
+		{"kafka broker", `{ twin: "eda", grpc: "` + grpc + `", broker: "kafka", brokerUrl: "` + closed + `" }`, "Kafka broker " + closed + " is unreachable: is the broker the eda twin uses up? (the private node: `go run ./harness/cmd/brokerctl up --broker kafka`"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -137,22 +146,24 @@ func TestPlaceOrderMalformed(t *testing.T) {
 	}
 	v.toVUContext()
 	for js, want := range map[string]string{
-		`c.placeOrder(42)`:                                        "malformed order: want an object",
-		`c.placeOrder([1])`:                                       "malformed order: want an object",
-		`c.placeOrder({ sku: "x" })`:                              `unknown field "sku"`,
-		`c.placeOrder({ items: "book" })`:                         "items must be an array",
-		`c.placeOrder({ items: [] })`:                             "items is empty",
-		`c.placeOrder({ items: [{ sku: "", quantity: 1 }] })`:     "items[0].sku must be a non-empty string",
-		`c.placeOrder({ items: [{ sku: "b", quantity: 0 }] })`:    "items[0].quantity must be a whole number >= 1",
-		`c.placeOrder({ items: [{ sku: "b", quantity: 1.5 }] })`:  "items[0].quantity must be a whole number >= 1",
-		`c.placeOrder({ items: [{ sku: "b", qty: 1 }] })`:         `items[0]: unknown field "qty"`,
-		`c.placeOrder({ amountCents: -1 })`:                       "amountCents must be a whole number of cents >= 0",
-		`c.placeOrder({ amountCents: "12" })`:                     "amountCents must be a whole number of cents >= 0",
-		`c.placeOrder({ customer: { name: "a" } })`:               "customer must be a string",
-		`c.placeOrder({ orderId: 7 })`:                            "orderId must be a string",
-		`eda.queueDepth()`:                                        "want a queue name",
-		`eda.queueDepth("payment", { mgmt: "http://10.0.0.1/" })`: "not a loopback address",
-		`eda.consumerLag("payment")`:                              "no service metrics URLs",
+		`c.placeOrder(42)`:                                                                    "malformed order: want an object",
+		`c.placeOrder([1])`:                                                                   "malformed order: want an object",
+		`c.placeOrder({ sku: "x" })`:                                                          `unknown field "sku"`,
+		`c.placeOrder({ items: "book" })`:                                                     "items must be an array",
+		`c.placeOrder({ items: [] })`:                                                         "items is empty",
+		`c.placeOrder({ items: [{ sku: "", quantity: 1 }] })`:                                 "items[0].sku must be a non-empty string",
+		`c.placeOrder({ items: [{ sku: "b", quantity: 0 }] })`:                                "items[0].quantity must be a whole number >= 1",
+		`c.placeOrder({ items: [{ sku: "b", quantity: 1.5 }] })`:                              "items[0].quantity must be a whole number >= 1",
+		`c.placeOrder({ items: [{ sku: "b", qty: 1 }] })`:                                     `items[0]: unknown field "qty"`,
+		`c.placeOrder({ amountCents: -1 })`:                                                   "amountCents must be a whole number of cents >= 0",
+		`c.placeOrder({ amountCents: "12" })`:                                                 "amountCents must be a whole number of cents >= 0",
+		`c.placeOrder({ customer: { name: "a" } })`:                                           "customer must be a string",
+		`c.placeOrder({ orderId: 7 })`:                                                        "orderId must be a string",
+		`eda.queueDepth()`:                                                                    "want a queue name",
+		`eda.queueDepth("payment", { mgmt: "http://10.0.0.1/" })`:                             "not a loopback address",
+		`eda.queueDepth("payment", { broker: "kafka", brokerUrl: "amqp://127.0.0.1:5682/" })`: "is a RabbitMQ (AMQP) URL",
+		`eda.queueDepth("payment", { broker: "nats" })`:                                       `option broker "nats": want one of rabbitmq, kafka`,
+		`eda.consumerLag("payment")`:                                                          "no service metrics URLs",
 	} {
 		_, err := v.run(js)
 		if err == nil || !strings.Contains(err.Error(), want) {

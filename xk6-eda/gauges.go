@@ -10,10 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/scrape"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/drivers"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/metrics"
@@ -48,11 +50,11 @@ func (s *shared) sample() {
 		ctx, cancel := context.WithTimeout(s.ctx, sampleEvery)
 		now := time.Now()
 		var samples metrics.Samples
-		if s.opts.Mgmt != "" {
-			depths, err := queueDepths(ctx, s.opts.Mgmt, s.opts.AMQP)
+		if s.opts.Mgmt != "" || s.opts.Broker == kafka.Name {
+			depths, err := s.depths(ctx, queues)
 			switch {
 			case err != nil && !warned && s.ctx.Err() == nil:
-				s.log.WithError(err).Warn("eda_queue_depth: management API unavailable; set the mgmt option (MGMT= in the examples), or \"\" to turn it off")
+				s.log.WithError(err).Warn(depthWarning(s.opts.Broker))
 				warned = true
 			case err == nil:
 				for _, q := range queues {
@@ -84,18 +86,51 @@ func (s *shared) sample() {
 	}
 }
 
-// queueDepths reads every queue's depth (ready + unacknowledged) through
-// the broker node seam, as the harness does: the node package
-// (harness/broker for RabbitMQ) is the one reader of the broker's admin
-// API, here at mgmt with the AMQP URL's credentials.
-func queueDepths(ctx context.Context, mgmt, amqpURL string) (map[string]int64, error) {
-	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+func depthWarning(broker string) string {
+	if broker == kafka.Name {
+		return "eda_queue_depth: the Kafka broker's offsets are unavailable; check the brokerUrl option (BROKER_URL= in the examples)"
+	}
+	return "eda_queue_depth: management API unavailable; set the mgmt option (MGMT= in the examples), or \"\" to turn it off"
+}
+
+// depths reads the twin's queue depths for the sampler, over the
+// client's own depth connection on Kafka (dialled once, closed with the
+// client).
+func (s *shared) depths(ctx context.Context, queues []string) (map[string]int64, error) {
+	o := s.opts
+	if o.Broker != kafka.Name {
+		return nodeDepths(ctx, o.Broker, o.BrokerURL, o.Mgmt)
+	}
+	s.depthMu.Lock()
+	defer s.depthMu.Unlock()
+	if s.depthConn == nil {
+		// The connection lives as long as the client (a Dial's ctx is its
+		// lifetime), the dial bounded by its own timeouts.
+		c, err := dialGroups(s.ctx, o.BrokerURL, o.Prefix)
+		if err != nil {
+			return nil, err
+		}
+		s.depthConn = c
+	}
+	return queueDepths(ctx, o.Broker, o.BrokerURL, o.Mgmt, s.depthConn, queues)
+}
+
+// nodeDepths reads every queue's depth through the broker node seam, as
+// the harness does: the node package (harness/broker for RabbitMQ, at
+// mgmt with the URL's credentials; harness/kafkanode, at the client URL)
+// is the one reader of the broker's admin API.
+func nodeDepths(ctx context.Context, broker, brokerURL, mgmt string) (map[string]int64, error) {
+	kind, err := brokernodes.Builtin().Lookup(broker)
 	if err != nil {
 		return nil, err
 	}
-	r, err := kind.Depths(amqpURL, mgmt)
+	r, err := kind.Depths(brokerURL, mgmt)
 	if err != nil {
-		return nil, fmt.Errorf("queue depths from %s: %w", mgmt, err)
+		where := mgmt
+		if where == "" {
+			where = brokerURL
+		}
+		return nil, fmt.Errorf("queue depths from %s: %w", where, err)
 	}
 	qs, err := r.QueueDepths(ctx)
 	if err != nil {
@@ -106,6 +141,45 @@ func queueDepths(ctx context.Context, mgmt, amqpURL string) (map[string]int64, e
 		out[name] = q.Messages
 	}
 	return out, nil
+}
+
+// queueDepths is every queue's depth: the node's figure, and on Kafka,
+// for the twin's queues, their consumer group's backlog (log end minus
+// the group's commit) read over groups, since the node's figure is what
+// a topic holds, which only grows (the harness reads Kafka the same way,
+// harness/runner's groupDepthNode).
+func queueDepths(ctx context.Context, broker, brokerURL, mgmt string, groups *bus.Conn, queues []string) (map[string]int64, error) {
+	out, err := nodeDepths(ctx, broker, brokerURL, mgmt)
+	if err != nil || groups == nil {
+		return out, err
+	}
+	for _, q := range queues {
+		if _, ok := out[q]; !ok {
+			continue // no such topic: not the twin's queue
+		}
+		st, err := groups.QueueStats(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("queue %s: consumer group backlog: %w", q, err)
+		}
+		out[q] = int64(st.Messages)
+	}
+	return out, nil
+}
+
+// dialGroups dials the Kafka driver to read consumer group offsets; it
+// declares nothing. ctx is the connection's lifetime (bus.Dial); the dial
+// itself gives up after probeTimeout.
+func dialGroups(ctx context.Context, brokerURL, prefix string) (*bus.Conn, error) {
+	kind, err := drivers.Builtin().Lookup(kafka.Name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := bus.Dial(ctx, kind, bus.WithURL(brokerURL), bus.WithConnectionName(prefix+".k6-depth"),
+		bus.WithDialTimeout(probeTimeout), bus.WithConnectTimeout(probeTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("queue depths over Kafka at %s: %w", brokerURL, err)
+	}
+	return c, nil
 }
 
 // scrapeLags reads the consumer lag every EDA service reports
@@ -147,45 +221,56 @@ func scrapeLags(ctx context.Context, urls []string) map[string]float64 {
 
 // probeTarget says which broker and services eda.queueDepth and
 // eda.consumerLag ask: the options given, else those of the VU's last
-// client, else the private broker's defaults.
+// client, else the private RabbitMQ node's defaults.
 type probeTarget struct {
-	mgmt, amqp, prefix string
-	metrics            []string
+	broker, url, mgmt, prefix string
+	metrics                   []string
 }
 
+const probeKeys = "broker, brokerUrl, amqp, mgmt, prefix, metrics"
+
 func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
-	p := probeTarget{mgmt: DefaultMgmtURL, amqp: defaultAMQP(), prefix: DefaultPrefix}
+	p := probeTarget{broker: bus.RabbitMQ, url: defaultBrokerURL(bus.RabbitMQ), mgmt: DefaultMgmtURL, prefix: DefaultPrefix}
 	if c := mi.last; c != nil && twinkind.Of(c.s.opts.Twin).UsesBroker() {
-		p = probeTarget{mgmt: c.s.opts.Mgmt, amqp: c.s.opts.AMQP, prefix: c.s.opts.Prefix, metrics: c.s.opts.Metrics}
+		o := c.s.opts
+		p = probeTarget{broker: o.Broker, url: o.BrokerURL, mgmt: o.Mgmt, prefix: o.Prefix, metrics: o.Metrics}
 	}
 	if arg == nil || sobek.IsUndefined(arg) || sobek.IsNull(arg) {
 		return p
 	}
 	obj, ok := arg.(*sobek.Object)
 	if !ok {
-		mi.throw(fmt.Errorf("eda.%s: options must be an object { mgmt, amqp, prefix, metrics }, got %s", fn, arg.String()))
+		mi.throw(fmt.Errorf("eda.%s: options must be an object { %s }, got %s", fn, probeKeys, arg.String()))
 	}
+	str := func(k string) string {
+		v, ok := obj.Get(k).Export().(string)
+		if !ok {
+			mi.throw(fmt.Errorf("eda.%s: option %s must be a string", fn, k))
+		}
+		return strings.TrimSpace(v)
+	}
+	var url string
 	for _, k := range obj.Keys() {
 		switch k {
-		case "mgmt", "amqp", "prefix":
-			v, ok := obj.Get(k).Export().(string)
-			if !ok {
-				mi.throw(fmt.Errorf("eda.%s: option %s must be a string", fn, k))
-			}
-			switch k {
-			case "mgmt":
-				if err := checkHTTP(v); err != nil {
-					mi.throw(fmt.Errorf("eda.%s: option mgmt: %w", fn, err))
+		case "broker":
+			b := str(k)
+			if b != p.broker {
+				// Another broker: the last client's URL and API are not its.
+				p.broker, p.url, p.mgmt = b, defaultBrokerURL(b), ""
+				if b == bus.RabbitMQ {
+					p.mgmt = DefaultMgmtURL
 				}
-				p.mgmt = strings.TrimRight(v, "/")
-			case "amqp":
-				if err := checkAMQP(v); err != nil {
-					mi.throw(fmt.Errorf("eda.%s: option amqp: %w", fn, err))
-				}
-				p.amqp = v
-			default:
-				p.prefix = v
 			}
+		case "brokerUrl", "amqp":
+			url = str(k)
+		case "mgmt":
+			v := str(k)
+			if err := checkHTTP(v); err != nil {
+				mi.throw(fmt.Errorf("eda.%s: option mgmt: %w", fn, err))
+			}
+			p.mgmt = strings.TrimRight(v, "/")
+		case "prefix":
+			p.prefix = str(k)
 		case "metrics":
 			var urls []string
 			if err := mi.vu.Runtime().ExportTo(obj.Get(k), &urls); err != nil {
@@ -198,10 +283,47 @@ func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 			}
 			p.metrics = urls
 		default:
-			mi.throw(fmt.Errorf("eda.%s: unknown option %q (options: mgmt, amqp, prefix, metrics)", fn, k))
+			mi.throw(fmt.Errorf("eda.%s: unknown option %q (options: %s)", fn, k, probeKeys))
 		}
 	}
+	if url != "" {
+		p.url = url
+	}
+	switch p.broker {
+	case bus.RabbitMQ:
+		if err := checkAMQP(p.url); err != nil {
+			mi.throw(fmt.Errorf("eda.%s: option brokerUrl (amqp): %w", fn, err))
+		}
+	case kafka.Name:
+		if err := checkKafka(p.url); err != nil {
+			mi.throw(fmt.Errorf("eda.%s: option brokerUrl: %w", fn, err))
+		}
+	default:
+		mi.throw(fmt.Errorf("eda.%s: option broker %q: want one of %s", fn, p.broker, strings.Join(drivers.Builtin().Names(), ", ")))
+	}
 	return p
+}
+
+// depths reads the depths for one queue: on Kafka over a connection of
+// its own, closed after the call.
+func (p probeTarget) depths(ctx context.Context, queue string) (map[string]int64, error) {
+	if p.broker != kafka.Name {
+		return nodeDepths(ctx, p.broker, p.url, p.mgmt)
+	}
+	c, err := dialGroups(ctx, p.url, p.prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return queueDepths(ctx, p.broker, p.url, "", c, []string{queue})
+}
+
+// where names the broker endpoint asked, for messages.
+func (p probeTarget) where() string {
+	if p.mgmt != "" {
+		return p.mgmt
+	}
+	return p.url
 }
 
 // queueName accepts a full queue name or a service name ("payment").
@@ -229,19 +351,19 @@ func (mi *ModuleInstance) queueDepth(queue sobek.Value, opts sobek.Value) int64 
 	mi.vuContextOnly("queueDepth")
 	q := mi.queueArg("queueDepth", queue)
 	p := mi.probeTarget("queueDepth", opts)
-	if p.mgmt == "" {
+	if p.broker != kafka.Name && p.mgmt == "" {
 		mi.throw(errors.New("eda.queueDepth: no management API: pass { mgmt: \"http://127.0.0.1:15682\" }"))
 	}
 	ctx, cancel := context.WithTimeout(mi.vu.Context(), probeTimeout)
 	defer cancel()
-	depths, err := queueDepths(ctx, p.mgmt, p.amqp)
+	depths, err := p.depths(ctx, p.queueName(q))
 	if err != nil {
 		mi.throw(fmt.Errorf("eda.queueDepth(%q): %w", q, err))
 	}
 	name := p.queueName(q)
 	d, ok := depths[name]
 	if !ok {
-		mi.throw(fmt.Errorf("eda.queueDepth: queue %q does not exist on the broker at %s (is the EDA twin running with prefix %q?)", name, p.mgmt, p.prefix))
+		mi.throw(fmt.Errorf("eda.queueDepth: queue %q does not exist on the broker at %s (is the EDA twin running with prefix %q?)", name, p.where(), p.prefix))
 	}
 	return d
 }

@@ -41,8 +41,25 @@ declare module "k6/x/eda" {
     twin: "rr" | "eda" | "hybrid";
     /** The twin gateway's gRPC address, loopback only, e.g. "127.0.0.1:7200". Required; the first order connects to it. */
     grpc: string;
-    /** EDA, hybrid: the broker the twin uses. Default: the private node, "amqp://guest:guest@127.0.0.1:5682/". Loopback only. */
+    /** EDA, hybrid: the twin's backbone (its `--broker`). Default "rabbitmq". */
+    broker?: "rabbitmq" | "kafka";
+    /**
+     * EDA, hybrid: the broker the twin uses, in the broker's form: RabbitMQ
+     * "amqp://USER:PASS@127.0.0.1:PORT/", Kafka the seed "127.0.0.1:PORT".
+     * Default: the private node of `broker` ("amqp://guest:guest@127.0.0.1:5682/",
+     * "127.0.0.1:9102"). Loopback only.
+     */
+    brokerUrl?: string;
+    /** EDA, hybrid over RabbitMQ: another name for brokerUrl (refused with broker "kafka"). */
     amqp?: string;
+    /**
+     * EDA, hybrid over Kafka: the queue of order ends the twin declared for
+     * k6 (its services' `--end-queue`). Default "<prefix>.k6". The twin's
+     * driver produces only to queues its services declared, so the first
+     * order fails, naming `--end-queue`, when the twin has none of that name.
+     * One k6 process per end queue at a time: two would split its partitions.
+     */
+    endQueue?: string;
     /** EDA, hybrid: the twin's exchange and queue prefix (`--prefix`). Default "edabench". */
     prefix?: string;
     /** How long an accepted order may take to complete before it counts lost: "30s", "500ms", or milliseconds. Default "30s". */
@@ -64,7 +81,7 @@ declare module "k6/x/eda" {
      * histograms and their gauges only, and needs hdr.
      */
     trends?: boolean;
-    /** EDA, hybrid: RabbitMQ's management API, for eda_queue_depth. Default "http://127.0.0.1:15682" (the private node); "" disables. */
+    /** EDA, hybrid over RabbitMQ: its management API, for eda_queue_depth. Default "http://127.0.0.1:15682" (the private node); "" disables. Over Kafka the depths (each queue's consumer-group backlog) come from brokerUrl, and mgmt is refused. */
     mgmt?: string;
     /** EDA, hybrid: every service's /metrics URL, for eda_consumer_lag_seconds. Default none (no lag gauge). */
     metrics?: string[];
@@ -129,6 +146,8 @@ declare module "k6/x/eda" {
 
   /** Where `queueDepth` and `consumerLag` look; defaults come from the VU's last EDA client. */
   export interface ProbeOptions {
+    broker?: "rabbitmq" | "kafka";
+    brokerUrl?: string;
     mgmt?: string;
     amqp?: string;
     prefix?: string;
@@ -136,8 +155,9 @@ declare module "k6/x/eda" {
   }
 
   /**
-   * A queue's messages (ready + unacknowledged) from the management API.
-   * In the VU context only (setup, default, teardown), not the init context.
+   * A queue's messages (ready + unacknowledged) from RabbitMQ's management
+   * API; over Kafka its consumer group's backlog (log end minus the group's
+   * committed offset, committed each second). In the VU context only (setup, default, teardown), not the init context.
    * `queue` is a full name ("edabench.payment") or a service ("payment").
    * Throws when the queue does not exist.
    */

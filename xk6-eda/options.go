@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/internal/loopback"
+	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/drivers"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/grafana/sobek"
 )
@@ -24,13 +27,24 @@ const (
 	DefaultRequestTimeout    = 10 * time.Second
 	DefaultMgmtURL           = "http://127.0.0.1:15682" // the private node's management API (harness/broker)
 	defaultConns             = 4
+	// DefaultEndQueue names k6's queue of order ends on Kafka, under the
+	// twin's prefix: the twin declares PREFIX.k6 (--end-queue).
+	DefaultEndQueue = "k6"
 )
 
 // options are a Client's settings, validated.
 type options struct {
-	Twin              string
-	GRPC              string
-	AMQP              string
+	Twin string
+	GRPC string
+	// Broker is the twin's backbone (a driver of drivers.Builtin:
+	// rabbitmq or kafka); BrokerURL its client URL in the driver's form
+	// (amqp://... or HOST:PORT).
+	Broker    string
+	BrokerURL string
+	// EndQueue (Kafka) is the queue of order ends the twin declared for
+	// k6 (--end-queue): its driver produces only to the queues its
+	// services declared, so k6 cannot bind one of its own as on RabbitMQ.
+	EndQueue          string
 	Prefix            string
 	CompletionTimeout time.Duration
 	RequestTimeout    time.Duration
@@ -43,7 +57,7 @@ type options struct {
 // key names the shared client: VUs with the same twin, addresses and prefix
 // share one completion subscription.
 func (o options) key() string {
-	return strings.Join([]string{o.Twin, o.GRPC, o.AMQP, o.Prefix}, "|")
+	return strings.Join([]string{o.Twin, o.GRPC, o.Broker, o.BrokerURL, o.Prefix, o.EndQueue}, "|")
 }
 
 // same reports whether two option sets may share a client.
@@ -52,13 +66,13 @@ func (o options) same(p options) bool {
 		o.RequestTimeout == p.RequestTimeout && o.HDR == p.HDR && o.NoTrends == p.NoTrends && o.Mgmt == p.Mgmt && slices.Equal(o.Metrics, p.Metrics)
 }
 
-var optionKeys = []string{"twin", "grpc", "amqp", "prefix", "completionTimeout", "requestTimeout", "hdr", "trends", "mgmt", "metrics"}
+var optionKeys = []string{"twin", "grpc", "broker", "brokerUrl", "amqp", "endQueue", "prefix", "completionTimeout", "requestTimeout", "hdr", "trends", "mgmt", "metrics"}
 
 // parseOptions validates the constructor's argument. Every error names the
 // option and what it accepts.
 func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	o := options{Prefix: DefaultPrefix, CompletionTimeout: DefaultCompletionTimeout,
-		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL, AMQP: eda.DefaultConfig().URL}
+		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL}
 	if v == nil || sobek.IsUndefined(v) || sobek.IsNull(v) {
 		return o, errors.New(`eda.Client: options are required, e.g. new eda.Client({ twin: "eda", grpc: "127.0.0.1:7200", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`)
 	}
@@ -118,8 +132,10 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 		o.NoTrends = !b
 	}
 	twinSet := obj.Get("twin")
+	var amqpURL string
 	for _, e := range []error{
-		str("twin", &o.Twin), str("grpc", &o.GRPC), str("amqp", &o.AMQP), str("prefix", &o.Prefix),
+		str("twin", &o.Twin), str("grpc", &o.GRPC), str("amqp", &amqpURL), str("prefix", &o.Prefix),
+		str("broker", &o.Broker), str("brokerUrl", &o.BrokerURL), str("endQueue", &o.EndQueue),
 		str("hdr", &o.HDR), str("mgmt", &o.Mgmt),
 		dur("completionTimeout", &o.CompletionTimeout), dur("requestTimeout", &o.RequestTimeout),
 	} {
@@ -155,24 +171,88 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	if err := loopback.Check(o.GRPC); err != nil {
 		return o, fmt.Errorf("eda.Client: option grpc: %w", err)
 	}
-	if twinkind.Of(o.Twin).UsesBroker() {
-		if err := checkAMQP(o.AMQP); err != nil {
-			return o, fmt.Errorf("eda.Client: option amqp: %w", err)
+	if !twinkind.Of(o.Twin).UsesBroker() {
+		// The RR twin has no broker: these do not name a different client.
+		o.Broker, o.BrokerURL, o.EndQueue, o.Prefix, o.Mgmt, o.Metrics = "", "", "", "", "", nil
+		return o, nil
+	}
+	if o.Prefix == "" || strings.ContainsAny(o.Prefix, " \t\n") {
+		return o, fmt.Errorf("eda.Client: option prefix %q: want the twin's queue prefix (default %q)", o.Prefix, DefaultPrefix)
+	}
+	if err := o.settleBroker(amqpURL, obj.Get("mgmt") != nil && !sobek.IsUndefined(obj.Get("mgmt"))); err != nil {
+		return o, fmt.Errorf("eda.Client: %w", err)
+	}
+	return o, nil
+}
+
+// settleBroker checks the broker options of a twin over the broker:
+// broker, its URL (amqp is RabbitMQ's name for brokerUrl), and the
+// options that belong to one broker only (mgmt: RabbitMQ's management API;
+// endQueue: Kafka's), each refused with the other broker.
+func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
+	if o.Broker == "" {
+		o.Broker = bus.RabbitMQ
+	}
+	if _, err := drivers.Builtin().Lookup(o.Broker); err != nil {
+		return fmt.Errorf("option broker %q: want one of %s", o.Broker, strings.Join(drivers.Builtin().Names(), ", "))
+	}
+	switch o.Broker {
+	case kafka.Name:
+		switch {
+		case amqpURL != "":
+			return fmt.Errorf("option amqp is RabbitMQ's broker URL; with broker: \"kafka\" give the seed broker as brokerUrl: %q (BROKER_URL= in the examples) and drop amqp", kafka.DefaultURL)
+		case mgmtSet && o.Mgmt != "":
+			return errors.New(`option mgmt is RabbitMQ's management API; over Kafka the queue depths come from brokerUrl: drop mgmt`)
 		}
-		if o.Prefix == "" || strings.ContainsAny(o.Prefix, " \t\n") {
-			return o, fmt.Errorf("eda.Client: option prefix %q: want the twin's queue prefix (default %q)", o.Prefix, DefaultPrefix)
+		o.Mgmt = ""
+		if o.BrokerURL == "" {
+			o.BrokerURL = kafka.DefaultURL
+		}
+		if err := checkKafka(o.BrokerURL); err != nil {
+			return fmt.Errorf("option brokerUrl: %w", err)
+		}
+		if o.EndQueue == "" {
+			o.EndQueue = o.Prefix + "." + DefaultEndQueue
+		}
+		return nil
+	case bus.RabbitMQ:
+		if o.EndQueue != "" {
+			return errors.New("option endQueue is for broker: \"kafka\": over RabbitMQ each k6 run binds a queue of its own; drop it")
+		}
+		switch {
+		case amqpURL != "" && o.BrokerURL != "" && amqpURL != o.BrokerURL:
+			return fmt.Errorf("options amqp and brokerUrl disagree (amqp is another name for brokerUrl): give one")
+		case o.BrokerURL == "":
+			o.BrokerURL = amqpURL
+		}
+		if o.BrokerURL == "" {
+			o.BrokerURL = eda.DefaultConfig().URL
+		}
+		if err := checkAMQP(o.BrokerURL); err != nil {
+			return fmt.Errorf("option brokerUrl (amqp): %w", err)
 		}
 		if o.Mgmt != "" {
 			if err := checkHTTP(o.Mgmt); err != nil {
-				return o, fmt.Errorf("eda.Client: option mgmt: %w", err)
+				return fmt.Errorf("option mgmt: %w", err)
 			}
 			o.Mgmt = strings.TrimRight(o.Mgmt, "/")
 		}
-	} else {
-		// The RR twin has no broker: these do not name a different client.
-		o.AMQP, o.Prefix, o.Mgmt, o.Metrics = "", "", "", nil
+		return nil
 	}
-	return o, nil
+	return fmt.Errorf("option broker %q: a driver xk6-eda has no settings for yet", o.Broker)
+}
+
+// checkKafka says whether raw is a Kafka client URL of seeds on loopback.
+func checkKafka(raw string) error {
+	if err := kafka.CheckURL(raw); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(strings.TrimPrefix(strings.TrimSpace(raw), "kafka://"), ",") {
+		if err := loopback.Check(strings.TrimSpace(s)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkAMQP(raw string) error {

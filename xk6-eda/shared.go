@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/eda/orderends"
@@ -50,9 +52,13 @@ type shared struct {
 	clients   []orderpb.OrderServiceClient
 	next      atomic.Uint64
 
-	cfg   eda.Config              // EDA only
-	bus   *orderends.Subscription // EDA only: the completion subscription
-	queue string                  // EDA only: this run's completion queue
+	cfg eda.Config // EDA only
+	// depthConn (Kafka) reads the consumer groups' offsets for the
+	// eda_queue_depth sampler; depthMu guards dialling it.
+	depthMu   sync.Mutex
+	depthConn *bus.Conn
+	bus       *orderends.Subscription // EDA only: the completion subscription
+	queue     string                  // EDA only: this run's completion queue
 
 	// ctx lives until the client is settled (end of test) or closed; the
 	// background goroutines stop with it.
@@ -191,18 +197,29 @@ func runID() (string, error) {
 	return "k6" + hex.EncodeToString(b), nil
 }
 
-// subscribe declares this run's completion queue (durable, so a broker
-// restart mid-test loses no completion) on the twin's exchange, bound to
-// OrderCompleted and OrderFailed, and consumes it in the background.
+// subscribe consumes the order ends in the background: over RabbitMQ
+// from this run's own completion queue (durable, so a broker restart
+// mid-test loses no completion), declared on the twin's exchange and bound
+// to OrderCompleted and OrderFailed; over Kafka from the end queue the
+// twin declared for k6 (endQueue), which must exist: the twin's driver
+// produces only to the queues its services declared.
 func (s *shared) subscribe() error {
+	o := s.opts
 	cfg := eda.DefaultConfig()
-	cfg.URL, cfg.Prefix = s.opts.AMQP, s.opts.Prefix
-	s.cfg = cfg
+	cfg.URL, cfg.Prefix = o.BrokerURL, o.Prefix
 	s.queue = cfg.QueueName("k6." + s.run)
+	if o.Broker != cfg.Broker() {
+		// Another driver's defaults: RabbitMQ's options mean nothing to it.
+		cfg.Driver, cfg.Options, s.queue = o.Broker, nil, o.EndQueue
+		if err := s.checkEndQueue(); err != nil {
+			return err
+		}
+	}
+	s.cfg = cfg
 	conn, err := orderends.Subscribe(s.ctx, orderends.Config{Twin: cfg, Queue: s.queue, ConnectionName: "edabench/k6/" + s.run,
 		Logger: slog.New(newLogrusHandler(s.log)), DialTimeout: dialTimeout, ConnectTimeout: 2 * dialTimeout, ShutdownGrace: time.Second})
 	if err != nil {
-		return fmt.Errorf("AMQP broker %s is unreachable: is the broker the %s twin uses up? (the private node: `make broker-up`; else set the amqp option, AMQP= in the examples): %w", redact(s.opts.AMQP), s.opts.Twin, err)
+		return fmt.Errorf("%s broker %s is unreachable: is the broker the %s twin uses up? (%s): %w", brokerTitle(o.Broker), redact(o.BrokerURL), o.Twin, brokerFix(o.Broker), err)
 	}
 	s.bus = conn
 	s.wg.Go(func() {
@@ -211,7 +228,77 @@ func (s *shared) subscribe() error {
 			s.log.WithError(err).Warn("completion consumer stopped: completions from now on are not seen, so orders will count lost")
 		}
 	})
+	if o.Broker == kafka.Name {
+		s.awaitMember()
+	}
 	return nil
+}
+
+// memberWait bounds the wait for k6's member of the end queue's group.
+const memberWait = 15 * time.Second
+
+// awaitMember (Kafka) waits until the end queue's consumer group has a
+// member before the first order: an order placed while k6 still joins the
+// group completes all the same (the group starts at its commit), but its
+// end would be taken late and its e2e latency would include the join.
+// Bounded: at the bound it warns and goes on.
+func (s *shared) awaitMember() {
+	ctx, cancel := context.WithTimeout(s.ctx, memberWait)
+	defer cancel()
+	c, err := dialGroups(ctx, s.opts.BrokerURL, s.opts.Prefix)
+	if err == nil {
+		defer c.Close()
+		for ctx.Err() == nil {
+			st, err := c.QueueStats(ctx, s.queue)
+			if err == nil && st.Consumers > 0 {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	s.log.WithField("queue", s.queue).Warn("k6 has not joined the end queue's consumer group yet; the first orders' e2e latency may include the join")
+}
+
+// checkEndQueue (Kafka) makes sure the twin declared k6's end queue
+// before k6 consumes it: consuming would create the topic, and no end
+// would ever reach it, so every order would count lost at its timeout.
+func (s *shared) checkEndQueue() error {
+	o := s.opts
+	ctx, cancel := context.WithTimeout(s.ctx, 2*dialTimeout)
+	defer cancel()
+	addr := strings.TrimSpace(strings.Split(strings.TrimPrefix(o.BrokerURL, "kafka://"), ",")[0])
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("Kafka broker %s is unreachable: is the broker the %s twin uses up? (%s): %w", o.BrokerURL, o.Twin, brokerFix(o.Broker), err)
+	}
+	_ = c.Close()
+	topics, err := nodeDepths(ctx, o.Broker, o.BrokerURL, "")
+	if err != nil {
+		return fmt.Errorf("Kafka broker %s: %w (%s)", o.BrokerURL, err, brokerFix(o.Broker))
+	}
+	if _, ok := topics[o.EndQueue]; !ok {
+		return fmt.Errorf("the %s twin over Kafka at %s declares no end queue %s, so k6 would see no order end: start its services with --end-queue %s (or set the endQueue option, END_QUEUE= in the examples, to the one it declares)", o.Twin, o.BrokerURL, o.EndQueue, o.EndQueue)
+	}
+	return nil
+}
+
+// brokerTitle is broker's name as its project spells it, for messages.
+func brokerTitle(broker string) string {
+	if broker == kafka.Name {
+		return "Kafka"
+	}
+	return "AMQP"
+}
+
+// brokerFix says how to bring up broker's private node or point at another.
+func brokerFix(broker string) string {
+	if broker == kafka.Name {
+		return "the private node: `go run ./harness/cmd/brokerctl up --broker kafka`; else set the brokerUrl option, BROKER_URL= in the examples"
+	}
+	return "the private node: `make broker-up`; else set the amqp option, AMQP= in the examples"
 }
 
 func redact(raw string) string { return rabbitmq.RedactURL(raw) }
@@ -438,12 +525,21 @@ func (s *shared) close() {
 			_ = conn.Close()
 		}
 		s.wg.Wait()
+		if conn != nil && s.opts.Broker == kafka.Name {
+			// The end queue is the twin's (it produces to it): kept.
+			conn = nil
+		}
 		if conn != nil {
 			if err := conn.Delete(context.Background()); err != nil {
 				s.log.WithError(err).WithField("queue", s.queue).Warn("deleting the completion queue; delete it by hand (rabbitmqctl delete_queue)")
 			}
 		}
 		s.closeConns()
+		s.depthMu.Lock()
+		if s.depthConn != nil {
+			_ = s.depthConn.Close()
+		}
+		s.depthMu.Unlock()
 	})
 }
 
@@ -459,4 +555,9 @@ func (s *shared) client() orderpb.OrderServiceClient {
 	return s.clients[s.next.Add(1)%uint64(len(s.clients))]
 }
 
-func defaultAMQP() string { return eda.DefaultConfig().URL }
+func defaultBrokerURL(broker string) string {
+	if broker == kafka.Name {
+		return kafka.DefaultURL
+	}
+	return eda.DefaultConfig().URL
+}

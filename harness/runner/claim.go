@@ -16,9 +16,8 @@ import (
 // completion queue is the run's.
 func (r *Runner) claimTopology(ctx context.Context, twin string, cfg eda.Config) func(context.Context) {
 	if !twinkind.Of(twin).UsesBroker() || r.node == nil {
-		// No broker, or a twin's own (--amqp): the run started no node to
-		// claim on, as a nil *broker.Node's Claim did nothing before the
-		// node became an interface (k6smoke's EDA cross-check panicked).
+		// No private node of this run (a --target twin's broker): the
+		// harness deletes its own queue on its way out (observeOrders).
 		return func(context.Context) {}
 	}
 	t := brokernode.Topology{Prefixes: []string{cfg.Prefix}}

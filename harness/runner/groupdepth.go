@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
 )
@@ -72,3 +73,40 @@ func (g *groupDepthNode) Close() error { return g.conn.Close() }
 // same brokers route on the broker (an exchange): the others' drivers
 // route by the topology their service declared.
 func nodeDepthIsBacklog(broker string) bool { return broker == brokernode.Default }
+
+// externalNode is the node of a running twin's broker that edabench did
+// not start (--target): only its depths are read, through the broker's
+// node kind (Kind.Depths), at the twin's client URL; it is never started,
+// stopped or cleaned by the run.
+func externalNode(broker, url string) (brokernode.Node, error) {
+	kind, err := brokernodes.Builtin().Lookup(broker)
+	if err != nil {
+		return nil, err
+	}
+	r, err := kind.Depths(url, "")
+	if err != nil {
+		return nil, fmt.Errorf("the running twin's %s broker at %s: %w", broker, url, err)
+	}
+	return readOnlyNode{DepthReader: r, name: broker + "@" + url, url: url}, nil
+}
+
+// readOnlyNode is a brokernode.Node that only reads depths.
+type readOnlyNode struct {
+	brokernode.DepthReader
+	name, url string
+}
+
+func (n readOnlyNode) Name() string                                              { return n.name }
+func (n readOnlyNode) ClientURL() string                                         { return n.url }
+func (n readOnlyNode) AdminURL() string                                          { return "" }
+func (n readOnlyNode) PID() int                                                  { return 0 }
+func (n readOnlyNode) Start(context.Context) error                               { return errNotOurs }
+func (n readOnlyNode) Stop(context.Context) error                                { return errNotOurs }
+func (n readOnlyNode) Restart(context.Context) error                             { return errNotOurs }
+func (n readOnlyNode) Version(context.Context) string                            { return "" }
+func (n readOnlyNode) DeleteTopology(context.Context, brokernode.Topology) error { return errNotOurs }
+func (n readOnlyNode) Claim(context.Context, brokernode.Topology) func(context.Context) {
+	return func(context.Context) {}
+}
+
+var errNotOurs = errors.New("the running twin's broker is not edabench's: it is only read")

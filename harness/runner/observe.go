@@ -35,8 +35,11 @@ func (t *twinRun) observeOrders() error {
 	}
 	t.st.obs = obs
 	t.onExit(func(ctx context.Context) {
-		if t.r.o.Target == "" {
-			obs.Close() // deleteQueues takes the harness's queue with the twin's
+		if t.r.o.Target == "" || t.env.edaCfg.EndQueue != "" {
+			// deleteQueues takes the harness's queue with the twin's; a
+			// running twin that declared it (EndQueue: Kafka) produces
+			// to it, and keeps it.
+			obs.Close()
 			return
 		}
 		if err := obs.Delete(ctx); err != nil {
@@ -63,11 +66,18 @@ func (t *twinRun) observeQueues() error {
 		queues = append(queues, q.Name)
 	}
 	node := t.r.node
-	if node == nil {
+	if node == nil && nodeDepthIsBacklog(t.r.o.Broker) {
 		// An external twin's broker: sampled through the default node's
 		// management API only if it is that node.
 		node = openDefaultNode()
-	} else if !nodeDepthIsBacklog(t.r.o.Broker) {
+	} else if node == nil {
+		n, err := externalNode(t.r.o.Broker, t.env.edaCfg.URL)
+		if err != nil {
+			return err
+		}
+		node = n
+	}
+	if node != nil && !nodeDepthIsBacklog(t.r.o.Broker) {
 		g, err := newGroupDepthNode(t.ctx, node, t.env.edaCfg, queues)
 		if err != nil {
 			return err

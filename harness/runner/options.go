@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
@@ -19,6 +18,8 @@ import (
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus/drivers"
+	"github.com/edabench/edabench/targets/bus/kafka"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // Options configure a run. Build them with the With* options (ghz-style).
@@ -117,8 +118,13 @@ func (o *Options) defaults() error {
 		if err := loopback.Check(o.Target); err != nil {
 			return fmt.Errorf("%w: --target: %v", ErrInvalid, err)
 		}
-		if twinkind.Of(o.Twins[0]).UsesBroker() && (o.BrokerURL == "" || o.Prefix == "") {
-			return fmt.Errorf("%w: --target with --twin %s needs --amqp and --prefix of the running twin, to observe its completions", ErrInvalid, o.Twins[0])
+		if twinkind.Of(o.Twins[0]).UsesBroker() {
+			if o.BrokerURL == "" || o.Prefix == "" {
+				return fmt.Errorf("%w: --target with --twin %s needs --broker-url (--amqp on RabbitMQ) and --prefix of the running twin, to observe its completions", ErrInvalid, o.Twins[0])
+			}
+			if err := checkBrokerURL(o.Broker, o.BrokerURL); err != nil {
+				return fmt.Errorf("%w: --broker-url with --broker %s: %w", ErrInvalid, o.Broker, err)
+			}
 		}
 	}
 	return nil
@@ -140,8 +146,19 @@ func (o *Options) checkBroker() error {
 	if _, err := drivers.Builtin().Lookup(o.Broker); err != nil {
 		return fmt.Errorf("%w: --broker: %w", ErrInvalid, err)
 	}
-	if o.Target != "" && o.Broker != brokernode.Default && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() }) {
-		return fmt.Errorf("%w: --target with --broker %s: a running twin's completions are observed over RabbitMQ only; drop --target to let edabench start the twin", ErrInvalid, o.Broker)
+	return nil
+}
+
+// checkBrokerURL says whether url is in broker's form: an AMQP URL for
+// RabbitMQ, HOST:PORT seeds for Kafka (each refuses the other's).
+func checkBrokerURL(broker, url string) error {
+	switch broker {
+	case kafka.Name:
+		return kafka.CheckURL(url)
+	case brokernode.Default:
+		if _, err := rabbitmq.Address(url); err != nil {
+			return fmt.Errorf("%w (a Kafka seed HOST:PORT needs --broker kafka)", err)
+		}
 	}
 	return nil
 }

@@ -8,12 +8,17 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernodes"
+	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
+	"github.com/edabench/edabench/targets/eda"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -25,7 +30,7 @@ import (
 // answered in this long will not carry a load either.
 const probeTimeout = 3 * time.Second
 
-// checkExternal makes sure a twin the user started (--target, --amqp) is
+// checkExternal makes sure a twin the user started (--target, --broker-url) is
 // there and is an edabench twin before anything starts: otherwise the whole
 // schedule would run against it and end as a table of Unavailable.
 func checkExternal(ctx context.Context, o Options) error {
@@ -35,12 +40,61 @@ func checkExternal(ctx context.Context, o Options) error {
 	if err := CheckGateway(ctx, o.Target); err != nil {
 		return fmt.Errorf("%w: --target %s: %w", ErrInvalid, o.Target, err)
 	}
-	if twinkind.Of(o.Twins[0]).UsesBroker() {
-		if err := CheckBroker(ctx, o.BrokerURL); err != nil {
-			return fmt.Errorf("%w: --amqp %s: %w", ErrInvalid, redactURL(o.BrokerURL), err)
+	if !twinkind.Of(o.Twins[0]).UsesBroker() {
+		return nil
+	}
+	if o.Broker == kafka.Name {
+		if err := CheckKafkaTwin(ctx, o.BrokerURL, o.Prefix); err != nil {
+			return fmt.Errorf("%w: --broker-url %s: %w", ErrInvalid, o.BrokerURL, err)
 		}
+		return nil
+	}
+	if err := CheckBroker(ctx, o.BrokerURL); err != nil {
+		return fmt.Errorf("%w: --broker-url (--amqp) %s: %w", ErrInvalid, redactURL(o.BrokerURL), err)
 	}
 	return nil
+}
+
+// CheckKafkaTwin says whether a Kafka node at url answers and holds the
+// topics of a twin running with prefix, its harness end queue among them:
+// over Kafka the twin's driver produces an order's end only to the queues
+// its services declared, so a twin started without --end-queue
+// PREFIX.harness would leave every order unobserved (counted lost).
+func CheckKafkaTwin(ctx context.Context, url, prefix string) error {
+	kind, err := brokernodes.Builtin().Lookup(kafka.Name)
+	if err != nil {
+		return err
+	}
+	r, err := kind.Depths(url, "")
+	if err != nil {
+		return err
+	}
+	addrs := strings.Split(strings.TrimPrefix(url, "kafka://"), ",")
+	dctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	err = dialTCP(dctx, strings.TrimSpace(addrs[0]))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w; start the running twin's Kafka (go run ./harness/cmd/brokerctl up --broker kafka) or fix the URL", err)
+	}
+	qctx, cancel := context.WithTimeout(ctx, 2*probeTimeout)
+	defer cancel()
+	topics, err := r.QueueDepths(qctx)
+	if err != nil {
+		return fmt.Errorf("something listens there but no Kafka metadata request answered (%w): is it a Kafka broker?", err)
+	}
+	cfg := eda.Config{Prefix: prefix}
+	if _, ok := topics[cfg.QueueName("gateway")]; !ok {
+		return fmt.Errorf("no topic %s: no twin runs there with --prefix %s; pass the running twin's --prefix", cfg.QueueName("gateway"), prefix)
+	}
+	if q := completion.QueueName(cfg); !hasTopic(topics, q) {
+		return fmt.Errorf("the twin with --prefix %s declares no topic %s, so it would produce no order end the harness can see: start its services with --end-queue %s (edabench serve -h)", prefix, q, q)
+	}
+	return nil
+}
+
+func hasTopic[V any](topics map[string]V, name string) bool {
+	_, ok := topics[name]
+	return ok
 }
 
 // CheckGateway says whether addr is an edabench gateway: something listens,

@@ -12,6 +12,7 @@ import (
 	"github.com/edabench/edabench/harness/supervise"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/hybrid"
 	"github.com/edabench/edabench/targets/ops"
@@ -114,6 +115,17 @@ func (s *service) executors(reg prometheus.Registerer) ([]*workflow.Executor, er
 		out = append(out, workflow.NewExecutor(st, store, workflow.NewCostControl(s.costs[st]), m, s.o.seed+uint64(i)))
 	}
 	return out, nil
+}
+
+// clientMetrics gives a service over Kafka its own client metrics
+// (kafka.MetricProduceRecords...), labelled with its twin and service;
+// other drivers' configs are returned as they are.
+func (s *service) clientMetrics(cfg eda.Config, reg prometheus.Registerer, service string) eda.Config {
+	if o, ok := cfg.Options.(kafka.Options); ok {
+		o.Metrics = kafka.NewClientMetrics(s.wrap(reg, service))
+		cfg.Options = o
+	}
+	return cfg
 }
 
 func (s *service) wrap(reg prometheus.Registerer, service string) prometheus.Registerer {
@@ -221,7 +233,7 @@ func (s *service) startEDA(ctx context.Context, g *group, reg prometheus.Registe
 	if !s.gateway {
 		return nil, nil
 	}
-	gw, err := eda.NewGateway(ctx, cfg, workflow.NewReadModelFor(cfg.Plan()), eda.NewMetrics(s.wrap(reg, "gateway"), cfg.Broker()), s.log.With("service", "gateway"))
+	gw, err := eda.NewGateway(ctx, s.clientMetrics(cfg, reg, "gateway"), workflow.NewReadModelFor(cfg.Plan()), eda.NewMetrics(s.wrap(reg, "gateway"), cfg.Broker()), s.log.With("service", "gateway"))
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +282,7 @@ func (s *service) startHybrid(ctx context.Context, g *group, reg prometheus.Regi
 	if !s.gateway {
 		return nil, nil
 	}
-	gw, err := hybrid.NewGateway(ctx, rrCfg, s.edaConfig, peers, s.wrap(reg, "gateway"), eda.NewMetrics(s.wrap(reg, "gateway"), s.edaConfig.Broker()),
+	gw, err := hybrid.NewGateway(ctx, rrCfg, s.clientMetrics(s.edaConfig, reg, "gateway"), peers, s.wrap(reg, "gateway"), eda.NewMetrics(s.wrap(reg, "gateway"), s.edaConfig.Broker()),
 		s.log.With("service", "gateway"))
 	if err != nil {
 		return nil, err
@@ -348,7 +360,7 @@ func (s *service) serveEventGateway(ctx context.Context, g *group, gw orderpb.Or
 // runConsumers runs each executor's step as an EDA consumer.
 func (s *service) runConsumers(ctx context.Context, g *group, reg prometheus.Registerer, cfg eda.Config, execs []*workflow.Executor) error {
 	for _, e := range execs {
-		st, err := eda.NewStepService(ctx, cfg, e, eda.NewMetrics(s.wrap(reg, string(e.Step())), cfg.Broker()), s.log.With("step", e.Step()))
+		st, err := eda.NewStepService(ctx, s.clientMetrics(cfg, reg, string(e.Step())), e, eda.NewMetrics(s.wrap(reg, string(e.Step())), cfg.Broker()), s.log.With("step", e.Step()))
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,10 @@
 //
 //   TWIN     rr | eda | hybrid                        (default eda)
 //   GRPC     the twin gateway's gRPC address         (default 127.0.0.1:7100 rr, 127.0.0.1:7200 eda, 127.0.0.1:7300 hybrid)
-//   AMQP     the broker, EDA and hybrid              (default the private node, amqp://guest:guest@127.0.0.1:5682/)
+//   BROKER   rabbitmq | kafka, the twin's backbone   (default rabbitmq)
+//   BROKER_URL  the broker: amqp://... for RabbitMQ, HOST:PORT for Kafka (default the private node of BROKER)
+//   AMQP     RabbitMQ's name for BROKER_URL          (default the private node, amqp://guest:guest@127.0.0.1:5682/)
+//   END_QUEUE  Kafka: the end queue the twin declared for k6 (--end-queue; default PREFIX.k6)
 //   PREFIX   the twin's queue prefix, EDA and hybrid (default edabench)
 //   MGMT     RabbitMQ management API, for eda_queue_depth (default http://127.0.0.1:15682)
 //   METRICS  the services' /metrics URLs, comma separated, for eda_consumer_lag_seconds
@@ -30,7 +33,10 @@ export function clientOptions() {
   const grpc = __ENV.GRPC || defaultGRPC[twin];
   if (grpc) o.grpc = grpc; // else the extension says which twins it knows
   if (overBroker) {
+    if (__ENV.BROKER) o.broker = __ENV.BROKER;
+    if (__ENV.BROKER_URL) o.brokerUrl = __ENV.BROKER_URL;
     if (__ENV.AMQP) o.amqp = __ENV.AMQP;
+    if (__ENV.END_QUEUE) o.endQueue = __ENV.END_QUEUE;
     if (__ENV.PREFIX) o.prefix = __ENV.PREFIX;
     if (__ENV.MGMT) o.mgmt = __ENV.MGMT;
     if (__ENV.METRICS) o.metrics = __ENV.METRICS.split(",").filter((u) => u !== "");

@@ -60,6 +60,7 @@ Examples:
   edabench run --scenario soak --duration 2m          a short soak
   edabench run --twin rr --scenario chain --steps 2   the RR chain cut to gateway, payment, inventory
   edabench run --twin rr --target 127.0.0.1:7100 --scenario smoke
+  edabench run --twin eda --target 127.0.0.1:7200 --broker kafka --broker-url 127.0.0.1:9102 --prefix edabench
                                                       drive a twin you started yourself
   edabench scenarios spike > my-spike.yaml            copy a built-in scenario, edit it, then
   edabench run --scenario ./my-spike.yaml             run your file (a value with / or . is a path)
@@ -128,11 +129,11 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 }
 
 type runOpts struct {
-	twin, scenario, topology, broker, out, target, amqp, prefix, metrics, binary, logLevel, arrival string
-	rate                                                                                            float64
-	duration                                                                                        time.Duration
-	seed                                                                                            uint64
-	steps, repeat                                                                                   int
+	twin, scenario, topology, broker, out, target, amqp, brokerURL, prefix, metrics, binary, logLevel, arrival string
+	rate                                                                                                       float64
+	duration                                                                                                   time.Duration
+	seed                                                                                                       uint64
+	steps, repeat                                                                                              int
 }
 
 // maxRepeat bounds --repeat: twenty repetitions of the longest shipped
@@ -155,8 +156,9 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
 	fs.IntVar(&o.repeat, "repeat", 1, fmt.Sprintf("run the scenario N times (1 to %d), each repetition with its own seed (--seed, --seed+1, ...) and run folder and the twins in the same order in each (rr, eda, hybrid, rr, eda, hybrid, ...), so a drifting machine hurts every twin alike; edabench verdict reads them together", maxRepeat))
-	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started; checked first, as --amqp is (an edabench gateway must answer there)")
-	fs.StringVar(&o.amqp, "amqp", "", "with --target and --twin eda or hybrid: the broker URL of the running twin")
+	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started; checked first, as --broker-url is (an edabench gateway must answer there)")
+	fs.StringVar(&o.brokerURL, "broker-url", "", "with --target and --twin eda or hybrid: the broker URL of the running twin, in --broker's form (RabbitMQ: amqp://USER:PASS@127.0.0.1:PORT/; Kafka: 127.0.0.1:PORT, the twin started with --end-queue PREFIX.harness)")
+	fs.StringVar(&o.amqp, "amqp", "", "RabbitMQ's name for --broker-url (kept for scripts written before Kafka)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda or hybrid: the running twin's --prefix")
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
 	fs.StringVar(&o.binary, "binary", "", "the target binary (default: target beside edabench, else edabench itself as edabench serve)")
@@ -225,7 +227,7 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 // table; the options given are the repetition's own.
 func (c cli) runOnce(ctx context.Context, o *runOpts, stdout io.Writer, tty bool, opts ...runner.Option) (int, error) {
 	bin, binArgs := c.targetCommand(o.binary)
-	opts = append(opts, runner.WithOutDir(o.out), runner.WithTarget(o.target), runner.WithExternalBroker(o.amqp, o.prefix), runner.WithBroker(o.broker),
+	opts = append(opts, runner.WithOutDir(o.out), runner.WithTarget(o.target), runner.WithExternalBroker(o.brokerURL, o.prefix), runner.WithBroker(o.broker),
 		runner.WithBinary(bin, binArgs...), runner.WithMetricsAddr(o.metrics), runner.WithProgress(stdout, tty))
 	sum, dir, err := runner.Run(ctx, opts...)
 	if tty {
@@ -242,11 +244,28 @@ func (c cli) runOnce(ctx context.Context, o *runOpts, stdout io.Writer, tty bool
 	return 0, nil
 }
 
+// settleBrokerURL folds --amqp, RabbitMQ's name for it, into --broker-url.
+func (o *runOpts) settleBrokerURL() error {
+	switch {
+	case o.amqp == "":
+		return nil
+	case o.broker != "" && o.broker != brokernode.Default:
+		return fmt.Errorf("--amqp is RabbitMQ's broker URL; with --broker %s give the running twin's as --broker-url (Kafka: 127.0.0.1:PORT) and drop --amqp", o.broker)
+	case o.brokerURL != "" && o.brokerURL != o.amqp:
+		return fmt.Errorf("--amqp %q and --broker-url %q disagree: --amqp is another name for --broker-url; give one", o.amqp, o.brokerURL)
+	}
+	o.brokerURL = o.amqp
+	return nil
+}
+
 // check validates the run flags and applies them to the scenario.
 func (o *runOpts) check() ([]string, *scenario.Scenario, slog.Level, error) {
 	twins, err := twinkind.ParseSet(o.twin)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("--twin: %w", err)
+	}
+	if err := o.settleBrokerURL(); err != nil {
+		return nil, nil, 0, err
 	}
 	if o.rate < 0 {
 		return nil, nil, 0, fmt.Errorf("--rate %v: must be positive (orders per second)", o.rate)

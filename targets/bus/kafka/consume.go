@@ -38,11 +38,29 @@ type topicPartition struct {
 type partition struct {
 	pending []*kgo.Record
 	acked   map[int64]bool
+	// next is the offset after the acked prefix (what the next commit
+	// takes), hwm the partition's log end as of the last fetch: their
+	// difference is the group's lag on it (MetricConsumerLag).
+	next, hwm int64
+	started   bool
 }
 
 func newPartition() *partition { return &partition{acked: map[int64]bool{}} }
 
-func (p *partition) add(r *kgo.Record) { p.pending = append(p.pending, r) }
+func (p *partition) add(r *kgo.Record) {
+	if !p.started {
+		p.next, p.started = r.Offset, true
+	}
+	p.pending = append(p.pending, r)
+}
+
+// lag is the records of the partition past the acked prefix.
+func (p *partition) lag() int64 {
+	if !p.started || p.hwm < p.next {
+		return 0
+	}
+	return p.hwm - p.next
+}
 
 // ack records that offset was acked and returns the last record of the
 // acked prefix if the prefix grew (the one to mark for commit), else nil.

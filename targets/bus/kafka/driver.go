@@ -104,12 +104,13 @@ func open(ctx context.Context, cfg bus.DriverConfig, dial dialFunc) (bus.Driver,
 
 // clientOpts are the options every client of the driver shares.
 func (d *driver) clientOpts(role string, dialed func(), lost func(error), extra ...kgo.Opt) []kgo.Opt {
-	return append([]kgo.Opt{
+	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(seeds(d.cfg.URL)...),
 		kgo.ClientID(clientID(d.cfg.ConnectionName)),
 		kgo.Dialer(watchingDialer(d.dial, d.cfg.ConnectionName, dialed, lost)),
 		kgo.WithLogger(kgoLogger{d.log.With("role", role)}),
-	}, extra...)
+	}, d.opts.Metrics.hooks()...)
+	return append(opts, extra...)
 }
 
 // clientID is the name the broker's request logs and quotas show.

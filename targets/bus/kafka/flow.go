@@ -30,6 +30,7 @@ func (s *subscription) pump() {
 		})
 		recs := fs.Records()
 		parts := s.track(recs)
+		s.logEnds(fs)
 		// Rebalances wait until the records are handed out (into the
 		// buffered Deliveries, at once), so a revoke always sees every
 		// record this member holds.
@@ -42,6 +43,35 @@ func (s *subscription) pump() {
 			return
 		}
 	}
+}
+
+// logEnds records each fetched partition's log end (high watermark) and
+// reports the group's lag.
+func (s *subscription) logEnds(fs kgo.Fetches) {
+	if s.d.opts.Metrics == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fs.EachPartition(func(f kgo.FetchTopicPartition) {
+		if p := s.parts[topicPartition{f.Topic, f.Partition}]; p != nil && f.HighWatermark > p.hwm {
+			p.hwm = f.HighWatermark
+		}
+	})
+	s.reportLag()
+}
+
+// reportLag sets the queue's lag gauge to the sum over this member's
+// partitions of log end minus the acked prefix; s.mu is held.
+func (s *subscription) reportLag() {
+	if s.d.opts.Metrics == nil {
+		return
+	}
+	var n int64
+	for _, p := range s.parts {
+		n += p.lag()
+	}
+	s.d.opts.Metrics.consumerLag(s.queue, n)
 }
 
 // waitRoom returns how many records may be polled (0: the flow ended).
@@ -135,6 +165,10 @@ func (s *subscription) settle(r *kgo.Record, p *partition) error {
 		err = fmt.Errorf("kafka: %s[%d]@%d: partition revoked before the ack; its new owner delivers the record again", r.Topic, r.Partition, r.Offset)
 	default:
 		last = p.ack(r.Offset)
+		if last != nil {
+			p.next = last.Offset + 1
+			s.reportLag()
+		}
 	}
 	s.mu.Unlock()
 	if last != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,31 @@ func TestProduceErr(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A Kafka URL is HOST:PORT seeds; RabbitMQ's URL is named as such, and
+// its password never echoed.
+func TestCheckURL(t *testing.T) {
+	tests := []struct{ url, err string }{
+		{"127.0.0.1:9102", ""},
+		{"kafka://127.0.0.1:9102", ""},
+		{"127.0.0.1:9102,127.0.0.1:9103", ""},
+		{"", ""}, // the default seed
+		{"amqp://guest:secret@127.0.0.1:5682/", "is a RabbitMQ (AMQP) URL"},
+		{"http://127.0.0.1:9102", "a Kafka client URL is HOST:PORT"},
+		{"127.0.0.1", "is not HOST:PORT"},
+		{"127.0.0.1:x", "is not HOST:PORT"},
+	}
+	for _, tt := range tests {
+		err := CheckURL(tt.url)
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("CheckURL(%q) = %v, want nil", tt.url, err)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("CheckURL(%q) = %v, want %q", tt.url, err, tt.err)
+		case err != nil && strings.Contains(err.Error(), "secret"):
+			t.Errorf("CheckURL(%q) echoes the password: %v", tt.url, err)
+		}
 	}
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// Prefetch bounds the records in flight per subscription when Consume
 	// sets none; default DefaultPrefetch.
 	Prefetch int
+	// Metrics, if set, counts every client's produce and fetch batches and
+	// times its requests (NewClientMetrics): one per service, so a process
+	// running several services labels each its own.
+	Metrics *ClientMetrics
 }
 
 // Broker is Name.
@@ -91,4 +95,47 @@ func seeds(url string) []string {
 		}
 	}
 	return out
+}
+
+// CheckURL says whether url is a Kafka client URL the driver dials: one or
+// more HOST:PORT seeds, comma-separated, optionally after kafka://. An
+// AMQP URL (RabbitMQ's) is named as such, the commonest mix-up.
+func CheckURL(url string) error {
+	raw := strings.TrimSpace(url)
+	if scheme, _, ok := strings.Cut(raw, "://"); ok && scheme != "kafka" {
+		if scheme == "amqp" || scheme == "amqps" {
+			return fmt.Errorf("%q is a RabbitMQ (AMQP) URL: Kafka's is the seed broker's HOST:PORT, e.g. %s", redactUserinfo(raw), DefaultURL)
+		}
+		return fmt.Errorf("%q: a Kafka client URL is HOST:PORT[,HOST:PORT...] (optionally after kafka://), e.g. %s", redactUserinfo(raw), DefaultURL)
+	}
+	ss := seeds(raw)
+	for _, s := range ss {
+		host, port, ok := strings.Cut(s, ":")
+		if !ok || host == "" || port == "" || strings.ContainsAny(port, ":/@") || !allDigits(port) {
+			return fmt.Errorf("%q: seed %q is not HOST:PORT; a Kafka client URL is HOST:PORT[,HOST:PORT...], e.g. %s", redactUserinfo(raw), s, DefaultURL)
+		}
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// redactUserinfo hides a password in a URL quoted back in a message.
+func redactUserinfo(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		user, _, _ := strings.Cut(rest[:at], ":")
+		return scheme + "://" + user + ":xxxxx@" + rest[at+1:]
+	}
+	return raw
 }

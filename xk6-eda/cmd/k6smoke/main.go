@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,9 +50,16 @@ func run() error {
 	rate := flag.String("rate", "", "passed to the script as RATE, orders/s (the examples' default when empty)")
 	crosscheck := flag.String("crosscheck", "", "an edabench binary: while k6 runs, drive the same twin with it at the same --rate and --duration, with evenly spaced arrivals as k6's (--arrival uniform), and compare end-to-end p50")
 	out := flag.String("out", "results", "with --crosscheck: where edabench writes its runs")
+	broker := flag.String("broker", brokernode.Default, "the EDA and hybrid twins' backbone: "+strings.Join(brokernodes.Builtin().Names(), " or ")+" (its private node is started or reused; over Kafka the twins declare k6's end queue, PREFIX.k6)")
 	flag.Parse()
 	if *crosscheck != "" && (*rate == "" || *duration == "") {
 		return errors.New("--crosscheck needs --rate and --duration, so both tools run the same load")
+	}
+	if _, err := brokernodes.Builtin().Lookup(*broker); err != nil {
+		return fmt.Errorf("--broker: %w", err)
+	}
+	if *crosscheck != "" && *broker != brokernode.Default {
+		return fmt.Errorf("--crosscheck with --broker %s: the cross-check drives the twin over RabbitMQ only; drop one of them", *broker)
 	}
 	cc := &crossCheck{edabench: *crosscheck, rate: *rate, duration: *duration, out: *out}
 
@@ -70,10 +78,10 @@ func run() error {
 			return err
 		}
 	}
-	fmt.Println("k6smoke: starting (or reusing) the private broker...")
-	kind, err := brokernodes.Builtin().Lookup(brokernode.Default)
+	fmt.Printf("k6smoke: starting (or reusing) the private %s node...\n", *broker)
+	kind, err := brokernodes.Builtin().Lookup(*broker)
 	if err != nil {
-		return err
+		return fmt.Errorf("--broker: %w", err)
 	}
 	node, err := kind.Start(ctx)
 	if err != nil {
@@ -81,7 +89,7 @@ func run() error {
 	}
 	var failed []string
 	for _, twin := range splitComma(*twinList) {
-		if err := runOne(ctx, node, bin, *k6, *script, *duration, *rate, filepath.Join(dir, twin), twin, cc); err != nil {
+		if err := runOne(ctx, node, *broker, bin, *k6, *script, *duration, *rate, filepath.Join(dir, twin), twin, cc); err != nil {
 			fmt.Fprintf(os.Stderr, "k6smoke: %s twin: %v\n", twin, err)
 			failed = append(failed, twin)
 		}
@@ -96,9 +104,9 @@ func run() error {
 	return nil
 }
 
-func runOne(ctx context.Context, node brokernode.Node, bin, k6, script, duration, rate, dir, twin string, cc *crossCheck) (err error) {
+func runOne(ctx context.Context, node brokernode.Node, broker, bin, k6, script, duration, rate, dir, twin string, cc *crossCheck) (err error) {
 	fmt.Printf("\nk6smoke: starting the %s twin...\n", twin)
-	r, err := twins.Start(ctx, node, bin, dir, twin)
+	r, err := twins.StartOver(ctx, node, broker, bin, dir, twin)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/ops"
 	"github.com/edabench/edabench/targets/workflow"
@@ -30,6 +31,9 @@ type Running struct {
 	Twin   *launch.Twin
 	Name   string // rr, eda or hybrid
 	Prefix string // EDA, hybrid: the queue prefix
+	// Broker is the driver the twin runs over (EDA, hybrid): rabbitmq or
+	// kafka; over Kafka it declares k6's end queue, PREFIX.k6.
+	Broker string
 	node   brokernode.Node
 	// release deletes what is left under Prefix and the node's record of it.
 	release func(context.Context)
@@ -40,15 +44,29 @@ type Running struct {
 // over the broker uses node and a prefix of its own, so runs sharing the
 // broker never see each other's messages.
 func Start(ctx context.Context, node brokernode.Node, binary, dir, twin string) (*Running, error) {
+	return StartOver(ctx, node, "", binary, dir, twin)
+}
+
+// StartOver is Start over the named broker driver ("" is RabbitMQ) on
+// node, a node of that broker. Over Kafka the twin declares k6's end
+// queue, PREFIX.k6 (the k6 client's default), since its driver produces
+// an order's end only to the queues its services declared.
+func StartOver(ctx context.Context, node brokernode.Node, broker, binary, dir, twin string) (*Running, error) {
+	if broker == "" {
+		broker = bus.RabbitMQ
+	}
 	spec := launch.Spec{Twin: twin, Topology: workflow.Chain, Binary: binary, Dir: dir, Seed: 1}
-	r := &Running{Name: twin, node: node, release: func(context.Context) {}}
+	r := &Running{Name: twin, Broker: broker, node: node, release: func(context.Context) {}}
 	if twinkind.Of(twin).UsesBroker() {
 		b := make([]byte, 4)
 		if _, err := rand.Read(b); err != nil {
 			return nil, err
 		}
 		r.Prefix = "k6test" + hex.EncodeToString(b)
-		spec.URL, spec.Prefix = node.ClientURL(), r.Prefix
+		spec.URL, spec.Prefix, spec.Broker = node.ClientURL(), r.Prefix, broker
+		if broker != bus.RabbitMQ {
+			spec.EndQueue = r.EndQueue()
+		}
 		// Recorded before the services declare it, so a killed k6 run's
 		// queues (k6's own <prefix>.k6.<run> too) go at the next node start.
 		r.release = node.Claim(ctx, brokernode.Topology{Prefixes: []string{r.Prefix}})
@@ -63,8 +81,9 @@ func Start(ctx context.Context, node brokernode.Node, binary, dir, twin string) 
 }
 
 // Env is what the example scripts read: TWIN, GRPC, and for a twin over the
-// broker (EDA, hybrid) AMQP, PREFIX, MGMT and METRICS (the services'
-// /metrics URLs, comma separated, for eda_consumer_lag_seconds).
+// broker (EDA, hybrid) PREFIX and METRICS (the services' /metrics URLs,
+// comma separated, for eda_consumer_lag_seconds), with AMQP and MGMT over
+// RabbitMQ, BROKER, BROKER_URL and END_QUEUE over Kafka.
 func (r *Running) Env() []string {
 	env := []string{"TWIN=" + r.Name, "GRPC=" + r.Twin.GatewayAddr()}
 	if twinkind.Of(r.Name).UsesBroker() {
@@ -72,8 +91,12 @@ func (r *Running) Env() []string {
 		for _, svc := range r.Twin.Services() {
 			urls = append(urls, "http://"+r.Twin.HTTPAddr(svc)+"/metrics")
 		}
-		env = append(env, "AMQP="+r.node.ClientURL(), "PREFIX="+r.Prefix, "MGMT="+r.node.AdminURL(),
-			"METRICS="+strings.Join(urls, ","))
+		env = append(env, "PREFIX="+r.Prefix, "METRICS="+strings.Join(urls, ","))
+		if r.Broker == bus.RabbitMQ {
+			env = append(env, "AMQP="+r.node.ClientURL(), "MGMT="+r.node.AdminURL())
+		} else {
+			env = append(env, "BROKER="+r.Broker, "BROKER_URL="+r.node.ClientURL(), "END_QUEUE="+r.EndQueue())
+		}
 	}
 	return env
 }
@@ -114,6 +137,9 @@ func (r *Running) Stop(ctx context.Context) error {
 	err := r.Twin.Stop(ctx)
 	if twinkind.Of(r.Name).UsesBroker() {
 		cfg := eda.Config{Prefix: r.Prefix, Topology: workflow.Chain, SyncPayment: twinkind.Of(r.Name).HandsOff()}
+		if r.Broker != bus.RabbitMQ {
+			cfg.Driver, cfg.EndQueue = r.Broker, r.EndQueue()
+		}
 		if derr := eda.DeleteTopology(ctx, r.node.ClientURL(), cfg); derr != nil && err == nil {
 			err = derr
 		}
@@ -121,6 +147,9 @@ func (r *Running) Stop(ctx context.Context) error {
 	}
 	return err
 }
+
+// EndQueue is k6's end queue over Kafka: PREFIX.k6.
+func (r *Running) EndQueue() string { return r.Prefix + ".k6" }
 
 // BuildTarget compiles the twins' binary (targets/cmd/target) into dir, in
 // the edabench checkout xk6-eda's go.mod replaces its parent with, so it is
