@@ -78,6 +78,9 @@ func (o *Observer) Run(ctx context.Context) error {
 	return o.sub.Run(ctx, o.handle)
 }
 
+// Subscribed is closed once Run's first subscription is in place.
+func (o *Observer) Subscribed() <-chan struct{} { return o.sub.Subscribed() }
+
 func (o *Observer) handle(e orderends.End) error {
 	seq, intended, sent, ok := attack.ParseOrderID(o.run, e.OrderID)
 	if !ok {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/edabench/edabench/harness/attack"
 	"github.com/edabench/edabench/harness/completion"
@@ -47,8 +48,25 @@ func (t *twinRun) observeOrders() error {
 		}
 	})
 	go obs.Run(t.ctx)
+	// The load starts after observe: an order that ended while the harness
+	// was still joining (a Kafka group's first assignment) would read late
+	// by the join, not by the twin.
+	wait := time.NewTimer(subscribeWait)
+	defer wait.Stop()
+	select {
+	case <-obs.Subscribed():
+	case <-t.ctx.Done():
+		return t.ctx.Err()
+	case <-wait.C:
+		t.log.Warn("the harness's completion consumer is not subscribed yet; starting anyway", "waited", subscribeWait)
+	}
 	return nil
 }
+
+// subscribeWait bounds the wait for the completion consumer's first
+// subscription; past it the run goes on (ends are durable: none is lost,
+// the first ones only read late).
+const subscribeWait = time.Minute
 
 // observeQueues samples the depth and lag of the twin's queues each tick.
 func (t *twinRun) observeQueues() error {

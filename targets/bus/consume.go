@@ -65,6 +65,12 @@ type ConsumeOptions struct {
 	// ShutdownGrace bounds how long in-flight handlers may keep running after
 	// ctx is cancelled before their own ctx is cancelled; default 30s.
 	ShutdownGrace time.Duration
+	// Subscribed, when set, is called each time a subscription is in place
+	// (the first, and each after a reconnect): from then on the broker
+	// delivers to this consumer. A service announces itself ready after
+	// the first, so a load never starts while its consumers are still
+	// joining (a Kafka consumer group's first assignment).
+	Subscribed func()
 }
 
 type consumer struct {
@@ -97,6 +103,9 @@ func (c *Conn) Consume(ctx context.Context, queue string, opts ConsumeOptions, h
 		sub, err := c.d.Subscribe(ctx, queue, cs.opts.Prefetch)
 		if err == nil {
 			everConsumed, failures = true, 0
+			if cs.opts.Subscribed != nil {
+				cs.opts.Subscribed()
+			}
 			err = cs.run(ctx, sub)
 		}
 		if ctx.Err() != nil {

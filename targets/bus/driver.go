@@ -137,7 +137,10 @@ type Driver interface {
 	Publish(ctx context.Context, m Outgoing) error
 	// Subscribe starts a consumer of queue on the current connection, with
 	// at most prefetch deliveries unsettled (0: the driver's default).
-	// Errors wrap ErrRefused when no retry can help.
+	// It returns once the broker delivers to the subscription (a group
+	// member has its first assignment), bounded by the driver: the layer's
+	// ConsumeOptions.Subscribed follows it. Errors wrap ErrRefused when no
+	// retry can help.
 	Subscribe(ctx context.Context, queue string, prefetch int) (Subscription, error)
 	// Reconnect returns once the driver has a live connection again (it
 	// redials on its own after a loss) with its topology declared.

@@ -28,6 +28,7 @@ type Gateway struct {
 	// broker that never confirms cannot hold a request forever.
 	defaultDeadline time.Duration
 	undoSync        func(ctx context.Context, orderID, reason string) error
+	subscribed      *bus.Once
 }
 
 // GatewayOption configures a Gateway.
@@ -64,7 +65,7 @@ func NewGateway(ctx context.Context, cfg Config, rm *workflow.ReadModel, m *Metr
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g := &Gateway{cfg: cfg, rm: rm, conn: conn, m: m, log: log, defaultDeadline: 10 * time.Second}
+	g := &Gateway{cfg: cfg, rm: rm, conn: conn, m: m, log: log, defaultDeadline: 10 * time.Second, subscribed: bus.NewOnce()}
 	for _, o := range opts {
 		o(g)
 	}
@@ -145,8 +146,11 @@ func (g *Gateway) GetOrder(ctx context.Context, req *orderpb.GetOrderRequest) (*
 // ends. In the fanout topology it is also the join: once every step has
 // reported, it publishes OrderCompleted.
 func (g *Gateway) RunProjector(ctx context.Context) error {
-	return g.conn.Consume(ctx, g.cfg.QueueName("gateway"), bus.ConsumeOptions{}, g.project)
+	return g.conn.Consume(ctx, g.cfg.QueueName("gateway"), bus.ConsumeOptions{Subscribed: g.subscribed.Do}, g.project)
 }
+
+// Subscribed is closed once RunProjector's first subscription is in place.
+func (g *Gateway) Subscribed() <-chan struct{} { return g.subscribed.Done() }
 
 func (g *Gateway) project(ctx context.Context, d bus.Delivery) error {
 	g.m.observeLag(d)

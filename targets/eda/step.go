@@ -16,11 +16,12 @@ import (
 
 // StepService consumes one step's queue.
 type StepService struct {
-	cfg  Config
-	exec *workflow.Executor
-	conn *bus.Conn
-	m    *Metrics
-	log  *slog.Logger
+	cfg        Config
+	exec       *workflow.Executor
+	conn       *bus.Conn
+	m          *Metrics
+	log        *slog.Logger
+	subscribed *bus.Once
 }
 
 // NewStepService connects to the broker and declares the twin's topology.
@@ -46,14 +47,20 @@ func NewStepService(ctx context.Context, cfg Config, exec *workflow.Executor, m 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", exec.Step(), err)
 	}
-	return &StepService{cfg: cfg, exec: exec, conn: conn, m: m, log: log}, nil
+	return &StepService{cfg: cfg, exec: exec, conn: conn, m: m, log: log, subscribed: bus.NewOnce()}, nil
 }
 
 // Run consumes until ctx ends.
 func (s *StepService) Run(ctx context.Context) error {
 	q := s.cfg.QueueName(string(s.exec.Step()))
-	return s.conn.Consume(ctx, q, bus.ConsumeOptions{}, s.handle)
+	return s.conn.Consume(ctx, q, bus.ConsumeOptions{Subscribed: s.subscribed.Do}, s.handle)
 }
+
+// Step names the step the service consumes for.
+func (s *StepService) Step() string { return string(s.exec.Step()) }
+
+// Subscribed is closed once Run's first subscription is in place.
+func (s *StepService) Subscribed() <-chan struct{} { return s.subscribed.Done() }
 
 // Close closes the broker connection.
 func (s *StepService) Close() error { return s.conn.Close() }

@@ -110,6 +110,9 @@ func NewGateway(ctx context.Context, rrCfg rr.Config, edaCfg eda.Config, peers r
 // join, payment's compensations) until ctx ends.
 func (g *Gateway) RunProjector(ctx context.Context) error { return g.events.RunProjector(ctx) }
 
+// Subscribed is closed once RunProjector's first subscription is in place.
+func (g *Gateway) Subscribed() <-chan struct{} { return g.events.Subscribed() }
+
 // Close stops taking orders, waits for those in progress (the RR side's
 // grace), stops the background hand-offs and closes both sides. Idempotent.
 func (g *Gateway) Close() error {

@@ -237,7 +237,7 @@ func (s *service) startEDA(ctx context.Context, g *group, reg prometheus.Registe
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.serveEventGateway(ctx, g, gw, gw.RunProjector, gw.Close, ready)
+	return nil, s.serveEventGateway(ctx, g, gw, ready)
 }
 
 // startHybrid runs payment as an RR step server and the other steps as
@@ -287,7 +287,7 @@ func (s *service) startHybrid(ctx context.Context, g *group, reg prometheus.Regi
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.serveEventGateway(ctx, g, gw, gw.RunProjector, gw.Close, ready)
+	return nil, s.serveEventGateway(ctx, g, gw, ready)
 }
 
 func (s *service) peerCopy() rr.Peers {
@@ -344,21 +344,52 @@ func (s *service) serveGateway(ctx context.Context, g *group, gw orderpb.OrderSe
 
 // serveEventGateway serves a gateway that also consumes its queue, and
 // closes it once both have stopped.
-func (s *service) serveEventGateway(ctx context.Context, g *group, gw orderpb.OrderServiceServer, project func(context.Context) error,
-	closeGW func() error, ready *supervise.Ready) error {
+func (s *service) serveEventGateway(ctx context.Context, g *group, gw eventGateway, ready *supervise.Ready) error {
 	if err := s.serveGateway(ctx, g, gw, ready); err != nil {
-		closeGW()
+		gw.Close()
 		return err
 	}
 	g.go_(func() error {
-		defer closeGW()
-		return project(ctx)
+		defer gw.Close()
+		return gw.RunProjector(ctx)
 	})
+	s.awaitSubscribed(ctx, "gateway", gw.Subscribed())
 	return nil
+}
+
+// eventGateway is a gateway with a projector consuming its queue: the EDA
+// and hybrid twins'.
+type eventGateway interface {
+	orderpb.OrderServiceServer
+	RunProjector(ctx context.Context) error
+	Subscribed() <-chan struct{}
+	Close() error
+}
+
+// subscribeWait bounds how long a service holds its ready line for its
+// consumers' first subscriptions. Past it the service announces anyway
+// (logged): its consumers keep joining, and nothing published meanwhile
+// is lost, only late.
+const subscribeWait = time.Minute
+
+// awaitSubscribed waits until a consumer's first subscription is in
+// place, so that the harness, which starts the load once every service
+// announced itself, does not measure consumers still joining (a Kafka
+// group's first assignment took about a second on 2 cores).
+func (s *service) awaitSubscribed(ctx context.Context, what string, subscribed <-chan struct{}) {
+	t := time.NewTimer(subscribeWait)
+	defer t.Stop()
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+	case <-t.C:
+		s.log.Warn("consumer not subscribed yet; announcing ready while it joins", "consumer", what, "waited", subscribeWait)
+	}
 }
 
 // runConsumers runs each executor's step as an EDA consumer.
 func (s *service) runConsumers(ctx context.Context, g *group, reg prometheus.Registerer, cfg eda.Config, execs []*workflow.Executor) error {
+	var subs []*eda.StepService
 	for _, e := range execs {
 		st, err := eda.NewStepService(ctx, s.clientMetrics(cfg, reg, string(e.Step())), e, eda.NewMetrics(s.wrap(reg, string(e.Step())), cfg.Broker()), s.log.With("step", e.Step()))
 		if err != nil {
@@ -368,6 +399,10 @@ func (s *service) runConsumers(ctx context.Context, g *group, reg prometheus.Reg
 			defer st.Close()
 			return st.Run(ctx)
 		})
+		subs = append(subs, st)
+	}
+	for _, st := range subs {
+		s.awaitSubscribed(ctx, st.Step(), st.Subscribed())
 	}
 	return nil
 }

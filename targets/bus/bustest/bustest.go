@@ -107,13 +107,16 @@ func (e *env) dial(t *testing.T, name string, extra ...bus.Option) *bus.Conn {
 	return c
 }
 
-// consume runs Consume in the background until the case ends.
+// consume runs Consume in the background until the case ends, once its
+// subscription is in place (ConsumeOptions.Subscribed: every driver must
+// raise it, as services announce themselves ready on it).
 func consume(t *testing.T, c *bus.Conn, queue string, h bus.Handler) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	subscribed := bus.NewOnce()
 	go func() {
-		done <- c.Consume(ctx, queue, bus.ConsumeOptions{Prefetch: 8, ShutdownGrace: 5 * time.Second}, h)
+		done <- c.Consume(ctx, queue, bus.ConsumeOptions{Prefetch: 8, ShutdownGrace: 5 * time.Second, Subscribed: subscribed.Do}, h)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -121,6 +124,14 @@ func consume(t *testing.T, c *bus.Conn, queue string, h bus.Handler) {
 			t.Errorf("bustest: Consume(%s): %v", queue, err)
 		}
 	})
+	select {
+	case <-subscribed.Done():
+	case err := <-done:
+		done <- err // for the cleanup
+		t.Fatalf("bustest: Consume(%s) ended before it subscribed: %v", queue, err)
+	case <-time.After(time.Minute):
+		t.Fatalf("bustest: Consume(%s) did not report its subscription within a minute (ConsumeOptions.Subscribed)", queue)
+	}
 }
 
 func logger() *slog.Logger {

@@ -13,3 +13,21 @@ import (
 func KindDialing(dial func(ctx context.Context, name, network, host string) (net.Conn, error)) bus.Kind {
 	return kind(dial)
 }
+
+// Started reports whether sub, a subscription this driver returned, had
+// its group assignment and its first fetch response when Subscribe
+// returned.
+func Started(sub bus.Subscription) (assigned, fetched bool) {
+	s := sub.(*subscription)
+	select {
+	case <-s.joined:
+		assigned = true
+	default:
+	}
+	select {
+	case <-s.fetched.Done():
+		fetched = true
+	default:
+	}
+	return assigned, fetched
+}

@@ -42,8 +42,9 @@ type Config struct {
 
 // Subscription is a subscriber's connection and queue.
 type Subscription struct {
-	cfg  Config
-	conn *bus.Conn
+	cfg        Config
+	conn       *bus.Conn
+	subscribed *bus.Once
 }
 
 // Subscribe connects and declares the subscriber's queue: durable, so a
@@ -73,14 +74,14 @@ func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order ends: %w", err)
 	}
-	return &Subscription{cfg: cfg, conn: conn}, nil
+	return &Subscription{cfg: cfg, conn: conn, subscribed: bus.NewOnce()}, nil
 }
 
 // Run hands every end to on until ctx ends, from one goroutine: on needs
 // no locking. An end whose body is not an edabench.v1.Event is
 // dead-lettered; an error from on retries the end, bounded.
 func (s *Subscription) Run(ctx context.Context, on func(End) error) error {
-	opts := bus.ConsumeOptions{Prefetch: 512, Concurrency: 1, ShutdownGrace: s.cfg.ShutdownGrace}
+	opts := bus.ConsumeOptions{Prefetch: 512, Concurrency: 1, ShutdownGrace: s.cfg.ShutdownGrace, Subscribed: s.subscribed.Do}
 	return s.conn.Consume(ctx, s.cfg.Queue, opts, func(_ context.Context, d bus.Delivery) error {
 		at := time.Now()
 		ev := &orderpb.Event{}
@@ -91,6 +92,10 @@ func (s *Subscription) Run(ctx context.Context, on func(End) error) error {
 			Reason: ev.GetReason(), At: at})
 	})
 }
+
+// Subscribed is closed once Run's first subscription is in place: ends
+// published from then on reach Run.
+func (s *Subscription) Subscribed() <-chan struct{} { return s.subscribed.Done() }
 
 // Close closes the connection.
 func (s *Subscription) Close() error { return s.conn.Close() }
