@@ -137,11 +137,24 @@ cost: dist=fixed,mean=1ms
 	}
 	// A fault on a consumer's side must not reach the EDA or the
 	// hybrid gateway's callers: that is the isolation both promise.
+	// Over Kafka only the fault's window counts: a dedicated node is
+	// cold (its JIT still compiling the produce path), and its first
+	// seconds have timed out a hybrid's hand-offs before any fault began
+	// (seen once: 113 timeouts, 111 of them of requests sent in the first
+	// 2 s; the kill came at 3 s).
 	consumerSide := name != "error-step" && name != "broker-restart" && name != "cut-reset-payment"
 	for _, twin := range []string{"eda", "hybrid"} {
-		if r := sum.Twins[twin]; r != nil && consumerSide && r.Errors+r.Timeouts > 0 {
+		r := sum.Twins[twin]
+		if r == nil || !consumerSide {
+			continue
+		}
+		errs, timeouts := r.Errors, r.Timeouts
+		if broker == "kafka" {
+			errs, timeouts = r.Faults[0].Errors, r.Faults[0].Timeouts
+		}
+		if errs+timeouts > 0 {
 			t.Errorf("%s: %d errors and %d timeouts while a consumer-side fault was active: the gateway should keep accepting",
-				twin, r.Errors, r.Timeouts)
+				twin, errs, timeouts)
 		}
 	}
 }
