@@ -20,6 +20,7 @@ import (
 	"github.com/edabench/edabench/harness/supervise"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/workflow"
 )
 
@@ -222,6 +223,12 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 			broker, urlFlag = bus.RabbitMQ, "--amqp"
 		}
 		args = append(args, "--broker", broker, urlFlag, t.brokerURL(svc), "--prefix", s.Prefix)
+		if _, proxied := t.via[svc]; proxied && broker == kafka.Name {
+			// A Kafka client dials the brokers the metadata advertises, not
+			// the seed: pinned to the seed, its every request crosses the
+			// proxy (the private node is a single broker).
+			args = append(args, "--kafka-via-seed")
+		}
 		if s.EndQueue != "" {
 			args = append(args, "--end-queue", s.EndQueue)
 		}

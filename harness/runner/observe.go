@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/edabench/edabench/harness/attack"
@@ -96,7 +97,12 @@ func (t *twinRun) observeQueues() error {
 		node = n
 	}
 	if node != nil && !nodeDepthIsBacklog(t.r.o.Broker) {
-		g, err := newGroupDepthNode(t.ctx, node, t.env.edaCfg, queues)
+		// The harness's own queue too: the node's figure for it is every
+		// record the topic holds, never 0, and with it no faulted run over
+		// Kafka was ever quiescent (each drained to its bound, 60 s in
+		// TestFaultsUnderLoad). Its group's backlog is what RabbitMQ's
+		// ready + unacked says.
+		g, err := newGroupDepthNode(t.ctx, node, t.env.edaCfg, append(slices.Clone(queues), completion.QueueName(t.env.edaCfg)))
 		if err != nil {
 			return err
 		}

@@ -60,7 +60,9 @@ Over Kafka instead (--broker kafka; the seed broker as --broker-url, default
 the private node ` + "`make kafka`" + ` and ` + "`brokerctl up --broker kafka`" + ` start):
   CMD --twin eda --service payment --broker kafka --broker-url 127.0.0.1:9102
 --amqp, --queue-type and --heartbeat are RabbitMQ's; --prefetch bounds the
-records in flight per consumer on Kafka too.
+records in flight per consumer on Kafka too. --kafka-via-seed dials every
+broker through the --broker-url address (a proxy in front of a one-broker
+node: Kafka clients otherwise follow the advertised listener around it).
 
 The hybrid twin calls payment over gRPC from the gateway (RR's deadline,
 retries and circuit breaker), then publishes PaymentCaptured and replies
@@ -110,6 +112,7 @@ type options struct {
 	amqpURL, prefix, queueType  string
 	prefetch, maxAttempts       int
 	heartbeat                   time.Duration
+	kafkaViaSeed                bool
 	set                         map[string]bool // the flags given on the command line
 }
 
@@ -154,6 +157,7 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	fs.IntVar(&o.prefetch, "prefetch", 64, "EDA: unacked deliveries per consumer, handled concurrently")
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "EDA: deliveries of a message whose handler fails before it is dead-lettered")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 10*time.Second, "EDA: AMQP heartbeat")
+	fs.BoolVar(&o.kafkaViaSeed, "kafka-via-seed", false, "EDA over Kafka: dial every broker through the one --broker-url address, not the advertised listeners (a proxy in front of a single-broker node)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -292,6 +296,9 @@ func driverSettings(o options) (string, bus.DriverOptions, error) {
 	}
 	switch o.broker {
 	case bus.RabbitMQ:
+		if o.set["kafka-via-seed"] {
+			return "", nil, errors.New("--kafka-via-seed is Kafka's: drop it with --broker rabbitmq (an AMQP client dials only the URL it is given)")
+		}
 		url := o.amqpURL
 		if o.brokerURL != "" {
 			url = o.brokerURL
@@ -307,7 +314,7 @@ func driverSettings(o options) (string, bus.DriverOptions, error) {
 		if url == "" {
 			url = kafka.DefaultURL
 		}
-		return url, kafka.Options{Prefetch: o.prefetch}, nil
+		return url, kafka.Options{Prefetch: o.prefetch, ViaSeed: o.kafkaViaSeed}, nil
 	}
 	return "", nil, fmt.Errorf("--broker %s: a driver this command has no flags for yet; add its settings to driverSettings", o.broker)
 }

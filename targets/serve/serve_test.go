@@ -54,6 +54,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unknown broker", []string{"--twin", "eda", "--service", "payment", "--broker", "nats"}, 2, `--broker: broker "nats": no bus driver of that name; use one of rabbitmq, kafka`},
 		{"amqp on kafka", []string{"--twin", "hybrid", "--service", "inventory", "--broker", "kafka", "--amqp", "amqp://127.0.0.1:5682/"}, 2, "--amqp is RabbitMQ's; with --broker kafka give the seed broker as --broker-url"},
 		{"queue type on kafka", []string{"--twin", "eda", "--service", "payment", "--broker", "kafka", "--queue-type", "classic"}, 2, "--queue-type is RabbitMQ's"},
+		{"via seed on rabbitmq", []string{"--twin", "eda", "--service", "payment", "--kafka-via-seed"}, 2, "--kafka-via-seed is Kafka's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,6 +76,15 @@ func netDial(timeout time.Duration) dialFunc {
 	}
 }
 
+// pinned dials seed whatever broker address the client asks for: the
+// advertised listener of a single-broker node is the node the seed
+// reaches, so a proxy given as the seed sees every request (Options.ViaSeed).
+func pinned(dial dialFunc, seed string) dialFunc {
+	return func(ctx context.Context, name, network, _ string) (net.Conn, error) {
+		return dial(ctx, name, network, seed)
+	}
+}
+
 // kgoLogger hands franz-go's warnings and errors to slog.
 type kgoLogger struct{ l *slog.Logger }
 

@@ -80,6 +80,13 @@ func open(ctx context.Context, cfg bus.DriverConfig, dial dialFunc) (bus.Driver,
 	if dial == nil {
 		dial = netDial(cfg.DialTimeout)
 	}
+	seed, err := o.viaSeed(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	if seed != "" {
+		dial = pinned(dial, seed)
+	}
 	d := &driver{cfg: cfg, opts: o, dial: dial, obs: cfg.Observer, subs: map[*subscription]bool{},
 		log: cfg.Logger.With("driver", Name, "connection", cfg.ConnectionName)}
 	d.ctx, d.cancel = context.WithCancel(ctx)

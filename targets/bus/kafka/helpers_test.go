@@ -49,3 +49,19 @@ func (e *queueEnv) dial(tb testing.TB, name string) *bus.Conn {
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// dialKind opens a Conn called name on the env's queue with kind, at url
+// and with o; Close is the test's.
+func (e *queueEnv) dialKind(tb testing.TB, kind bus.Kind, url string, o kafka.Options, name string) *bus.Conn {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := bus.Dial(context.WithoutCancel(ctx), kind, bus.WithURL(url), bus.WithExchange(e.prefix+".orders"),
+		bus.WithQueue(e.q), bus.WithConnectionName(e.prefix+"/"+name), bus.WithDriverOptions(o),
+		bus.WithBackoff(20*time.Millisecond, 500*time.Millisecond))
+	if err != nil {
+		tb.Fatalf("Dial %s: %v", name, err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}

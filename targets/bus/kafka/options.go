@@ -41,6 +41,16 @@ type Options struct {
 	// times its requests (NewClientMetrics): one per service, so a process
 	// running several services labels each its own.
 	Metrics *ClientMetrics
+	// ViaSeed dials every broker the metadata names through the one seed
+	// address of the URL. A Kafka client reaches the brokers at their
+	// advertised listeners, not at the seed, so a proxy placed as the seed
+	// (the harness's network faults on a service's broker link) would carry
+	// only the first metadata request. On a single-broker node the seed
+	// and the broker are the same node, so pinning is exact; on a cluster
+	// it would send every broker's requests to one, hence opt-in and
+	// refused with several seeds (a cluster needs a proxy per broker and
+	// its advertised listeners mapped to them: docs/architecture.md).
+	ViaSeed bool
 }
 
 // Broker is Name.
@@ -59,6 +69,20 @@ func (o Options) Validate() error {
 		return fmt.Errorf("prefetch %d: want 1 to 65535 (0: %d)", o.Prefetch, DefaultPrefetch)
 	}
 	return nil
+}
+
+// viaSeed is the one address every connection dials with ViaSeed, or ""
+// without it.
+func (o Options) viaSeed(url string) (string, error) {
+	if !o.ViaSeed {
+		return "", nil
+	}
+	s := seeds(url)
+	if len(s) != 1 {
+		return "", fmt.Errorf("via seed: the URL %q names %d seed brokers; pinning dials one address for every broker, "+
+			"which only a single-broker node answers for: give one HOST:PORT, or drop ViaSeed (--kafka-via-seed)", url, len(s))
+	}
+	return s[0], nil
 }
 
 func (o Options) withDefaults() Options {
