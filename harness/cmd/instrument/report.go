@@ -230,10 +230,19 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 			continue
 		}
 		why := ""
-		if c.KneeReason != "" {
+		switch {
+		case !c.KneeReached:
+			// An unbroken ramp measured a floor: the goal is undecided
+			// unless the floor already meets it.
+			why = fmt.Sprintf(" (the ramp held its last step, %.0f/s: the share is a floor; a ramp reaching higher would decide it)", c.KneeRPS)
+		case c.KneeReason != "":
 			why = fmt.Sprintf(" (the ramp broke at %.0f/s: %s)", c.KneeBrokenAt, oneLine(c.KneeReason))
 		}
-		p("- Goal on %s, at least %.0f%%: %s%s.\n", c.Broker, 100*goalShare, verdict(c.Share >= goalShare), why)
+		status := verdict(c.Share >= goalShare)
+		if !c.KneeReached && c.Share < goalShare {
+			status = "**not decided**"
+		}
+		p("- Goal on %s, at least %.0f%%: %s%s.\n", c.Broker, 100*goalShare, status, why)
 	}
 	p("\n")
 	return b.String()
