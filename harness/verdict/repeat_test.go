@@ -73,26 +73,29 @@ func TestRepetitions(t *testing.T) {
 // The interval of a figure is the order-statistics one over the runs, and
 // verdict.json carries it with n beside the median.
 func TestRepetitionsJSON(t *testing.T) {
-	v := Evaluate(Select(loadSet(t, "repeated")), time.Unix(0, 0))
+	m := EvaluateMatrix(loadSet(t, "repeated"), time.Unix(0, 0))
 	var buf bytes.Buffer
-	if err := v.WriteJSON(&buf); err != nil {
+	if err := m.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
 		Claims []struct {
-			Intervals map[string]stats.Interval `json:"intervals"`
-			SingleRun *bool                     `json:"single_run"`
+			Cells []struct {
+				Intervals map[string]stats.Interval `json:"intervals"`
+				SingleRun *bool                     `json:"single_run"`
+			} `json:"cells"`
 		} `json:"claims"`
 	}
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
 	want := stats.Interval{N: 3, Median: 80, Lo: 54, Hi: 274, Confidence: 0.75}
-	if iv := got.Claims[0].Intervals["eda_e2e_p99_ms"]; iv != want || got.Claims[0].SingleRun == nil || *got.Claims[0].SingleRun {
-		t.Fatalf("claim 1 eda_e2e_p99_ms = %+v single_run %v, want %+v and false", iv, got.Claims[0].SingleRun, want)
+	c := got.Claims[0].Cells[0]
+	if iv := c.Intervals["eda_e2e_p99_ms"]; iv != want || c.SingleRun == nil || *c.SingleRun {
+		t.Fatalf("claim 1 eda_e2e_p99_ms = %+v single_run %v, want %+v and false", iv, c.SingleRun, want)
 	}
 	var md bytes.Buffer
-	if err := v.WriteMarkdown(&md); err != nil {
+	if err := m.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "eda_e2e_p99_ms 80 [54, 274] (n=3, 75%)") {

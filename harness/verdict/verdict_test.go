@@ -480,14 +480,17 @@ func TestLoad(t *testing.T) {
 func TestJSONForm(t *testing.T) {
 	runs := loadSet(t, "holds")
 	find(runs, "chain/steps=1").Twin("eda").Ack.Count = 0 // an EDA slope over fewer points
-	v := Evaluate(Select(drop(runs, "chain/steps=2", "chain/steps=3", "chain/steps=4")), time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	m := EvaluateMatrix(drop(runs, "chain/steps=2", "chain/steps=3", "chain/steps=4"), time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	var buf bytes.Buffer
-	if err := v.WriteJSON(&buf); err != nil {
+	if err := m.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
-		GeneratedAt string           `json:"generated_at"`
-		Claims      []map[string]any `json:"claims"`
+		GeneratedAt string `json:"generated_at"`
+		Claims      []struct {
+			ID    int              `json:"id"`
+			Cells []map[string]any `json:"cells"`
+		} `json:"claims"`
 	}
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatal(err)
@@ -496,16 +499,21 @@ func TestJSONForm(t *testing.T) {
 		t.Fatalf("generated_at %q, %d claims", got.GeneratedAt, len(got.Claims))
 	}
 	for _, c := range got.Claims {
-		for _, k := range []string{"id", "claim", "status", "evidence", "conditions", "runs"} {
-			if _, ok := c[k]; !ok {
-				t.Errorf("claim %v has no %q", c["id"], k)
+		if len(c.Cells) != 1 {
+			t.Fatalf("claim %d: %d cells, want one (the fixtures ran on RabbitMQ only)", c.ID, len(c.Cells))
+		}
+		for _, k := range []string{"backbone", "id", "claim", "status", "evidence", "conditions", "runs"} {
+			if _, ok := c.Cells[0][k]; !ok {
+				t.Errorf("claim %d has no %q", c.ID, k)
 			}
 		}
 	}
 	var md bytes.Buffer
-	v.WriteMarkdown(&md)
-	if n := strings.Count(md.String(), "\n| "); n != 12 { // the header and 11 claims
-		t.Fatalf("verdict.md has %d table rows, want 12:\n%s", n, md.String())
+	if err := m.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(md.String(), "\n### "); n != 11 { // a section per claim
+		t.Fatalf("verdict.md has %d claim sections, want 11:\n%s", n, md.String())
 	}
 }
 
