@@ -104,9 +104,8 @@ type subscription struct {
 	stop     context.CancelFunc
 	pumped   chan struct{} // closed when the pump returned
 	room     chan struct{} // a record settled
-	joined   chan struct{} // closed at the group's first assignment
-	joinOnce sync.Once
-	fetched  *bus.Once // the member's first fetch response came back
+	joined   *bus.Once     // the group's first assignment came
+	fetched  *bus.Once     // the member's first fetch response came back
 
 	mu        sync.Mutex
 	err       error
@@ -130,7 +129,7 @@ func (d *driver) Subscribe(ctx context.Context, queue string, prefetch int) (bus
 	// Deliveries holds a whole poll (at most prefetch records), so handing
 	// a poll out never waits for a worker while rebalances are blocked.
 	s := &subscription{d: d, queue: queue, prefetch: prefetch, out: make(chan bus.Inbound, prefetch),
-		pumped: make(chan struct{}), room: make(chan struct{}, 1), joined: make(chan struct{}),
+		pumped: make(chan struct{}), room: make(chan struct{}, 1), joined: bus.NewOnce(),
 		fetched: bus.NewOnce(), parts: map[topicPartition]*partition{}}
 	s.ctx, s.stop = context.WithCancel(d.ctx)
 	cl, err := kgo.NewClient(d.clientOpts(bus.RoleConsume, func() {}, s.lost,
@@ -181,7 +180,7 @@ func (s *subscription) awaitJoin(ctx context.Context) {
 	for _, step := range []struct {
 		what string
 		done <-chan struct{}
-	}{{"assigned", s.joined}, {"fetching", s.fetched.Done()}} {
+	}{{"assigned", s.joined.Done()}, {"fetching", s.fetched.Done()}} {
 		select {
 		case <-step.done:
 		case <-s.ctx.Done():
@@ -210,7 +209,7 @@ func (f firstFetch) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE
 // assigned marks the first assignment, which franz-go reports even when it
 // gives this member no partition (more members than partitions).
 func (s *subscription) assigned(context.Context, *kgo.Client, map[string][]int32) {
-	s.joinOnce.Do(func() { close(s.joined) })
+	s.joined.Do()
 }
 
 // topicExists refuses a queue nobody declared; a topic created a moment

@@ -20,7 +20,7 @@ func KindDialing(dial func(ctx context.Context, name, network, host string) (net
 func Started(sub bus.Subscription) (assigned, fetched bool) {
 	s := sub.(*subscription)
 	select {
-	case <-s.joined:
+	case <-s.joined.Done():
 		assigned = true
 	default:
 	}
