@@ -39,8 +39,9 @@ type Interval struct {
 }
 
 // Degenerate says the interval is one value: fewer than two repetitions,
-// so it says nothing about the spread.
-func (iv Interval) Degenerate() bool { return iv.N < 2 }
+// so it says nothing about the spread, unless it is an interval within
+// the run that has a width (a count's, a knee's bracket).
+func (iv Interval) Degenerate() bool { return iv.N < 2 && !(iv.Within && iv.Hi > iv.Lo) }
 
 // Valid says the interval summarises at least one value.
 func (iv Interval) Valid() bool { return iv.N > 0 && !math.IsNaN(iv.Median) }
