@@ -311,7 +311,9 @@ func overlapOf(an string, a stats.Comparison, bn string, b stats.Comparison) str
 }
 
 // weakerKnee is the lower of the two twins' ramp capacities, when a ramp
-// ran: a twin whose knee was not reached counts at its lower bound.
+// ran: a twin whose knee was not reached counts at its lower bound. Each
+// twin's knee is the first of the ramp's repetitions that drove it (make
+// bench runs RR's search alone, EDA's per backbone).
 func weakerKnee(s *Set) (float64, bool) {
 	r := s.Ramp()
 	if r == nil {
@@ -319,11 +321,16 @@ func weakerKnee(s *Set) (float64, bool) {
 	}
 	lo := math.Inf(1)
 	for _, t := range []string{twinkind.RR, twinkind.EDA} {
-		tw := r.Twin(t)
-		if tw == nil || tw.Knee == nil {
+		found := false
+		for _, x := range s.Reps(r) {
+			if tw := x.Twin(t); tw != nil && tw.Knee != nil {
+				lo, found = math.Min(lo, kneeBound(x, tw.Knee)), true
+				break
+			}
+		}
+		if !found {
 			return 0, false
 		}
-		lo = math.Min(lo, kneeBound(r, tw.Knee))
 	}
 	return lo, lo > 0 && !math.IsInf(lo, 0)
 }
@@ -425,40 +432,56 @@ func claim2Chain(s *Set) Claim {
 	return c
 }
 
-// claim3Throughput compares the ramp's knees over the ramp's repetitions.
+// claim3Throughput compares the knees over the ramp's (or the search's)
+// repetitions. Each twin's knee is read from the repetitions that drove
+// it: one run of both twins, or (as make bench runs them) a run of RR
+// alone, read in every backbone's column as the chains are since RR uses
+// no broker, and a run of EDA per backbone.
 func claim3Throughput(s *Set) Claim {
 	r := s.Ramp()
 	if r == nil {
 		return missing("ramp")
 	}
-	rr, eda, bad := bothTwinsOrSay(r)
-	if bad != nil {
-		return *bad
-	}
 	reps := s.Reps(r)
 	c := Claim{Runs: ids(reps...), Conditions: conditions(r), Figures: map[string]float64{}}
+	drove := map[string][]*Run{}
 	anyReached := map[string]bool{}
-	for _, x := range reps {
-		for _, t := range []string{twinkind.RR, twinkind.EDA} {
+	for _, t := range []string{twinkind.RR, twinkind.EDA} {
+		for _, x := range reps {
 			tw := x.Twin(t)
-			if tw == nil || tw.Knee == nil {
+			if tw == nil {
+				continue
+			}
+			if tw.Knee == nil {
 				c.Status, c.Evidence = Inconclusive, fmt.Sprintf("the ramp run %s reports no knee for %s (knee missing from summary.json)", x.ID(), t)
 				return c
 			}
+			drove[t] = append(drove[t], x)
 			anyReached[t] = anyReached[t] || tw.Knee.Reached
 		}
+		if len(drove[t]) == 0 {
+			c.Status, c.Evidence = Inconclusive, fmt.Sprintf("needs both twins' knees; no run of %s's load drove %s: run `edabench run --scenario %s --twin %s`", r.Scenario.Name, t, r.Scenario.Name, t)
+			return c
+		}
 	}
-	knee := func(twin string) fig {
-		return func(x *Run) float64 { return kneeBound(x, x.Twin(twin).Knee) }
+	// The run standing for each twin: the selected one when it drove it,
+	// else its earliest repetition that did.
+	rr, eda := drove[twinkind.RR][0].Twin(twinkind.RR), drove[twinkind.EDA][0].Twin(twinkind.EDA)
+	knee := func(twin string) stats.Interval {
+		var v []float64
+		for _, x := range drove[twin] {
+			v = append(v, kneeBound(x, x.Twin(twin).Knee))
+		}
+		return stats.MedianInterval(v)
 	}
-	rk, ek := s.over(r, knee(twinkind.RR)), s.over(r, knee(twinkind.EDA))
+	rk, ek := knee(twinkind.RR), knee(twinkind.EDA)
 	// Every repetition broke at its first step: nothing held to compare.
 	allFirst := rk.Hi == 0 && ek.Hi == 0
 	// A knee lies between the rate held and the rate broken: a search's
 	// bracket is within 10%, a ramp's is its step. Either way it is an
 	// interval from one run, so the claim never decides on a point knee.
-	rk, ek = bracketed(rk, reps, twinkind.RR), bracketed(ek, reps, twinkind.EDA)
-	if searched(r) {
+	rk, ek = bracketed(rk, drove[twinkind.RR], twinkind.RR), bracketed(ek, drove[twinkind.EDA], twinkind.EDA)
+	if rr.Knee.Method == "search" || eda.Knee.Method == "search" {
 		searchFigures(&c, rr.Knee, eda.Knee)
 	}
 	c.put("rr_knee_rps", rk)

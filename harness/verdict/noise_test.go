@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edabench/edabench/harness/results"
 )
 
 // writeSeries writes a slow-step run's timeseries.csv (the window is 10
@@ -166,5 +168,32 @@ func TestKneeIsItsBracket(t *testing.T) {
 		if !k.Within || k.Hi <= k.Lo || k.Lo != k.Median {
 			t.Errorf("%s = %+v, want the bracket from the rate held to the rate broken", name, k)
 		}
+	}
+}
+
+// make bench runs RR's knee search once (RR uses no broker) and EDA's per
+// backbone: claim 3 reads each twin's knee from the repetition that drove
+// it, and decides as it did on one run of both.
+func TestKneesFromSeparateRuns(t *testing.T) {
+	both := Evaluate(Select(loadSet(t, "holds")), time.Unix(0, 0)).Claims[2]
+	runs := loadSet(t, "holds")
+	ramp := find(runs, "ramp")
+	edaOnly := *ramp
+	edaOnly.Dir += "-eda"
+	edaOnly.Summary.RunID += "-eda"
+	edaOnly.Summary.StartedAt = ramp.Summary.StartedAt.Add(2 * time.Minute)
+	edaOnly.Summary.Twins = map[string]*results.TwinResult{"eda": ramp.Twin("eda")}
+	ramp.Summary.Twins = map[string]*results.TwinResult{"rr": ramp.Twin("rr")}
+	split := Evaluate(Select(append(runs, &edaOnly)), time.Unix(0, 0)).Claims[2]
+	if split.Status != both.Status || split.Figures["rr_knee_rps"] != both.Figures["rr_knee_rps"] || split.Figures["eda_knee_rps"] != both.Figures["eda_knee_rps"] {
+		t.Errorf("split runs: %s %v, one run of both: %s %v", split.Status, split.Figures, both.Status, both.Figures)
+	}
+	if len(split.Runs) != 2 {
+		t.Errorf("claim 3 read %v, want both runs", split.Runs)
+	}
+	runs = loadSet(t, "holds")
+	find(runs, "ramp").Summary.Twins = map[string]*results.TwinResult{"rr": find(runs, "ramp").Twin("rr")}
+	if c := Evaluate(Select(runs), time.Unix(0, 0)).Claims[2]; c.Status != Inconclusive || !strings.Contains(c.Evidence, "--twin eda") {
+		t.Errorf("RR's knee alone: %s: %s", c.Status, c.Evidence)
 	}
 }
