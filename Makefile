@@ -144,7 +144,7 @@ test: deps chromium
 # run"), and `make bench-full` runs REPEAT=3.
 BENCH_OUT ?= results
 BENCH_DIR := $(BENCH_OUT)/bench-$(shell date +%Y%m%d-%H%M%S)
-CROSSCHECK_DURATION ?= 20s
+CROSSCHECK_DURATION ?= 10s
 REPEAT ?= 1
 BROKERS ?= rabbitmq,kafka
 comma := ,
@@ -159,7 +159,8 @@ bench: build deps
 	for n in 1 2 3 4; do $(BIN)/edabench run --twin rr --scenario chain --steps $$n --duration 10s --repeat $(REPEAT) --out $(BENCH_DIR) || exit $$?; done
 	$(MAKE) --no-print-directory bench-crosscheck BENCH_OUT=$(BENCH_DIR)
 	$(call per-broker,--twin both --scenario spike)
-	$(call per-broker,--twin both --scenario ramp)
+	$(BIN)/edabench run --twin rr --scenario knee --repeat $(REPEAT) --out $(BENCH_DIR)
+	$(call per-broker,--twin eda --scenario knee)
 	$(call per-broker,--twin all --scenario failure-crash)
 	$(call per-broker,--twin eda --scenario failure-broker-restart)
 	$(call per-broker,--twin both --scenario failure-slow-step --duration 30s)
