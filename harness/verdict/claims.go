@@ -462,6 +462,12 @@ func claim3Throughput(s *Set) Claim {
 			drove[t] = append(drove[t], x)
 			anyReached[t] = anyReached[t] || tw.Knee.Reached
 		}
+		if len(drove[t]) == 0 && t == twinkind.EDA {
+			// RR's knee alone (make bench runs it once, for every
+			// backbone) says nothing about this backbone: no run of it was
+			// read, so the matrix shows the cell not measured.
+			return Claim{Status: Inconclusive, Evidence: fmt.Sprintf("no %s run of the EDA twin among the inputs, only RR's: run `edabench run --scenario %s --twin eda`", r.Scenario.Name, r.Scenario.Name)}
+		}
 		if len(drove[t]) == 0 {
 			c.Status, c.Evidence = Inconclusive, fmt.Sprintf("needs both twins' knees; no run of %s's load drove %s: run `edabench run --scenario %s --twin %s`", r.Scenario.Name, t, r.Scenario.Name, t)
 			return c
