@@ -86,7 +86,7 @@ func Share(k, n int64) Interval {
 	den := 1 + z*z/nf
 	mid := (p + z*z/(2*nf)) / den
 	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
-	return Interval{N: int(min(n, math.MaxInt32)), Median: p, Lo: max(0, min(p, mid-half)), Hi: min(1, max(p, mid+half)), Confidence: Level, Within: true}
+	return Interval{N: int(min(n, math.MaxInt32)), Median: p, Lo: max(0, min(p, mid-half)), Hi: min(1, max(p, mid+half)), Confidence: Level, Within: true, Kind: KindBinomial}
 }
 
 // Count is a count of events with its Poisson interval at Level (the
@@ -102,5 +102,5 @@ func Count(k int64) Interval {
 	}
 	k1 := kf + 1
 	hi := k1 * math.Pow(1-1/(9*k1)+z/(3*math.Sqrt(k1)), 3)
-	return Interval{N: 1, Median: kf, Lo: max(0, lo), Hi: hi, Confidence: Level, Within: true}
+	return Interval{N: 1, Median: kf, Lo: max(0, lo), Hi: hi, Confidence: Level, Within: true, Kind: KindPoisson}
 }

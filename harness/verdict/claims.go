@@ -551,7 +551,7 @@ func bracketed(iv stats.Interval, reps []*Run, twin string) stats.Interval {
 	if len(reps) == 1 && iv.Hi > iv.Lo {
 		// One run's bracket: an interval within the run, not a spread
 		// between runs.
-		iv.Within = true
+		iv.Within, iv.Kind = true, stats.KindBracket
 	}
 	return iv
 }
