@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/internal/bitset"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/eda/orderends"
@@ -75,7 +76,12 @@ func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on fu
 // Run consumes until ctx ends. One worker: on needs no locking, and the
 // harness's one shard of the end-to-end recorder is written by one goroutine.
 func (o *Observer) Run(ctx context.Context) error {
-	return o.sub.Run(ctx, o.handle)
+	acct := cpubill.From(ctx).Account(cpubill.Completion)
+	return o.sub.Run(ctx, func(e orderends.End) error {
+		sp := acct.Start()
+		defer sp.End()
+		return o.handle(e)
+	})
 }
 
 // Subscribed is closed once Run's first subscription is in place.

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/targets/api/orderpb"
@@ -121,9 +122,15 @@ func (p *Prober) probe(ctx context.Context, id string, replied time.Time) {
 	defer cancel()
 	tick := time.NewTicker(p.poll)
 	defer tick.Stop()
+	acct := cpubill.From(ctx).Account(cpubill.Staleness)
 	for first := true; ; first = false {
 		sent := time.Now()
+		// One span per read, not per probe: a probe waits between reads,
+		// and a goroutine locked to its thread through that would hold a
+		// thread of its own.
+		sp := acct.Start()
 		o, err := p.client.GetOrder(ctx, &orderpb.GetOrderRequest{OrderId: id})
+		sp.End()
 		if err == nil && o.GetStatus() == orderpb.OrderStatus_COMPLETED {
 			// The read that first saw it was sent at `sent`: the order was
 			// complete by then, at the latest.
