@@ -174,9 +174,15 @@ bench: build deps
 bench-full:
 	$(MAKE) --no-print-directory bench REPEAT=3
 
+# The harness's observers each have a per-tick benchmark (issue 21): the
+# completion consumer (harness/completion), the backlog sampler and its
+# scrapes (harness/lag), the staleness probe, the interval logs
+# (harness/output), the live metrics (harness/runner), and the span that
+# bills them (harness/cpubill).
 .PHONY: bench-micro
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./harness/runner ./internal/precise ./targets/workflow ./targets/rr
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./harness/runner ./internal/precise ./targets/workflow ./targets/rr \
+		./harness/cpubill ./harness/completion ./harness/lag ./harness/staleness ./harness/output
 
 # The CI gate: a 20 s smoke run of both twins (about 1.5 minutes with
 # start-up and drain), then the run checked against gates/ci.yaml, with a

@@ -64,8 +64,17 @@ func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on fu
 	if log == nil {
 		log = slog.Default()
 	}
+	// Each end's decoding and accounting is timed as the completion
+	// consumer's CPU; the broker client's frame reading and the ack are not
+	// on the handler's goroutine and stay in the load's remainder.
+	acct := cpubill.From(ctx).Account(cpubill.Completion)
+	timed := func(handle func() error) error {
+		sp := acct.Start()
+		defer sp.End()
+		return handle()
+	}
 	sub, err := orderends.Subscribe(ctx, orderends.Config{Twin: cfg, Queue: QueueName(cfg),
-		ConnectionName: "edabench/harness/" + run, Logger: log})
+		ConnectionName: "edabench/harness/" + run, Logger: log, Timed: timed})
 	if err != nil {
 		return nil, fmt.Errorf("completion observer: %w", err)
 	}
@@ -76,12 +85,7 @@ func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on fu
 // Run consumes until ctx ends. One worker: on needs no locking, and the
 // harness's one shard of the end-to-end recorder is written by one goroutine.
 func (o *Observer) Run(ctx context.Context) error {
-	acct := cpubill.From(ctx).Account(cpubill.Completion)
-	return o.sub.Run(ctx, func(e orderends.End) error {
-		sp := acct.Start()
-		defer sp.End()
-		return o.handle(e)
-	})
+	return o.sub.Run(ctx, o.handle)
 }
 
 // Subscribed is closed once Run's first subscription is in place.

@@ -33,7 +33,7 @@ func (r *readSide) GetOrder(_ context.Context, req *orderpb.GetOrderRequest) (*o
 	return &orderpb.Order{OrderId: req.GetOrderId(), Status: st}, nil
 }
 
-func serve(t *testing.T, rs *readSide) string {
+func serve(t testing.TB, rs *readSide) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -101,5 +101,25 @@ func TestSampling(t *testing.T) {
 	}
 	if _, err := New(context.Background(), "192.0.2.1:80", "x"); err == nil {
 		t.Fatal("a non-loopback gateway was accepted")
+	}
+}
+
+// BenchmarkProbeRead is one probe of an order already consistent: a
+// GetOrder on loopback and its recording (for `make bench-micro`, issue
+// 21). The read side answering is in the same process, so ns/op and the
+// allocations include the server's side of the call; the probe's own is
+// about half.
+func BenchmarkProbeRead(b *testing.B) {
+	rs := &readSide{placed: map[string]time.Time{}}
+	p, err := New(context.Background(), serve(b, rs), "staleness", WithEvery(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	replied := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		p.probe(ctx, "order-1", replied)
 	}
 }
