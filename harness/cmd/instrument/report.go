@@ -37,6 +37,7 @@ type report struct {
 	Ceiling   []*ceilingReport    `json:"ceiling,omitempty"`
 	Soak      *soakReport         `json:"soak,omitempty"`
 	Suite     *suiteReport        `json:"suite,omitempty"`
+	Floor     *floorReport        `json:"floor,omitempty"`
 	Errors    map[string]string   `json:"errors,omitempty"`
 }
 
@@ -137,6 +138,9 @@ func (r *report) markdown() string {
 	}
 	if s := r.Suite; s != nil {
 		p("### 5. Suite time\n\n`make bench`: %s (exit %d). Goal, at most %v: %s.\n\n", (time.Duration(s.Seconds) * time.Second).String(), s.ExitCode, goalSuite, verdict(s.ExitCode == 0 && s.Seconds <= goalSuite.Seconds()))
+	}
+	if r.Floor != nil {
+		p("%s", floorMarkdown(r.Floor))
 	}
 	if len(r.Errors) > 0 {
 		p("### Errors\n\n")
