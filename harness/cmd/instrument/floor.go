@@ -44,6 +44,10 @@ type floorReport struct {
 	Duration string       `json:"duration"`
 	Rows     []floorRow   `json:"rows"`
 	Ratios   []floorRatio `json:"ratios"`
+	// LoadBefore and LoadAfter are the machine's load average around the
+	// runs: CPU per request is read on a shared machine too.
+	LoadBefore string `json:"load_avg_before"`
+	LoadAfter  string `json:"load_avg_after"`
 }
 
 // floor drives one RR twin with the bare client and edabench, in turn, at
@@ -59,7 +63,8 @@ func (s *session) floor(ctx context.Context) (*floorReport, error) {
 		return nil, err
 	}
 	defer tw.stop(ctx)
-	rep := &floorReport{Duration: s.cfg.floorDur.String()}
+	rep := &floorReport{Duration: s.cfg.floorDur.String(), LoadBefore: loadAverage()}
+	defer func() { rep.LoadAfter = loadAverage() }()
 	for _, rate := range s.cfg.floorRates {
 		for _, tool := range []string{"bare", "edabench"} {
 			row := s.floorRun(ctx, tw, bare, tool, rate)
@@ -176,7 +181,7 @@ func floorMarkdown(f *floorReport) string {
 		p("| %s | %.0f | %.1f | %.3f | %s | %.2f | %.2f | %.2f%% |\n", r.Tool, r.OfferedRPS, r.Result.AchievedRPS(), r.CPUPer1k, obs,
 			r.Result.P50Ms, r.Result.P99Ms, 100*r.Result.ErrorRate())
 	}
-	p("\nCPU is each process's own (rusage at exit), start-up and exit included, over the requests it sent. The bare client keeps only a latency slice; edabench runs with its live metrics on, the staleness probe and the interval logs (the RR twin has no completion consumer, backlog sampler or scrapes).\n\n")
+	p("\nLoad average before / after: %s / %s. CPU is each process's own (rusage at exit), start-up and exit included, over the requests it sent. The bare client keeps only a latency slice; edabench runs with its live metrics on, the staleness probe and the interval logs (the RR twin has no completion consumer, backlog sampler or scrapes).\n\n", f.LoadBefore, f.LoadAfter)
 	for _, r := range f.Rows {
 		if r.Bill != nil && r.Err == "" {
 			p("- edabench at %.0f/s, its own split per 1k requests: %s.\n", r.OfferedRPS, billLine(r.Bill))
