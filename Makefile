@@ -30,7 +30,7 @@ help:
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make kafka         fetch Apache Kafka's jars for the private Kafka node (brokerctl up --broker kafka)"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
-	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time"
+	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time, the floor (a bare grpc-go client)"
 
 build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target

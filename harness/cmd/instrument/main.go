@@ -67,6 +67,7 @@ type config struct {
 	fidVUs, fidMaxVUs   int
 	probeDur, rampDur   time.Duration
 	probePublishers     int
+	pairs               int
 	brokers             []string
 	soakDur, soakWarmup time.Duration
 	soakEvery           time.Duration
@@ -100,6 +101,7 @@ func parseFlags(args []string) (config, error) {
 	probeDur := fs.Duration("probe-duration", 0, "part 3: the broker probe (default 30s, scaled)")
 	rampDur := fs.Duration("ramp-duration", 0, "part 3: the EDA twin's capacity ramp, all steps (default the capacity scenario's 5m20s, scaled; it stops at the first step the twin does not keep up with)")
 	brokers := fs.String("brokers", strings.Join(brokernodes.Builtin().Names(), ","), "part 3: the backbones measured side by side, in this order, comma separated")
+	fs.IntVar(&c.pairs, "pairs", 5, "part 3: probe-and-ramp pairs per backbone, interleaved (the order alternates), for the share's interval; 1 for a single reading")
 	fs.IntVar(&c.probePublishers, "probe-publishers", 64, "part 3: concurrent publishers of the probe (the twin's prefetch: one publish per handler in flight)")
 	soak := fs.Duration("soak", 0, "part 4: each soak (default 20m, or $SOAK, scaled)")
 	soakWarmup := fs.Duration("soak-warmup", 0, "part 4: growth counts from this point (default 1m, scaled)")
@@ -126,6 +128,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	if c.floorRates, err = parseRates(*floorRates); err != nil {
 		return c, fmt.Errorf("--floor-rates: %w", err)
+	}
+	if c.pairs < 1 || c.pairs > 20 {
+		return c, fmt.Errorf("--pairs %d: want 1 to 20 (each pair is a probe and a ramp of up to --ramp-duration)", c.pairs)
 	}
 	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
 		return c, fmt.Errorf("--soak-twin %q: want rr or eda", c.soakTwin)
@@ -307,7 +312,7 @@ func (c config) settings() map[string]string {
 	return map[string]string{
 		"rates": fmt.Sprint(c.rates), "gen_duration": c.genDur.String(), "search_duration": c.searchDur.String(),
 		"search_budget": c.searchBudget.String(), "fidelity": fmt.Sprintf("%v/s for %v, freeze %v at %v", c.fidRate, c.fidDur, c.freezeFor, c.freezeAt),
-		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(), "brokers": strings.Join(c.brokers, ","),
+		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(), "pairs": fmt.Sprint(c.pairs), "brokers": strings.Join(c.brokers, ","),
 		"soak": fmt.Sprintf("%v at %v/s against %s, RSS every %v, growth after %v", c.soakDur, c.soakRate, c.soakTwin, c.soakEvery, c.soakWarmup),
 		"cost": c.cost, "floor": fmt.Sprintf("%v/s for %v each", c.floorRates, c.floorDur),
 	}
