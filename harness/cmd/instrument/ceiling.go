@@ -224,9 +224,9 @@ func (s *session) ceilingOn(ctx context.Context, broker string) (*ceilingReport,
 }
 
 // sharePair is the n-th probe and capacity ramp; the even ones ramp first.
-func (s *session) sharePair(ctx context.Context, pc brokerprobe.Config, deliveries, n int) (sharePair, error) {
-	pair := sharePair{N: n, LoadBefore: loadAverage(), RampFirst: n%2 == 0}
-	defer func() { pair.LoadAfter = loadAverage() }()
+func (s *session) sharePair(ctx context.Context, pc brokerprobe.Config, deliveries, n int) (pair sharePair, err error) {
+	pair = sharePair{N: n, LoadBefore: loadAverage(), RampFirst: n%2 == 0}
+	defer func() { pair.LoadAfter = loadAverage() }() // on the named result: set on every way out
 	steps := []func() error{
 		func() (err error) { pair.Probe, err = s.probe(ctx, pc); return },
 		func() error { return s.ramp(ctx, pc.Driver, &pair) },
