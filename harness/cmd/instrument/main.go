@@ -116,24 +116,9 @@ func parseFlags(args []string) (config, error) {
 	if *scale <= 0 {
 		return c, fmt.Errorf("--scale %v: want a positive factor", *scale)
 	}
-	var err error
-	if c.parts, err = parseParts(*parts); err != nil {
+	err := c.parseLists(*parts, *rates, *brokers, *floorRates)
+	if err != nil {
 		return c, err
-	}
-	if c.rates, err = parseRates(*rates); err != nil {
-		return c, err
-	}
-	if c.brokers, err = parseBrokers(*brokers); err != nil {
-		return c, err
-	}
-	if c.floorRates, err = parseRates(*floorRates); err != nil {
-		return c, fmt.Errorf("--floor-rates: %w", err)
-	}
-	if c.pairs < 1 || c.pairs > 20 {
-		return c, fmt.Errorf("--pairs %d: want 1 to 20 (each pair is a probe and a ramp of up to --ramp-duration)", c.pairs)
-	}
-	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
-		return c, fmt.Errorf("--soak-twin %q: want rr or eda", c.soakTwin)
 	}
 	soakDefault := 20 * time.Minute
 	if s := os.Getenv("SOAK"); s != "" {
@@ -160,6 +145,30 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("--freeze-at %v + --freeze-for %v must end inside the %v fidelity run", c.freezeAt, c.freezeFor, c.fidDur)
 	}
 	return c, nil
+}
+
+// parseLists reads the list flags and checks the choices.
+func (c *config) parseLists(parts, rates, brokers, floorRates string) error {
+	var err error
+	if c.parts, err = parseParts(parts); err != nil {
+		return err
+	}
+	if c.rates, err = parseRates(rates); err != nil {
+		return err
+	}
+	if c.brokers, err = parseBrokers(brokers); err != nil {
+		return err
+	}
+	if c.floorRates, err = parseRates(floorRates); err != nil {
+		return fmt.Errorf("--floor-rates: %w", err)
+	}
+	if c.pairs < 1 || c.pairs > 20 {
+		return fmt.Errorf("--pairs %d: want 1 to 20 (each pair is a probe and a ramp of up to --ramp-duration)", c.pairs)
+	}
+	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
+		return fmt.Errorf("--soak-twin %q: want rr or eda", c.soakTwin)
+	}
+	return nil
 }
 
 func parseParts(s string) ([]int, error) {

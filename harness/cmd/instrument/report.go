@@ -75,31 +75,7 @@ func (r *report) markdown() string {
 	}
 	p("\n\n")
 	if g := r.Generator; g != nil {
-		p("### 1. Generator cost against ghz (RR twin, %s per rate)\n\n", g.Duration)
-		p("| tool | offered/s | achieved/s | CPU s / 1k req | peak RSS MiB | p50 ms | p99 ms | errors | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
-		for _, row := range append(slices.Clone(g.Rows), g.Search...) {
-			if row.Err != "" {
-				p("| %s | %.0f | error: %s |||||||\n", row.Tool, row.OfferedRPS, oneLine(row.Err))
-				continue
-			}
-			own := ""
-			if row.OwnCPUPer1k > 0 {
-				own = fmt.Sprintf(" (%.3f during load)", row.OwnCPUPer1k)
-			}
-			p("| %s | %.0f | %.1f | %.3f%s | %.0f | %.2f | %.2f | %.2f%% | %v |\n", row.Tool, row.OfferedRPS, row.AchievedRPS, row.CPUPer1k, own,
-				row.PeakRSSMiB, row.Result.P50Ms, row.Result.P99Ms, 100*row.Result.ErrorRate(), row.Held)
-		}
-		p("\nHighest sustained rate (achieved >= 95%% of offered, errors <= 1%%): ghz %.0f/s, edabench %.0f/s.\n", g.Highest["ghz"], g.Highest["edabench"])
-		cheaper, rows := true, 0
-		for _, rate := range rateSet(g.Rows) {
-			e, gz := findRow(g.Rows, "edabench", rate), findRow(g.Rows, "ghz", rate)
-			if e != nil && gz != nil && e.Err == "" && gz.Err == "" {
-				rows++
-				cheaper = cheaper && e.CPUPer1k <= gz.CPUPer1k
-			}
-		}
-		p("Goal, CPU per request no more than ghz's at every rate: %s. Goal, sustains at least ghz's highest rate: %s.\n\n",
-			verdict(rows > 0 && cheaper), verdict(g.Highest["edabench"] >= g.Highest["ghz"] && g.Highest["ghz"] > 0))
+		p("%s", generatorMarkdown(g))
 	}
 	if f := r.Fidelity; f != nil {
 		p("### 2. Latency fidelity: the RR gateway frozen %.1f s in a %.0f s run at %.0f/s\n\n", f.FreezeS, f.RunS, f.Rate)
@@ -148,6 +124,38 @@ func (r *report) markdown() string {
 			p("- %s: %s\n", k, oneLine(r.Errors[k]))
 		}
 	}
+	return b.String()
+}
+
+// generatorMarkdown is part 1's table and goals.
+func generatorMarkdown(g *generatorReport) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("### 1. Generator cost against ghz (RR twin, %s per rate)\n\n", g.Duration)
+	p("| tool | offered/s | achieved/s | CPU s / 1k req | peak RSS MiB | p50 ms | p99 ms | errors | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, row := range append(slices.Clone(g.Rows), g.Search...) {
+		if row.Err != "" {
+			p("| %s | %.0f | error: %s |||||||\n", row.Tool, row.OfferedRPS, oneLine(row.Err))
+			continue
+		}
+		own := ""
+		if row.OwnCPUPer1k > 0 {
+			own = fmt.Sprintf(" (%.3f during load)", row.OwnCPUPer1k)
+		}
+		p("| %s | %.0f | %.1f | %.3f%s | %.0f | %.2f | %.2f | %.2f%% | %v |\n", row.Tool, row.OfferedRPS, row.AchievedRPS, row.CPUPer1k, own,
+			row.PeakRSSMiB, row.Result.P50Ms, row.Result.P99Ms, 100*row.Result.ErrorRate(), row.Held)
+	}
+	p("\nHighest sustained rate (achieved >= 95%% of offered, errors <= 1%%): ghz %.0f/s, edabench %.0f/s.\n", g.Highest["ghz"], g.Highest["edabench"])
+	cheaper, rows := true, 0
+	for _, rate := range rateSet(g.Rows) {
+		e, gz := findRow(g.Rows, "edabench", rate), findRow(g.Rows, "ghz", rate)
+		if e != nil && gz != nil && e.Err == "" && gz.Err == "" {
+			rows++
+			cheaper = cheaper && e.CPUPer1k <= gz.CPUPer1k
+		}
+	}
+	p("Goal, CPU per request no more than ghz's at every rate: %s. Goal, sustains at least ghz's highest rate: %s.\n\n",
+		verdict(rows > 0 && cheaper), verdict(g.Highest["edabench"] >= g.Highest["ghz"] && g.Highest["ghz"] > 0))
 	return b.String()
 }
 
