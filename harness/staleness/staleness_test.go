@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/edabench/edabench/harness/cpubill"
+
 	"github.com/edabench/edabench/targets/api/orderpb"
 )
 
@@ -107,19 +109,34 @@ func TestSampling(t *testing.T) {
 // BenchmarkProbeRead is one probe of an order already consistent: a
 // GetOrder on loopback and its recording (for `make bench-micro`, issue
 // 21). The read side answering is in the same process, so ns/op and the
-// allocations include the server's side of the call; the probe's own is
-// about half.
+// allocations include the server's side of the call. "billed" times each
+// read in a cpubill span, as a run does: the difference is what locking
+// the thread through a blocking call costs (cpu-ns/op: the process's CPU
+// per read, both sides).
 func BenchmarkProbeRead(b *testing.B) {
-	rs := &readSide{placed: map[string]time.Time{}}
-	p, err := New(context.Background(), serve(b, rs), "staleness", WithEvery(0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	ctx := context.Background()
-	replied := time.Now()
-	b.ReportAllocs()
-	for b.Loop() {
-		p.probe(ctx, "order-1", replied)
+	for _, bc := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"unbilled", context.Background()},
+		{"billed", cpubill.NewContext(context.Background(), cpubill.New())},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			rs := &readSide{placed: map[string]time.Time{}}
+			p, err := New(bc.ctx, serve(b, rs), "staleness", WithEvery(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			replied := time.Now()
+			b.ReportAllocs()
+			before := cpubill.From(bc.ctx).Read().Process
+			for b.Loop() {
+				p.probe(bc.ctx, "order-1", replied)
+			}
+			// The process's CPU (both sides of the call), not wall time:
+			// what a span adds to the machine's work.
+			b.ReportMetric(float64(cpubill.From(bc.ctx).Read().Process-before)/float64(b.N), "cpu-ns/op")
+		})
 	}
 }
