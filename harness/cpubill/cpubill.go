@@ -38,7 +38,8 @@ const (
 	Backlog = "backlog_sampler"
 	// Scrapes are the services' /metrics scrapes of each sampler tick.
 	Scrapes = "scrapes"
-	// Staleness is the staleness probe's reads of the order read side.
+	// Staleness is the staleness probe's reads of the order read side:
+	// each one's encoding and decoding (see harness/staleness).
 	Staleness = "staleness_probe"
 	// IntervalLogs are the .hlog interval logs, written each second.
 	IntervalLogs = "interval_logs"
