@@ -30,7 +30,7 @@ help:
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make kafka         fetch Apache Kafka's jars for the private Kafka node (brokerctl up --broker kafka)"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
-	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time"
+	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time, the floor (a bare grpc-go client)"
 
 build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target
@@ -177,9 +177,15 @@ bench: build deps
 bench-full:
 	$(MAKE) --no-print-directory bench REPEAT=3
 
+# The harness's observers each have a per-tick benchmark (issue 21): the
+# completion consumer (harness/completion), the backlog sampler and its
+# scrapes (harness/lag), the staleness probe, the interval logs
+# (harness/output), the live metrics (harness/runner), and the span that
+# bills them (harness/cpubill).
 .PHONY: bench-micro
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./harness/runner ./internal/precise ./targets/workflow ./targets/rr
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./harness/runner ./internal/precise ./targets/workflow ./targets/rr \
+		./harness/cpubill ./harness/completion ./harness/lag ./harness/staleness ./harness/output
 
 # The CI gate: a 20 s smoke run of both twins (about 1.5 minutes with
 # start-up and drain), then the run checked against gates/ci.yaml, with a
