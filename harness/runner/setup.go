@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -23,6 +24,9 @@ func (t *twinRun) setUp() error {
 	o, sc := t.r.o, t.r.o.Scenario
 	if o.Target != "" && len(sc.Faults) > 0 {
 		return fmt.Errorf("%w: the scenario injects faults, which needs the twin started by edabench, not --target", ErrInvalid)
+	}
+	if o.Target != "" && !sc.NetworkProfile().IsZero() {
+		return fmt.Errorf("%w: network %s puts a proxy on every hop, which needs the twin started by edabench: drop --target, or run with --network loopback", ErrInvalid, sc.NetworkProfile().Name)
 	}
 	t.env.edaCfg = t.edaConfig()
 	release := t.r.claimTopology(t.ctx, t.name, t.env.edaCfg) // before anything is declared
@@ -68,6 +72,10 @@ func (r *Runner) brokerURL() string {
 	return r.o.BrokerURL
 }
 
+// GeneratorHop names the proxy between the load generator and the
+// gateway, placed when a network profile is on.
+const GeneratorHop = "generator"
+
 // launch starts the twin's services (behind proxies when a fault degrades
 // a hop), publishes them for Prometheus, arms the faults and watches every
 // service.
@@ -75,8 +83,12 @@ func (t *twinRun) launch() error {
 	o, sc, r := t.r.o, t.r.o.Scenario, t.r
 	fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s, %d steps)...\n", t.name, sc.Topology, sc.StepCount())
 	var proxies *hops.Set
-	if fault.NeedsProxies(sc.Faults) {
+	network := sc.NetworkProfile()
+	if fault.NeedsProxies(sc.Faults) || !network.IsZero() {
 		proxies = hops.New(t.log)
+		if err := proxies.SetBase(network.Degradation()); err != nil {
+			return fmt.Errorf("network %s: %w", network.Name, err)
+		}
 		// Closed after the twin stopped (undone last first), so no service
 		// sees its hop vanish while it still runs.
 		t.onExit(func(ctx context.Context) {
@@ -91,6 +103,13 @@ func (t *twinRun) launch() error {
 		return err
 	}
 	t.env.tw, t.env.gateway = tw, tw.GatewayAddr()
+	if !network.IsZero() {
+		// The generator is a host of its own too: its link to the gateway
+		// carries the profile like every other hop.
+		if t.env.gateway, err = proxies.Add(GeneratorHop, tw.GatewayAddr()); err != nil {
+			return errors.Join(err, tw.Stop(context.WithoutCancel(t.ctx)))
+		}
+	}
 	rmSD, err := launch.WriteFileSDGroups(launch.FileSDDir(), t.name, tw.FileSDGroups(r.sdLabels()))
 	if err != nil {
 		t.log.Warn("file SD for the services", "err", err)
