@@ -174,8 +174,8 @@ func (s *Scenario) Validate() error {
 	if strings.TrimSpace(s.Name) == "" {
 		add("name", "missing; name the scenario (it labels the results)")
 	}
-	if s.Arrival != load.Uniform && s.Arrival != load.Poisson {
-		add("arrival", "%q is not allowed; use uniform or poisson", s.Arrival)
+	if load.CheckArrival(s.Arrival) != nil {
+		add("arrival", "%q is not allowed; use uniform, poisson or on-off (bursts at 4x the rate a quarter of each second)", s.Arrival)
 	}
 	switch shapes := btoi(len(s.Stages) > 0) + btoi(s.Ramp != nil) + btoi(s.Search != nil); {
 	case shapes == 0:

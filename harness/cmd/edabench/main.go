@@ -162,7 +162,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.deployment, "deployment", "", "shared (every process competes for the cores) or isolated (each tier, generator, every service and the broker, capped at its CPU budget with a cgroup, as on separate hosts; needs root and a cgroup cpu controller) (default: the scenario's deployment key, else shared)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
-	fs.StringVar(&o.arrival, "arrival", "", "override the scenario's arrival process: uniform (requests evenly spaced, as k6's constant-arrival-rate and wrk2 send them) or poisson (exponential gaps, as independent users)")
+	fs.StringVar(&o.arrival, "arrival", "", "override the scenario's arrival process: uniform (requests evenly spaced, as k6's constant-arrival-rate and wrk2 send them) poisson (exponential gaps, as independent users) or on-off (the same mean rate in bursts: Poisson at 4x the rate for the first 250 ms of every second, nothing for the rest)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
 	fs.IntVar(&o.repeat, "repeat", 1, fmt.Sprintf("run the scenario N times (1 to %d), each repetition with its own seed (--seed, --seed+1, ...) and run folder and the twins in the same order in each (rr, eda, hybrid, rr, eda, hybrid, ...), so a drifting machine hurts every twin alike; edabench verdict reads them together", maxRepeat))
@@ -350,8 +350,8 @@ func (o *runOpts) check() ([]string, *scenario.Scenario, slog.Level, error) {
 		// The same process on both sides of a comparison: EDA's end-to-end
 		// latency moves with burstiness alone (docs/verdict.md).
 		a := load.Arrival(o.arrival)
-		if a != load.Uniform && a != load.Poisson {
-			return nil, nil, 0, fmt.Errorf("--arrival %q: want %s or %s", o.arrival, load.Uniform, load.Poisson)
+		if err := load.CheckArrival(a); err != nil {
+			return nil, nil, 0, fmt.Errorf("--arrival: %w", err)
 		}
 		sc.Arrival = a
 	}
