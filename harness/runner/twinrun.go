@@ -47,6 +47,9 @@ type twinRun struct {
 	stopTicker func()
 	stopMeter  context.CancelFunc
 
+	// cpuBudgets are the tiers' cgroup caps (isolated deployment).
+	cpuBudgets map[string]float64
+
 	out     executor.Outcome
 	loadErr error
 	loadEnd time.Time
