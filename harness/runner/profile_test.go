@@ -35,14 +35,17 @@ steps: 2
 network: datacenter
 deployment: isolated
 `)
+	listening := listeners(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	held := make(chan []string, 1)
+	var during int
 	go func() {
 		// Interrupt once the groups are in place and the load has begun.
 		for i := 0; i < 300; i++ {
 			time.Sleep(100 * time.Millisecond)
 			if g := isolate.Groups(h, os.Getpid()); len(g) > 0 && i > 30 {
+				during = listeners(t)
 				held <- g
 				cancel()
 				return
@@ -57,6 +60,12 @@ deployment: isolated
 	}
 	if left := isolate.Groups(h, os.Getpid()); len(left) > 0 {
 		t.Errorf("cgroups left after the interrupted run: %v", left)
+	}
+	if during < listening+3 {
+		t.Errorf("%d sockets listening during the run, %d before: want the proxies of payment, inventory and the generator's hop", during, listening)
+	}
+	if now := listeners(t); now > listening {
+		t.Errorf("%d sockets listening in the harness after the run, %d before: proxies left behind", now, listening)
 	}
 	if after, _ := os.ReadFile("/proc/self/cgroup"); string(after) != string(before) {
 		t.Errorf("the harness is in %q after the run, was in %q", after, before)
@@ -73,4 +82,27 @@ deployment: isolated
 		t.Errorf("summary.json does not record the network profile")
 	}
 	checkSchema(t, dir)
+}
+
+// listeners counts this process's listening TCP sockets: the hops' proxies
+// are among them while a twin runs.
+func listeners(t *testing.T) int {
+	t.Helper()
+	inodes := map[string]bool{}
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	n := 0
+	for _, f := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
+		b, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			if fs := strings.Fields(line); len(fs) > 9 && fs[3] == "0A" && inodes[fs[9]] {
+				n++
+			}
+		}
+	}
+	return n
 }
