@@ -589,7 +589,11 @@ func (r *run) faultRows() []faultRow {
 // verdict.md gives it, the deciding figures as median [interval] (n,
 // coverage), and the runs, this one marked.
 func (r *run) cellView(c verdictCell) cellView {
-	cv := cellView{Backbone: c.Backbone, Status: c.Status, Class: statusClass(c.Status), Evidence: c.Evidence, Conditions: c.Conditions}
+	col := c.Backbone
+	if c.Profile != "" {
+		col += " · " + c.Profile
+	}
+	cv := cellView{Backbone: col, Status: c.Status, Class: statusClass(c.Status), Evidence: c.Evidence, Conditions: c.Conditions}
 	if cv.Status == "" {
 		cv.Status = "no status"
 	}
@@ -638,6 +642,9 @@ func (r *run) verdictView() *verdictView {
 		label := b.Name
 		if len(b.Versions) > 0 {
 			label += " " + strings.Join(b.Versions, ", ")
+		}
+		if b.Profile != "" {
+			label += " · " + b.Profile
 		}
 		v.Backbones = append(v.Backbones, label)
 	}
