@@ -22,7 +22,9 @@ all: build
 help:
 	@echo "make bench         the standard suite on both backbones (BROKERS=rabbitmq,kafka; RR's scenarios once), the verdict as claim x backbone,"
 	@echo "                   a report per run: under 20 minutes on 2 cores (REPEAT=N repeats each scenario; BROKERS=rabbitmq for one)"
-	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones)"
+	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones),"
+	@echo "                   then bench-profiles into the same folder (PROFILES=\"datacenter/shared loopback/isolated datacenter/isolated\"; PROFILES= skips)"
+	@echo "make bench-profiles  the profile-dependent claims (1, 2, 3, 4, 8, 9) under each NETWORK/DEPLOYMENT of PROFILES, and the verdict"
 	@echo "make test          go vet and every test (starts the private RabbitMQ node itself)"
 	@echo "make gate-ci       a 20 s smoke run of both twins, checked against gates/ci.yaml (JUnit in results/ci)"
 	@echo "make build         bin/target, bin/brokerctl and bin/edabench"
@@ -172,10 +174,39 @@ bench: build deps
 
 # The suite with three repetitions of every scenario (about 30 minutes on 2
 # cores per backbone, about 50 for both): the verdict's intervals then have
-# n=3 (coverage 75% each).
+# n=3 (coverage 75% each); then the deployment profiles (bench-profiles)
+# into the same folder, and one verdict over it all: a matrix column per
+# backbone and profile. PROFILES= (empty) skips the profiles.
 .PHONY: bench-full
 bench-full:
-	$(MAKE) --no-print-directory bench REPEAT=3
+	$(MAKE) --no-print-directory bench REPEAT=3 BENCH_DIR=$(BENCH_DIR)
+	$(if $(strip $(PROFILES)),$(MAKE) --no-print-directory bench-profiles REPEAT=3 BENCH_DIR=$(BENCH_DIR))
+
+# Deployment profiles (docs/verdict.md, "Deployment profiles"): the claims
+# that turn on the network and the CPUs, 1 and 8 (smoke), 2 (the chains),
+# 3 (ramp), 4 (spike) and 9 (slowed step), again under each of PROFILES,
+# NETWORK/DEPLOYMENT pairs (loopback/shared is the standard suite's own),
+# each scenario with its own arrival process (Poisson but for the
+# cross-check's uniform; edabench run --arrival on-off for bursts), into
+# BENCH_DIR, then the verdict over the folder. Isolated needs root and a
+# cgroup cpu controller (it says so and stops otherwise). Each profile costs
+# about what the suite's matching scenarios do (about 15 minutes per
+# profile and backbone at REPEAT=1 on 2 cores).
+PROFILES ?= datacenter/shared loopback/isolated datacenter/isolated
+profile-flags = --network $$(echo $$p | cut -d/ -f1) --deployment $$(echo $$p | cut -d/ -f2)
+.PHONY: bench-profiles
+bench-profiles: build deps
+	@test -n "$(strip $(PROFILES))" || { echo "make bench-profiles: PROFILES is empty: give NETWORK/DEPLOYMENT pairs, e.g. PROFILES=datacenter/isolated" >&2; exit 2; }
+	$(if $(filter kafka,$(BENCH_BROKERS)),$(BIN)/brokerctl up --broker kafka)
+	for p in $(PROFILES); do \
+	  $(call per-broker,--twin both --scenario smoke --duration 20s $(profile-flags)); \
+	  for n in 1 2 3 4; do $(BIN)/edabench run --twin rr --scenario chain --steps $$n --duration 10s --repeat $(REPEAT) $(profile-flags) --out $(BENCH_DIR) || exit $$?; done; \
+	  $(call per-broker,--twin both --scenario spike $(profile-flags)); \
+	  $(call per-broker,--twin both --scenario ramp $(profile-flags)); \
+	  $(call per-broker,--twin both --scenario failure-slow-step --duration 30s $(profile-flags)); \
+	done
+	$(BIN)/edabench verdict --out $(BENCH_DIR) $(BENCH_DIR)
+	@echo "bench-profiles: verdict $(BENCH_DIR)/verdict.md (claim x backbone x profile: $(PROFILES))"
 
 # The harness's observers each have a per-tick benchmark (issue 21): the
 # completion consumer (harness/completion), the backlog sampler and its

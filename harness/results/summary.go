@@ -121,6 +121,9 @@ type TwinResult struct {
 	// Within is the whole run's within-run latency intervals (see
 	// LatencyWithin); nil in summaries written before them.
 	Within *LatencyWithin `json:"within_run,omitempty"`
+	// CPUBudgets are the cores each tier was capped at (generator, each
+	// service, broker) when the deployment was isolated; nil when shared.
+	CPUBudgets map[string]float64 `json:"cpu_budgets,omitempty"`
 }
 
 // LagStats is summary.json's lag object: what harness/lag's Analyze makes

@@ -35,6 +35,7 @@ func (t *twinRun) collect() {
 		res.Lag = lag.Analyze(t.env.sampler.Samples(), t.loadEnd)
 	}
 	t.fillUsage()
+	res.CPUBudgets = t.cpuBudgets
 	res.Host = t.tk.hostStats(t.log)
 	stale := st.stale.Close()
 	res.Staleness = &stale

@@ -51,6 +51,9 @@ type twinRun struct {
 	// bill: the meter's, so its split adds up to the harness's usage.
 	billFrom, billTo cpubill.Reading
 
+	// cpuBudgets are the tiers' cgroup caps (isolated deployment).
+	cpuBudgets map[string]float64
+
 	out     executor.Outcome
 	loadErr error
 	loadEnd time.Time
