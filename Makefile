@@ -43,8 +43,9 @@ install:
 
 # Installs Debian's rabbitmq-server when missing, then starts the private
 # node, so the tests that need a broker find one fast; fetches Kafka's jars
-# (make kafka: about 10 s and 45 MB the first time, nothing after).
-deps: kafka
+# (make kafka: about 10 s and 45 MB the first time, nothing after); builds
+# nats-server (make nats: about a minute the first time, nothing after).
+deps: kafka nats
 	$(GO) run ./harness/cmd/brokerctl up
 
 # Apache Kafka for the private Kafka node (harness/kafkanode, `brokerctl up
@@ -61,6 +62,22 @@ KAFKA_VERSION := 4.4.0
 KAFKA_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/edabench/kafka
 KAFKA_LIBS    := $(KAFKA_CACHE)/$(KAFKA_VERSION)/libs
 KAFKA_POM_SUM  = $(firstword $(shell sha256sum deploy/kafka/pom.xml))
+
+# nats-server for the private NATS node (harness/natsnode, `brokerctl up
+# --broker nats`), built from the Go module proxy with go install into
+# NATS_CACHE/NATS_VERSION/bin, where the node looks by default (keep
+# NATS_VERSION equal to natsnode.Version; a test checks). Idempotent: the
+# binary is rebuilt only when it is missing or reports another version.
+NATS_VERSION := v2.15.3
+NATS_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/edabench/nats
+NATS_BIN     := $(NATS_CACHE)/$(NATS_VERSION)/bin
+
+.PHONY: nats
+nats:
+	@"$(NATS_BIN)/nats-server" --version 2>/dev/null | grep -qx "nats-server: $(NATS_VERSION)" || { \
+		echo "building nats-server $(NATS_VERSION) into $(NATS_BIN)" && \
+		GOBIN="$(NATS_BIN)" GOFLAGS=-buildvcs=false $(GO) install github.com/nats-io/nats-server/v2@$(NATS_VERSION); } || \
+		{ echo "make nats: building nats-server $(NATS_VERSION) failed (see above)" >&2; exit 1; }
 
 .PHONY: java kafka
 
