@@ -40,8 +40,8 @@ func TestConfigDefaults(t *testing.T) {
 			`options for broker "rabbitmq" given for the kafka driver`, Config{}},
 		{"bad options", Config{Node: node, Duration: time.Second, Driver: kafka.Name, Options: kafka.Options{Partitions: -1}},
 			"partitions -1", Config{}},
-		{"a driver the twin has no settings for", Config{Node: node, Duration: time.Second, Driver: "nats"},
-			`broker "nats"`, Config{}},
+		{"a driver the twin has no settings for", Config{Node: node, Duration: time.Second, Driver: "pulsar"},
+			`broker "pulsar"`, Config{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

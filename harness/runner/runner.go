@@ -137,6 +137,8 @@ func brokerTitle(broker string) string {
 		return "RabbitMQ"
 	case "kafka":
 		return "Kafka"
+	case "nats":
+		return "NATS"
 	}
 	return broker
 }
@@ -146,7 +148,7 @@ func startByHand(broker string) string {
 	if broker == brokernode.Default {
 		return "`make broker-up`"
 	}
-	return "`make kafka` then `go run ./harness/cmd/brokerctl up --broker " + broker + "`"
+	return "`make " + broker + "` then `go run ./harness/cmd/brokerctl up --broker " + broker + "`"
 }
 
 // sdLabels are the target labels Prometheus adds to every series of this

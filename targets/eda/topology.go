@@ -13,6 +13,7 @@ import (
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/workflow"
 )
@@ -88,6 +89,12 @@ func DefaultKafka() kafka.Options {
 	return kafka.Options{Partitions: kafka.DefaultPartitions, Linger: kafka.DefaultLinger, Prefetch: 64}
 }
 
+// DefaultNATS are the NATS settings of the twins: the driver's AckWait,
+// duplicate window and pending bounds, prefetch 64 as on the others.
+func DefaultNATS() natsbus.Options {
+	return natsbus.Options{Prefetch: 64}
+}
+
 // DefaultOptions are the twins' settings for broker's driver, for a tool
 // that measures the broker as the twin uses it (the broker probe).
 func DefaultOptions(broker string) (bus.DriverOptions, error) {
@@ -96,8 +103,10 @@ func DefaultOptions(broker string) (bus.DriverOptions, error) {
 		return DefaultRabbitMQ(), nil
 	case kafka.Name:
 		return DefaultKafka(), nil
+	case natsbus.Name:
+		return DefaultNATS(), nil
 	}
-	return nil, fmt.Errorf("broker %q: the twin has no default settings for it; use %s or %s", broker, bus.RabbitMQ, kafka.Name)
+	return nil, fmt.Errorf("broker %q: the twin has no default settings for it; use %s, %s or %s", broker, bus.RabbitMQ, kafka.Name, natsbus.Name)
 }
 
 // Validate names a wrong field and what it accepts.
