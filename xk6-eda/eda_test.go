@@ -162,7 +162,7 @@ func TestPlaceOrderMalformed(t *testing.T) {
 		`eda.queueDepth()`:                                                                    "want a queue name",
 		`eda.queueDepth("payment", { mgmt: "http://10.0.0.1/" })`:                             "not a loopback address",
 		`eda.queueDepth("payment", { broker: "kafka", brokerUrl: "amqp://127.0.0.1:5682/" })`: "is a RabbitMQ (AMQP) URL",
-		`eda.queueDepth("payment", { broker: "pulsar" })`:                                       `option broker "pulsar": want one of rabbitmq, kafka, nats`,
+		`eda.queueDepth("payment", { broker: "pulsar" })`:                                     `option broker "pulsar": want one of rabbitmq, kafka, nats`,
 		`eda.consumerLag("payment")`:                                                          "no service metrics URLs",
 	} {
 		_, err := v.run(js)
