@@ -58,6 +58,9 @@ type JszConsumer struct {
 	NumPending    uint64 `json:"num_pending"`
 	NumAckPending int64  `json:"num_ack_pending"`
 	NumWaiting    int    `json:"num_waiting"`
+	// NumRedelivered are the messages delivered more than once and not
+	// yet acked.
+	NumRedelivered int64 `json:"num_redelivered"`
 }
 
 // Queue is the edabench queue a consumer serves (its metadata), or its

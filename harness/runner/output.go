@@ -12,6 +12,7 @@ func (r *Runner) newOutputs() output.List {
 	outs := output.List{output.NewWithin(), output.NewSummary(r.dir), output.NewTimeseries(r.dir), output.NewHistograms(r.dir), &progressLine{o: r.o}}
 	if r.o.MetricsAddr != "off" {
 		lm := &liveOutput{addr: r.o.MetricsAddr, progress: r.o.Progress}
+		r.live = lm
 		outs = append(outs, lm, output.NewFileSD(lm.Addr, r.o.Log))
 	}
 	return outs

@@ -31,6 +31,7 @@ type Runner struct {
 	node    brokernode.Node
 	sum     *results.Summary
 	outs    output.List
+	live    *liveOutput // the /metrics output; nil when off
 }
 
 // Run runs the scenario on every twin, one after the other, and writes the
@@ -122,6 +123,11 @@ func (r *Runner) startBroker(ctx context.Context) error {
 		return fmt.Errorf("the private %s node did not start: %w (%s starts it by hand)", brokerTitle(o.Broker), err, startByHand(o.Broker))
 	}
 	r.node = node
+	if ex, ok := node.(brokernode.Exporter); ok && r.live != nil {
+		if err := r.live.register(ex.Collector()); err != nil {
+			o.Log.Warn("the broker node's metrics are not on /metrics", "broker", o.Broker, "err", err)
+		}
+	}
 	v := node.Version(ctx)
 	r.sum.Environment.Broker = &results.BrokerInfo{Name: o.Broker, Version: v}
 	if o.Broker == brokernode.Default {
