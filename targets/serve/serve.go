@@ -329,7 +329,9 @@ func driverSettings(o options) (string, bus.DriverOptions, error) {
 		if err := natsbus.CheckURL(url); err != nil {
 			return "", nil, fmt.Errorf("--broker-url: %w", err)
 		}
-		return url, natsbus.Options{Prefetch: o.prefetch}, nil
+		opts := eda.DefaultNATS()
+		opts.Prefetch = o.prefetch
+		return url, opts, nil
 	}
 	return "", nil, fmt.Errorf("--broker %s: a driver this command has no flags for yet; add its settings to driverSettings", o.broker)
 }

@@ -186,7 +186,10 @@ func (s *subscription) pump() {
 		select {
 		case s.out <- s.inbound(msg):
 		case <-s.ctx.Done():
-			return // not handed out: AckWait brings it back
+			// Never handed out, so the layer never saw it: back to the
+			// queue now (Subscription.Cancel's promise), not after AckWait.
+			_ = msg.Nak()
+			return
 		}
 	}
 }
