@@ -95,8 +95,9 @@ func DefaultKafka() kafka.Options {
 // consumer's deliveries wait before they come again (RabbitMQ requeues
 // them when the channel closes): at 30 s a crash's backlog outlasted the
 // load (failure-crash over NATS, 2026-12-05: recovery "never" within the
-// run, consumer lag 30.1 s), while a twin's handler takes milliseconds
-// and a delivery waits at most two prefetch windows before it.
+// run, consumer lag 30.1 s; at 10 s it recovered in 4.6 s, e2e max
+// 10.5 s, nothing lost), while a twin's handler takes milliseconds and a
+// delivery waits at most two prefetch windows before it.
 func DefaultNATS() natsbus.Options {
 	return natsbus.Options{Prefetch: 64, AckWait: 10 * time.Second}
 }
