@@ -85,91 +85,22 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 			return o, fmt.Errorf("eda.Client: unknown option %q (options: %s)", k, strings.Join(optionKeys, ", "))
 		}
 	}
-	str := func(name string, dst *string) error {
-		val := obj.Get(name)
-		if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
-			return nil
-		}
-		s, ok := val.Export().(string)
-		if !ok {
-			return fmt.Errorf("eda.Client: option %s must be a string, got %s", name, val.String())
-		}
-		*dst = strings.TrimSpace(s)
-		return nil
-	}
-	dur := func(name string, dst *time.Duration) error {
-		val := obj.Get(name)
-		if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
-			return nil
-		}
-		switch x := val.Export().(type) {
-		case string:
-			d, err := time.ParseDuration(x)
-			if err != nil {
-				return fmt.Errorf("eda.Client: option %s %q: want a duration such as \"30s\" or \"500ms\"", name, x)
-			}
-			*dst = d
-		case int64:
-			*dst = time.Duration(x) * time.Millisecond
-		case float64:
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return fmt.Errorf("eda.Client: option %s: want a duration, got %v", name, x)
-			}
-			*dst = time.Duration(x * float64(time.Millisecond))
-		default:
-			return fmt.Errorf("eda.Client: option %s: want a duration string (\"30s\") or milliseconds, got %s", name, val.String())
-		}
-		if *dst <= 0 {
-			return fmt.Errorf("eda.Client: option %s must be positive, got %s", name, *dst)
-		}
-		return nil
-	}
-	if v := obj.Get("trends"); v != nil && !sobek.IsUndefined(v) && !sobek.IsNull(v) {
-		b, ok := v.Export().(bool)
-		if !ok {
-			return o, fmt.Errorf("eda.Client: option trends must be true or false, got %s", v.String())
-		}
-		o.NoTrends = !b
-	}
-	twinSet := obj.Get("twin")
+	r := optionReader{obj}
 	var amqpURL string
 	for _, e := range []error{
-		str("twin", &o.Twin), str("grpc", &o.GRPC), str("amqp", &amqpURL), str("prefix", &o.Prefix),
-		str("broker", &o.Broker), str("brokerUrl", &o.BrokerURL), str("endQueue", &o.EndQueue),
-		str("hdr", &o.HDR), str("mgmt", &o.Mgmt),
-		dur("completionTimeout", &o.CompletionTimeout), dur("requestTimeout", &o.RequestTimeout),
+		r.trends(&o.NoTrends),
+		r.str("twin", &o.Twin), r.str("grpc", &o.GRPC), r.str("amqp", &amqpURL), r.str("prefix", &o.Prefix),
+		r.str("broker", &o.Broker), r.str("brokerUrl", &o.BrokerURL), r.str("endQueue", &o.EndQueue),
+		r.str("hdr", &o.HDR), r.str("mgmt", &o.Mgmt),
+		r.dur("completionTimeout", &o.CompletionTimeout), r.dur("requestTimeout", &o.RequestTimeout),
+		r.metrics(rt, &o.Metrics),
 	} {
 		if e != nil {
 			return o, e
 		}
 	}
-	if m := obj.Get("metrics"); m != nil && !sobek.IsUndefined(m) && !sobek.IsNull(m) {
-		var urls []string
-		if err := rt.ExportTo(m, &urls); err != nil {
-			return o, fmt.Errorf("eda.Client: option metrics must be an array of URLs (each service's /metrics), got %s", m.String())
-		}
-		for _, u := range urls {
-			if err := checkHTTP(u); err != nil {
-				return o, fmt.Errorf("eda.Client: option metrics: %w", err)
-			}
-		}
-		sort.Strings(urls)
-		o.Metrics = urls
-	}
-	switch {
-	case twinSet == nil || sobek.IsUndefined(twinSet) || o.Twin == "":
-		return o, fmt.Errorf("eda.Client: option twin is required: one of %s", strings.Join(twinkind.All(), ", "))
-	case twinkind.Check(o.Twin) != nil:
-		return o, fmt.Errorf("eda.Client: %w", twinkind.Check(o.Twin))
-	}
-	if o.NoTrends && o.HDR == "" {
-		return o, errors.New(`eda.Client: option trends: false needs the hdr option, or no latency would be recorded at all (e.g. { hdr: "results/k6", trends: false })`)
-	}
-	if o.GRPC == "" {
-		return o, errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
-	}
-	if err := loopback.Check(o.GRPC); err != nil {
-		return o, fmt.Errorf("eda.Client: option grpc: %w", err)
+	if err := o.check(r.set("twin")); err != nil {
+		return o, err
 	}
 	if !twinkind.Of(o.Twin).UsesBroker() {
 		// The RR twin has no broker: these do not name a different client.
@@ -179,10 +110,126 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	if o.Prefix == "" || strings.ContainsAny(o.Prefix, " \t\n") {
 		return o, fmt.Errorf("eda.Client: option prefix %q: want the twin's queue prefix (default %q)", o.Prefix, DefaultPrefix)
 	}
-	if err := o.settleBroker(amqpURL, obj.Get("mgmt") != nil && !sobek.IsUndefined(obj.Get("mgmt"))); err != nil {
+	if err := o.settleBroker(amqpURL, r.set("mgmt")); err != nil {
 		return o, fmt.Errorf("eda.Client: %w", err)
 	}
 	return o, nil
+}
+
+// check refuses the options every twin needs when they are missing or
+// contradict each other.
+func (o *options) check(twinSet bool) error {
+	switch {
+	case !twinSet || o.Twin == "":
+		return fmt.Errorf("eda.Client: option twin is required: one of %s", strings.Join(twinkind.All(), ", "))
+	case twinkind.Check(o.Twin) != nil:
+		return fmt.Errorf("eda.Client: %w", twinkind.Check(o.Twin))
+	}
+	if o.NoTrends && o.HDR == "" {
+		return errors.New(`eda.Client: option trends: false needs the hdr option, or no latency would be recorded at all (e.g. { hdr: "results/k6", trends: false })`)
+	}
+	if o.GRPC == "" {
+		return errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
+	}
+	if err := loopback.Check(o.GRPC); err != nil {
+		return fmt.Errorf("eda.Client: option grpc: %w", err)
+	}
+	return nil
+}
+
+// optionReader reads one typed option of the script's object each, with
+// an error naming the option and the type it wants.
+type optionReader struct{ obj *sobek.Object }
+
+// get is the option's value, nil when it is absent, undefined or null.
+func (r optionReader) get(name string) sobek.Value {
+	val := r.obj.Get(name)
+	if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
+		return nil
+	}
+	return val
+}
+
+// set says whether the script named the option at all (null included).
+func (r optionReader) set(name string) bool {
+	val := r.obj.Get(name)
+	return val != nil && !sobek.IsUndefined(val)
+}
+
+func (r optionReader) str(name string, dst *string) error {
+	val := r.get(name)
+	if val == nil {
+		return nil
+	}
+	s, ok := val.Export().(string)
+	if !ok {
+		return fmt.Errorf("eda.Client: option %s must be a string, got %s", name, val.String())
+	}
+	*dst = strings.TrimSpace(s)
+	return nil
+}
+
+func (r optionReader) dur(name string, dst *time.Duration) error {
+	val := r.get(name)
+	if val == nil {
+		return nil
+	}
+	switch x := val.Export().(type) {
+	case string:
+		d, err := time.ParseDuration(x)
+		if err != nil {
+			return fmt.Errorf("eda.Client: option %s %q: want a duration such as \"30s\" or \"500ms\"", name, x)
+		}
+		*dst = d
+	case int64:
+		*dst = time.Duration(x) * time.Millisecond
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("eda.Client: option %s: want a duration, got %v", name, x)
+		}
+		*dst = time.Duration(x * float64(time.Millisecond))
+	default:
+		return fmt.Errorf("eda.Client: option %s: want a duration string (\"30s\") or milliseconds, got %s", name, val.String())
+	}
+	if *dst <= 0 {
+		return fmt.Errorf("eda.Client: option %s must be positive, got %s", name, *dst)
+	}
+	return nil
+}
+
+// trends reads trends: true (the default) or false into its negation.
+func (r optionReader) trends(noTrends *bool) error {
+	val := r.get("trends")
+	if val == nil {
+		return nil
+	}
+	b, ok := val.Export().(bool)
+	if !ok {
+		return fmt.Errorf("eda.Client: option trends must be true or false, got %s", val.String())
+	}
+	*noTrends = !b
+	return nil
+}
+
+// metrics reads the services' /metrics URLs, sorted so the same set names
+// the same client.
+func (r optionReader) metrics(rt *sobek.Runtime, dst *[]string) error {
+	m := r.get("metrics")
+	if m == nil {
+		return nil
+	}
+	var urls []string
+	if err := rt.ExportTo(m, &urls); err != nil {
+		return fmt.Errorf("eda.Client: option metrics must be an array of URLs (each service's /metrics), got %s", m.String())
+	}
+	for _, u := range urls {
+		if err := checkHTTP(u); err != nil {
+			return fmt.Errorf("eda.Client: option metrics: %w", err)
+		}
+	}
+	sort.Strings(urls)
+	*dst = urls
+	return nil
 }
 
 // settleBroker checks the broker options of a twin over the broker:

@@ -303,6 +303,12 @@ func (r *run) sections() []section {
 		n("load (s)", "", "", func(t *results.TwinResult) float64 { return t.LoadSeconds }),
 		n("CPU per order (ms)", "", "services and broker, per completed order", func(t *results.TwinResult) float64 { return t.CPUPerOrderMs }),
 		n("generator CPU per 1k req (s)", "", "the harness's own cost", func(t *results.TwinResult) float64 { return t.GeneratorCPUPer1k }),
+		n("harness observers per 1k req (s)", "", "of it: completion consumer, backlog sampler, scrapes, staleness probe, interval logs, live metrics (summary.json harness_cpu)", func(t *results.TwinResult) float64 {
+			if t.HarnessCPU == nil {
+				return 0
+			}
+			return t.HarnessCPU.ObserversPer1kS
+		}),
 		n("max dispatch late (ms)", "", "how far the generator fell behind", func(t *results.TwinResult) float64 { return t.MaxDispatchLateMs }),
 		n("latencies clamped", "latencies_clamped", "above the histogram's top", func(t *results.TwinResult) float64 { return float64(t.Clamped) }),
 	}}
