@@ -31,6 +31,7 @@ help:
 	@echo "make install       go install edabench (one binary: scenarios built in, serves the twins itself)"
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make kafka         fetch Apache Kafka's jars for the private Kafka node (brokerctl up --broker kafka)"
+	@echo "make nats          build nats-server for the private NATS JetStream node (brokerctl up --broker nats)"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
 	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time, the floor (a bare grpc-go client)"
 
@@ -45,8 +46,9 @@ install:
 
 # Installs Debian's rabbitmq-server when missing, then starts the private
 # node, so the tests that need a broker find one fast; fetches Kafka's jars
-# (make kafka: about 10 s and 45 MB the first time, nothing after).
-deps: kafka
+# (make kafka: about 10 s and 45 MB the first time, nothing after); builds
+# nats-server (make nats: about a minute the first time, nothing after).
+deps: kafka nats
 	$(GO) run ./harness/cmd/brokerctl up
 
 # Apache Kafka for the private Kafka node (harness/kafkanode, `brokerctl up
@@ -63,6 +65,22 @@ KAFKA_VERSION := 4.4.0
 KAFKA_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/edabench/kafka
 KAFKA_LIBS    := $(KAFKA_CACHE)/$(KAFKA_VERSION)/libs
 KAFKA_POM_SUM  = $(firstword $(shell sha256sum deploy/kafka/pom.xml))
+
+# nats-server for the private NATS node (harness/natsnode, `brokerctl up
+# --broker nats`), built from the Go module proxy with go install into
+# NATS_CACHE/NATS_VERSION/bin, where the node looks by default (keep
+# NATS_VERSION equal to natsnode.Version; a test checks). Idempotent: the
+# binary is rebuilt only when it is missing or reports another version.
+NATS_VERSION := v2.15.3
+NATS_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/edabench/nats
+NATS_BIN     := $(NATS_CACHE)/$(NATS_VERSION)/bin
+
+.PHONY: nats
+nats:
+	@"$(NATS_BIN)/nats-server" --version 2>/dev/null | grep -qx "nats-server: $(NATS_VERSION)" || { \
+		echo "building nats-server $(NATS_VERSION) into $(NATS_BIN)" && \
+		GOBIN="$(NATS_BIN)" GOFLAGS=-buildvcs=false $(GO) install github.com/nats-io/nats-server/v2@$(NATS_VERSION); } || \
+		{ echo "make nats: building nats-server $(NATS_VERSION) failed (see above)" >&2; exit 1; }
 
 .PHONY: java kafka
 
@@ -140,6 +158,10 @@ test: deps chromium
 # the crash's and the broker restart's recovery must fall inside the load
 # (on Kafka the broker restart's window ran to 31 s of 40).
 #
+# NATS JetStream is the third backbone (BROKERS=rabbitmq,kafka,nats runs
+# all three); it stays out of the default until a three-backbone bench is
+# measured to fit the 20-minute budget (two took 18m42s).
+#
 # REPEAT runs each scenario that many times (edabench run --repeat: its own
 # seed and folder per repetition, the twins in one order in each), and the
 # verdict decides each claim on the intervals of its figures. REPEAT=3 on
@@ -157,8 +179,9 @@ BENCH_BROKERS := $(subst $(comma), ,$(BROKERS))
 per-broker = for b in $(BENCH_BROKERS); do $(BIN)/edabench run --broker $$b $(1) --repeat $(REPEAT) --out $(BENCH_DIR) || exit $$?; done
 
 bench: build deps
-	@test -n "$(strip $(BENCH_BROKERS))" || { echo "make bench: BROKERS is empty: give one or more of rabbitmq,kafka" >&2; exit 2; }
+	@test -n "$(strip $(BENCH_BROKERS))" || { echo "make bench: BROKERS is empty: give one or more of rabbitmq,kafka,nats" >&2; exit 2; }
 	$(if $(filter kafka,$(BENCH_BROKERS)),$(BIN)/brokerctl up --broker kafka)
+	$(if $(filter nats,$(BENCH_BROKERS)),$(BIN)/brokerctl up --broker nats)
 	$(call per-broker,--twin all --scenario smoke --duration 20s)
 	for n in 1 2 3 4; do $(BIN)/edabench run --twin rr --scenario chain --steps $$n --duration 10s --repeat $(REPEAT) --out $(BENCH_DIR) || exit $$?; done
 	$(MAKE) --no-print-directory bench-crosscheck BENCH_OUT=$(BENCH_DIR)

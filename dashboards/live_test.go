@@ -21,10 +21,12 @@ import (
 
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 )
 
 // liveScenario is short, on both twins, with a business error rate (so
@@ -248,12 +250,25 @@ func TestEveryPanelShowsData(t *testing.T) {
 	defer kcancel()
 	ksum, _, err := runner.Run(kctx, runner.WithTwins("eda"), runner.WithScenario(sc), runner.WithBroker(kafka.Name),
 		runner.WithOutDir(filepath.Join(dir, "results-kafka")), runner.WithMetricsAddr(freePort(t)), runner.WithSeed(3))
-	stopLint()
-	<-lintDone
 	if err != nil {
+		stopLint()
+		<-lintDone
 		t.Fatalf("run over Kafka: %v", err)
 	}
 	t.Logf("run %s over Kafka done at %s", ksum.RunID, time.Since(t0))
+	// And over NATS: its row reads the node's /varz and /jsz through the
+	// harness's own exporter (natsnode.Collector on the run's /metrics).
+	natstest.Require(t)
+	nctx, ncancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer ncancel()
+	nsum, _, err := runner.Run(nctx, runner.WithTwins("eda"), runner.WithScenario(sc), runner.WithBroker(natsbus.Name),
+		runner.WithOutDir(filepath.Join(dir, "results-nats")), runner.WithMetricsAddr(freePort(t)), runner.WithSeed(3))
+	stopLint()
+	<-lintDone
+	if err != nil {
+		t.Fatalf("run over NATS: %v", err)
+	}
+	t.Logf("run %s over NATS done at %s", nsum.RunID, time.Since(t0))
 	time.Sleep(2 * time.Second) // the last scrapes
 	end := time.Now()
 
@@ -290,13 +305,14 @@ func TestEveryPanelShowsData(t *testing.T) {
 	end = time.Now()
 
 	values := map[string]string{"run": sum.RunID, "scenario": sc.Name, "twin": "rr|eda", "testid": k6TestID + ".*", "broker": ".*"}
-	// Every panel shows data over both runs: the RabbitMQ and RR panels
-	// from the first, the Kafka ones from the second.
+	// Every panel shows data over the runs: the RabbitMQ and RR panels
+	// from the first, the Kafka ones from the second, the NATS ones from
+	// the third.
 	both := map[string]string{}
 	for k, v := range values {
 		both[k] = v
 	}
-	both["run"], both["broker"] = sum.RunID+"|"+ksum.RunID, "rabbitmq|kafka"
+	both["run"], both["broker"] = sum.RunID+"|"+ksum.RunID+"|"+nsum.RunID, "rabbitmq|kafka|nats"
 	for _, d := range loadDashboards(t) {
 		t.Run(d.file, func(t *testing.T) {
 			if d.UID == "edabench-k6" && !k6ok {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/edabench/edabench/harness/natsnode"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/eda"
@@ -41,6 +42,9 @@ func exportedNames() map[string]bool {
 		runner.MetricLoadSeconds: true, runner.MetricOrdersUnfinished: true,
 		kafka.MetricProduceRecords: true, kafka.MetricProduceBytes: true, kafka.MetricFetchRecords: true,
 		kafka.MetricFetchBytes: true, kafka.MetricRequestDuration: true, kafka.MetricConsumerLag: true,
+		natsnode.MetricServerMessages: true, natsnode.MetricServerBytes: true, natsnode.MetricServerConnections: true,
+		natsnode.MetricServerMemory: true, natsnode.MetricStreamMessages: true, natsnode.MetricStreamBytes: true,
+		natsnode.MetricConsumerPending: true, natsnode.MetricConsumerAckPending: true, natsnode.MetricConsumerRedelivered: true,
 	}
 }
 

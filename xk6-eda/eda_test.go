@@ -37,7 +37,7 @@ func TestClientOptionErrors(t *testing.T) {
 		{"amqp not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@192.0.2.1:5672/" })`, "is not a loopback address"},
 		{"metrics not URLs", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", metrics: ["x"] })`, "option metrics"},
 		{"mgmt not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", mgmt: "http://example.com:15672" })`, "option mgmt"},
-		{"unknown broker", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "nats" })`, `option broker "nats": want one of rabbitmq, kafka`},
+		{"unknown broker", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "pulsar" })`, `option broker "pulsar": want one of rabbitmq, kafka, nats`},
 		{"amqp with kafka", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "kafka", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`, `option amqp is RabbitMQ's broker URL; with broker: "kafka" give the seed broker as brokerUrl`},
 		{"rabbitmq url with kafka", `new eda.Client({ twin: "hybrid", grpc: "` + grpc + `", broker: "kafka", brokerUrl: "amqp://guest:secret@127.0.0.1:5682/" })`, `is a RabbitMQ (AMQP) URL: Kafka's is the seed broker's HOST:PORT`},
 		{"kafka url with rabbitmq", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", brokerUrl: "127.0.0.1:9102" })`, "is not an AMQP URL"},
@@ -162,7 +162,7 @@ func TestPlaceOrderMalformed(t *testing.T) {
 		`eda.queueDepth()`:                                                                    "want a queue name",
 		`eda.queueDepth("payment", { mgmt: "http://10.0.0.1/" })`:                             "not a loopback address",
 		`eda.queueDepth("payment", { broker: "kafka", brokerUrl: "amqp://127.0.0.1:5682/" })`: "is a RabbitMQ (AMQP) URL",
-		`eda.queueDepth("payment", { broker: "nats" })`:                                       `option broker "nats": want one of rabbitmq, kafka`,
+		`eda.queueDepth("payment", { broker: "pulsar" })`:                                     `option broker "pulsar": want one of rabbitmq, kafka, nats`,
 		`eda.consumerLag("payment")`:                                                          "no service metrics URLs",
 	} {
 		_, err := v.run(js)

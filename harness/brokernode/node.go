@@ -11,7 +11,11 @@
 // code and the implementations can import it without a cycle.
 package brokernode
 
-import "context"
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // QueueStat is one queue's depth as the broker itself reports it.
 type QueueStat struct {
@@ -76,6 +80,13 @@ type Node interface {
 	// Version is the broker's version for the environment block, "" when
 	// unknown.
 	Version(ctx context.Context) string
+}
+
+// Exporter is a node that exports the broker's own figures as Prometheus
+// metrics, for a broker with no Prometheus endpoint of its own (NATS
+// serves JSON): a run serves them on the harness's /metrics.
+type Exporter interface {
+	Collector() prometheus.Collector
 }
 
 // Kind is one broker's node implementation.

@@ -8,6 +8,7 @@ import (
 	"github.com/edabench/edabench/harness/broker"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/kafkanode"
+	"github.com/edabench/edabench/harness/natsnode"
 )
 
 // Builtin lists every broker node implementation; the first is the default
@@ -16,5 +17,6 @@ func Builtin() brokernode.Registry {
 	return brokernode.NewRegistry(
 		broker.Kind(),
 		kafkanode.Kind(),
+		natsnode.Kind(),
 	)
 }

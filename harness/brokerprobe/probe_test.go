@@ -12,8 +12,10 @@ import (
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/claims"
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/eda"
 )
 
@@ -40,8 +42,8 @@ func TestConfigDefaults(t *testing.T) {
 			`options for broker "rabbitmq" given for the kafka driver`, Config{}},
 		{"bad options", Config{Node: node, Duration: time.Second, Driver: kafka.Name, Options: kafka.Options{Partitions: -1}},
 			"partitions -1", Config{}},
-		{"a driver the twin has no settings for", Config{Node: node, Duration: time.Second, Driver: "nats"},
-			`broker "nats"`, Config{}},
+		{"a driver the twin has no settings for", Config{Node: node, Duration: time.Second, Driver: "pulsar"},
+			`broker "pulsar"`, Config{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +74,7 @@ func TestProbeLeavesNothing(t *testing.T) {
 	}{
 		{bus.RabbitMQ, func(t *testing.T) brokernode.Node { return brokertest.Shared(t) }},
 		{kafka.Name, func(t *testing.T) brokernode.Node { return kafkatest.Shared(t) }},
+		{natsbus.Name, func(t *testing.T) brokernode.Node { return natstest.Shared(t) }},
 	} {
 		t.Run(tc.driver, func(t *testing.T) {
 			node := tc.node(t)

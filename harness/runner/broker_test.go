@@ -19,7 +19,7 @@ func TestOptionsBroker(t *testing.T) {
 		{"default", "", "", "", "", []string{"eda"}, "rabbitmq", ""},
 		{"scenario key", "", "kafka", "", "", []string{"eda"}, "kafka", ""},
 		{"flag wins", "rabbitmq", "kafka", "", "", []string{"eda"}, "rabbitmq", ""},
-		{"unknown", "nats", "", "", "", []string{"eda"}, "", `broker "nats": not a broker node edabench can run; use one of rabbitmq, kafka`},
+		{"unknown", "pulsar", "", "", "", []string{"eda"}, "", `broker "pulsar": not a broker node edabench can run; use one of rabbitmq, kafka, nats`},
 		{"target over kafka", "kafka", "", "127.0.0.1:7200", "127.0.0.1:9102", []string{"eda"}, "kafka", ""},
 		{"target over kafka, an AMQP URL", "kafka", "", "127.0.0.1:7200", "amqp://127.0.0.1:1/", []string{"eda"}, "", "is a RabbitMQ (AMQP) URL"},
 		{"target over rabbitmq, a Kafka URL", "", "", "127.0.0.1:7200", "127.0.0.1:9102", []string{"hybrid"}, "", "not an AMQP URL"},

@@ -25,6 +25,7 @@ type liveMetrics struct {
 	fault                          *prometheus.GaugeVec
 	seenFaults                     map[string]bool // only the ticker goroutine of one twin at a time
 	run                            *runCollector   // latency histograms and calls by code (promlive.go)
+	reg                            *prometheus.Registry
 	addr                           string
 }
 
@@ -63,6 +64,7 @@ func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, e
 		run:        newRunCollector(),
 	}
 	reg := prometheus.NewRegistry()
+	lm.reg = reg
 	reg.MustRegister(lm.requests, lm.inFlight, lm.depth, lm.lagS, lm.ackP50, lm.ackP99, lm.e2eP50, lm.e2eP99, lm.fault, lm.run)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
@@ -155,6 +156,8 @@ func checkBrokerURL(broker, url string) error {
 	switch broker {
 	case kafka.Name:
 		return kafka.CheckURL(url)
+	case natsbus.Name:
+		return natsbus.CheckURL(url)
 	case brokernode.Default:
 		if _, err := rabbitmq.Address(url); err != nil {
 			return fmt.Errorf("%w (a Kafka seed HOST:PORT needs --broker kafka)", err)

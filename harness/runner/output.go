@@ -14,6 +14,7 @@ func (r *Runner) newOutputs() output.List {
 	outs := output.List{output.NewWithin(), output.NewSummary(r.dir), output.NewTimeseries(r.dir), hlog, &progressLine{o: r.o}}
 	if r.o.MetricsAddr != "off" {
 		lm := &liveOutput{addr: r.o.MetricsAddr, progress: r.o.Progress}
+		r.live = lm
 		outs = append(outs, billed{Output: lm, acct: r.bill.Account(cpubill.LiveMetrics)}, output.NewFileSD(lm.Addr, r.o.Log))
 	}
 	return outs

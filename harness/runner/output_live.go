@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/output"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // liveOutput serves the harness's /metrics (live.go, promlive.go) while
@@ -26,6 +27,14 @@ func (l *liveOutput) Start(ctx context.Context, _ output.Run) error {
 	l.lm = lm
 	fmt.Fprintf(l.progress, "edabench: live metrics at http://%s/metrics\n", addr)
 	return nil
+}
+
+// register adds a collector (a broker node's exporter) to /metrics.
+func (l *liveOutput) register(c prometheus.Collector) error {
+	if l.lm == nil {
+		return nil
+	}
+	return l.lm.reg.Register(c)
 }
 
 // Addr is where /metrics listens ("" before start).

@@ -16,6 +16,7 @@ import (
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
+	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
@@ -42,6 +43,9 @@ func checkExternal(ctx context.Context, o Options) error {
 	}
 	if !twinkind.Of(o.Twins[0]).UsesBroker() {
 		return nil
+	}
+	if o.Broker != kafka.Name && o.Broker != bus.RabbitMQ && o.Broker != "" {
+		return fmt.Errorf("%w: --target with --broker %s: a running twin is checked over RabbitMQ or Kafka only so far; let edabench start the twin (drop --target)", ErrInvalid, o.Broker)
 	}
 	if o.Broker == kafka.Name {
 		if err := CheckKafkaTwin(ctx, o.BrokerURL, o.Prefix); err != nil {

@@ -32,6 +32,7 @@ type Runner struct {
 	node    brokernode.Node
 	sum     *results.Summary
 	outs    output.List
+	live    *liveOutput // the /metrics output; nil when off
 	// bill is the harness's CPU by observer; each twin's result reads its
 	// own window of it.
 	bill *cpubill.Bill
@@ -127,6 +128,11 @@ func (r *Runner) startBroker(ctx context.Context) error {
 		return fmt.Errorf("the private %s node did not start: %w (%s starts it by hand)", brokerTitle(o.Broker), err, startByHand(o.Broker))
 	}
 	r.node = node
+	if ex, ok := node.(brokernode.Exporter); ok && r.live != nil {
+		if err := r.live.register(ex.Collector()); err != nil {
+			o.Log.Warn("the broker node's metrics are not on /metrics", "broker", o.Broker, "err", err)
+		}
+	}
 	v := node.Version(ctx)
 	r.sum.Environment.Broker = &results.BrokerInfo{Name: o.Broker, Version: v}
 	if o.Broker == brokernode.Default {
@@ -142,6 +148,8 @@ func brokerTitle(broker string) string {
 		return "RabbitMQ"
 	case "kafka":
 		return "Kafka"
+	case "nats":
+		return "NATS"
 	}
 	return broker
 }
@@ -151,7 +159,7 @@ func startByHand(broker string) string {
 	if broker == brokernode.Default {
 		return "`make broker-up`"
 	}
-	return "`make kafka` then `go run ./harness/cmd/brokerctl up --broker " + broker + "`"
+	return "`make " + broker + "` then `go run ./harness/cmd/brokerctl up --broker " + broker + "`"
 }
 
 // sdLabels are the target labels Prometheus adds to every series of this

@@ -18,11 +18,13 @@ import (
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/hybrid"
 	"github.com/edabench/edabench/targets/ops"
@@ -69,22 +71,42 @@ type backbone struct {
 }
 
 // backbones are the brokers the acceptance tests run on: RabbitMQ's
-// private node and Kafka's, each shared (dedicated: a node of the test's
-// own, for a test that restarts it).
-func backbones(t *testing.T, dedicated bool) []*backbone {
+// private node, Kafka's and NATS's, each shared (dedicated: a node of the
+// test's own, for a test that restarts it). A backbone's node starts when
+// its subtest runs (open), so -run naming one backbone starts no other.
+func backbones(dedicated bool) []backboneKind {
 	if dedicated {
-		return []*backbone{{bus.RabbitMQ, brokertest.Dedicated(t)}, {kafka.Name, kafkatest.Dedicated(t)}}
+		return []backboneKind{
+			{bus.RabbitMQ, func(t *testing.T) brokernode.Node { return brokertest.Dedicated(t) }},
+			{kafka.Name, func(t *testing.T) brokernode.Node { return kafkatest.Dedicated(t) }},
+			{natsbus.Name, func(t *testing.T) brokernode.Node { return natstest.Dedicated(t) }},
+		}
 	}
-	return []*backbone{{bus.RabbitMQ, brokertest.Shared(t)}, {kafka.Name, kafkatest.Shared(t)}}
+	return []backboneKind{
+		{bus.RabbitMQ, func(t *testing.T) brokernode.Node { return brokertest.Shared(t) }},
+		{kafka.Name, func(t *testing.T) brokernode.Node { return kafkatest.Shared(t) }},
+		{natsbus.Name, func(t *testing.T) brokernode.Node { return natstest.Shared(t) }},
+	}
 }
+
+// backboneKind is a backbone before its node started.
+type backboneKind struct {
+	name  string
+	start func(t *testing.T) brokernode.Node
+}
+
+func (k backboneKind) open(t *testing.T) *backbone { return &backbone{k.name, k.start(t)} }
 
 // rabbitmq is RabbitMQ's shared node, for the tests that run on it alone.
 func rabbitmq(t *testing.T) *backbone { return &backbone{bus.RabbitMQ, brokertest.Shared(t)} }
 
 // driverOptions are the options the twin's cleanup deletes its topology with.
 func (b *backbone) driverOptions() bus.DriverOptions {
-	if b.name == kafka.Name {
+	switch b.name {
+	case kafka.Name:
 		return kafka.Options{}
+	case natsbus.Name:
+		return natsbus.Options{}
 	}
 	return eda.DefaultRabbitMQ()
 }
@@ -94,7 +116,7 @@ func (b *backbone) driverOptions() bus.DriverOptions {
 // harness/runner's TestFaultsUnderLoad kills a consumer of the hybrid and
 // restarts its broker over Kafka, with the run's audit.
 func (b *backbone) faultTwins() []string {
-	if b.name == kafka.Name {
+	if b.name == kafka.Name || b.name == natsbus.Name {
 		return []string{twinkind.EDA}
 	}
 	return []string{twinkind.EDA, twinkind.Hybrid}
@@ -303,16 +325,16 @@ func (r *twinRun) requireExactlyOnce(want int) map[workflow.Step]workflow.AuditT
 }
 
 // 1,000 orders on each twin, exactly-once effects. Over Kafka only the
-// twins that use a broker run, on the chain (the fanout's routing is the
+// (and NATS) only the twins that use a broker run, on the chain (the fanout's routing is the
 // driver's routing test): RR would run again unchanged, and CI has 2 cores.
 func TestTwinsCompleteEveryOrderExactlyOnce(t *testing.T) {
 	const n = 1000
-	for _, node := range backbones(t, false) {
+	for _, b := range backbones(false) {
 		twins, tops := twinkind.All(), []workflow.Topology{workflow.Chain, workflow.Fanout}
-		if node.name == kafka.Name {
+		if b.name == kafka.Name || b.name == natsbus.Name {
 			twins, tops = []string{twinkind.EDA, twinkind.Hybrid}, []workflow.Topology{workflow.Chain}
 		}
-		t.Run(node.name, func(t *testing.T) { exactlyOnce(t, node, n, twins, tops) })
+		t.Run(b.name, func(t *testing.T) { exactlyOnce(t, b.open(t), n, twins, tops) })
 	}
 }
 
@@ -460,10 +482,13 @@ func startUnderLoad(t *testing.T, twin string, node *backbone, prefix string) (*
 // Over Kafka the killed member's partitions go to its restarted self by a
 // rebalance; what it had in flight, uncommitted, comes again.
 func TestConsumerKilledMidStreamLosesNothing(t *testing.T) {
-	for _, node := range backbones(t, false) {
-		for _, twin := range node.faultTwins() {
-			t.Run(node.name+"/"+twin, func(t *testing.T) { consumerKilledMidStream(t, node, twin) })
-		}
+	for _, b := range backbones(false) {
+		t.Run(b.name, func(t *testing.T) {
+			node := b.open(t)
+			for _, twin := range node.faultTwins() {
+				t.Run(twin, func(t *testing.T) { consumerKilledMidStream(t, node, twin) })
+			}
+		})
 	}
 }
 
@@ -492,10 +517,13 @@ func consumerKilledMidStream(t *testing.T, node *backbone, twin string) {
 }
 
 func TestBrokerRestartLosesNoAcceptedOrder(t *testing.T) {
-	for _, node := range backbones(t, true) {
-		for _, twin := range node.faultTwins() {
-			t.Run(node.name+"/"+twin, func(t *testing.T) { brokerRestartMidStream(t, node, twin) })
-		}
+	for _, b := range backbones(true) {
+		t.Run(b.name, func(t *testing.T) {
+			node := b.open(t)
+			for _, twin := range node.faultTwins() {
+				t.Run(twin, func(t *testing.T) { brokerRestartMidStream(t, node, twin) })
+			}
+		})
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/rr"
@@ -149,7 +150,7 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	fs.IntVar(&o.breakerFailures, "breaker-failures", 5, "RR: consecutive failures that open a peer's circuit breaker")
 	fs.DurationVar(&o.breakerOpen, "breaker-open", time.Second, "RR: how long an open breaker fails fast before a probe")
 	fs.StringVar(&o.broker, "broker", bus.RabbitMQ, "EDA: the broker driver: "+strings.Join(drivers.Builtin().Names(), " or "))
-	fs.StringVar(&o.brokerURL, "broker-url", "", "EDA: the broker's client URL in the driver's form (default: --amqp for rabbitmq, "+kafka.DefaultURL+" for kafka, the private nodes)")
+	fs.StringVar(&o.brokerURL, "broker-url", "", "EDA: the broker's client URL in the driver's form (default: --amqp for rabbitmq, "+kafka.DefaultURL+" for kafka, "+natsbus.DefaultURL+" for nats, the private nodes)")
 	fs.StringVar(&o.endQueue, "end-queue", "", "EDA: a subscriber's queue of the order ends to declare with the twin's topology (the harness's, on a broker whose driver routes itself: Kafka)")
 	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5682/", "EDA over RabbitMQ: broker URL (the private node `make broker-up` starts)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "EDA: names the exchange (PREFIX.orders) and queues (PREFIX.SERVICE)")
@@ -315,6 +316,22 @@ func driverSettings(o options) (string, bus.DriverOptions, error) {
 			url = kafka.DefaultURL
 		}
 		return url, kafka.Options{Prefetch: o.prefetch, ViaSeed: o.kafkaViaSeed}, nil
+	case natsbus.Name:
+		for _, f := range []string{"amqp", "queue-type", "heartbeat", "kafka-via-seed"} {
+			if o.set[f] {
+				return "", nil, fmt.Errorf("--%s is another broker's; with --broker nats give the server as --broker-url nats://HOST:PORT and drop --%s", f, f)
+			}
+		}
+		url := o.brokerURL
+		if url == "" {
+			url = natsbus.DefaultURL
+		}
+		if err := natsbus.CheckURL(url); err != nil {
+			return "", nil, fmt.Errorf("--broker-url: %w", err)
+		}
+		opts := eda.DefaultNATS()
+		opts.Prefetch = o.prefetch
+		return url, opts, nil
 	}
 	return "", nil, fmt.Errorf("--broker %s: a driver this command has no flags for yet; add its settings to driverSettings", o.broker)
 }

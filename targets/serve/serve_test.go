@@ -51,7 +51,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"step cost outside the plan", []string{"--twin", "rr", "--service", "all", "--steps", "1", "--step-cost", "inventory=mean=2ms"}, 2, "this process runs [payment], not inventory"},
 		{"fanout gateway needs the plan's peers", []string{"--twin", "rr", "--service", "gateway", "--topology", "fanout", "--steps", "2", "--peer", "payment=127.0.0.1:1"}, 2, "pass --peer inventory=HOST:PORT"},
 		{"port in use", []string{"--twin", "rr", "--service", "notification", "--listen", busy.Addr().String()}, 1, "address already in use"},
-		{"unknown broker", []string{"--twin", "eda", "--service", "payment", "--broker", "nats"}, 2, `--broker: broker "nats": no bus driver of that name; use one of rabbitmq, kafka`},
+		{"unknown broker", []string{"--twin", "eda", "--service", "payment", "--broker", "pulsar"}, 2, `--broker: broker "pulsar": no bus driver of that name; use one of rabbitmq, kafka, nats`},
 		{"amqp on kafka", []string{"--twin", "hybrid", "--service", "inventory", "--broker", "kafka", "--amqp", "amqp://127.0.0.1:5682/"}, 2, "--amqp is RabbitMQ's; with --broker kafka give the seed broker as --broker-url"},
 		{"queue type on kafka", []string{"--twin", "eda", "--service", "payment", "--broker", "kafka", "--queue-type", "classic"}, 2, "--queue-type is RabbitMQ's"},
 		{"via seed on rabbitmq", []string{"--twin", "eda", "--service", "payment", "--kafka-via-seed"}, 2, "--kafka-via-seed is Kafka's"},

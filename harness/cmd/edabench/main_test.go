@@ -60,7 +60,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unknown arrival", []string{"run", "--arrival", "bursty"}, 2, `--arrival: arrival "bursty": want uniform, poisson or on-off`},
 		{"bad topology", []string{"run", "--topology", "star"}, 2, `--topology "star": want chain or fanout`},
 		{"unknown flag", []string{"run", "--speed", "1"}, 2, "flag provided but not defined: -speed"},
-		{"unknown broker", []string{"run", "--broker", "nats", "--out", t.TempDir()}, 2, `edabench run: --broker: broker "nats": not a broker node edabench can run; use one of rabbitmq, kafka`},
+		{"unknown broker", []string{"run", "--broker", "pulsar", "--out", t.TempDir()}, 2, `edabench run: --broker: broker "pulsar": not a broker node edabench can run; use one of rabbitmq, kafka, nats`},
 		{"stray argument", []string{"run", "smoke"}, 2, `unexpected argument "smoke"`},
 		{"non-loopback target", []string{"run", "--twin", "rr", "--target", "192.0.2.7:7100", "--scenario", "smoke"}, 2, "is not a loopback address"},
 		{"target with both twins", []string{"run", "--target", "127.0.0.1:7100", "--scenario", "smoke"}, 2, "pass --twin rr, eda or hybrid, not several"},

@@ -19,6 +19,7 @@ import (
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/workflow"
@@ -282,6 +283,8 @@ func twinPrefetch(o bus.DriverOptions) int {
 		return v.Prefetch
 	case kafka.Options:
 		return v.Prefetch
+	case natsbus.Options:
+		return v.Prefetch
 	}
 	return 0
 }
@@ -294,6 +297,8 @@ func probeSettings(o bus.DriverOptions) string {
 		return fmt.Sprintf("%s queues, persistent, publisher confirms, manual acks", v.QueueType)
 	case kafka.Options:
 		return fmt.Sprintf("acks=all, idempotent producer, %d partitions, linger %v, commit after ack", v.Partitions, v.Linger)
+	case natsbus.Options:
+		return "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks"
 	}
 	return fmt.Sprintf("%+v", o)
 }

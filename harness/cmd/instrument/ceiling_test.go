@@ -13,7 +13,7 @@ func TestParseBrokers(t *testing.T) {
 	if err != nil || strings.Join(got, ",") != "kafka,rabbitmq" {
 		t.Errorf("parseBrokers = %v, %v; want [kafka rabbitmq], in the order given", got, err)
 	}
-	for _, bad := range []string{"", "nats", "rabbitmq,"} {
+	for _, bad := range []string{"", "pulsar", "rabbitmq,"} {
 		if _, err := parseBrokers(bad); err == nil || !strings.Contains(err.Error(), "--brokers") {
 			t.Errorf("parseBrokers(%q) = %v: want an error naming --brokers", bad, err)
 		}
@@ -27,6 +27,7 @@ func TestTwinSettings(t *testing.T) {
 	}{
 		{"rabbitmq", "quorum queues, persistent, publisher confirms, manual acks"},
 		{"kafka", "acks=all, idempotent producer, 3 partitions, linger 0s, commit after ack"},
+		{"nats", "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks"},
 	} {
 		o, err := eda.DefaultOptions(tc.broker)
 		if err != nil {

@@ -5,6 +5,7 @@ package drivers
 import (
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	"github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
@@ -14,5 +15,6 @@ func Builtin() bus.Registry {
 	return bus.NewRegistry(
 		rabbitmq.Kind(),
 		kafka.Kind(),
+		nats.Kind(),
 	)
 }

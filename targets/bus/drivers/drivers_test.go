@@ -15,7 +15,8 @@ func TestBuiltinLookup(t *testing.T) {
 	}{
 		{bus.RabbitMQ, ""},
 		{"kafka", ""},
-		{"pulsar", "use one of rabbitmq, kafka"},
+		{"nats", ""},
+		{"pulsar", "use one of rabbitmq, kafka, nats"},
 		{"", "no bus driver"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 )
 
 // brokerClients are the packages of the broker protocols' client modules.
-var brokerClients = []string{"github.com/rabbitmq/amqp091-go", "github.com/twmb/franz-go"}
+var brokerClients = []string{"github.com/rabbitmq/amqp091-go", "github.com/twmb/franz-go", "github.com/nats-io/nats.go"}
 
 // mayImportClients are the only packages of targets/ and harness/ whose
 // code or tests import a broker client: the drivers and the nodes (with
@@ -22,6 +22,8 @@ var mayImportClients = map[string]bool{
 	"github.com/edabench/edabench/harness/broker":              true,
 	"github.com/edabench/edabench/harness/kafkanode":           true,
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest": true,
+	"github.com/edabench/edabench/targets/bus/nats":            true,
+	"github.com/edabench/edabench/harness/natsnode":            true,
 }
 
 func TestOnlyDriversImportBrokerClients(t *testing.T) {
