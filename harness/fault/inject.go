@@ -16,6 +16,9 @@ type Window struct {
 	Spec
 	Start, End time.Time
 	Err        string `json:"error,omitempty"`
+	// Node is a broker fault's own timeline (see NodeMarks); nil for
+	// other faults.
+	Node *NodeMarks `json:"node,omitempty"`
 }
 
 // Injector applies a scenario's faults to one twin.
@@ -178,7 +181,13 @@ func (in *Injector) Stop(ctx context.Context) error {
 func (in *Injector) Windows() []Window {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return append([]Window(nil), in.windows...)
+	out := append([]Window(nil), in.windows...)
+	for i := range out {
+		if m, ok := out[i].Type.(NodeMarker); ok {
+			out[i].Node = m.NodeMarks()
+		}
+	}
+	return out
 }
 
 // Active names the faults in effect now.
