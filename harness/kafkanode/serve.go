@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,7 +26,11 @@ func (n *Node) ProbeServe(ctx context.Context) error {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	topic := serveProbePrefix + hex.EncodeToString(b[:])
-	c, err := n.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()))
+	// A short, flat retry backoff: the probe runs while the node boots,
+	// and its mark must come within moments of the node taking records,
+	// not after a client backoff grown during the boot.
+	c, err := n.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }))
 	if err != nil {
 		return err
 	}
