@@ -39,10 +39,13 @@ type NodeMarker interface {
 // stop or boot of seconds, and cheap (/proc reads, a refused connection).
 const markPoll = 10 * time.Millisecond
 
-// serveProbeTimeout bounds one serve probe: a node that boots answers a
-// fresh client within it, and a probe stuck on a half-open connection
-// must not hide the next, successful one.
-const serveProbeTimeout = 2 * time.Second
+// serveProbeTimeout bounds one serve probe (the node's own probe may bound
+// it tighter): long enough that an attempt begun while the node boots
+// retries inside until the node takes the message, rather than being cut
+// and begun again (a Kafka topic created anew each time), which on a
+// loaded machine put the mark seconds late; short enough that a probe
+// stuck on a half-open connection does not hide the next one.
+const serveProbeTimeout = 10 * time.Second
 
 // brokerRestart stops the private broker node; the window's end starts it.
 type brokerRestart struct {
