@@ -129,3 +129,15 @@ func NewKind[N Node](name string, start func(context.Context) (N, error), open f
 		Depths: depths,
 	}
 }
+
+// ServeProber is a Node that can show it serves clients, not merely that
+// it runs: one publish the broker confirms, through a fresh client. A
+// broker fault times the node's "serving" mark with it, so that a node that
+// answers its readiness check but cannot yet take a message is not counted
+// back. Nodes without it are counted serving when their Start returns.
+type ServeProber interface {
+	// ProbeServe publishes one message and waits for the broker's
+	// confirm, leaving nothing behind on the node; an error means not
+	// serving (yet).
+	ProbeServe(ctx context.Context) error
+}

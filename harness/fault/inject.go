@@ -16,6 +16,9 @@ type Window struct {
 	Spec
 	Start, End time.Time
 	Err        string `json:"error,omitempty"`
+	// Node is a broker fault's own timeline (see NodeMarks); nil for
+	// other faults.
+	Node *NodeMarks `json:"node,omitempty"`
 }
 
 // Injector applies a scenario's faults to one twin.
@@ -44,6 +47,14 @@ func New(specs []Spec, twin Target, node brokernode.Node, log *slog.Logger) *Inj
 	in := &Injector{specs: specs, log: log, undo: map[int]Undo{}, killed: map[string]int{}, winOf: map[int]int{}}
 	in.env = &Env{Twin: twin, Broker: node, HTTP: &http.Client{Timeout: 5 * time.Second}, down: in.markDown}
 	return in
+}
+
+// SetLinks gives partition-node the broker nodes' network links by node
+// name; call it before Start.
+func (in *Injector) SetLinks(links map[string]Link) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.env.Links = links
 }
 
 // BeforeDown sets f to run each time a fault is about to take a service
@@ -178,7 +189,13 @@ func (in *Injector) Stop(ctx context.Context) error {
 func (in *Injector) Windows() []Window {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return append([]Window(nil), in.windows...)
+	out := append([]Window(nil), in.windows...)
+	for i := range out {
+		if m, ok := out[i].Type.(NodeMarker); ok {
+			out[i].Node = m.NodeMarks()
+		}
+	}
+	return out
 }
 
 // Active names the faults in effect now.

@@ -31,6 +31,7 @@ func Builtin() *Registry {
 		func() Type { return &cpuStarve{} },
 		func() Type { return &slowStep{} },
 		func() Type { return &errorStep{} },
+		func() Type { return &partitionNode{} },
 	)
 }
 

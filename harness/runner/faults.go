@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
@@ -31,6 +32,9 @@ func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow
 			fw.Dropped += st.secDropped[s].Load()
 		}
 		fw.RecoveryMs = recovery(rows, st.sec(w.Start), end, st.start)
+		if w.Node != nil {
+			fw.Node = nodeDown(*w.Node, st)
+		}
 		if env.sampler == nil {
 			fw.DrainMs = 0 // no queues: nothing builds up, nothing to drain
 		}
@@ -77,4 +81,35 @@ func recovery(rows []output.Row, startSec int, end, zero time.Time) float64 {
 		}
 	}
 	return -1
+}
+
+// nodeDown puts a broker fault's node marks on the run's clock and reads
+// the twin's first acceptance and completion after the node served.
+func nodeDown(m fault.NodeMarks, st *twinState) *results.NodeDown {
+	at := func(t time.Time) float64 {
+		if t.IsZero() {
+			return -1
+		}
+		return t.Sub(st.start).Seconds()
+	}
+	span := func(from, to time.Time) float64 {
+		if from.IsZero() || to.IsZero() {
+			return -1
+		}
+		return ms(to.Sub(from))
+	}
+	d := &results.NodeDown{StopAskedS: at(m.StopAsked), GoneS: at(m.Gone), StartAskedS: at(m.StartAsked),
+		BackS: at(m.Back), ServingS: at(m.Serving),
+		StopMs: span(m.StopAsked, m.Gone), AwayMs: span(m.Gone, m.Serving), DownMs: span(m.StopAsked, m.Serving),
+		FirstAcceptS: -1, FirstCompletionS: -1, AcceptAfterMs: -1, CompleteAfterMs: -1}
+	if m.Serving.IsZero() {
+		return d
+	}
+	if t, ok := st.firstAccept.after(m.Serving); ok {
+		d.FirstAcceptS, d.AcceptAfterMs = at(t), span(m.Serving, t)
+	}
+	if t, ok := st.firstEnd.after(m.Serving); ok {
+		d.FirstCompletionS, d.CompleteAfterMs = at(t), span(m.Serving, t)
+	}
+	return d
 }
