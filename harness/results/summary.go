@@ -50,6 +50,9 @@ type Environment struct {
 type BrokerInfo struct {
 	Name    string `json:"name"`
 	Version string `json:"version,omitempty"`
+	// Nodes is the size of the private cluster the run used (replicated
+	// queues); absent (0) for the single node.
+	Nodes int `json:"nodes,omitempty"`
 }
 
 // Counts accounts for every request: sent = ok + rejected + errors + timeouts + dropped.

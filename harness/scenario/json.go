@@ -40,6 +40,9 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		MaxDuration string    `json:"max_duration"`
 		SLO         searchSLO `json:"slo"`
 	}
+	type brokers struct {
+		Nodes int `json:"nodes"`
+	}
 	type slo struct {
 		P99          string  `json:"p99,omitempty"`
 		MaxErrorRate float64 `json:"max_error_rate"`
@@ -60,11 +63,15 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		Steps       int          `json:"steps"`
 		Cost        string       `json:"cost,omitempty"`
 		Broker      string       `json:"broker,omitempty"`
+		Brokers     *brokers     `json:"brokers,omitempty"`
 		Seed        uint64       `json:"seed"`
 		Faults      []fault.Spec `json:"faults,omitempty"`
 	}{Name: s.Name, Description: s.Description, Source: s.source, Arrival: string(s.Arrival),
 		SLO: slo{P99: durOrEmpty(s.SLO.P99), MaxErrorRate: s.SLO.MaxErrorRate}, Timeout: s.Timeout.String(),
 		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Steps: s.StepCount(), Cost: s.Cost, Broker: s.Broker, Seed: s.Seed, Faults: s.Faults}
+	if s.BrokerNodes != 0 {
+		out.Brokers = &brokers{Nodes: s.BrokerNodes}
+	}
 	for _, st := range s.Stages {
 		out.Stages = append(out.Stages, stage{st.Name, st.Duration.String(), st.Rate, st.To})
 	}

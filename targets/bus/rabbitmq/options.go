@@ -92,8 +92,32 @@ func options(cfg bus.DriverConfig) (Options, error) {
 // dlx is the dead-letter exchange of a topic exchange.
 func dlx(exchange string) string { return exchange + ".dlx" }
 
-// redactURL hides the password of an AMQP URL for logs and errors.
+// URLs are the AMQP URLs a driver URL lists: one, or a cluster's members
+// separated by commas, which the driver tries in turn.
+func URLs(raw string) []string {
+	var out []string
+	for _, u := range strings.Split(raw, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return []string{raw}
+	}
+	return out
+}
+
+// redactURL hides the passwords of a driver URL (one AMQP URL or a list)
+// for logs and errors.
 func redactURL(raw string) string {
+	urls := URLs(raw)
+	for i, u := range urls {
+		urls[i] = redactOne(u)
+	}
+	return strings.Join(urls, ",")
+}
+
+func redactOne(raw string) string {
 	at := strings.LastIndex(raw, "@")
 	scheme := strings.Index(raw, "://")
 	if at < 0 || scheme < 0 || at < scheme {
