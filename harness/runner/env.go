@@ -1,9 +1,9 @@
 package runner
 
 import (
-	"fmt"
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
