@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
@@ -140,6 +141,13 @@ func StartCluster(ctx context.Context, cfgs []Config) (*Cluster, error) {
 
 // Start starts every member not running (all at once) and joins them.
 func (c *Cluster) Start(ctx context.Context) error {
+	for _, m := range c.members {
+		// A harness killed during a pause-node fault left its member
+		// stopped (SIGSTOP); a stopped member would never answer.
+		if pid := m.PID(); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
@@ -333,11 +341,11 @@ func (c *Cluster) DeleteTopology(ctx context.Context, t Topology) error {
 // Version is the installed RabbitMQ's version.
 func (c *Cluster) Version(ctx context.Context) string { return c.members[0].Version(ctx) }
 
-// Leader is the member leading the quorum queue that received the most
-// messages so far (the management API's queue list, the same figures
-// rabbitmq-queues and `rabbitmqctl list_queues leader` print, without
-// booting their CLI's VM inside a fault window).
-func (c *Cluster) Leader(ctx context.Context) (int, string, error) {
+// Leader is the member leading queue, or the quorum queue that received
+// the most messages so far (the management API's queue list, the same
+// figures rabbitmq-queues and `rabbitmqctl list_queues leader` print,
+// without booting their CLI's VM inside a fault window).
+func (c *Cluster) Leader(ctx context.Context, queue string) (int, string, error) {
 	var qs []struct {
 		Name     string `json:"name"`
 		Type     string `json:"type"`
@@ -364,18 +372,24 @@ func (c *Cluster) Leader(ctx context.Context) (int, string, error) {
 	}
 	best, busiest := -1, int64(-1)
 	for i, q := range qs {
-		if q.Type != "quorum" || q.Leader == "" {
+		if q.Type != "quorum" || q.Leader == "" || (queue != "" && q.Name != queue) {
 			continue
 		}
 		if load := q.Stats.Publish + q.Messages; load > busiest {
 			best, busiest = i, load
 		}
 	}
+	if best < 0 && queue != "" {
+		return -1, queue, nil // no leader listed: an election under way
+	}
 	if best < 0 {
 		return -1, "", errors.New("broker cluster: no quorum queue has a leader: declare the twin's queues first")
 	}
 	for i, m := range c.members {
 		if m.Name() == qs[best].Leader {
+			if m.PID() == 0 {
+				return -1, qs[best].Name, nil // the listing still names the dead leader
+			}
 			return i, qs[best].Name, nil
 		}
 	}

@@ -135,9 +135,10 @@ type Cluster interface {
 	// PID, Start, Stop), in a fixed order: member i is node-(i+1).
 	Members() []Node
 	// Leader finds, through the broker's own tools, the member leading
-	// the busiest queue (RabbitMQ: a quorum queue's leader) or partition
-	// (Kafka) now, and names that queue.
-	Leader(ctx context.Context) (member int, queue string, err error)
+	// queue now (RabbitMQ: a quorum queue; Kafka: a partition, TOPIC[N]),
+	// or, when queue is "", the busiest queue or partition, and names it.
+	// member is -1 while the queue has no live leader.
+	Leader(ctx context.Context, queue string) (member int, led string, err error)
 	// RemoveData deletes the stopped cluster's data dirs.
 	RemoveData() error
 }

@@ -16,6 +16,8 @@ type Window struct {
 	Spec
 	Start, End time.Time
 	Err        string `json:"error,omitempty"`
+	// Node is what a node fault measured; nil for the others.
+	Node *NodeReport `json:"node,omitempty"`
 }
 
 // Injector applies a scenario's faults to one twin.
@@ -26,9 +28,10 @@ type Injector struct {
 
 	mu      sync.Mutex
 	windows []Window
-	winOf   map[int]int    // spec index -> its window
-	undo    map[int]Undo   // active faults
-	killed  map[string]int // services down on purpose
+	winOf   map[int]int        // spec index -> its window
+	nodes   map[int]NodeReport // spec index -> what its node fault measured
+	undo    map[int]Undo       // active faults
+	killed  map[string]int     // services down on purpose
 	// beforeDown runs as a fault is about to take a service down.
 	beforeDown func(svc string)
 	stopped    bool
@@ -41,7 +44,7 @@ func New(specs []Spec, twin Target, node brokernode.Node, log *slog.Logger) *Inj
 	if log == nil {
 		log = slog.Default()
 	}
-	in := &Injector{specs: specs, log: log, undo: map[int]Undo{}, killed: map[string]int{}, winOf: map[int]int{}}
+	in := &Injector{specs: specs, log: log, undo: map[int]Undo{}, killed: map[string]int{}, winOf: map[int]int{}, nodes: map[int]NodeReport{}}
 	in.env = &Env{Twin: twin, Broker: node, HTTP: &http.Client{Timeout: 5 * time.Second}, down: in.markDown}
 	return in
 }
@@ -74,11 +77,17 @@ func (in *Injector) markDown(svc string) (up func()) {
 	}
 }
 
-func (in *Injector) apply(ctx context.Context, s Spec) (Undo, error) {
+func (in *Injector) apply(ctx context.Context, i int, s Spec) (Undo, error) {
 	if s.Type == nil {
 		return nil, errors.New("the fault has no type")
 	}
-	return s.Type.Apply(ctx, in.env, s.Target)
+	env := *in.env // the window's own report
+	env.node = func(r NodeReport) {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.nodes[i] = r
+	}
+	return s.Type.Apply(ctx, &env, s.Target)
 }
 
 // Start schedules every fault relative to start and returns at once.
@@ -104,7 +113,7 @@ func (in *Injector) window(ctx context.Context, i int, s Spec, start time.Time) 
 	}
 	in.mu.Unlock()
 	w := Window{Spec: s, Start: time.Now()}
-	undo, err := in.apply(ctx, s)
+	undo, err := in.apply(ctx, i, s)
 	if err != nil {
 		w.Err = err.Error()
 		w.End = time.Now()
@@ -178,7 +187,13 @@ func (in *Injector) Stop(ctx context.Context) error {
 func (in *Injector) Windows() []Window {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return append([]Window(nil), in.windows...)
+	out := append([]Window(nil), in.windows...)
+	for i, j := range in.winOf {
+		if r, ok := in.nodes[i]; ok {
+			out[j].Node = &r
+		}
+	}
+	return out
 }
 
 // Active names the faults in effect now.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -139,6 +140,13 @@ func StartCluster(ctx context.Context, cfgs []Config) (*Cluster, error) {
 
 // Start starts every member not running, all at once.
 func (c *Cluster) Start(ctx context.Context) error {
+	for _, m := range c.members {
+		// A harness killed during a pause-node fault left its member
+		// stopped (SIGSTOP); a stopped member would never answer.
+		if pid := m.PID(); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
@@ -237,10 +245,11 @@ func (c *Cluster) DeleteTopology(ctx context.Context, t brokernode.Topology) err
 // Version is the jars' version.
 func (c *Cluster) Version(ctx context.Context) string { return c.members[0].Version(ctx) }
 
-// Leader is the member leading the partition holding the most records
-// (the admin API's metadata and end offsets, what kafka-topics
-// --describe and kafka-get-offsets print), internal topics left out.
-func (c *Cluster) Leader(ctx context.Context) (int, string, error) {
+// Leader is the member leading partition (TOPIC[N]), or the partition
+// holding the most records (the admin API's metadata and end offsets,
+// what kafka-topics --describe and kafka-get-offsets print), internal
+// topics left out.
+func (c *Cluster) Leader(ctx context.Context, partition string) (int, string, error) {
 	var seeds []string
 	for _, m := range c.members {
 		if m.PID() > 0 {
@@ -256,6 +265,9 @@ func (c *Cluster) Leader(ctx context.Context) (int, string, error) {
 	md, err := adm.Metadata(ctx)
 	if err != nil {
 		return -1, "", fmt.Errorf("kafka cluster: metadata: %w", err)
+	}
+	if partition != "" {
+		return c.leaderOf(md, partition)
 	}
 	var topics []string
 	for name, t := range md.Topics {
@@ -276,13 +288,30 @@ func (c *Cluster) Leader(ctx context.Context) (int, string, error) {
 	if bestTopic == "" {
 		return -1, "", errors.New("kafka cluster: no topic has a partition with an end offset: declare the twin's topics first")
 	}
-	leader := md.Topics[bestTopic].Partitions[bestPart].Leader
+	return c.leaderOf(md, fmt.Sprintf("%s[%d]", bestTopic, bestPart))
+}
+
+// leaderOf is the member md names leader of partition (TOPIC[N]), -1 when
+// none is (an election under way).
+func (c *Cluster) leaderOf(md kadm.Metadata, partition string) (int, string, error) {
+	open := strings.LastIndex(partition, "[")
+	var p int32
+	if open < 0 || !strings.HasSuffix(partition, "]") {
+		return -1, "", fmt.Errorf("kafka cluster: partition %q: want TOPIC[N]", partition)
+	}
+	if _, err := fmt.Sscanf(partition[open+1:], "%d]", &p); err != nil {
+		return -1, "", fmt.Errorf("kafka cluster: partition %q: want TOPIC[N]", partition)
+	}
+	pd, ok := md.Topics[partition[:open]].Partitions[p]
+	if !ok {
+		return -1, "", fmt.Errorf("kafka cluster: no partition %s", partition)
+	}
 	for i, m := range c.members {
-		if int32(m.cfg.nodeID()) == leader {
-			return i, fmt.Sprintf("%s[%d]", bestTopic, bestPart), nil
+		if int32(m.cfg.nodeID()) == pd.Leader && pd.Err == nil && m.PID() > 0 {
+			return i, partition, nil
 		}
 	}
-	return -1, "", fmt.Errorf("kafka cluster: partition %s[%d] has no live leader (%d)", bestTopic, bestPart, leader)
+	return -1, partition, nil
 }
 
 // RemoveData deletes the cluster's data dirs once no member runs.

@@ -243,4 +243,15 @@ type FaultWindow struct {
 	// DrainMs is from the end of the window until the queues are back to
 	// their pre-fault depth; -1 if they never were.
 	DrainMs float64 `json:"drain_ms"`
+	// UnavailableS counts the seconds, from the window's start until 30 s
+	// after its end, in which the twin answered an order with an error or
+	// a timeout: how long the fault kept the twin from accepting.
+	UnavailableS int `json:"unavailable_s"`
+	// Node, Queue and NewLeaderMs are a node fault's (kill-node,
+	// pause-node, restart-node on a cluster): the member hit, the queue
+	// or partition it led, and the time from the fault's start until
+	// another member led it (-1: none within the window).
+	Node        string  `json:"node,omitempty"`
+	Queue       string  `json:"queue,omitempty"`
+	NewLeaderMs float64 `json:"new_leader_ms,omitempty"`
 }
