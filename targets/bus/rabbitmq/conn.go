@@ -63,6 +63,7 @@ func Open(ctx context.Context, cfg bus.DriverConfig) (bus.Driver, error) {
 	if cfg.BackoffMin <= 0 || cfg.BackoffMax < cfg.BackoffMin {
 		cfg.BackoffMin, cfg.BackoffMax = bus.DefaultBackoffMin, bus.DefaultBackoffMax
 	}
+	o.cluster = len(URLs(cfg.URL)) > 1
 	d := &Driver{cfg: cfg, opts: o, obs: cfg.Observer}
 	d.log = cfg.Logger.With("component", "bus", "broker", Name, "connection", cfg.ConnectionName)
 	d.ctx, d.cancel = context.WithCancel(ctx)

@@ -40,12 +40,18 @@ const (
 // delete the queue (or pick a new name) to change them.
 type Options struct {
 	// QueueType is the type of every queue of the topology (default
-	// Quorum), except an Unreplicated one, which is always Classic.
+	// Quorum), except an Unreplicated one, which is Classic on a single
+	// node (on a cluster, a URL listing several nodes, it is QueueType).
 	QueueType QueueType
 	// Prefetch is basic.qos per consumer when Consume sets none; default
 	// DefaultPrefetch.
 	Prefetch  int
 	Heartbeat time.Duration // AMQP heartbeat (a heartbeat in the URL takes precedence)
+
+	// cluster is set by Open when the URL lists several nodes: there an
+	// Unreplicated queue is replicated too, since its one copy would live
+	// on one node and go with it.
+	cluster bool
 }
 
 // Broker is Name.
@@ -77,7 +83,7 @@ func (o Options) withDefaults() Options {
 
 // typeOf is the queue type q is declared with.
 func (o Options) typeOf(q bus.Queue) QueueType {
-	if q.Unreplicated {
+	if q.Unreplicated && !o.cluster {
 		return Classic
 	}
 	return o.QueueType
