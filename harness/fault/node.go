@@ -93,7 +93,7 @@ func (a aim) report(ctx context.Context, env *Env) (stop func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
-			lctx, lcancel := context.WithTimeout(ctx, 5*time.Second)
+			lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
 			led, _, err := a.cluster.Leader(lctx, a.queue)
 			lcancel()
 			if err == nil && led >= 0 && led != a.index {
@@ -104,7 +104,7 @@ func (a aim) report(ctx context.Context, env *Env) (stop func()) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(200 * time.Millisecond):
+			case <-time.After(250 * time.Millisecond):
 			}
 		}
 	})
