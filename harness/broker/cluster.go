@@ -33,10 +33,14 @@ const (
 	MaxClusterNodes = 5
 )
 
-// clusterErlArgs gives each member one scheduler thread (and one dirty CPU
-// scheduler) and no busy waiting: three VMs each sized for both cores,
-// spinning while idle, would starve one another and the twins.
-const clusterErlArgs = "+S 1:1 +SDcpu 1:1 +sbwt none +sbwtdcpu none +sbwtdio none"
+// clusterErlArgs caps each member at two scheduler threads (one dirty CPU
+// scheduler) and turns off their busy waiting: three VMs each sized for
+// the machine's cores, spinning while idle, would starve one another and
+// the twins on a small machine. Not one thread: on the shared 2-core
+// machine a single-threaded member got so small a share of the CPU that
+// its management API took 7 s to answer and a warm-up at 50 orders/s
+// timed out.
+const clusterErlArgs = "+S 2:2 +SDcpu 1:1 +sbwt none +sbwtdcpu none +sbwtdio none"
 
 // Budgets of the cluster's own steps (each member's boot has its own).
 const (

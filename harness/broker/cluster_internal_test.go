@@ -26,7 +26,7 @@ func TestClusterConfigs(t *testing.T) {
 		if c.EPMDPort != 6100 || c.Cookie == "" || c.Cookie != cfgs[0].Cookie || c != again[i] {
 			t.Errorf("member %d: %+v: want the shared epmd and one stable cookie", i, c)
 		}
-		if !strings.Contains(c.ErlArgs, "+S 1:1") {
+		if !strings.Contains(c.ErlArgs, "+S 2:2") {
 			t.Errorf("member %d: ErlArgs %q do not limit the schedulers", i, c.ErlArgs)
 		}
 		for _, k := range []string{c.Name, c.DataDir} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,8 @@ func (a aim) report(ctx context.Context, env *Env) (stop func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		var last error
+		seen := -2
 		for {
 			lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
 			led, _, err := a.cluster.Leader(lctx, a.queue)
@@ -101,8 +104,13 @@ func (a aim) report(ctx context.Context, env *Env) (stop func()) {
 				env.ReportNode(r)
 				return
 			}
+			last, seen = err, led
 			select {
 			case <-ctx.Done():
+				// Say why no new leader was seen: the lookups failed, or
+				// the broker still named none (or the same member).
+				slog.Warn("fault: no new leader seen within the window", "queue", a.queue, "hit", r.Node,
+					"last_leader", seen, "last_err", last)
 				return
 			case <-time.After(250 * time.Millisecond):
 			}

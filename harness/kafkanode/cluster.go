@@ -306,8 +306,10 @@ func (c *Cluster) leaderOf(md kadm.Metadata, partition string) (int, string, err
 	if !ok {
 		return -1, "", fmt.Errorf("kafka cluster: no partition %s", partition)
 	}
+	// pd.Err is not looked at: with a replica offline Kafka answers
+	// REPLICA_NOT_AVAILABLE for a partition that has a leader.
 	for i, m := range c.members {
-		if int32(m.cfg.nodeID()) == pd.Leader && pd.Err == nil && m.PID() > 0 {
+		if pd.Leader >= 0 && int32(m.cfg.nodeID()) == pd.Leader && m.PID() > 0 {
 			return i, partition, nil
 		}
 	}
