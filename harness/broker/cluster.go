@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // The default cluster's resources: its own epmd and ports, clear of the
@@ -362,7 +363,8 @@ func (c *Cluster) Leader(ctx context.Context, queue string) (int, string, error)
 	var qs []queueLeader
 	var errs []error
 	for _, m := range c.members {
-		if m.PID() == 0 {
+		// A paused member's listener takes the request and never answers.
+		if pid := m.PID(); pid == 0 || nodeproc.Stopped(pid) {
 			continue
 		}
 		err := m.mgmtGet(ctx, "/api/queues?disable_stats=true&enable_queue_totals=true&columns=name,type,leader,messages", &qs)
@@ -395,7 +397,7 @@ func (c *Cluster) Leader(ctx context.Context, queue string) (int, string, error)
 	}
 	for i, m := range c.members {
 		if m.Name() == qs[best].Leader {
-			if m.PID() == 0 {
+			if m.PID() == 0 || nodeproc.Stopped(m.PID()) {
 				return -1, qs[best].Name, nil // the listing still names the dead leader
 			}
 			return i, qs[best].Name, nil

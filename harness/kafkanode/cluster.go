@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // The default cluster's ports, clear of the single node's 9102 and 9103:
@@ -252,7 +253,7 @@ func (c *Cluster) Version(ctx context.Context) string { return c.members[0].Vers
 func (c *Cluster) Leader(ctx context.Context, partition string) (int, string, error) {
 	var seeds []string
 	for _, m := range c.members {
-		if m.PID() > 0 {
+		if pid := m.PID(); pid > 0 && !nodeproc.Stopped(pid) {
 			seeds = append(seeds, m.Addr())
 		}
 	}

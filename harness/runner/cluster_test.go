@@ -45,7 +45,12 @@ func TestNodeFaultsOnClusters(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c := b.cluster(t)
 			for _, f := range []string{"kill-node", "pause-node"} {
-				t.Run(f, func(t *testing.T) { nodeFaultCase(t, bin, c, b.name, f, orders) })
+				t.Run(f, func(t *testing.T) {
+					if f == "pause-node" && os.Getenv("EDABENCH_CLUSTER_FULL") == "" {
+						t.Skip("the paused leader costs another 1-1.5 min per broker on top of CI's budget: set EDABENCH_CLUSTER_FULL=1 to run it")
+					}
+					nodeFaultCase(t, bin, c, b.name, f, orders)
+				})
 			}
 			for i, m := range c.Members() {
 				if m.PID() == 0 {
