@@ -146,13 +146,7 @@ func StartCluster(ctx context.Context, cfgs []Config) (*Cluster, error) {
 
 // Start starts every member not running (all at once) and joins them.
 func (c *Cluster) Start(ctx context.Context) error {
-	for _, m := range c.members {
-		// A harness killed during a pause-node fault left its member
-		// stopped (SIGSTOP); a stopped member would never answer.
-		if pid := m.PID(); pid > 0 {
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}
+	c.resume()
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
@@ -250,6 +244,7 @@ func (n *Node) ctl(ctx context.Context, args ...string) error {
 // Stop stops every member, the last first, so the first (which the others
 // joined) is the last to leave.
 func (c *Cluster) Stop(ctx context.Context) error {
+	c.resume() // a stopped VM would sit out its SIGTERM
 	var errs []error
 	for _, m := range slices.Backward(c.members) {
 		errs = append(errs, m.Stop(ctx))
@@ -424,4 +419,14 @@ func (c *Cluster) RemoveData() error {
 		return fmt.Errorf("broker cluster: %w", err)
 	}
 	return nil
+}
+
+// resume continues every member a harness killed during a pause-node
+// fault left stopped (SIGSTOP): a stopped member answers nothing.
+func (c *Cluster) resume() {
+	for _, m := range c.members {
+		if pid := m.PID(); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
 }

@@ -141,13 +141,7 @@ func StartCluster(ctx context.Context, cfgs []Config) (*Cluster, error) {
 
 // Start starts every member not running, all at once.
 func (c *Cluster) Start(ctx context.Context) error {
-	for _, m := range c.members {
-		// A harness killed during a pause-node fault left its member
-		// stopped (SIGSTOP); a stopped member would never answer.
-		if pid := m.PID(); pid > 0 {
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}
+	c.resume()
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
@@ -164,6 +158,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 // Stop stops every member at once: one by one, the last would wait for a
 // controller quorum that left before it.
 func (c *Cluster) Stop(ctx context.Context) error {
+	c.resume() // a stopped JVM would sit out its SIGTERM
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
@@ -334,4 +329,14 @@ func (c *Cluster) RemoveData() error {
 		return fmt.Errorf("kafka cluster: %w", err)
 	}
 	return nil
+}
+
+// resume continues every member a harness killed during a pause-node
+// fault left stopped (SIGSTOP): a stopped member answers nothing.
+func (c *Cluster) resume() {
+	for _, m := range c.members {
+		if pid := m.PID(); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
 }
