@@ -9,6 +9,7 @@ import (
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
+	"github.com/edabench/edabench/harness/nodeproc"
 )
 
 // clusterOrders is how many orders each node fault runs under: 2,000 at
@@ -43,6 +44,16 @@ func TestNodeFaultsOnClusters(t *testing.T) {
 		{"kafka", func(t testing.TB) brokernode.Cluster { return kafkatest.DedicatedCluster(t, 3) }},
 	} {
 		t.Run(b.name, func(t *testing.T) {
+			// Registered before the cluster, so it runs after its
+			// cleanup: no member may outlive the test.
+			var pids []int
+			t.Cleanup(func() {
+				for _, pid := range pids {
+					if nodeproc.Alive(pid) {
+						t.Errorf("member pid %d still runs after the test's cleanup", pid)
+					}
+				}
+			})
 			c := b.cluster(t)
 			for _, f := range []string{"kill-node", "pause-node"} {
 				t.Run(f, func(t *testing.T) {
@@ -53,6 +64,7 @@ func TestNodeFaultsOnClusters(t *testing.T) {
 				})
 			}
 			for i, m := range c.Members() {
+				pids = append(pids, m.PID())
 				if m.PID() == 0 {
 					t.Errorf("node-%d (%s) is not running after the faults were undone", i+1, m.Name())
 				}
