@@ -38,7 +38,7 @@ func TestBrokerRestartMarksOnRealNodes(t *testing.T) {
 			if w.Err != "" {
 				t.Fatalf("window error: %s", w.Err)
 			}
-			m := w.Node
+			m := w.Marks
 			if m == nil {
 				t.Fatal("the window has no node marks")
 			}

@@ -571,7 +571,7 @@ func (r *run) faultRows() []faultRow {
 				Errors: formatNumber(float64(f.Errors)), Timeouts: formatNumber(float64(f.Timeouts)),
 				Dropped: formatNumber(float64(f.Dropped)), Backlog: formatNumber(float64(f.Backlog)),
 				Recovery: msOrNever(f.RecoveryMs), Drain: msOrNever(f.DrainMs), Error: f.Error,
-				Node: nodeLine(f.Node),
+				Node: nodeLine(f.Down),
 			}
 			fr.ErrorsClass = classFor("errors", float64(f.Errors))
 			fr.TimeoutsClass = classFor("timeouts", float64(f.Timeouts))

@@ -51,6 +51,9 @@ type Environment struct {
 type BrokerInfo struct {
 	Name    string `json:"name"`
 	Version string `json:"version,omitempty"`
+	// Nodes is the size of the private cluster the run used (replicated
+	// queues); absent (0) for the single node.
+	Nodes int `json:"nodes,omitempty"`
 }
 
 // Counts accounts for every request: sent = ok + rejected + errors + timeouts + dropped.
@@ -248,9 +251,20 @@ type FaultWindow struct {
 	// DrainMs is from the end of the window until the queues are back to
 	// their pre-fault depth; -1 if they never were.
 	DrainMs float64 `json:"drain_ms"`
-	// Node is a broker fault's node timeline and the twin's recovery
+	// Down is a broker fault's node timeline and the twin's recovery
 	// after it; nil for other faults and in summaries written before it.
-	Node *NodeDown `json:"node,omitempty"`
+	Down *NodeDown `json:"down,omitempty"`
+	// UnavailableS counts the seconds, from the window's start until 30 s
+	// after its end, in which the twin answered an order with an error or
+	// a timeout: how long the fault kept the twin from accepting.
+	UnavailableS int `json:"unavailable_s"`
+	// Node, Queue and NewLeaderMs are a node fault's (kill-node,
+	// pause-node, restart-node on a cluster): the member hit, the queue
+	// or partition it led, and the time from the fault's start until
+	// another member led it (-1: none within the window).
+	Node        string  `json:"node,omitempty"`
+	Queue       string  `json:"queue,omitempty"`
+	NewLeaderMs float64 `json:"new_leader_ms,omitempty"`
 }
 
 // NodeDown tells a broker fault's real down time apart from the twin's

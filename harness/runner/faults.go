@@ -31,9 +31,13 @@ func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow
 			fw.Timeouts += st.secTimeouts[s].Load()
 			fw.Dropped += st.secDropped[s].Load()
 		}
-		fw.RecoveryMs = recovery(rows, st.sec(w.Start), end, st.start)
+		fw.UnavailableS = unavailable(st, st.sec(w.Start), st.sec(end.Add(unavailableAfter)))
 		if w.Node != nil {
-			fw.Node = nodeDown(*w.Node, st)
+			fw.Node, fw.Queue, fw.NewLeaderMs = w.Node.Node, w.Node.Queue, w.Node.NewLeaderMs
+		}
+		fw.RecoveryMs = recovery(rows, st.sec(w.Start), end, st.start)
+		if w.Marks != nil {
+			fw.Down = nodeDown(*w.Marks, st)
 		}
 		if env.sampler == nil {
 			fw.DrainMs = 0 // no queues: nothing builds up, nothing to drain
@@ -55,6 +59,22 @@ func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow
 		out = append(out, fw)
 	}
 	return out
+}
+
+// unavailableAfter is how long after a window's end its failures still
+// count as the fault's: a node's clients reconnect, elect, republish.
+const unavailableAfter = 30 * time.Second
+
+// unavailable counts the seconds from..to (inclusive) in which a request
+// failed with an error or a timeout.
+func unavailable(st *twinState, from, to int) int {
+	n := 0
+	for s := from; s <= to && s < len(st.secErrors); s++ {
+		if st.secErrors[s].Load()+st.secTimeouts[s].Load() > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // recovery is the time from end until the per-second end-to-end p99 is
