@@ -58,8 +58,12 @@ type Schedule struct {
 	total  time.Duration
 	limit  int64
 
-	n         int64
-	u         float64 // expected-count position of the next arrival
+	n int64
+	u float64 // expected-count position of the next arrival
+	// shard keeps arrivals shard.I-1, shard.I-1+N, ... of the whole
+	// schedule: N shards together yield exactly one schedule's arrivals.
+	shard     Shard
+	global    int64 // arrivals of the whole schedule drawn so far
 	stage     int
 	truncated bool
 }
@@ -75,6 +79,14 @@ func WithLimit(n int64) ScheduleOption {
 			s.limit = n
 		}
 	}
+}
+
+// WithShard keeps only shard's interleaved slice of the schedule: the
+// whole schedule is drawn from the seed as one generator would, and every
+// N-th arrival from the I-th on is yielded, at its own time. The zero
+// Shard (or 1/1) keeps every arrival.
+func WithShard(sh Shard) ScheduleOption {
+	return func(s *Schedule) { s.shard = sh }
 }
 
 // ErrSchedule is wrapped by every error NewSchedule returns.
@@ -102,6 +114,9 @@ func NewSchedule(stages []Stage, arrival Arrival, seed uint64, opts ...ScheduleO
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if err := s.shard.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSchedule, err)
 	}
 	var count float64
 	for i, st := range stages {
@@ -134,8 +149,26 @@ func NewSchedule(stages []Stage, arrival Arrival, seed uint64, opts ...ScheduleO
 }
 
 // Next returns the next intended offset from the start of the run and its
-// phase; ok is false once the schedule is over.
+// phase; ok is false once the schedule is over. A sharded schedule draws
+// the other shards' arrivals too, and skips them, so that its own fall
+// exactly where one generator's would.
 func (s *Schedule) Next() (offset time.Duration, phase string, ok bool) {
+	for {
+		offset, phase, ok = s.next()
+		if !ok {
+			return 0, "", false
+		}
+		g := s.global
+		s.global++
+		if s.shard.Keeps(g) {
+			s.n++
+			return offset, phase, true
+		}
+	}
+}
+
+// next draws the whole schedule's next arrival.
+func (s *Schedule) next() (offset time.Duration, phase string, ok bool) {
 	for s.stage < len(s.stages) && s.u >= s.cum[s.stage] {
 		s.stage++
 	}
@@ -143,6 +176,8 @@ func (s *Schedule) Next() (offset time.Duration, phase string, ok bool) {
 		return 0, "", false
 	}
 	if s.n >= s.limit {
+		// s.n counts this shard's arrivals: the limit bounds what this
+		// generator sends.
 		s.truncated = true
 		return 0, "", false
 	}
@@ -157,7 +192,6 @@ func (s *Schedule) Next() (offset time.Duration, phase string, ok bool) {
 	if end := s.starts[i] + st.Duration; offset >= end {
 		offset = end - 1 // float rounding only; keep the request in its stage
 	}
-	s.n++
 	if s.arrival == Poisson {
 		s.u += s.rng.ExpFloat64()
 	} else {
@@ -195,8 +229,8 @@ func invert(st Stage, x float64) time.Duration {
 // Total is the sum of the stage durations: the last offset is below it.
 func (s *Schedule) Total() time.Duration { return s.total }
 
-// Expected is the expected number of requests (exact, rounded up, for
-// uniform arrivals).
+// Expected is the expected number of requests of the whole schedule
+// (exact, rounded up, for uniform arrivals), all shards together.
 func (s *Schedule) Expected() float64 { return s.cum[len(s.cum)-1] }
 
 // Yielded is how many requests Next has returned so far.

@@ -159,7 +159,7 @@ func (t *twinRun) observeProcesses() {
 // staleness probe beside them.
 func (t *twinRun) connect() error {
 	sc := t.r.o.Scenario
-	atk, err := attack.NewGRPC(t.env.gateway, t.r.id, t.r.o.Conns, attack.WithTimeout(sc.Timeout))
+	atk, err := attack.NewGRPC(t.env.gateway, t.r.id, t.r.o.Conns, attack.WithTimeout(sc.Timeout), attack.WithAllow(t.r.o.Allow))
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (t *twinRun) connect() error {
 	t.attacker = inFlightAttacker{Attacker: atk, n: &t.st.inFlight}
 	// The probe reads from the gateway like any client would; its reads
 	// are bounded to ~20 orders/s so they stay a small share of the load.
-	t.st.stale, err = staleness.New(t.ctx, t.env.gateway, t.name+".staleness")
+	t.st.stale, err = staleness.New(t.ctx, t.env.gateway, t.name+".staleness", staleness.WithAllow(t.r.o.Allow))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/internal/twinkind"
@@ -57,6 +58,13 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	r.dir, r.id = dir, id
 	r.sum = &results.Summary{SchemaVersion: results.SchemaVersion, RunID: id, StartedAt: time.Now().UTC(),
 		Scenario: o.Scenario, Environment: environment(ctx), Twins: map[string]*results.TwinResult{}}
+	if o.Shard != (load.Shard{}) {
+		hash, err := results.ScenarioHash(o.Scenario)
+		if err != nil {
+			return nil, "", err
+		}
+		r.sum.Shard = &results.ShardInfo{Index: o.Shard.I, Count: o.Shard.N, ScenarioHash: hash, Seed: o.Seed, StartAt: o.StartAt.UTC()}
+	}
 	r.outs = r.newOutputs()
 
 	runErr := r.run(ctx)

@@ -130,6 +130,7 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 
 type runOpts struct {
 	twin, scenario, topology, broker, out, target, amqp, brokerURL, prefix, metrics, binary, logLevel, arrival string
+	shard, startAt, allow                                                                                      string
 	rate                                                                                                       float64
 	duration                                                                                                   time.Duration
 	seed                                                                                                       uint64
@@ -163,6 +164,9 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
 	fs.StringVar(&o.binary, "binary", "", "the target binary (default: target beside edabench, else edabench itself as edabench serve)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	fs.StringVar(&o.shard, "shard", "", "I/N: run the I-th of N interleaved slices of the schedule (every N-th arrival, at one generator's times) against --target; N shards with one --start-at offer the scenario's rate and edabench merge joins their runs; job/N takes I from an Indexed Job's JOB_COMPLETION_INDEX (+1)")
+	fs.StringVar(&o.startAt, "start-at", "", "the schedule's time zero, shared by every shard: RFC 3339 (2026-12-05T08:00:00Z) or unix milliseconds; the run waits for it and fails if its twin is ready after it")
+	fs.StringVar(&o.allow, "allow", os.Getenv("EDABENCH_ALLOW"), "comma-separated HOST[:PORT] targets the harness may drive beyond loopback (in a cluster: the twin's Services); anything else is refused (default $EDABENCH_ALLOW; empty: loopback only)")
 	return fs, o
 }
 
@@ -187,6 +191,10 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return bad("%v", err)
 	}
+	sh, err := o.checkShard(os.Getenv, time.Now())
+	if err != nil {
+		return bad("%v", err)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	// The broker and bus packages log through the default logger.
 	slog.SetDefault(log)
@@ -207,7 +215,7 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "repetition %d of %d (seed %d)\n", i+1, o.repeat, seed)
 		}
 		code, err := c.runOnce(ctx, o, stdout, tty, runner.WithTwins(twins...), runner.WithScenario(sc), runner.WithSeed(seed),
-			runner.WithLogger(log))
+			runner.WithLogger(log), runner.WithShard(sh.shard), runner.WithStartAt(sh.startAt), runner.WithAllow(sh.allow))
 		switch {
 		case errors.Is(err, runner.ErrInvalid):
 			// "edabench run: --target ...", not "edabench run: invalid run options: --target ...".
