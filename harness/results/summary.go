@@ -48,6 +48,9 @@ type ShardInfo struct {
 	ScenarioHash string    `json:"scenario_hash"`
 	Seed         uint64    `json:"seed"`
 	StartAt      time.Time `json:"start_at"` // the schedule's shared time zero
+	// LoadStartedAt is when this shard's load began by its own clock:
+	// StartAt, unless the shard was ready late (within the runner's 50 ms).
+	LoadStartedAt time.Time `json:"load_started_at"`
 }
 
 // MergeInfo says which shards a merged run is made of, and what was wrong

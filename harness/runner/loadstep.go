@@ -62,6 +62,9 @@ func (t *twinRun) awaitStart() error {
 	defer tm.Stop()
 	select {
 	case <-tm.C:
+		if sh := t.r.sum.Shard; sh != nil {
+			sh.LoadStartedAt = time.Now().UTC()
+		}
 		return nil
 	case <-t.ctx.Done():
 		return context.Cause(t.ctx)

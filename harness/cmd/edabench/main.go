@@ -34,6 +34,9 @@ Usage:
   edabench run [flags]        start the broker and the twins, drive a scenario, write results
   edabench gate --file GATE.yaml RUN_DIR
                               check a run against a gate file's limits (CI); see edabench gate --help
+  edabench merge [--out DIR] RUN_DIR...
+                              join the run folders of a sharded load (run --shard I/N) into one run,
+                              percentiles merged exactly from the .hlog logs (edabench merge -h)
   edabench compare RUN_A RUN_B
                               two runs' figures side by side; see edabench compare --help
   edabench report RUN_DIR...  write RUN_DIR/report.html, one self-contained page (edabench report -h)
@@ -62,6 +65,9 @@ Examples:
   edabench run --twin rr --target 127.0.0.1:7100 --scenario smoke
   edabench run --twin eda --target 127.0.0.1:7200 --broker kafka --broker-url 127.0.0.1:9102 --prefix edabench
                                                       drive a twin you started yourself
+  edabench run --twin rr --target 127.0.0.1:7100 --shard 2/4 --start-at 2026-12-05T08:00:00Z
+                                                      the second of four generators sharing one schedule
+                                                      (edabench merge joins the four run folders)
   edabench scenarios spike > my-spike.yaml            copy a built-in scenario, edit it, then
   edabench run --scenario ./my-spike.yaml             run your file (a value with / or . is a path)
 
@@ -122,8 +128,10 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 		return reportCmd(args[1:], stdout, stderr)
 	case "verdict":
 		return verdictCmd(args[1:], stdout, stderr)
+	case "merge":
+		return mergeCmd(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "edabench: unknown command %q: want run, scenarios, report, verdict, gate, compare, serve or help\n", args[0])
+		fmt.Fprintf(stderr, "edabench: unknown command %q: want run, merge, scenarios, report, verdict, gate, compare, serve or help\n", args[0])
 		return 2
 	}
 }
