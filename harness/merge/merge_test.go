@@ -204,3 +204,31 @@ func TestMergeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Logs joins bare interval logs (k6 runners') exactly, too.
+func TestLogs(t *testing.T) {
+	dirs, all := shards(t, 3, 5*time.Millisecond)
+	var paths []string
+	for _, d := range dirs {
+		paths = append(paths, filepath.Join(d, "rr.ack.hlog"))
+	}
+	out := filepath.Join(t.TempDir(), "k6.rr.ack.hlog")
+	total, err := Logs(paths, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if record.Summarize(total) != record.Summarize(all) {
+		t.Errorf("merged logs %+v, want %+v", record.Summarize(total), record.Summarize(all))
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if ivs, err := record.ReadIntervals(f); err != nil || len(ivs) != 5 {
+		t.Errorf("%d merged intervals (%v), want 5", len(ivs), err)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(out, ".hlog") + ".hgrm"); err != nil {
+		t.Error(err)
+	}
+}
