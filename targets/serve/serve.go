@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,9 +80,15 @@ Call it with any gRPC client (reflection is on):
   grpcurl -plaintext -d '{"order_id":"o1","customer":"c","items":[{"sku":"a","quantity":1}],"amount_cents":100}' \
     127.0.0.1:7200 edabench.v1.OrderService/PlaceOrder
 
-Every service serves on --http: /metrics, /healthz, /audit, and /admin/cost
-(GET; PUT ?step=NAME with a JSON body such as {"mean":"50ms","error_prob":0.1}
-to slow or break a step mid-run). Once it serves, it prints one line
+Every service serves on --http: /metrics, /healthz, /audit; with --admin,
+/admin/cost (GET; PUT ?step=NAME with a JSON body such as
+{"mean":"50ms","error_prob":0.1} to slow or break a step mid-run), and with
+--pprof, /debug/pprof/. Both are off by default (edabench run turns
+--admin on for the twins it starts, whose faults use it).
+
+In a cluster (--allow, or $EDABENCH_ALLOW), --peer may name the listed
+hosts (the twin's Services) and --listen/--http may bind 0.0.0.0:PORT:
+the pod's NetworkPolicy, not loopback, then decides who reaches it. Once it serves, it prints one line
 "EDABENCH_READY {json}" with its addresses on stdout (logs go to stderr).
 SIGTERM or Ctrl-C shuts it down gracefully.
 
@@ -113,7 +120,11 @@ type options struct {
 	prefetch, maxAttempts       int
 	heartbeat                   time.Duration
 	kafkaViaSeed                bool
-	set                         map[string]bool // the flags given on the command line
+	// Cluster: the allowlist, and the ops endpoints that are off by default
+	admin, pprof bool
+	allowList    string
+	allow        *loopback.Allowlist
+	set          map[string]bool // the flags given on the command line
 }
 
 type multiFlag []string
@@ -133,7 +144,10 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	fs.StringVar(&o.twin, "twin", "", "twin: rr, eda or hybrid (required)")
 	fs.StringVar(&o.service, "service", "", "service: gateway, payment, inventory, shipping, notification or all (required)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "gRPC listen address (gateway and RR steps); port 0 picks a free one, announced on stdout")
-	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:0", "HTTP address for /metrics, /healthz, /audit, /admin/cost")
+	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:0", "HTTP address for /metrics, /healthz, /audit (and /admin/cost, /debug/pprof/ when turned on)")
+	fs.BoolVar(&o.admin, "admin", false, "serve /admin/cost, which changes a step's cost model mid-run (the harness's cost faults); off by default: anyone who reaches it can slow or break the service")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiles on /debug/pprof/; off by default")
+	fs.StringVar(&o.allowList, "allow", os.Getenv("EDABENCH_ALLOW"), "in a cluster: comma-separated HOST[:PORT] peers this service may call beyond loopback (the twin's Services), and --listen/--http may then bind all interfaces (0.0.0.0:PORT) for the pod's network; default $EDABENCH_ALLOW, empty: loopback only")
 	fs.StringVar(&o.topology, "topology", "chain", "chain or fanout (every service of a twin must agree)")
 	fs.IntVar(&o.steps, "steps", workflow.MaxSteps, "run the first N steps of payment, inventory, shipping, notification (1 to 4; every service of a twin must agree)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for the steps' idempotency journals; empty keeps them in memory (lost on a crash, so a restarted consumer would re-apply)")
@@ -164,6 +178,12 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 		}
 		return 2
 	}
+	allow, err := loopback.ParseAllowlist(o.allowList)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: --allow: %v\n", name, err)
+		return 2
+	}
+	o.allow = allow
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	if fs.NArg() > 0 {
@@ -251,7 +271,7 @@ func build(o options, log *slog.Logger) (*service, error) {
 		return nil, err
 	}
 	for flagName, addr := range map[string]string{"--listen": o.listen, "--http": o.httpAddr} {
-		if err := loopback.Check(addr); err != nil {
+		if err := checkListen(o.allow, addr); err != nil {
 			return nil, fmt.Errorf("%s: %w", flagName, err)
 		}
 	}
@@ -355,7 +375,7 @@ func (s *service) parsePeers(o options) error {
 		if !ok || err != nil {
 			return fmt.Errorf("--peer %q: want STEP=HOST:PORT with STEP one of payment, inventory, shipping, notification", p)
 		}
-		if err := loopback.Check(addr); err != nil {
+		if err := o.allow.Check(addr); err != nil {
 			return fmt.Errorf("--peer %s: %w", name, err)
 		}
 		s.peers[st] = addr
@@ -397,4 +417,24 @@ func (s *service) journalPath(st workflow.Step) string {
 
 func (s *service) announce(w io.Writer, r supervise.Ready) error {
 	return supervise.Announce(w, r)
+}
+
+// checkListen allows a loopback address, or, in a cluster (an allowlist
+// given), the pod's: all interfaces on a fixed port, since a Service
+// reaches the pod's IP, never its loopback.
+func checkListen(allow *loopback.Allowlist, addr string) error {
+	if allow == nil {
+		return loopback.Check(addr)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if port == "0" {
+			return fmt.Errorf("%q: a pod's Service needs a fixed port, not 0", addr)
+		}
+		return nil
+	}
+	return allow.Check(addr)
 }
