@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -33,9 +34,15 @@ const (
 )
 
 // options are a Client's settings, validated.
+// AllowEnv names the environment variable with the targets (HOST[:PORT],
+// comma-separated) the extension may call beyond loopback, as the
+// harness's --allow does.
+const AllowEnv = "EDABENCH_ALLOW"
+
 type options struct {
-	Twin string
-	GRPC string
+	allow *loopback.Allowlist // targets beyond loopback; nil: loopback only
+	Twin  string
+	GRPC  string
 	// Broker is the twin's backbone (a driver of drivers.Builtin:
 	// rabbitmq or kafka); BrokerURL its client URL in the driver's form
 	// (amqp://... or HOST:PORT).
@@ -73,6 +80,13 @@ var optionKeys = []string{"twin", "grpc", "broker", "brokerUrl", "amqp", "endQue
 func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	o := options{Prefix: DefaultPrefix, CompletionTimeout: DefaultCompletionTimeout,
 		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL}
+	// In a cluster (k6-operator's runners) the twin is a Service, not
+	// loopback: the runner's environment names the targets it may drive.
+	allow, err := envAllowlist()
+	if err != nil {
+		return o, fmt.Errorf("eda.Client: %w", err)
+	}
+	o.allow = allow
 	if v == nil || sobek.IsUndefined(v) || sobek.IsNull(v) {
 		return o, errors.New(`eda.Client: options are required, e.g. new eda.Client({ twin: "eda", grpc: "127.0.0.1:7200", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`)
 	}
@@ -149,7 +163,7 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 			return o, fmt.Errorf("eda.Client: option metrics must be an array of URLs (each service's /metrics), got %s", m.String())
 		}
 		for _, u := range urls {
-			if err := checkHTTP(u); err != nil {
+			if err := checkHTTP(o.allow, u); err != nil {
 				return o, fmt.Errorf("eda.Client: option metrics: %w", err)
 			}
 		}
@@ -168,7 +182,7 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	if o.GRPC == "" {
 		return o, errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
 	}
-	if err := loopback.Check(o.GRPC); err != nil {
+	if err := o.allow.Check(o.GRPC); err != nil {
 		return o, fmt.Errorf("eda.Client: option grpc: %w", err)
 	}
 	if !twinkind.Of(o.Twin).UsesBroker() {
@@ -208,7 +222,7 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 		if o.BrokerURL == "" {
 			o.BrokerURL = kafka.DefaultURL
 		}
-		if err := checkKafka(o.BrokerURL); err != nil {
+		if err := checkKafka(o.allow, o.BrokerURL); err != nil {
 			return fmt.Errorf("option brokerUrl: %w", err)
 		}
 		if o.EndQueue == "" {
@@ -228,11 +242,11 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 		if o.BrokerURL == "" {
 			o.BrokerURL = eda.DefaultConfig().URL
 		}
-		if err := checkAMQP(o.BrokerURL); err != nil {
+		if err := checkAMQP(o.allow, o.BrokerURL); err != nil {
 			return fmt.Errorf("option brokerUrl (amqp): %w", err)
 		}
 		if o.Mgmt != "" {
-			if err := checkHTTP(o.Mgmt); err != nil {
+			if err := checkHTTP(o.allow, o.Mgmt); err != nil {
 				return fmt.Errorf("option mgmt: %w", err)
 			}
 			o.Mgmt = strings.TrimRight(o.Mgmt, "/")
@@ -243,19 +257,19 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 }
 
 // checkKafka says whether raw is a Kafka client URL of seeds on loopback.
-func checkKafka(raw string) error {
+func checkKafka(allow *loopback.Allowlist, raw string) error {
 	if err := kafka.CheckURL(raw); err != nil {
 		return err
 	}
 	for _, s := range strings.Split(strings.TrimPrefix(strings.TrimSpace(raw), "kafka://"), ",") {
-		if err := loopback.Check(strings.TrimSpace(s)); err != nil {
+		if err := allow.Check(strings.TrimSpace(s)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkAMQP(raw string) error {
+func checkAMQP(allow *loopback.Allowlist, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
 		return fmt.Errorf("%q is not an AMQP URL (want amqp://USER:PASS@127.0.0.1:PORT/)", raw)
@@ -264,10 +278,10 @@ func checkAMQP(raw string) error {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "5672")
 	}
-	return loopback.Check(host)
+	return allow.Check(host)
 }
 
-func checkHTTP(raw string) error {
+func checkHTTP(allow *loopback.Allowlist, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http URL (want http://127.0.0.1:PORT/...)", raw)
@@ -276,5 +290,14 @@ func checkHTTP(raw string) error {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	return loopback.Check(host)
+	return allow.Check(host)
+}
+
+// envAllowlist reads $EDABENCH_ALLOW (nil when unset: loopback only).
+func envAllowlist() (*loopback.Allowlist, error) {
+	allow, err := loopback.ParseAllowlist(os.Getenv(AllowEnv))
+	if err != nil {
+		return nil, fmt.Errorf("$%s: %w", AllowEnv, err)
+	}
+	return allow, nil
 }
