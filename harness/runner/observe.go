@@ -31,7 +31,11 @@ func (t *twinRun) observe() error {
 
 // observeOrders subscribes to the twin's order ends (completion events).
 func (t *twinRun) observeOrders() error {
-	obs, err := completion.New(t.ctx, t.env.edaCfg, t.r.id, t.maxOrders, t.st.onEnd, t.log)
+	var opts []completion.Option
+	if sh := t.r.o.Shard; sh.Sharded() {
+		opts = append(opts, completion.WithQueue(completion.ShardQueueName(t.env.edaCfg, sh.I, sh.N)))
+	}
+	obs, err := completion.New(t.ctx, t.env.edaCfg, t.r.id, t.maxOrders, t.st.onEnd, t.log, opts...)
 	if err != nil {
 		return err
 	}

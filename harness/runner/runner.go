@@ -51,6 +51,12 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	}
 	r := &Runner{o: o}
 	label := strings.Join(o.Twins, "-") + "-" + o.Scenario.Name
+	if o.Shard.Sharded() {
+		// The run ID names the orders (attack.OrderID): shards started in
+		// the same second must not share one, or an EDA shard would count
+		// another's order ends as its own.
+		label += fmt.Sprintf("-shard%dof%d", o.Shard.I, o.Shard.N)
+	}
 	dir, id, err := results.NewRunDir(o.OutDir, label, time.Now())
 	if err != nil {
 		return nil, "", err
