@@ -137,6 +137,22 @@ func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 // stopped, 1 failed while serving, 2 bad flags. name is how the command was
 // invoked ("target", "edabench serve"), for its help and its errors.
 func Main(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
+	svc, code := prepare(name, args, stderr)
+	if svc == nil {
+		return code
+	}
+	if err := svc.run(ctx, stdout); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	svc.log.Info("stopped")
+	return 0
+}
+
+// prepare parses and checks the flags into a service, binding nothing:
+// nil and the exit status when there is nothing to serve (help, or bad
+// flags, reported on stderr).
+func prepare(name string, args []string, stderr io.Writer) (*service, int) {
 	var o options
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -174,38 +190,33 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	fs.BoolVar(&o.kafkaViaSeed, "kafka-via-seed", false, "EDA over Kafka: dial every broker through the one --broker-url address, not the advertised listeners (a proxy in front of a single-broker node)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return nil, 0
 		}
-		return 2
+		return nil, 2
 	}
 	allow, err := loopback.ParseAllowlist(o.allowList)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: --allow: %v\n", name, err)
-		return 2
+		return nil, 2
 	}
 	o.allow = allow
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q (flags only; see --help)\n", name, fs.Arg(0))
-		return 2
+		return nil, 2
 	}
 	log, err := newLogger(stderr, o.logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+		return nil, 2
 	}
 	svc, err := build(o, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+		return nil, 2
 	}
-	if err := svc.run(ctx, stdout); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
-	}
-	log.Info("stopped")
-	return 0
+	return svc, 0
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
