@@ -149,11 +149,8 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	return 0
 }
 
-// prepare parses and checks the flags into a service, binding nothing:
-// nil and the exit status when there is nothing to serve (help, or bad
-// flags, reported on stderr).
-func prepare(name string, args []string, stderr io.Writer) (*service, int) {
-	var o options
+// flagSet defines the command's flags into o.
+func flagSet(name string, stderr io.Writer, o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, strings.ReplaceAll(usageTemplate, "CMD", name)); fs.PrintDefaults() }
@@ -188,6 +185,15 @@ func prepare(name string, args []string, stderr io.Writer) (*service, int) {
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "EDA: deliveries of a message whose handler fails before it is dead-lettered")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 10*time.Second, "EDA: AMQP heartbeat")
 	fs.BoolVar(&o.kafkaViaSeed, "kafka-via-seed", false, "EDA over Kafka: dial every broker through the one --broker-url address, not the advertised listeners (a proxy in front of a single-broker node)")
+	return fs
+}
+
+// prepare parses and checks the flags into a service, binding nothing:
+// nil and the exit status when there is nothing to serve (help, or bad
+// flags, reported on stderr).
+func prepare(name string, args []string, stderr io.Writer) (*service, int) {
+	var o options
+	fs := flagSet(name, stderr, &o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, 0
