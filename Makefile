@@ -22,7 +22,9 @@ all: build
 help:
 	@echo "make bench         the standard suite on both backbones (BROKERS=rabbitmq,kafka; RR's scenarios once), the verdict as claim x backbone,"
 	@echo "                   a report per run: under 20 minutes on 2 cores (REPEAT=N repeats each scenario; BROKERS=rabbitmq for one)"
-	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones)"
+	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones),"
+	@echo "                   then bench-profiles into the same folder (PROFILES=\"datacenter/shared loopback/isolated datacenter/isolated\"; PROFILES= skips)"
+	@echo "make bench-profiles  the profile-dependent claims (1, 2, 3, 4, 8, 9) under each NETWORK/DEPLOYMENT of PROFILES, and the verdict"
 	@echo "make test          go vet and every test (starts the private RabbitMQ node itself)"
 	@echo "make gate-ci       a 20 s smoke run of both twins, checked against gates/ci.yaml (JUnit in results/ci)"
 	@echo "make build         bin/target, bin/brokerctl and bin/edabench"
@@ -30,7 +32,7 @@ help:
 	@echo "make broker-up     start (or reuse) the private RabbitMQ node; broker-down stops it"
 	@echo "make kafka         fetch Apache Kafka's jars for the private Kafka node (brokerctl up --broker kafka)"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
-	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time"
+	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time, the floor (a bare grpc-go client)"
 
 build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target
@@ -105,11 +107,12 @@ test: deps chromium
 # The standard suite, into one folder per bench: every scenario the
 # verdict's claims need, each on the twins its claims compare (all three for
 # the light load and the crashed consumer, which decide the hybrid's claim;
-# rr and eda for the spike, the ramp and the slowed step; rr alone for the
-# chains of 2 to 5 hops; eda alone for the broker restart, which RR does not
-# use), the k6 cross-check, then the verdict (verdict.md) and one report.html
+# rr and eda for the spike and the slowed step; rr alone for the chains of
+# 2 to 5 hops; eda alone for the broker restart, which RR does not use; the
+# knee search, claim 3's, rr alone once and eda per backbone), the k6
+# cross-check, then the verdict (verdict.md) and one report.html
 # per run. The light loads (smoke, the chains, the cross-check) run first:
-# after the spike or the ramp, the broker is still busy for a while deleting
+# after the spike or a knee search, the broker is still busy for a while deleting
 # deep quorum queues, which on 2 cores shows in the next runs' latencies
 # (seen: the generator dispatching 100 ms late in a chain run right after
 # the ramp). Sized for a 2-core machine; `make bench-micro` runs the
@@ -118,7 +121,9 @@ test: deps chromium
 # BROKERS are the backbones (comma-separated; `make bench BROKERS=rabbitmq`
 # for one). The scenarios RR alone runs (the chains, and the k6
 # cross-check, which drives its twins over RabbitMQ) run once: RR uses no
-# broker, so its runs are the RR arm of every backbone's comparison. Every
+# broker, so its runs are the RR arm of every backbone's comparison (RR's
+# knee search too: the verdict reads each twin's knee from the run that
+# drove it). Every
 # scenario with an EDA or hybrid twin runs once per backbone (edabench run
 # --broker B), its arms interleaved within each run as with one backbone
 # (rr, eda, hybrid: each backbone's comparison has its own RR arm, run
@@ -126,21 +131,20 @@ test: deps chromium
 # machine that drifts over the minutes hurts both backbones alike. One
 # verdict over the folder decides each claim per backbone (the matrix).
 #
-# Time (docs/verdict.md, "Time"): RabbitMQ alone took 9m47s on 2026-11-26.
-# The second backbone repeats every scenario with a broker twin (Kafka's
-# took 1.24 times RabbitMQ's on 2026-12-05, side by side); the chains, the
-# cross-check, the verdict and the reports are paid once. That added up to
-# about 19.5 minutes, too close to the 20-minute budget, so one step is
-# shortened where the verdict reads nothing: the slowed step runs 30 s
-# instead of 40 (claim 9 compares the 10 s before the window with the 15 s
-# inside it; the 15 s after it decided no claim, and its recovery, about
-# 1 s on both backbones, still fits in the 5 s left). The others keep the
-# durations the verdict's figures were sized for: the spike's stages make
-# its backlog, the crash's and the broker restart's recovery must fall
-# inside the load (on Kafka the broker restart's window already ran to
-# 31 s of 40), the ramp's 8 s steps give 2,000 requests at 250/s. Measured
-# as shipped, both backbones: 18m42s (2026-12-05, load average 5 to 17
-# from the other engineers' work on the machine).
+# Time (docs/verdict.md, "Time"): two quiet runs of 2026-12-05 with the
+# ramp took 18m25s and 19m09s, both backbones. The ramp (244 s for both
+# backbones) is replaced by the knee search, whose brackets decide claim 3
+# to within 10% wherever the knees lie: RR's once (about 65-75 s), EDA's
+# per backbone (about 70-80 s each), with 1,000 requests per step, steps
+# of 2 to 4 s, a completion grace that ends when the step's orders have,
+# and a 100 s bound per twin (scenarios/knee.yaml says why); the k6
+# cross-check runs 10 s per twin instead of 20 (a p50 of 500 requests).
+# Estimated from each step's measured time: about 18 minutes (17m45s to
+# 18m35s); the slowed step stays at 30 s (claim 9 reads the 10 s before
+# its window and the 15 s inside it). The others keep the durations the
+# verdict's figures were sized for: the spike's stages make its backlog,
+# the crash's and the broker restart's recovery must fall inside the load
+# (on Kafka the broker restart's window ran to 31 s of 40).
 #
 # REPEAT runs each scenario that many times (edabench run --repeat: its own
 # seed and folder per repetition, the twins in one order in each), and the
@@ -150,7 +154,7 @@ test: deps chromium
 # run"), and `make bench-full` runs REPEAT=3.
 BENCH_OUT ?= results
 BENCH_DIR := $(BENCH_OUT)/bench-$(shell date +%Y%m%d-%H%M%S)
-CROSSCHECK_DURATION ?= 20s
+CROSSCHECK_DURATION ?= 10s
 REPEAT ?= 1
 BROKERS ?= rabbitmq,kafka
 comma := ,
@@ -165,7 +169,8 @@ bench: build deps
 	for n in 1 2 3 4; do $(BIN)/edabench run --twin rr --scenario chain --steps $$n --duration 10s --repeat $(REPEAT) --out $(BENCH_DIR) || exit $$?; done
 	$(MAKE) --no-print-directory bench-crosscheck BENCH_OUT=$(BENCH_DIR)
 	$(call per-broker,--twin both --scenario spike)
-	$(call per-broker,--twin both --scenario ramp)
+	$(BIN)/edabench run --twin rr --scenario knee --repeat $(REPEAT) --out $(BENCH_DIR)
+	$(call per-broker,--twin eda --scenario knee)
 	$(call per-broker,--twin all --scenario failure-crash)
 	$(call per-broker,--twin eda --scenario failure-broker-restart)
 	$(call per-broker,--twin both --scenario failure-slow-step --duration 30s)
@@ -175,14 +180,49 @@ bench: build deps
 
 # The suite with three repetitions of every scenario (about 30 minutes on 2
 # cores per backbone, about 50 for both): the verdict's intervals then have
-# n=3 (coverage 75% each).
+# n=3 (coverage 75% each); then the deployment profiles (bench-profiles)
+# into the same folder, and one verdict over it all: a matrix column per
+# backbone and profile. PROFILES= (empty) skips the profiles.
 .PHONY: bench-full
 bench-full:
-	$(MAKE) --no-print-directory bench REPEAT=3
+	$(MAKE) --no-print-directory bench REPEAT=3 BENCH_DIR=$(BENCH_DIR)
+	$(if $(strip $(PROFILES)),$(MAKE) --no-print-directory bench-profiles REPEAT=3 BENCH_DIR=$(BENCH_DIR))
 
+# Deployment profiles (docs/verdict.md, "Deployment profiles"): the claims
+# that turn on the network and the CPUs, 1 and 8 (smoke), 2 (the chains),
+# 3 (ramp), 4 (spike) and 9 (slowed step), again under each of PROFILES,
+# NETWORK/DEPLOYMENT pairs (loopback/shared is the standard suite's own),
+# each scenario with its own arrival process (Poisson but for the
+# cross-check's uniform; edabench run --arrival on-off for bursts), into
+# BENCH_DIR, then the verdict over the folder. Isolated needs root and a
+# cgroup cpu controller (it says so and stops otherwise). Each profile costs
+# about what the suite's matching scenarios do (about 15 minutes per
+# profile and backbone at REPEAT=1 on 2 cores).
+PROFILES ?= datacenter/shared loopback/isolated datacenter/isolated
+profile-flags = --network $$(echo $$p | cut -d/ -f1) --deployment $$(echo $$p | cut -d/ -f2)
+.PHONY: bench-profiles
+bench-profiles: build deps
+	@test -n "$(strip $(PROFILES))" || { echo "make bench-profiles: PROFILES is empty: give NETWORK/DEPLOYMENT pairs, e.g. PROFILES=datacenter/isolated" >&2; exit 2; }
+	$(if $(filter kafka,$(BENCH_BROKERS)),$(BIN)/brokerctl up --broker kafka)
+	for p in $(PROFILES); do \
+	  $(call per-broker,--twin both --scenario smoke --duration 20s $(profile-flags)); \
+	  for n in 1 2 3 4; do $(BIN)/edabench run --twin rr --scenario chain --steps $$n --duration 10s --repeat $(REPEAT) $(profile-flags) --out $(BENCH_DIR) || exit $$?; done; \
+	  $(call per-broker,--twin both --scenario spike $(profile-flags)); \
+	  $(call per-broker,--twin both --scenario ramp $(profile-flags)); \
+	  $(call per-broker,--twin both --scenario failure-slow-step --duration 30s $(profile-flags)); \
+	done
+	$(BIN)/edabench verdict --out $(BENCH_DIR) $(BENCH_DIR)
+	@echo "bench-profiles: verdict $(BENCH_DIR)/verdict.md (claim x backbone x profile: $(PROFILES))"
+
+# The harness's observers each have a per-tick benchmark (issue 21): the
+# completion consumer (harness/completion), the backlog sampler and its
+# scrapes (harness/lag), the staleness probe, the interval logs
+# (harness/output), the live metrics (harness/runner), and the span that
+# bills them (harness/cpubill).
 .PHONY: bench-micro
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./harness/runner ./internal/precise ./targets/workflow ./targets/rr
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./harness/record ./harness/load ./harness/runner ./internal/precise ./targets/workflow ./targets/rr \
+		./harness/cpubill ./harness/completion ./harness/lag ./harness/staleness ./harness/output
 
 # The CI gate: a 20 s smoke run of both twins (about 1.5 minutes with
 # start-up and drain), then the run checked against gates/ci.yaml, with a

@@ -265,11 +265,7 @@ func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 			url = str(k)
 		case "mgmt":
 			v := str(k)
-			allow, err := envAllowlist()
-			if err == nil {
-				err = checkHTTP(allow, v)
-			}
-			if err != nil {
+			if err := checkHTTP(v); err != nil {
 				mi.throw(fmt.Errorf("eda.%s: option mgmt: %w", fn, err))
 			}
 			p.mgmt = strings.TrimRight(v, "/")
@@ -280,12 +276,8 @@ func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 			if err := mi.vu.Runtime().ExportTo(obj.Get(k), &urls); err != nil {
 				mi.throw(fmt.Errorf("eda.%s: option metrics must be an array of URLs", fn))
 			}
-			allow, err := envAllowlist()
-			if err != nil {
-				mi.throw(fmt.Errorf("eda.%s: %w", fn, err))
-			}
 			for _, u := range urls {
-				if err := checkHTTP(allow, u); err != nil {
+				if err := checkHTTP(u); err != nil {
 					mi.throw(fmt.Errorf("eda.%s: option metrics: %w", fn, err))
 				}
 			}
@@ -297,17 +289,13 @@ func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 	if url != "" {
 		p.url = url
 	}
-	allow, err := envAllowlist()
-	if err != nil {
-		mi.throw(fmt.Errorf("eda.%s: %w", fn, err))
-	}
 	switch p.broker {
 	case bus.RabbitMQ:
-		if err := checkAMQP(allow, p.url); err != nil {
+		if err := checkAMQP(p.url); err != nil {
 			mi.throw(fmt.Errorf("eda.%s: option brokerUrl (amqp): %w", fn, err))
 		}
 	case kafka.Name:
-		if err := checkKafka(allow, p.url); err != nil {
+		if err := checkKafka(p.url); err != nil {
 			mi.throw(fmt.Errorf("eda.%s: option brokerUrl: %w", fn, err))
 		}
 	default:

@@ -34,15 +34,9 @@ const (
 )
 
 // options are a Client's settings, validated.
-// AllowEnv names the environment variable with the targets (HOST[:PORT],
-// comma-separated) the extension may call beyond loopback, as the
-// harness's --allow does.
-const AllowEnv = "EDABENCH_ALLOW"
-
 type options struct {
-	allow *loopback.Allowlist // targets beyond loopback; nil: loopback only
-	Twin  string
-	GRPC  string
+	Twin string
+	GRPC string
 	// Broker is the twin's backbone (a driver of drivers.Builtin:
 	// rabbitmq or kafka); BrokerURL its client URL in the driver's form
 	// (amqp://... or HOST:PORT).
@@ -80,13 +74,6 @@ var optionKeys = []string{"twin", "grpc", "broker", "brokerUrl", "amqp", "endQue
 func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	o := options{Prefix: DefaultPrefix, CompletionTimeout: DefaultCompletionTimeout,
 		RequestTimeout: DefaultRequestTimeout, Mgmt: DefaultMgmtURL}
-	// In a cluster (k6-operator's runners) the twin is a Service, not
-	// loopback: the runner's environment names the targets it may drive.
-	allow, err := envAllowlist()
-	if err != nil {
-		return o, fmt.Errorf("eda.Client: %w", err)
-	}
-	o.allow = allow
 	if v == nil || sobek.IsUndefined(v) || sobek.IsNull(v) {
 		return o, errors.New(`eda.Client: options are required, e.g. new eda.Client({ twin: "eda", grpc: "127.0.0.1:7200", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`)
 	}
@@ -99,91 +86,22 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 			return o, fmt.Errorf("eda.Client: unknown option %q (options: %s)", k, strings.Join(optionKeys, ", "))
 		}
 	}
-	str := func(name string, dst *string) error {
-		val := obj.Get(name)
-		if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
-			return nil
-		}
-		s, ok := val.Export().(string)
-		if !ok {
-			return fmt.Errorf("eda.Client: option %s must be a string, got %s", name, val.String())
-		}
-		*dst = strings.TrimSpace(s)
-		return nil
-	}
-	dur := func(name string, dst *time.Duration) error {
-		val := obj.Get(name)
-		if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
-			return nil
-		}
-		switch x := val.Export().(type) {
-		case string:
-			d, err := time.ParseDuration(x)
-			if err != nil {
-				return fmt.Errorf("eda.Client: option %s %q: want a duration such as \"30s\" or \"500ms\"", name, x)
-			}
-			*dst = d
-		case int64:
-			*dst = time.Duration(x) * time.Millisecond
-		case float64:
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return fmt.Errorf("eda.Client: option %s: want a duration, got %v", name, x)
-			}
-			*dst = time.Duration(x * float64(time.Millisecond))
-		default:
-			return fmt.Errorf("eda.Client: option %s: want a duration string (\"30s\") or milliseconds, got %s", name, val.String())
-		}
-		if *dst <= 0 {
-			return fmt.Errorf("eda.Client: option %s must be positive, got %s", name, *dst)
-		}
-		return nil
-	}
-	if v := obj.Get("trends"); v != nil && !sobek.IsUndefined(v) && !sobek.IsNull(v) {
-		b, ok := v.Export().(bool)
-		if !ok {
-			return o, fmt.Errorf("eda.Client: option trends must be true or false, got %s", v.String())
-		}
-		o.NoTrends = !b
-	}
-	twinSet := obj.Get("twin")
+	r := optionReader{obj}
 	var amqpURL string
 	for _, e := range []error{
-		str("twin", &o.Twin), str("grpc", &o.GRPC), str("amqp", &amqpURL), str("prefix", &o.Prefix),
-		str("broker", &o.Broker), str("brokerUrl", &o.BrokerURL), str("endQueue", &o.EndQueue),
-		str("hdr", &o.HDR), str("mgmt", &o.Mgmt),
-		dur("completionTimeout", &o.CompletionTimeout), dur("requestTimeout", &o.RequestTimeout),
+		r.trends(&o.NoTrends),
+		r.str("twin", &o.Twin), r.str("grpc", &o.GRPC), r.str("amqp", &amqpURL), r.str("prefix", &o.Prefix),
+		r.str("broker", &o.Broker), r.str("brokerUrl", &o.BrokerURL), r.str("endQueue", &o.EndQueue),
+		r.str("hdr", &o.HDR), r.str("mgmt", &o.Mgmt),
+		r.dur("completionTimeout", &o.CompletionTimeout), r.dur("requestTimeout", &o.RequestTimeout),
+		r.metrics(rt, &o.Metrics),
 	} {
 		if e != nil {
 			return o, e
 		}
 	}
-	if m := obj.Get("metrics"); m != nil && !sobek.IsUndefined(m) && !sobek.IsNull(m) {
-		var urls []string
-		if err := rt.ExportTo(m, &urls); err != nil {
-			return o, fmt.Errorf("eda.Client: option metrics must be an array of URLs (each service's /metrics), got %s", m.String())
-		}
-		for _, u := range urls {
-			if err := checkHTTP(o.allow, u); err != nil {
-				return o, fmt.Errorf("eda.Client: option metrics: %w", err)
-			}
-		}
-		sort.Strings(urls)
-		o.Metrics = urls
-	}
-	switch {
-	case twinSet == nil || sobek.IsUndefined(twinSet) || o.Twin == "":
-		return o, fmt.Errorf("eda.Client: option twin is required: one of %s", strings.Join(twinkind.All(), ", "))
-	case twinkind.Check(o.Twin) != nil:
-		return o, fmt.Errorf("eda.Client: %w", twinkind.Check(o.Twin))
-	}
-	if o.NoTrends && o.HDR == "" {
-		return o, errors.New(`eda.Client: option trends: false needs the hdr option, or no latency would be recorded at all (e.g. { hdr: "results/k6", trends: false })`)
-	}
-	if o.GRPC == "" {
-		return o, errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
-	}
-	if err := o.allow.Check(o.GRPC); err != nil {
-		return o, fmt.Errorf("eda.Client: option grpc: %w", err)
+	if err := o.check(r.set("twin")); err != nil {
+		return o, err
 	}
 	if !twinkind.Of(o.Twin).UsesBroker() {
 		// The RR twin has no broker: these do not name a different client.
@@ -193,10 +111,126 @@ func parseOptions(rt *sobek.Runtime, v sobek.Value) (options, error) {
 	if o.Prefix == "" || strings.ContainsAny(o.Prefix, " \t\n") {
 		return o, fmt.Errorf("eda.Client: option prefix %q: want the twin's queue prefix (default %q)", o.Prefix, DefaultPrefix)
 	}
-	if err := o.settleBroker(amqpURL, obj.Get("mgmt") != nil && !sobek.IsUndefined(obj.Get("mgmt"))); err != nil {
+	if err := o.settleBroker(amqpURL, r.set("mgmt")); err != nil {
 		return o, fmt.Errorf("eda.Client: %w", err)
 	}
 	return o, nil
+}
+
+// check refuses the options every twin needs when they are missing or
+// contradict each other.
+func (o *options) check(twinSet bool) error {
+	switch {
+	case !twinSet || o.Twin == "":
+		return fmt.Errorf("eda.Client: option twin is required: one of %s", strings.Join(twinkind.All(), ", "))
+	case twinkind.Check(o.Twin) != nil:
+		return fmt.Errorf("eda.Client: %w", twinkind.Check(o.Twin))
+	}
+	if o.NoTrends && o.HDR == "" {
+		return errors.New(`eda.Client: option trends: false needs the hdr option, or no latency would be recorded at all (e.g. { hdr: "results/k6", trends: false })`)
+	}
+	if o.GRPC == "" {
+		return errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
+	}
+	if err := allowed(o.GRPC); err != nil {
+		return fmt.Errorf("eda.Client: option grpc: %w", err)
+	}
+	return nil
+}
+
+// optionReader reads one typed option of the script's object each, with
+// an error naming the option and the type it wants.
+type optionReader struct{ obj *sobek.Object }
+
+// get is the option's value, nil when it is absent, undefined or null.
+func (r optionReader) get(name string) sobek.Value {
+	val := r.obj.Get(name)
+	if val == nil || sobek.IsUndefined(val) || sobek.IsNull(val) {
+		return nil
+	}
+	return val
+}
+
+// set says whether the script named the option at all (null included).
+func (r optionReader) set(name string) bool {
+	val := r.obj.Get(name)
+	return val != nil && !sobek.IsUndefined(val)
+}
+
+func (r optionReader) str(name string, dst *string) error {
+	val := r.get(name)
+	if val == nil {
+		return nil
+	}
+	s, ok := val.Export().(string)
+	if !ok {
+		return fmt.Errorf("eda.Client: option %s must be a string, got %s", name, val.String())
+	}
+	*dst = strings.TrimSpace(s)
+	return nil
+}
+
+func (r optionReader) dur(name string, dst *time.Duration) error {
+	val := r.get(name)
+	if val == nil {
+		return nil
+	}
+	switch x := val.Export().(type) {
+	case string:
+		d, err := time.ParseDuration(x)
+		if err != nil {
+			return fmt.Errorf("eda.Client: option %s %q: want a duration such as \"30s\" or \"500ms\"", name, x)
+		}
+		*dst = d
+	case int64:
+		*dst = time.Duration(x) * time.Millisecond
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("eda.Client: option %s: want a duration, got %v", name, x)
+		}
+		*dst = time.Duration(x * float64(time.Millisecond))
+	default:
+		return fmt.Errorf("eda.Client: option %s: want a duration string (\"30s\") or milliseconds, got %s", name, val.String())
+	}
+	if *dst <= 0 {
+		return fmt.Errorf("eda.Client: option %s must be positive, got %s", name, *dst)
+	}
+	return nil
+}
+
+// trends reads trends: true (the default) or false into its negation.
+func (r optionReader) trends(noTrends *bool) error {
+	val := r.get("trends")
+	if val == nil {
+		return nil
+	}
+	b, ok := val.Export().(bool)
+	if !ok {
+		return fmt.Errorf("eda.Client: option trends must be true or false, got %s", val.String())
+	}
+	*noTrends = !b
+	return nil
+}
+
+// metrics reads the services' /metrics URLs, sorted so the same set names
+// the same client.
+func (r optionReader) metrics(rt *sobek.Runtime, dst *[]string) error {
+	m := r.get("metrics")
+	if m == nil {
+		return nil
+	}
+	var urls []string
+	if err := rt.ExportTo(m, &urls); err != nil {
+		return fmt.Errorf("eda.Client: option metrics must be an array of URLs (each service's /metrics), got %s", m.String())
+	}
+	for _, u := range urls {
+		if err := checkHTTP(u); err != nil {
+			return fmt.Errorf("eda.Client: option metrics: %w", err)
+		}
+	}
+	sort.Strings(urls)
+	*dst = urls
+	return nil
 }
 
 // settleBroker checks the broker options of a twin over the broker:
@@ -222,7 +256,7 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 		if o.BrokerURL == "" {
 			o.BrokerURL = kafka.DefaultURL
 		}
-		if err := checkKafka(o.allow, o.BrokerURL); err != nil {
+		if err := checkKafka(o.BrokerURL); err != nil {
 			return fmt.Errorf("option brokerUrl: %w", err)
 		}
 		if o.EndQueue == "" {
@@ -242,11 +276,11 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 		if o.BrokerURL == "" {
 			o.BrokerURL = eda.DefaultConfig().URL
 		}
-		if err := checkAMQP(o.allow, o.BrokerURL); err != nil {
+		if err := checkAMQP(o.BrokerURL); err != nil {
 			return fmt.Errorf("option brokerUrl (amqp): %w", err)
 		}
 		if o.Mgmt != "" {
-			if err := checkHTTP(o.allow, o.Mgmt); err != nil {
+			if err := checkHTTP(o.Mgmt); err != nil {
 				return fmt.Errorf("option mgmt: %w", err)
 			}
 			o.Mgmt = strings.TrimRight(o.Mgmt, "/")
@@ -257,19 +291,19 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 }
 
 // checkKafka says whether raw is a Kafka client URL of seeds on loopback.
-func checkKafka(allow *loopback.Allowlist, raw string) error {
+func checkKafka(raw string) error {
 	if err := kafka.CheckURL(raw); err != nil {
 		return err
 	}
 	for _, s := range strings.Split(strings.TrimPrefix(strings.TrimSpace(raw), "kafka://"), ",") {
-		if err := allow.Check(strings.TrimSpace(s)); err != nil {
+		if err := allowed(strings.TrimSpace(s)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkAMQP(allow *loopback.Allowlist, raw string) error {
+func checkAMQP(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
 		return fmt.Errorf("%q is not an AMQP URL (want amqp://USER:PASS@127.0.0.1:PORT/)", raw)
@@ -278,10 +312,10 @@ func checkAMQP(allow *loopback.Allowlist, raw string) error {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "5672")
 	}
-	return allow.Check(host)
+	return allowed(host)
 }
 
-func checkHTTP(allow *loopback.Allowlist, raw string) error {
+func checkHTTP(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http URL (want http://127.0.0.1:PORT/...)", raw)
@@ -290,14 +324,20 @@ func checkHTTP(allow *loopback.Allowlist, raw string) error {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	return allow.Check(host)
+	return allowed(host)
 }
 
-// envAllowlist reads $EDABENCH_ALLOW (nil when unset: loopback only).
-func envAllowlist() (*loopback.Allowlist, error) {
+// AllowEnv names the environment variable with the targets (HOST[:PORT],
+// comma-separated) the extension may call beyond loopback, as the
+// harness's --allow does: in a cluster (k6-operator's runners) the twin is
+// a Service, not loopback.
+const AllowEnv = "EDABENCH_ALLOW"
+
+// allowed checks addr against loopback, or the runner's $EDABENCH_ALLOW.
+func allowed(addr string) error {
 	allow, err := loopback.ParseAllowlist(os.Getenv(AllowEnv))
 	if err != nil {
-		return nil, fmt.Errorf("$%s: %w", AllowEnv, err)
+		return fmt.Errorf("$%s: %w", AllowEnv, err)
 	}
-	return allow, nil
+	return allow.Check(addr)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/attack"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/internal/bitset"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/eda/orderends"
@@ -83,8 +84,17 @@ func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on fu
 	for _, f := range opts {
 		f(&o)
 	}
+	// Each end's decoding and accounting is timed as the completion
+	// consumer's CPU; the broker client's frame reading and the ack are not
+	// on the handler's goroutine and stay in the load's remainder.
+	acct := cpubill.From(ctx).Account(cpubill.Completion)
+	timed := func(handle func() error) error {
+		sp := acct.Start()
+		defer sp.End()
+		return handle()
+	}
 	sub, err := orderends.Subscribe(ctx, orderends.Config{Twin: cfg, Queue: o.queue,
-		ConnectionName: "edabench/harness/" + run, Logger: log})
+		ConnectionName: "edabench/harness/" + run, Logger: log, Timed: timed})
 	if err != nil {
 		return nil, fmt.Errorf("completion observer: %w", err)
 	}

@@ -266,3 +266,72 @@ func failedOf(st results.KneeStep) int64 {
 	}
 	return 0
 }
+
+// TestSearchReplaysARecordedEDASequence replays a real EDA search with
+// make bench's settings (scenarios/knee.yaml), its queues included: each
+// step's recorded p99s, and its backlog growth read through Plan.Backlog,
+// so the completion judgment sees what the run saw. The search must take
+// the recorded steps (a break at 400/s confirmed, then bisection) and read
+// the recorded knees from them.
+func TestSearchReplaysARecordedEDASequence(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "search-eda-2026-12-05.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recording
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	sp := fakeSpec()
+	sp.Start, sp.MaxSteps = 25, 16
+	r := &recorder{}
+	p := newPlan((&scenario.Scenario{Search: sp}).LoadStages(), r, nil)
+	// The backlog is the recorded growth of every step begun so far: read
+	// before a step begins it excludes the step's growth, after it
+	// includes it.
+	p.Backlog = func() (int64, bool) {
+		r.mu.Lock()
+		begun := len(r.phases)
+		r.mu.Unlock()
+		var depth int64
+		for _, st := range rec.Steps[:min(begun, len(rec.Steps))] {
+			depth += st.BacklogGrowth
+		}
+		return depth, true
+	}
+	var asked []float64
+	p.Search, p.Measure = sp, func(_ context.Context, st load.Stage) StepMeasure {
+		i := len(asked)
+		asked = append(asked, st.To)
+		if i >= len(rec.Steps) {
+			t.Fatalf("step %d at %g/s beyond the recording", i+1, st.To)
+		}
+		s := rec.Steps[i]
+		ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+		return StepMeasure{Sent: s.Sent, Accepted: s.Sent, AckP99: ms(s.AckP99Ms), E2EP99: ms(s.E2EP99Ms)}
+	}
+	out, err := Search{}.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []float64
+	for _, st := range rec.Steps {
+		want = append(want, st.RPS)
+	}
+	if !slices.Equal(asked, want) {
+		t.Errorf("steps %v, want %v", asked, want)
+	}
+	k := out.Knee
+	for i, st := range k.Steps {
+		if r := rec.Steps[i]; st.AckHeld != r.AckHeld || st.CompletionHeld != r.CompletionHeld || st.BacklogGrowth != r.BacklogGrowth {
+			t.Errorf("step %d judged %+v, recorded %+v", i+1, st, r)
+		}
+	}
+	if k.RPS != rec.Knee.RPS || k.BrokenAt != rec.Knee.BrokenAt || k.Completion.RPS != rec.Knee.Completion.RPS || k.Completion.BrokenAt != rec.Knee.Completion.BrokenAt {
+		t.Errorf("knee [%g, %g], completion [%g, %g]; recorded [%g, %g] and [%g, %g]", k.RPS, k.BrokenAt, k.Completion.RPS, k.Completion.BrokenAt,
+			rec.Knee.RPS, rec.Knee.BrokenAt, rec.Knee.Completion.RPS, rec.Knee.Completion.BrokenAt)
+	}
+	if !k.Bracketed() || !k.Completion.Bracketed() {
+		t.Errorf("knees %+v / %+v not bracketed within 10%%", k, k.Completion)
+	}
+}

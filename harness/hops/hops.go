@@ -3,9 +3,12 @@
 // while the load runs: the link into each RR step from its caller, or an
 // EDA service's link to the broker.
 //
-// Proxies are only placed when a scenario asks for a network fault: a proxy
-// costs a copy and a goroutine hop per message, which a run without network
-// faults should not measure.
+// Proxies are only placed when a scenario asks for a network fault or a
+// network profile (harness/netprofile): a proxy costs a copy and a
+// goroutine hop per message, which a loopback run without network faults
+// should not measure. A profile is a base degradation every hop carries
+// from the moment its proxy starts; faults add to it and undo only their
+// own toxics.
 package hops
 
 import (
@@ -73,6 +76,7 @@ type Set struct {
 	mu      sync.Mutex
 	proxies map[string]*toxiproxy.Proxy
 	seq     int
+	base    Degradation // every hop's, from its start (a network profile)
 }
 
 // New makes an empty set.
@@ -107,9 +111,36 @@ func (s *Set) Add(hop, upstream string) (string, error) {
 	if err := p.Start(); err != nil {
 		return "", fmt.Errorf("proxy for hop %s (to %s): %w", hop, upstream, err)
 	}
+	// The base goes on before anyone knows the address, so no connection
+	// ever crosses the hop without it.
+	for _, t := range plan(baseTag, s.base) {
+		if err := addToxic(p, t); err != nil {
+			p.Stop()
+			return "", fmt.Errorf("proxy for hop %s: network profile: %w", hop, err)
+		}
+	}
 	s.proxies[hop] = p
 	s.log.Debug("proxy started", "hop", hop, "listen", p.Listen, "upstream", upstream)
 	return p.Listen, nil
+}
+
+// baseTag names the toxics of the base degradation.
+const baseTag = "profile"
+
+// SetBase makes d the degradation every hop carries for as long as its
+// proxy runs: a network profile. Only before the first Add, so that every
+// hop carries the same.
+func (s *Set) SetBase(d Degradation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.proxies) > 0 {
+		return errors.New("set the network profile before placing the proxies, so every hop carries it from its start")
+	}
+	if d.Cut != "" {
+		return errors.New("a network profile cannot cut hops")
+	}
+	s.base = d
+	return nil
 }
 
 // Hops names the hops with a proxy, sorted.
@@ -134,24 +165,7 @@ func (s *Set) Degrade(ctx context.Context, hop string, d Degradation) (func(cont
 	if !ok {
 		return nil, fmt.Errorf("no proxy on hop %q; hops with a proxy: %s", hop, strings.Join(s.Hops(), ", "))
 	}
-	var plan []toxic
-	both := func(typ string, attrs map[string]any) {
-		for _, dir := range []string{"upstream", "downstream"} {
-			plan = append(plan, toxic{Name: tag + "-" + typ + "-" + dir, Type: typ, Stream: dir, Toxicity: 1, Attributes: attrs})
-		}
-	}
-	if d.Latency > 0 || d.Jitter > 0 {
-		both("latency", map[string]any{"latency": d.Latency.Milliseconds(), "jitter": d.Jitter.Milliseconds()})
-	}
-	if d.RateKBps > 0 {
-		both("bandwidth", map[string]any{"rate": d.RateKBps})
-	}
-	switch d.Cut {
-	case Reset:
-		both("reset_peer", map[string]any{"timeout": 0})
-	case Blackhole:
-		both("timeout", map[string]any{"timeout": 0})
-	}
+	plan := plan(tag, d)
 	if len(plan) == 0 {
 		return nil, fmt.Errorf("hop %s: the degradation changes nothing", hop)
 	}
@@ -164,9 +178,8 @@ func (s *Set) Degrade(ctx context.Context, hop string, d Degradation) (func(cont
 		return errors.Join(errs...)
 	}
 	for _, t := range plan {
-		b, _ := json.Marshal(t)
-		if _, err := p.Toxics.AddToxicJson(strings.NewReader(string(b))); err != nil {
-			err = fmt.Errorf("hop %s: add %s toxic: %w", hop, t.Type, err)
+		if err := addToxic(p, t); err != nil {
+			err = fmt.Errorf("hop %s: %w", hop, err)
 			return nil, errors.Join(err, undo(context.WithoutCancel(ctx)))
 		}
 		added = append(added, t.Name)
@@ -221,6 +234,40 @@ func (s *Set) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// plan is the toxics of d, both directions, named after tag.
+func plan(tag string, d Degradation) []toxic {
+	var out []toxic
+	both := func(typ string, attrs map[string]any) {
+		for _, dir := range []string{"upstream", "downstream"} {
+			out = append(out, toxic{Name: tag + "-" + typ + "-" + dir, Type: typ, Stream: dir, Toxicity: 1, Attributes: attrs})
+		}
+	}
+	if d.Latency > 0 || d.Jitter > 0 {
+		both(delayType, map[string]any{"latency_us": d.Latency.Microseconds(), "jitter_us": d.Jitter.Microseconds()})
+	}
+	if d.RateKBps > 0 {
+		both("bandwidth", map[string]any{"rate": d.RateKBps})
+	}
+	switch d.Cut {
+	case Reset:
+		both("reset_peer", map[string]any{"timeout": 0})
+	case Blackhole:
+		both("timeout", map[string]any{"timeout": 0})
+	}
+	return out
+}
+
+func addToxic(p *toxiproxy.Proxy, t toxic) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode %s toxic: %w", t.Type, err)
+	}
+	if _, err := p.Toxics.AddToxicJson(strings.NewReader(string(b))); err != nil {
+		return fmt.Errorf("add %s toxic: %w", t.Type, err)
+	}
+	return nil
 }
 
 type toxic struct {

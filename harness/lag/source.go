@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/eda"
@@ -118,6 +119,8 @@ type source struct {
 }
 
 func (s *source) Sample(ctx context.Context) ([]Sample, error) {
+	sp := cpubill.Start(ctx, cpubill.Backlog)
+	defer sp.End()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	at := time.Now()
@@ -226,6 +229,8 @@ func (s *source) scrapeAll(ctx context.Context) scrapeResult {
 }
 
 func (s *source) scrape(ctx context.Context, url string) (map[string]*dto.MetricFamily, error) {
+	sp := cpubill.Start(ctx, cpubill.Scrapes)
+	defer sp.End()
 	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 	defer cancel()
 	fams, err := scrape.Families(ctx, s.client, url)

@@ -30,7 +30,34 @@ const (
 	// Poisson draws exponential gaps with mean 1/rate, as independent users
 	// do; it produces the short bursts a real front end sees.
 	Poisson Arrival = "poisson"
+	// OnOff alternates bursts and silences at the same mean rate: every
+	// OnOffPeriod's Poisson arrivals are sent in its first OnOffDuty, at
+	// rate/OnOffDuty, and none in the rest. A front end whose
+	// users arrive in waves (a batch job, a page everyone reloads) offers
+	// this; it asks a twin to absorb bursts of 1/OnOffDuty times the rate.
+	OnOff Arrival = "on-off"
 )
+
+// The on-off process's parameters: a 1 s cycle, on for its first quarter
+// at four times the rate. A quarter-second burst is long enough to fill a
+// queue at 4x and short enough that a 20 s stage holds twenty of them.
+const (
+	OnOffPeriod = time.Second
+	OnOffDuty   = 0.25
+)
+
+// Arrivals lists the arrival processes.
+func Arrivals() []Arrival { return []Arrival{Uniform, Poisson, OnOff} }
+
+// CheckArrival reports an arrival process that is not one.
+func CheckArrival(a Arrival) error {
+	for _, k := range Arrivals() {
+		if a == k {
+			return nil
+		}
+	}
+	return fmt.Errorf("arrival %q: want %s, %s or %s", a, Uniform, Poisson, OnOff)
+}
 
 // Stage is one phase of a schedule: its rate goes linearly from From to To
 // (requests per second) over Duration, constant when they are equal. Name
@@ -96,8 +123,8 @@ var ErrSchedule = errors.New("invalid load schedule")
 // would exceed its limit on average is refused: running it would stop early
 // and compare a shortened run with full ones.
 func NewSchedule(stages []Stage, arrival Arrival, seed uint64, opts ...ScheduleOption) (*Schedule, error) {
-	if arrival != Uniform && arrival != Poisson {
-		return nil, fmt.Errorf("%w: arrival %q: want %q or %q", ErrSchedule, arrival, Uniform, Poisson)
+	if err := CheckArrival(arrival); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSchedule, err)
 	}
 	if len(stages) == 0 {
 		return nil, fmt.Errorf("%w: no stages", ErrSchedule)
@@ -142,10 +169,37 @@ func NewSchedule(stages []Stage, arrival Arrival, seed uint64, opts ...ScheduleO
 	if count > float64(s.limit) {
 		return nil, fmt.Errorf("%w: %.0f requests expected, above the limit of %d: lower the rate or the duration", ErrSchedule, count, s.limit)
 	}
-	if arrival == Poisson {
-		s.u = s.rng.ExpFloat64()
+	if arrival != Uniform {
+		s.u = s.gap()
 	}
 	return s, nil
+}
+
+// gap is the distance, in expected requests, to the next arrival of the
+// process before any compression: 1 for uniform, exponential otherwise.
+func (s *Schedule) gap() float64 {
+	if s.arrival == Uniform {
+		return 1
+	}
+	return s.rng.ExpFloat64()
+}
+
+// burst squeezes every OnOffPeriod of a Poisson process into its first
+// OnOffDuty: each cycle keeps exactly the arrivals the stages give it (so
+// the mean rate holds, on a ramp too), sent at 1/OnOffDuty times the rate
+// while on, none while off.
+func burst(offset time.Duration) time.Duration {
+	cycle := offset - offset%OnOffPeriod
+	return cycle + time.Duration(float64(offset%OnOffPeriod)*OnOffDuty)
+}
+
+// stageAt is the stage offset falls in.
+func (s *Schedule) stageAt(offset time.Duration) string {
+	i := len(s.starts) - 1
+	for i > 0 && offset < s.starts[i] {
+		i--
+	}
+	return s.stages[i].Name
 }
 
 // Next returns the next intended offset from the start of the run and its
@@ -154,21 +208,28 @@ func NewSchedule(stages []Stage, arrival Arrival, seed uint64, opts ...ScheduleO
 // exactly where one generator's would.
 func (s *Schedule) Next() (offset time.Duration, phase string, ok bool) {
 	for {
-		offset, phase, ok = s.next()
+		offset, phase, ok = s.candidate()
 		if !ok {
 			return 0, "", false
 		}
 		g := s.global
 		s.global++
-		if s.shard.Keeps(g) {
-			s.n++
-			return offset, phase, true
+		if !s.shard.Keeps(g) {
+			continue
 		}
+		s.n++
+		if s.arrival == OnOff {
+			// Squeezed back, an arrival can move into the stage before.
+			offset = burst(offset)
+			phase = s.stageAt(offset)
+		}
+		return offset, phase, true
 	}
 }
 
-// next draws the whole schedule's next arrival.
-func (s *Schedule) next() (offset time.Duration, phase string, ok bool) {
+// candidate is the whole schedule's next arrival (every shard's) before
+// any on-off squeeze.
+func (s *Schedule) candidate() (offset time.Duration, phase string, ok bool) {
 	for s.stage < len(s.stages) && s.u >= s.cum[s.stage] {
 		s.stage++
 	}
@@ -192,11 +253,7 @@ func (s *Schedule) next() (offset time.Duration, phase string, ok bool) {
 	if end := s.starts[i] + st.Duration; offset >= end {
 		offset = end - 1 // float rounding only; keep the request in its stage
 	}
-	if s.arrival == Poisson {
-		s.u += s.rng.ExpFloat64()
-	} else {
-		s.u++
-	}
+	s.u += s.gap()
 	return offset, st.Name, true
 }
 

@@ -31,7 +31,7 @@ func TestShardsUnionIsTheSchedule(t *testing.T) {
 		{Name: "steady", Duration: 3 * time.Second, From: 400, To: 400},
 		{Name: "cool", Duration: time.Second, From: 400, To: 0},
 	}
-	for _, arr := range []Arrival{Uniform, Poisson} {
+	for _, arr := range []Arrival{Uniform, Poisson, OnOff} {
 		for _, n := range []int{1, 2, 3, 4, 7} {
 			for _, seed := range []uint64{1, 42} {
 				whole, err := NewSchedule(stages, arr, seed)

@@ -114,6 +114,12 @@ func render(w io.Writer, r *run, now time.Time) error {
 	}
 	var sc struct {
 		Name, Description, Source string
+		Network                   *struct {
+			Name      string  `json:"name"`
+			LatencyMs float64 `json:"latency_ms"`
+			JitterMs  float64 `json:"jitter_ms"`
+		}
+		Deployment string
 	}
 	_ = json.Unmarshal(r.raw.Scenario, &sc) // a scenario of another shape still shows below, verbatim
 	p.Name, p.Description, p.Source = sc.Name, sc.Description, sc.Source
@@ -131,6 +137,17 @@ func render(w io.Writer, r *run, now time.Time) error {
 	}
 	e := r.summary.Environment
 	p.Environment = strings.Join(nonEmpty(e.OS+"/"+e.Arch, plural(e.CPUs, "CPU"), e.CPUModel, mib(e.MemoryMiB), e.GoVersion, backboneText(&r.summary), prefixed("edabench ", e.Edabench)), " · ")
+	// The deployment profile is what the twins ran as, so it heads the
+	// figures like the machine does.
+	if n := sc.Network; n != nil {
+		p.Environment += " · network " + n.Name
+		if n.LatencyMs > 0 {
+			p.Environment += fmt.Sprintf(" (one way %.3g ms ± %.3g ms on every hop)", n.LatencyMs, n.JitterMs)
+		}
+	}
+	if sc.Deployment != "" {
+		p.Environment += " · deployment " + sc.Deployment
+	}
 	for _, t := range r.twins {
 		p.Twins = append(p.Twins, twinHead{t, colorOf(r.twins, t)})
 	}
@@ -303,6 +320,12 @@ func (r *run) sections() []section {
 		n("load (s)", "", "", func(t *results.TwinResult) float64 { return t.LoadSeconds }),
 		n("CPU per order (ms)", "", "services and broker, per completed order", func(t *results.TwinResult) float64 { return t.CPUPerOrderMs }),
 		n("generator CPU per 1k req (s)", "", "the harness's own cost", func(t *results.TwinResult) float64 { return t.GeneratorCPUPer1k }),
+		n("harness observers per 1k req (s)", "", "of it: completion consumer, backlog sampler, scrapes, staleness probe, interval logs, live metrics (summary.json harness_cpu)", func(t *results.TwinResult) float64 {
+			if t.HarnessCPU == nil {
+				return 0
+			}
+			return t.HarnessCPU.ObserversPer1kS
+		}),
 		n("max dispatch late (ms)", "", "how far the generator fell behind", func(t *results.TwinResult) float64 { return t.MaxDispatchLateMs }),
 		n("latencies clamped", "latencies_clamped", "above the histogram's top", func(t *results.TwinResult) float64 { return float64(t.Clamped) }),
 	}}
@@ -572,7 +595,11 @@ func (r *run) faultRows() []faultRow {
 // verdict.md gives it, the deciding figures as median [interval] (n,
 // coverage), and the runs, this one marked.
 func (r *run) cellView(c verdictCell) cellView {
-	cv := cellView{Backbone: c.Backbone, Status: c.Status, Class: statusClass(c.Status), Evidence: c.Evidence, Conditions: c.Conditions}
+	col := c.Backbone
+	if c.Profile != "" {
+		col += " · " + c.Profile
+	}
+	cv := cellView{Backbone: col, Status: c.Status, Class: statusClass(c.Status), Evidence: c.Evidence, Conditions: c.Conditions}
 	if cv.Status == "" {
 		cv.Status = "no status"
 	}
@@ -621,6 +648,9 @@ func (r *run) verdictView() *verdictView {
 		label := b.Name
 		if len(b.Versions) > 0 {
 			label += " " + strings.Join(b.Versions, ", ")
+		}
+		if b.Profile != "" {
+			label += " · " + b.Profile
 		}
 		v.Backbones = append(v.Backbones, label)
 	}

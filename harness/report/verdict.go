@@ -22,6 +22,7 @@ type verdict struct {
 type backbone struct {
 	Name     string   `json:"name"`
 	Versions []string `json:"versions"`
+	Profile  string   `json:"profile"`
 }
 
 type claim struct {
@@ -36,6 +37,7 @@ type claim struct {
 // verdictCell is one claim on one backbone.
 type verdictCell struct {
 	Backbone   string                    `json:"backbone"`
+	Profile    string                    `json:"profile"`
 	Status     string                    `json:"status"`
 	Evidence   string                    `json:"evidence"`
 	Conditions string                    `json:"conditions"`

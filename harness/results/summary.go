@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/audit"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/procstat"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/staleness"
@@ -148,8 +149,12 @@ type TwinResult struct {
 	CPUPerOrderMs float64 `json:"cpu_per_order_ms"`
 	// GeneratorCPUPer1k is the harness's own CPU seconds per 1,000 requests.
 	GeneratorCPUPer1k float64 `json:"generator_cpu_per_1k_requests_s"`
-	MaxDispatchLateMs float64 `json:"max_dispatch_late_ms"`
-	Knee              *Knee   `json:"knee,omitempty"`
+	// HarnessCPU splits the harness's own CPU over the same window into
+	// its observers and the load (harness/cpubill); nil in summaries
+	// written before it.
+	HarnessCPU        *cpubill.Split `json:"harness_cpu,omitempty"`
+	MaxDispatchLateMs float64        `json:"max_dispatch_late_ms"`
+	Knee              *Knee          `json:"knee,omitempty"`
 	// Audit reconciles what the client saw with what every step applied.
 	Audit *audit.Report `json:"audit,omitempty"`
 	// Staleness is from the reply until GetOrder first reported the order
@@ -164,6 +169,9 @@ type TwinResult struct {
 	// Within is the whole run's within-run latency intervals (see
 	// LatencyWithin); nil in summaries written before them.
 	Within *LatencyWithin `json:"within_run,omitempty"`
+	// CPUBudgets are the cores each tier was capped at (generator, each
+	// service, broker) when the deployment was isolated; nil when shared.
+	CPUBudgets map[string]float64 `json:"cpu_budgets,omitempty"`
 }
 
 // LagStats is summary.json's lag object: what harness/lag's Analyze makes

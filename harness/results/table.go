@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/internal/twinkind"
 )
 
@@ -103,6 +104,11 @@ func WriteTable(w io.Writer, s *Summary) error {
 			fmt.Fprintf(w, "%s audit could not read: %s\n", t, strings.Join(a.Unaudited, ", "))
 		}
 	}
+	for _, t := range twins {
+		if h := s.Twins[t].HarnessCPU; h != nil {
+			fmt.Fprintf(w, "%s harness CPU per 1k req: %s\n", t, harnessBill(h))
+		}
+	}
 	var faults bool
 	for _, t := range twins {
 		faults = faults || len(s.Twins[t].Faults) > 0
@@ -130,4 +136,16 @@ func msOrNever(v float64) string {
 		return "never"
 	}
 	return fmt.Sprintf("%.0f ms", v)
+}
+
+// harnessBill is the harness's CPU split on one line: load and runtime,
+// then each observer that ran.
+func harnessBill(h *cpubill.Split) string {
+	parts := []string{fmt.Sprintf("%.3f s, load and runtime %.3f", h.ProcessPer1kS, h.LoadAndRuntimePer1kS)}
+	for _, n := range h.Names() {
+		if o := h.Observers[n]; o.Spans > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.4f", n, o.Per1kS))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

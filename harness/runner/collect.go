@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/audit"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/record"
@@ -24,6 +25,7 @@ func (t *twinRun) collect() {
 	}
 	t.stopMeter()
 	<-t.meterDone
+	t.billTo = t.r.bill.Read()
 	res, st := t.res, t.st
 	t.fillCounts()
 	t.fillLatencies()
@@ -33,6 +35,7 @@ func (t *twinRun) collect() {
 		res.Lag = lag.Analyze(t.env.sampler.Samples(), t.loadEnd)
 	}
 	t.fillUsage()
+	res.CPUBudgets = t.cpuBudgets
 	res.Host = t.tk.hostStats(t.log)
 	stale := st.stale.Close()
 	res.Staleness = &stale
@@ -139,6 +142,8 @@ func (t *twinRun) fillUsage() {
 	if res.Sent > 0 {
 		res.GeneratorCPUPer1k = 1000 * res.Usage["harness"].CPUSeconds / float64(res.Sent)
 	}
+	split := cpubill.SplitOf(t.billFrom, t.billTo, res.Sent)
+	res.HarnessCPU = &split
 }
 
 func (p *phaseCounts) counts() results.Counts {

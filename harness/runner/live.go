@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/profiling"
@@ -68,7 +69,13 @@ func startLiveMetrics(ctx context.Context, addr string) (*liveMetrics, string, e
 		return nil, "", fmt.Errorf("%w: --metrics-addr %s: %v (pick another port, 127.0.0.1:0, or off)", ErrInvalid, addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsH := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	acct := cpubill.From(ctx).Account(cpubill.LiveMetrics)
+	mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		sp := acct.Start()
+		defer sp.End()
+		metricsH.ServeHTTP(w, req)
+	}))
 	// The heap of a soak, while it runs: go tool pprof http://ADDR/debug/pprof/heap.
 	// Only on loopback: a --metrics-addr open to a remote Prometheus must not
 	// also hand out the process's memory.

@@ -156,6 +156,7 @@ func (t *twinRun) observeProcesses() {
 	ctx, stop := context.WithCancel(context.WithoutCancel(t.ctx))
 	t.stopMeter, t.meterDone = stop, make(chan struct{})
 	t.onExit(func(context.Context) { stop() })
+	t.billFrom = t.r.bill.Read()
 	go func() { m.Run(ctx); close(t.meterDone) }()
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/completion"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/output"
@@ -32,6 +33,9 @@ type Runner struct {
 	node    brokernode.Node
 	sum     *results.Summary
 	outs    output.List
+	// bill is the harness's CPU by observer; each twin's result reads its
+	// own window of it.
+	bill *cpubill.Bill
 }
 
 // Run runs the scenario on every twin, one after the other, and writes the
@@ -49,7 +53,8 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	if err := checkExternal(ctx, o); err != nil {
 		return nil, "", err
 	}
-	r := &Runner{o: o}
+	r := &Runner{o: o, bill: cpubill.New()}
+	ctx = cpubill.NewContext(ctx, r.bill)
 	label := strings.Join(o.Twins, "-") + "-" + o.Scenario.Name
 	if o.Shard.Sharded() {
 		// The run ID names the orders (attack.OrderID): shards started in

@@ -2,8 +2,11 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
@@ -11,6 +14,7 @@ import (
 	"github.com/edabench/edabench/harness/executor"
 	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/hops"
+	"github.com/edabench/edabench/harness/isolate"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/hybrid"
@@ -23,6 +27,17 @@ func (t *twinRun) setUp() error {
 	o, sc := t.r.o, t.r.o.Scenario
 	if o.Target != "" && len(sc.Faults) > 0 {
 		return fmt.Errorf("%w: the scenario injects faults, which needs the twin started by edabench, not --target", ErrInvalid)
+	}
+	if sc.DeploymentMode() == isolate.Isolated {
+		if o.Target != "" {
+			return fmt.Errorf("%w: deployment isolated caps the twin's processes, which needs the twin started by edabench: drop --target, or run with --deployment shared", ErrInvalid)
+		}
+		if _, err := isolate.Available(); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	if o.Target != "" && !sc.NetworkProfile().IsZero() {
+		return fmt.Errorf("%w: network %s puts a proxy on every hop, which needs the twin started by edabench: drop --target, or run with --network loopback", ErrInvalid, sc.NetworkProfile().Name)
 	}
 	t.env.edaCfg = t.edaConfig()
 	release := t.r.claimTopology(t.ctx, t.name, t.env.edaCfg) // before anything is declared
@@ -68,6 +83,10 @@ func (r *Runner) brokerURL() string {
 	return r.o.BrokerURL
 }
 
+// GeneratorHop names the proxy between the load generator and the
+// gateway, placed when a network profile is on.
+const GeneratorHop = "generator"
+
 // launch starts the twin's services (behind proxies when a fault degrades
 // a hop), publishes them for Prometheus, arms the faults and watches every
 // service.
@@ -75,8 +94,12 @@ func (t *twinRun) launch() error {
 	o, sc, r := t.r.o, t.r.o.Scenario, t.r
 	fmt.Fprintf(o.Progress, "edabench: starting the %s twin (%s, %d steps)...\n", t.name, sc.Topology, sc.StepCount())
 	var proxies *hops.Set
-	if fault.NeedsProxies(sc.Faults) {
+	network := sc.NetworkProfile()
+	if fault.NeedsProxies(sc.Faults) || !network.IsZero() {
 		proxies = hops.New(t.log)
+		if err := proxies.SetBase(network.Degradation()); err != nil {
+			return fmt.Errorf("network %s: %w", network.Name, err)
+		}
 		// Closed after the twin stopped (undone last first), so no service
 		// sees its hop vanish while it still runs.
 		t.onExit(func(ctx context.Context) {
@@ -91,6 +114,13 @@ func (t *twinRun) launch() error {
 		return err
 	}
 	t.env.tw, t.env.gateway = tw, tw.GatewayAddr()
+	if !network.IsZero() {
+		// The generator is a host of its own too: its link to the gateway
+		// carries the profile like every other hop.
+		if t.env.gateway, err = proxies.Add(GeneratorHop, tw.GatewayAddr()); err != nil {
+			return errors.Join(err, tw.Stop(context.WithoutCancel(t.ctx)))
+		}
+	}
 	rmSD, err := launch.WriteFileSDGroups(launch.FileSDDir(), t.name, tw.FileSDGroups(r.sdLabels()))
 	if err != nil {
 		t.log.Warn("file SD for the services", "err", err)
@@ -113,12 +143,60 @@ func (t *twinRun) launch() error {
 		// Undone on every way out; Stop is idempotent.
 		t.onExit(func(ctx context.Context) { t.env.inj.Stop(ctx) })
 	}
+	if sc.DeploymentMode() == isolate.Isolated {
+		if err := t.isolate(tw); err != nil {
+			return err
+		}
+	}
 	// A child that dies on its own ends the run, marked partial: its
 	// figures would be meaningless from then on. One a fault killed is
 	// expected back, and watched again once it is.
 	for _, svc := range tw.Services() {
 		go r.watch(t.ctx, t.cancel, &t.env, t.name, svc)
 	}
+	return nil
+}
+
+// isolate caps every tier of the twin's deployment at its CPU budget until
+// the twin's run ends.
+func (t *twinRun) isolate(tw *launch.Twin) error {
+	h, err := isolate.Available()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	useBroker := t.kind.UsesBroker() && t.r.node != nil
+	budgets := isolate.Budgets(float64(runtime.NumCPU()), tw.Services(), useBroker)
+	tiers := []isolate.Tier{{Name: isolate.Generator, Cores: budgets[isolate.Generator], PIDs: func() []int { return []int{os.Getpid()} }}}
+	for _, svc := range tw.Services() {
+		tiers = append(tiers, isolate.Tier{Name: svc, Cores: budgets[svc], PIDs: func() []int {
+			if p := tw.Process(svc); p != nil && !p.Exited() {
+				return []int{p.PID()}
+			}
+			return nil
+		}})
+	}
+	if useBroker {
+		node := t.r.node
+		tiers = append(tiers, isolate.Tier{Name: isolate.Broker, Cores: budgets[isolate.Broker], PIDs: func() []int {
+			if pid := node.PID(); pid > 0 {
+				return []int{pid}
+			}
+			return nil
+		}})
+	}
+	d, err := isolate.Start(t.ctx, h, t.name, tiers, t.log)
+	if err != nil {
+		return fmt.Errorf("deployment isolated: %w", err)
+	}
+	// Registered after the twin's stop, so undone before it: no process is
+	// left capped, whichever way the run ends.
+	t.onExit(func(context.Context) {
+		if err := d.Stop(); err != nil {
+			t.log.Warn("removing the deployment's cgroups", "err", err)
+		}
+	})
+	t.cpuBudgets = d.Budgets()
+	t.log.Info("deployment isolated", "budgets", t.cpuBudgets)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/executor"
 	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/lag"
@@ -46,6 +47,12 @@ type twinRun struct {
 	meterDone  chan struct{}
 	stopTicker func()
 	stopMeter  context.CancelFunc
+	// billFrom and billTo bound the twin's window of the harness's CPU
+	// bill: the meter's, so its split adds up to the harness's usage.
+	billFrom, billTo cpubill.Reading
+
+	// cpuBudgets are the tiers' cgroup caps (isolated deployment).
+	cpuBudgets map[string]float64
 
 	out     executor.Outcome
 	loadErr error

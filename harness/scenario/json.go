@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"github.com/edabench/edabench/harness/fault"
+	"github.com/edabench/edabench/harness/netprofile"
 	"time"
 )
 
@@ -45,26 +46,32 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		MaxErrorRate float64 `json:"max_error_rate"`
 	}
 	out := struct {
-		Name        string       `json:"name"`
-		Description string       `json:"description,omitempty"`
-		Source      string       `json:"source,omitempty"`
-		Arrival     string       `json:"arrival"`
-		Stages      []stage      `json:"stages,omitempty"`
-		Ramp        *ramp        `json:"ramp,omitempty"`
-		Search      *search      `json:"search,omitempty"`
-		SLO         slo          `json:"slo"`
-		Timeout     string       `json:"timeout"`
-		MaxInFlight int          `json:"max_in_flight"`
-		Drain       string       `json:"drain"`
-		Topology    string       `json:"topology"`
-		Steps       int          `json:"steps"`
-		Cost        string       `json:"cost,omitempty"`
-		Broker      string       `json:"broker,omitempty"`
-		Seed        uint64       `json:"seed"`
-		Faults      []fault.Spec `json:"faults,omitempty"`
+		Name        string           `json:"name"`
+		Description string           `json:"description,omitempty"`
+		Source      string           `json:"source,omitempty"`
+		Arrival     string           `json:"arrival"`
+		Stages      []stage          `json:"stages,omitempty"`
+		Ramp        *ramp            `json:"ramp,omitempty"`
+		Search      *search          `json:"search,omitempty"`
+		SLO         slo              `json:"slo"`
+		Timeout     string           `json:"timeout"`
+		MaxInFlight int              `json:"max_in_flight"`
+		Drain       string           `json:"drain"`
+		Topology    string           `json:"topology"`
+		Steps       int              `json:"steps"`
+		Cost        string           `json:"cost,omitempty"`
+		Broker      string           `json:"broker,omitempty"`
+		Seed        uint64           `json:"seed"`
+		Faults      []fault.Spec     `json:"faults,omitempty"`
+		Network     *netprofile.JSON `json:"network,omitempty"`
+		Deployment  string           `json:"deployment,omitempty"`
 	}{Name: s.Name, Description: s.Description, Source: s.source, Arrival: string(s.Arrival),
 		SLO: slo{P99: durOrEmpty(s.SLO.P99), MaxErrorRate: s.SLO.MaxErrorRate}, Timeout: s.Timeout.String(),
-		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Steps: s.StepCount(), Cost: s.Cost, Broker: s.Broker, Seed: s.Seed, Faults: s.Faults}
+		MaxInFlight: s.MaxInFlight, Drain: s.Drain.String(), Topology: s.Topology, Steps: s.StepCount(), Cost: s.Cost, Broker: s.Broker, Seed: s.Seed, Faults: s.Faults, Deployment: s.Deployment}
+	if s.Network.Name != "" {
+		n := s.Network.JSON()
+		out.Network = &n
+	}
 	for _, st := range s.Stages {
 		out.Stages = append(out.Stages, stage{st.Name, st.Duration.String(), st.Rate, st.To})
 	}

@@ -17,12 +17,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edabench/edabench/harness/fault"
+	"github.com/edabench/edabench/harness/isolate"
 	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/netprofile"
 )
 
 // Allowed keys, in the order the messages list them.
 var (
-	topKeys       = []string{"name", "description", "arrival", "stages", "ramp", "search", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "broker", "seed", "faults"}
+	topKeys       = []string{"name", "description", "arrival", "stages", "ramp", "search", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "broker", "seed", "faults", "network", "deployment"}
 	stageKeys     = []string{"name", "duration", "rate", "to"}
 	rampKeys      = []string{"start_rate", "step", "step_duration", "max_rate"}
 	sloKeys       = []string{"p99", "max_error_rate"}
@@ -118,7 +120,33 @@ func (d *decoder) top(key string, v *yaml.Node, p string) {
 		s.Seed = d.uint(v, p)
 	case "faults":
 		s.Faults = d.faults(v, p)
+	case "network":
+		d.network(v, p)
+	case "deployment":
+		s.Deployment = d.str(v, p)
 	}
+}
+
+// network reads a profile's name, or a custom profile's figures.
+func (d *decoder) network(v *yaml.Node, p string) {
+	s := d.s
+	if v.Kind == yaml.ScalarNode {
+		name := d.str(v, p)
+		np, err := netprofile.Named(name)
+		if err != nil {
+			d.fail(v, p, "%v", err)
+		}
+		s.Network = np
+		return
+	}
+	s.Network = netprofile.Profile{Name: netprofile.Custom}
+	d.fields(v, p, netprofile.Keys(), func(key string, v *yaml.Node, p string) {
+		if val, ok := d.scalar(v, p, "a duration such as 1ms, or KB/s for bandwidth_kbps"); ok {
+			if err := s.Network.Set(key, val); err != nil {
+				d.fail(v, p, "%v", err)
+			}
+		}
+	})
 }
 
 func (d *decoder) stages(v *yaml.Node, p string) {
@@ -244,6 +272,12 @@ func (s *Scenario) applyDefaults() {
 	}
 	if !has("steps") {
 		s.Steps = DefaultSteps
+	}
+	if !has("network") {
+		s.Network = netprofile.Profile{Name: netprofile.Loopback}
+	}
+	if !has("deployment") {
+		s.Deployment = isolate.Shared
 	}
 }
 

@@ -16,7 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edabench/edabench/harness/isolate"
 	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/netprofile"
 	"github.com/edabench/edabench/targets/workflow"
 )
 
@@ -73,6 +75,13 @@ type Scenario struct {
 	// Faults are injected on the load's timeline, each undone when its
 	// window ends.
 	Faults []fault.Spec
+	// Network is what every hop carries for the whole run (default
+	// loopback: nothing, no proxies); --network overrides it.
+	Network netprofile.Profile
+	// Deployment is shared (every process competes for the cores) or
+	// isolated (each tier capped at its CPU budget); --deployment
+	// overrides it.
+	Deployment string
 
 	source string
 	lines  map[string]int // field path → line, for messages
@@ -165,8 +174,8 @@ func (s *Scenario) Validate() error {
 	if strings.TrimSpace(s.Name) == "" {
 		add("name", "missing; name the scenario (it labels the results)")
 	}
-	if s.Arrival != load.Uniform && s.Arrival != load.Poisson {
-		add("arrival", "%q is not allowed; use uniform or poisson", s.Arrival)
+	if load.CheckArrival(s.Arrival) != nil {
+		add("arrival", "%q is not allowed; use uniform, poisson or on-off (bursts at 4x the rate a quarter of each second)", s.Arrival)
 	}
 	switch shapes := btoi(len(s.Stages) > 0) + btoi(s.Ramp != nil) + btoi(s.Search != nil); {
 	case shapes == 0:
@@ -180,6 +189,13 @@ func (s *Scenario) Validate() error {
 	s.checkRamp(add)
 	s.checkSearch(add)
 	s.checkFaults(add)
+	// Empty (a scenario built in code) means the default.
+	if err := s.Network.Check(); s.Network.Name != "" && err != nil {
+		add("network", "%v", err)
+	}
+	if err := isolate.CheckMode(s.Deployment); s.Deployment != "" && err != nil {
+		add("deployment", "%v", err)
+	}
 	if s.SLO.P99 < 0 {
 		add("slo.p99", "%v must not be negative", s.SLO.P99)
 	}
@@ -360,6 +376,22 @@ func (s *Scenario) StepCount() int {
 		return DefaultSteps
 	}
 	return s.Steps
+}
+
+// NetworkProfile is the scenario's network, loopback when unset.
+func (s *Scenario) NetworkProfile() netprofile.Profile {
+	if s.Network.Name == "" {
+		return netprofile.Profile{Name: netprofile.Loopback}
+	}
+	return s.Network
+}
+
+// DeploymentMode is the scenario's deployment, shared when unset.
+func (s *Scenario) DeploymentMode() string {
+	if s.Deployment == "" {
+		return isolate.Shared
+	}
+	return s.Deployment
 }
 
 // OverrideSteps applies the CLI's --steps (0 keeps the scenario's).

@@ -25,7 +25,7 @@ func TestInvalidFiles(t *testing.T) {
 		{"zero_duration.yaml", []string{"zero_duration.yaml:4: stages[0].duration: 0s must be positive"}},
 		{"duration_no_unit.yaml", []string{":4: stages[0].duration: 30 has no unit"}},
 		{"rate_not_number.yaml", []string{":5: stages[0].rate: \"fast\" is not a number"}},
-		{"bad_arrival.yaml", []string{":2: arrival: \"bursty\" is not allowed; use uniform or poisson"}},
+		{"bad_arrival.yaml", []string{":2: arrival: \"bursty\" is not allowed; use uniform, poisson or on-off"}},
 		{"bad_topology.yaml", []string{":2: topology: \"star\" is not allowed; use chain or fanout"}},
 		{"bad_cost.yaml", []string{":2: cost: ", "gaussian", "want fixed, exponential or lognormal"}},
 		{"ramp_step_zero.yaml", []string{":4: ramp.step: 0 must be positive"}},

@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/edabench/edabench/harness/cpubill"
+
 	"github.com/edabench/edabench/targets/api/orderpb"
 )
 
@@ -33,7 +35,7 @@ func (r *readSide) GetOrder(_ context.Context, req *orderpb.GetOrderRequest) (*o
 	return &orderpb.Order{OrderId: req.GetOrderId(), Status: st}, nil
 }
 
-func serve(t *testing.T, rs *readSide) string {
+func serve(t testing.TB, rs *readSide) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -101,5 +103,40 @@ func TestSampling(t *testing.T) {
 	}
 	if _, err := New(context.Background(), "192.0.2.1:80", "x"); err == nil {
 		t.Fatal("a non-loopback gateway was accepted")
+	}
+}
+
+// BenchmarkProbeRead is one probe of an order already consistent: a
+// GetOrder on loopback and its recording (for `make bench-micro`, issue
+// 21). The read side answering is in the same process, so ns/op and the
+// allocations include the server's side of the call. "billed" times each
+// read in a cpubill span, as a run does: the difference is what locking
+// the thread through a blocking call costs (cpu-ns/op: the process's CPU
+// per read, both sides).
+func BenchmarkProbeRead(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"unbilled", context.Background()},
+		{"billed", cpubill.NewContext(context.Background(), cpubill.New())},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			rs := &readSide{placed: map[string]time.Time{}}
+			p, err := New(bc.ctx, serve(b, rs), "staleness", WithEvery(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			replied := time.Now()
+			b.ReportAllocs()
+			before := cpubill.From(bc.ctx).Read().Process
+			for b.Loop() {
+				p.probe(bc.ctx, "order-1", replied)
+			}
+			// The process's CPU (both sides of the call), not wall time:
+			// what a span adds to the machine's work.
+			b.ReportMetric(float64(cpubill.From(bc.ctx).Read().Process-before)/float64(b.N), "cpu-ns/op")
+		})
 	}
 }

@@ -36,11 +36,23 @@ type Interval struct {
 	// how firmly one run's figure rests on its seconds, not what another
 	// run would read.
 	Within bool `json:"within_run,omitempty"`
+	// Kind names a within-run interval that is not over windows: a knee's
+	// bracket (KindBracket), a binomial share's (KindBinomial, N its
+	// trials) or a count's (KindPoisson). Empty for the others.
+	Kind string `json:"kind,omitempty"`
 }
 
+// The kinds of within-run interval that are not over windows.
+const (
+	KindBracket  = "bracket"
+	KindBinomial = "binomial"
+	KindPoisson  = "poisson"
+)
+
 // Degenerate says the interval is one value: fewer than two repetitions,
-// so it says nothing about the spread.
-func (iv Interval) Degenerate() bool { return iv.N < 2 }
+// so it says nothing about the spread, unless it is an interval within
+// the run that has a width (a count's, a knee's bracket).
+func (iv Interval) Degenerate() bool { return iv.N < 2 && !(iv.Within && iv.Hi > iv.Lo) }
 
 // Valid says the interval summarises at least one value.
 func (iv Interval) Valid() bool { return iv.N > 0 && !math.IsNaN(iv.Median) }
@@ -60,6 +72,12 @@ func (iv Interval) String() string {
 		return "n/a"
 	case iv.Degenerate():
 		return fmt.Sprintf("%.4g (n=1)", iv.Median)
+	case iv.Within && iv.Kind == KindBracket:
+		return fmt.Sprintf("%.4g [%.4g, %.4g] (within run: held..broke)", iv.Median, iv.Lo, iv.Hi)
+	case iv.Within && iv.Kind == KindBinomial:
+		return fmt.Sprintf("%.4g [%.4g, %.4g] (within run: binomial over %d, %.0f%%)", iv.Median, iv.Lo, iv.Hi, iv.N, 100*iv.Confidence)
+	case iv.Within && iv.Kind == KindPoisson:
+		return fmt.Sprintf("%.4g [%.4g, %.4g] (within run: Poisson, %.0f%%)", iv.Median, iv.Lo, iv.Hi, 100*iv.Confidence)
 	case iv.Within:
 		return fmt.Sprintf("%.4g [%.4g, %.4g] (within run, %d windows, %.0f%%)", iv.Median, iv.Lo, iv.Hi, iv.N, 100*iv.Confidence)
 	}

@@ -138,14 +138,15 @@ func (c *Claim) markSingle() {
 		within = within || (iv.Valid() && iv.Within)
 	}
 	const again = "repeat the scenario (edabench run --repeat 3) for a status with the spread between runs"
+	const kinds = "latency percentiles and per-second medians: its seconds resampled in blocks; rises and ratios: of those; shares: binomial; knees: the bracket held..broke"
 	switch {
 	case c.SingleRun && within:
-		c.Evidence += " [single run: n=1; the latency percentiles' intervals are within the run (its seconds resampled), the other figures points; " + again + "]"
+		c.Evidence += " [single run: n=1; the intervals are within the run (" + kinds + "), the other figures points; " + again + "]"
 	case c.SingleRun:
 		c.Evidence += " [single run: n=1, the intervals are points; repeat the scenario (edabench run --repeat 3) for a status with its spread]"
 	case within:
 		c.SingleRun = true
-		c.Evidence += " [single run: the intervals are within the run (its seconds resampled: a block bootstrap over its per-second histograms), not between runs; " + again + "]"
+		c.Evidence += " [single run: n=1; the intervals are within the run (" + kinds + "), not between runs; " + again + "]"
 	}
 }
 
@@ -167,7 +168,7 @@ func num(v stats.Interval) string {
 	if !v.Valid() || v.Degenerate() {
 		return fmt.Sprintf("%.4g", v.Median)
 	}
-	return fmt.Sprintf("%.4g [%.4g, %.4g] (n=%d)", v.Median, v.Lo, v.Hi, v.N)
+	return fmt.Sprintf("%.4g [%.4g, %.4g] %s", v.Median, v.Lo, v.Hi, kindOf(v))
 }
 
 // share is iv for a fraction, in percent.
@@ -175,7 +176,16 @@ func share(v stats.Interval) string {
 	if !v.Valid() || v.Degenerate() {
 		return pctFine(v.Median)
 	}
-	return fmt.Sprintf("%s [%s, %s] (n=%d)", pctFine(v.Median), pctFine(v.Lo), pctFine(v.Hi), v.N)
+	return fmt.Sprintf("%s [%s, %s] %s", pctFine(v.Median), pctFine(v.Lo), pctFine(v.Hi), kindOf(v))
+}
+
+// kindOf says which spread an interval is: "(n=3)" over repetitions,
+// "(within run)" of one run.
+func kindOf(v stats.Interval) string {
+	if v.Within {
+		return "(within run)"
+	}
+	return fmt.Sprintf("(n=%d)", v.N)
 }
 
 // overlapSays words an overlap for evidence: which values both intervals

@@ -44,6 +44,23 @@ func (r *Run) Key() string {
 	return r.Scenario.Name
 }
 
+// Profile is the deployment profile the run ran under, as the matrix's
+// columns name it: "" for the historical one (loopback network, shared
+// CPUs), else its network and/or "isolated", e.g. "datacenter, isolated".
+func (r *Run) Profile() string {
+	m, _ := r.Summary.Scenario.(map[string]any)
+	var parts []string
+	if n, ok := m["network"].(map[string]any); ok {
+		if name, _ := n["name"].(string); name != "" && name != "loopback" {
+			parts = append(parts, name)
+		}
+	}
+	if d, _ := m["deployment"].(string); d != "" && d != "shared" {
+		parts = append(parts, d)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Twin is the twin's result, nil if the run did not drive it.
 func (r *Run) Twin(name string) *results.TwinResult { return r.Summary.Twins[name] }
 

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -20,12 +21,16 @@ const NotMeasured Status = "not measured"
 type Backbone struct {
 	Name     string   `json:"name"`
 	Versions []string `json:"versions,omitempty"`
+	// Profile is the deployment profile of the column's runs (Run.Profile):
+	// "" for loopback and shared CPUs.
+	Profile string `json:"profile,omitempty"`
 }
 
 // Cell is one claim on one backbone: the claim as its rule decided it
 // over that backbone's runs and the runs that use no backbone (RR's).
 type Cell struct {
 	Backbone string `json:"backbone"`
+	Profile  string `json:"profile,omitempty"`
 	Claim
 	// RROnly: every run the claim read used no backbone (RR alone), so the
 	// cell is the same in every column.
@@ -49,37 +54,50 @@ type Matrix struct {
 	Used int `json:"-"`
 }
 
+// column is one column of the matrix: a backbone under a profile.
+type column struct{ backbone, profile string }
+
 // EvaluateMatrix groups the runs by backbone (results.Summary.Backbone)
-// and decides every claim once per backbone present, each over that
-// backbone's runs plus the runs that use none: an RR-only run is the RR
-// arm of every backbone's comparison. Within a group the runs are selected
-// by content as ever (Select). With no backbone among the runs (RR alone),
-// the one column is the default broker's.
+// and deployment profile (Run.Profile), and decides every claim once per
+// pair present, each over that pair's runs plus the runs of the profile
+// that use no backbone: an RR-only run is the RR arm of every backbone's
+// comparison under its profile, never another's. Within a group the runs
+// are selected by content as ever (Select). With no backbone among a
+// profile's runs (RR alone), its one column is the default broker's.
 func EvaluateMatrix(runs []*Run, now time.Time) Matrix {
 	m := Matrix{GeneratedAt: now.UTC().Truncate(time.Second)}
-	groups := map[string][]*Run{}
+	groups := map[column][]*Run{}
+	byProfile := map[string]map[string][]*Run{}
 	versions := map[string][]string{}
 	for _, r := range runs {
-		b := r.Summary.Backbone()
-		groups[b] = append(groups[b], r)
+		b, p := r.Summary.Backbone(), r.Profile()
+		groups[column{b, p}] = append(groups[column{b, p}], r)
+		if byProfile[p] == nil {
+			byProfile[p] = map[string][]*Run{}
+		}
+		byProfile[p][b] = append(byProfile[p][b], r)
 		if v := r.Summary.BackboneVersion(); b != "" && v != "" && !slices.Contains(versions[b], v) {
 			versions[b] = append(versions[b], v)
 		}
 	}
-	names := backboneOrder(groups)
+	profiles := slices.Sorted(maps.Keys(byProfile)) // "" (the historical profile) first
 	used := map[string]bool{}
-	for col, b := range names {
-		m.Backbones = append(m.Backbones, Backbone{Name: b, Versions: sortedCopy(versions[b])})
-		set := Select(groupRuns(groups[b], groups[""]))
-		for _, r := range set.Used() {
-			used[r.ID()] = true
-		}
-		v := Evaluate(set, now)
-		for i, c := range v.Claims {
-			if col == 0 {
-				m.Claims = append(m.Claims, Row{ID: c.ID, Claim: c.Claim})
+	for _, p := range profiles {
+		for _, b := range backboneOrder(byProfile[p]) {
+			m.Backbones = append(m.Backbones, Backbone{Name: b, Versions: sortedCopy(versions[b]), Profile: p})
+			set := Select(groupRuns(groups[column{b, p}], groups[column{"", p}]))
+			for _, r := range set.Used() {
+				used[r.ID()] = true
 			}
-			m.Claims[i].Cells = append(m.Claims[i].Cells, cellOf(set, b, c))
+			v := Evaluate(set, now)
+			for i, c := range v.Claims {
+				if len(m.Claims) <= i {
+					m.Claims = append(m.Claims, Row{ID: c.ID, Claim: c.Claim})
+				}
+				cell := cellOf(set, b, c)
+				cell.Profile = p
+				m.Claims[i].Cells = append(m.Claims[i].Cells, cell)
+			}
 		}
 	}
 	m.Used = len(used)

@@ -212,3 +212,30 @@ func TestMatrixRROnly(t *testing.T) {
 		t.Errorf("claim 4: %s, want not measured", c.Status)
 	}
 }
+
+// make bench's knees: RR's search alone once (no backbone, so every
+// column reads it) and EDA's per backbone. A column with EDA's knee
+// decides claim 3 from both runs; one without it is not measured, though
+// RR's knee is in every column.
+func TestMatrixKneeOfRRAlone(t *testing.T) {
+	split := func(runs []*Run, keep string) []*Run {
+		r := find(runs, "ramp")
+		r.Summary.Twins = map[string]*results.TwinResult{keep: r.Twin(keep)}
+		if keep == "rr" {
+			r.Summary.Environment.Broker, r.Summary.Environment.RabbitMQ = nil, ""
+			r.Summary.RunID += "-rr"
+		}
+		return runs
+	}
+	rr := []*Run{find(split(loadSet(t, "holds"), "rr"), "ramp")}
+	edaRabbit := split(rrOnly(loadSet(t, "holds")), "eda")
+	kafka := onBackbone(drop(withoutChain(loadSet(t, "holds")), "ramp"), "kafka", "4.4.0")
+	m := EvaluateMatrix(append(append(drop(edaRabbit, "chain"), rr...), append(kafka, rrOnly(loadSet(t, "holds"))[1:5]...)...), time.Unix(0, 0))
+	c := m.Claims[2]
+	if r := c.Cell("rabbitmq"); r.Status != Holds || len(r.Runs) != 2 {
+		t.Errorf("claim 3 on rabbitmq: %s from %v, want holds from RR's run and EDA's: %s", r.Status, r.Runs, r.Evidence)
+	}
+	if k := c.Cell("kafka"); k.Status != NotMeasured || !strings.Contains(k.Evidence, "`edabench run --broker kafka --scenario ramp --twin eda`") {
+		t.Errorf("claim 3 on kafka: %s: %s, want not measured with the command", k.Status, k.Evidence)
+	}
+}

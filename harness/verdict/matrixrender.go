@@ -19,12 +19,26 @@ func (m Matrix) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// Label is a backbone as a column title: its name and versions.
+// Label is a backbone as a column title: its name and versions, and the
+// deployment profile when it is not the historical one.
 func (b Backbone) Label() string {
-	if len(b.Versions) == 0 {
-		return b.Name
+	l := b.Name
+	if len(b.Versions) > 0 {
+		l += " " + strings.Join(b.Versions, ", ")
 	}
-	return b.Name + " " + strings.Join(b.Versions, ", ")
+	if b.Profile != "" {
+		l += " · " + b.Profile
+	}
+	return l
+}
+
+// Column is the cell's column as its rows name it: the backbone, and the
+// profile when not the historical one.
+func (c Cell) Column() string {
+	if c.Profile == "" {
+		return c.Backbone
+	}
+	return c.Backbone + " · " + c.Profile
 }
 
 // StatusText is the cell's status as the matrix shows it: "(single run)"
@@ -73,7 +87,7 @@ func (m Matrix) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "\n### %d. %s\n\n", r.ID, r.Claim)
 		b.WriteString("| backbone | status | evidence | deciding figures: median [interval] (n, coverage) | conditions | runs |\n|---|---|---|---|---|---|\n")
 		for _, c := range r.Cells {
-			fmt.Fprintf(&b, "| %s | **%s** | %s | %s | %s | %s |\n", cell(c.Backbone), cell(c.StatusText()), cell(c.Evidence),
+			fmt.Fprintf(&b, "| %s | **%s** | %s | %s | %s | %s |\n", cell(c.Column()), cell(c.StatusText()), cell(c.Evidence),
 				cell(intervalList(c.Intervals, "; ")), cell(c.Conditions), cell(strings.Join(c.Runs, ", ")))
 		}
 	}
@@ -89,7 +103,7 @@ func (m Matrix) WriteTable(w io.Writer) error {
 	for _, r := range m.Claims {
 		fmt.Fprintf(tw, "%d\t\t\t%s\n", r.ID, r.Claim)
 		for _, c := range r.Cells {
-			fmt.Fprintf(tw, "\t%s\t%s\t%s\n", c.Backbone, c.StatusText(), c.Evidence)
+			fmt.Fprintf(tw, "\t%s\t%s\t%s\n", c.Column(), c.StatusText(), c.Evidence)
 		}
 	}
 	return tw.Flush()

@@ -336,6 +336,12 @@ func loadKey(r *Run) string {
 		// The seed is out too: repetitions (edabench run --repeat) draw
 		// their own schedules from one load.
 		case "name", "description", "source", "steps", "seed":
+		case "network", "deployment":
+			// The defaults are left out, so a run from before the keys
+			// existed repeats one after; the matrix splits the others.
+			if r.Profile() != "" {
+				load[k] = v
+			}
 		default:
 			load[k] = v
 		}

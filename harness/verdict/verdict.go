@@ -195,6 +195,9 @@ func describeMachine(r *Run) string {
 	if e.RabbitMQ != "" {
 		m += ", RabbitMQ " + e.RabbitMQ
 	}
+	if p := r.Profile(); p != "" {
+		return m + ", " + p
+	}
 	return m + ", loopback"
 }
 

@@ -124,7 +124,7 @@ func TestEdgeCases(t *testing.T) {
 		{"knees within a step", func(rs []*Run) []*Run {
 			find(rs, "ramp").Twin("eda").Knee.RPS = 1050
 			return rs
-		}, 3, Inconclusive, "within one ramp step"},
+		}, 3, Inconclusive, "the intervals overlap on [1100, 1375]"},
 		{"no duplicates occurred", func(rs []*Run) []*Run {
 			for _, r := range rs {
 				if tw := r.Twin("eda"); tw != nil && tw.Audit != nil {
@@ -288,7 +288,12 @@ func TestEdgeCases(t *testing.T) {
 		{"no hybrid twin", func(rs []*Run) []*Run { return rs }, 11, Inconclusive, "no hybrid twin in these runs"},
 		{"hybrid answers like RR and isolates like EDA", func(rs []*Run) []*Run { return withHybrid(rs, 1, 0, 0) }, 11, Holds, "nothing lost"},
 		{"hybrid answers slower than RR", func(rs []*Run) []*Run { return withHybrid(rs, 2, 0, 0) }, 11, DoesNotHold, "ack p99 is ×2.0 RR's"},
-		{"hybrid failed during the consumer's kill", func(rs []*Run) []*Run { return withHybrid(rs, 1, 3, 0) }, 11, DoesNotHold, "saw the consumer's crash"},
+		{"hybrid failed during the consumer's kill", func(rs []*Run) []*Run { return withHybrid(rs, 1, 300, 0) }, 11, DoesNotHold, "saw the consumer's crash"},
+		// 3 failures against RR's 2,204: a few stray failures, within
+		// counting noise of 1% of RR's: not clean, not coupled.
+		{"hybrid failed a stray few during the kill", func(rs []*Run) []*Run { return withHybrid(rs, 1, 3, 0) }, 11, Inconclusive, "not beyond 1% of RR's"},
+		// 20 against 1% of 2,204 (22): Poisson intervals overlap.
+		{"hybrid failed near the bound", func(rs []*Run) []*Run { return withHybrid(rs, 1, 20, 0) }, 11, Inconclusive, "Poisson counting noise included"},
 		{"hybrid lost orders", func(rs []*Run) []*Run { return withHybrid(rs, 1, 0, 2) }, 11, DoesNotHold, "lost 2 accepted orders"},
 		{"hybrid without a crash run", func(rs []*Run) []*Run {
 			rs = withHybrid(rs, 1, 0, 0)

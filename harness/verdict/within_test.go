@@ -60,14 +60,14 @@ func TestWithinRunDecidesASingleRun(t *testing.T) {
 		within bool // the figure's interval is the run's own
 	}{
 		{"separated within the run: holds, single run", "holds", smokeWithin(within(29.519, 22, 41), within(99.007, 70, 160)),
-			1, Holds, []string{"p99 29.5 ms [22.0, 41.0 ms] (within run)", "[single run: the intervals are within the run"}, "eda_e2e_p99_ms", true},
+			1, Holds, []string{"p99 29.5 ms [22.0, 41.0 ms] (within run)", "[single run: n=1; the intervals are within the run (latency percentiles"}, "eda_e2e_p99_ms", true},
 		{"a stalled second widens RR's p99 over EDA's: inconclusive with the overlap", "holds", smokeWithin(within(29.519, 22, 1075), within(99.007, 70, 160)),
 			1, Inconclusive, []string{"p99: the intervals overlap on [70, 160]", "(within run)"}, "rr_e2e_p99_ms", true},
 		{"one-sided: RR's summary has none, its point below EDA's interval", "holds", func(rs []*Run) []*Run {
 			rs = smokeWithin(stats.Interval{}, within(99.007, 70, 160))(rs)
 			find(rs, "smoke").Twin("rr").Within = nil
 			return rs
-		}, 1, Holds, []string{"RR e2e p50 9.57 ms vs EDA 29.2 ms [25.0, 33.0 ms] (within run)", "the latency percentiles' intervals are within the run (its seconds resampled), the other figures points"}, "eda_e2e_p50_ms", true},
+		}, 1, Holds, []string{"RR e2e p50 9.57 ms vs EDA 29.2 ms [25.0, 33.0 ms] (within run)", "the intervals are within the run (latency percentiles and per-second medians: its seconds resampled in blocks; rises and ratios: of those; shares: binomial; knees: the bracket held..broke), the other figures points"}, "eda_e2e_p50_ms", true},
 		{"one-sided: RR's point inside EDA's interval", "holds", func(rs []*Run) []*Run {
 			rs = smokeWithin(stats.Interval{}, within(99.007, 25, 160))(rs)
 			find(rs, "smoke").Twin("rr").Within = nil
@@ -87,7 +87,7 @@ func TestWithinRunDecidesASingleRun(t *testing.T) {
 				}
 			}
 			return rs
-		}, 2, Inconclusive, []string{"2 hops: RR 5.00 ms [4.00, 15.0 ms] (within run)", "the longest chain's RR p50 against the shortest's plus 10%: the intervals overlap"}, "rr_e2e_p50_ms_hops_5", true},
+		}, 2, Inconclusive, []string{"2 hops: RR 5.00 ms [4.00, 15.0 ms] (within run)", "the longest chain's RR p50 against the shortest's plus 20%: the intervals overlap"}, "rr_e2e_p50_ms_hops_5", true},
 		{"the hybrid's ack p99 within the run against ×1.5 RR's", "repeated", func(rs []*Run) []*Run {
 			r := rs[0]
 			setWithin(t, r.Twin("rr"), "", false, within(r.Twin("rr").Ack.P50, 1, 2), within(r.Twin("rr").Ack.P99, 20, 30))

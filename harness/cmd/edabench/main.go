@@ -12,18 +12,22 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/brokernodes"
+	"github.com/edabench/edabench/harness/isolate"
 	"github.com/edabench/edabench/harness/load"
+	"github.com/edabench/edabench/harness/netprofile"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/serve"
+	"github.com/edabench/edabench/targets/workflow"
 	"golang.org/x/term"
 )
 
@@ -138,11 +142,15 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 
 type runOpts struct {
 	twin, scenario, topology, broker, out, target, amqp, brokerURL, prefix, metrics, binary, logLevel, arrival string
+	network, deployment, steps                                                                                 string
 	shard, startAt, allow                                                                                      string
 	rate                                                                                                       float64
 	duration                                                                                                   time.Duration
 	seed                                                                                                       uint64
-	steps, repeat                                                                                              int
+	repeat                                                                                                     int
+	// stepCounts are the workflow lengths --steps asks for, one run each
+	// (nil: the scenario's).
+	stepCounts []int
 }
 
 // maxRepeat bounds --repeat: twenty repetitions of the longest shipped
@@ -158,10 +166,12 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.scenario, "scenario", "smoke", "a built-in scenario ("+strings.Join(scenario.Shipped(), ", ")+"; see edabench scenarios), or a scenario file's path (a value with a / or a .)")
 	fs.StringVar(&o.topology, "topology", "", "chain or fanout (default: the scenario's)")
 	fs.StringVar(&o.broker, "broker", "", "the backbone of the EDA and hybrid twins: "+strings.Join(brokernodes.Builtin().Names(), " or ")+"; edabench starts (or reuses) its private node (make kafka fetches Kafka first) (default: the scenario's broker key, else "+brokernode.Default+"; RR ignores it)")
-	fs.IntVar(&o.steps, "steps", 0, "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain (default: the scenario's)")
+	fs.StringVar(&o.steps, "steps", "", "run the first N workflow steps, 1 to 4 (payment, inventory, shipping, notification); N+1 hops in the RR chain; A..B runs once per length from A to B, into a run folder each (default: the scenario's)")
+	fs.StringVar(&o.network, "network", "", "the network every hop carries, one way, for the whole run: "+strings.Join(netprofile.Names(), ", ")+" (figures and sources in docs/verdict.md), or custom figures latency=1ms,jitter=200us[,bandwidth_kbps=N] (default: the scenario's network key, else loopback)")
+	fs.StringVar(&o.deployment, "deployment", "", "shared (every process competes for the cores) or isolated (each tier, generator, every service and the broker, capped at its CPU budget with a cgroup, as on separate hosts; needs root and a cgroup cpu controller) (default: the scenario's deployment key, else shared)")
 	fs.Float64Var(&o.rate, "rate", 0, "override the scenario's peak rate, in orders/s (its stages scale with it)")
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
-	fs.StringVar(&o.arrival, "arrival", "", "override the scenario's arrival process: uniform (requests evenly spaced, as k6's constant-arrival-rate and wrk2 send them) or poisson (exponential gaps, as independent users)")
+	fs.StringVar(&o.arrival, "arrival", "", "override the scenario's arrival process: uniform (requests evenly spaced, as k6's constant-arrival-rate and wrk2 send them) poisson (exponential gaps, as independent users) or on-off (the same mean rate in bursts: Poisson at 4x the rate for the first 250 ms of every second, nothing for the rest)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
 	fs.IntVar(&o.repeat, "repeat", 1, fmt.Sprintf("run the scenario N times (1 to %d), each repetition with its own seed (--seed, --seed+1, ...) and run folder and the twins in the same order in each (rr, eda, hybrid, rr, eda, hybrid, ...), so a drifting machine hurts every twin alike; edabench verdict reads them together", maxRepeat))
@@ -212,6 +222,29 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
+	lengths := o.stepCounts
+	if lengths == nil {
+		lengths = []int{0} // the scenario's
+	}
+	for _, n := range lengths {
+		one := sc
+		if n != 0 {
+			cp := *sc // the runner reads the scenario, never writes it
+			cp.Steps = n
+			one = &cp
+			if len(lengths) > 1 {
+				fmt.Fprintf(stdout, "workflow of %d step(s)\n", n)
+			}
+		}
+		if code := c.repeatRuns(ctx, o, one, twins, sh, log, stdout, stderr, tty); code != 0 {
+			return code
+		}
+	}
+	return 0
+}
+
+// repeatRuns runs one scenario --repeat times.
+func (c cli) repeatRuns(ctx context.Context, o *runOpts, sc *scenario.Scenario, twins []string, sh shardOpts, log *slog.Logger, stdout, stderr io.Writer, tty bool) int {
 	for i := range o.repeat {
 		// Each repetition draws its own schedule. The runner draws from
 		// this seed, not from the scenario file's seed key, so the scenario
@@ -227,7 +260,8 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 		switch {
 		case errors.Is(err, runner.ErrInvalid):
 			// "edabench run: --target ...", not "edabench run: invalid run options: --target ...".
-			return bad("%s", strings.TrimPrefix(err.Error(), runner.ErrInvalid.Error()+": "))
+			fmt.Fprintf(stderr, "edabench run: %s\n", strings.TrimPrefix(err.Error(), runner.ErrInvalid.Error()+": "))
+			return 2
 		case ctx.Err() != nil:
 			fmt.Fprintf(stderr, "edabench run: interrupted in repetition %d of %d; its partial results written, the %d before it complete\n", i+1, o.repeat, i)
 			return 130
@@ -306,8 +340,24 @@ func (o *runOpts) check() ([]string, *scenario.Scenario, slog.Level, error) {
 		}
 		sc.Topology = o.topology
 	}
-	if err := sc.OverrideSteps(o.steps); err != nil {
+	if o.stepCounts, err = parseSteps(o.steps); err != nil {
 		return nil, nil, 0, err
+	}
+	if len(o.stepCounts) > 0 {
+		if err := sc.OverrideSteps(o.stepCounts[0]); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	if o.network != "" {
+		if sc.Network, err = netprofile.Parse(o.network); err != nil {
+			return nil, nil, 0, fmt.Errorf("--network: %w", err)
+		}
+	}
+	if o.deployment != "" {
+		if err := isolate.CheckMode(o.deployment); err != nil {
+			return nil, nil, 0, fmt.Errorf("--deployment: %w", err)
+		}
+		sc.Deployment = o.deployment
 	}
 	if err := sc.Override(o.rate, o.duration); err != nil {
 		return nil, nil, 0, err
@@ -316,12 +366,39 @@ func (o *runOpts) check() ([]string, *scenario.Scenario, slog.Level, error) {
 		// The same process on both sides of a comparison: EDA's end-to-end
 		// latency moves with burstiness alone (docs/verdict.md).
 		a := load.Arrival(o.arrival)
-		if a != load.Uniform && a != load.Poisson {
-			return nil, nil, 0, fmt.Errorf("--arrival %q: want %s or %s", o.arrival, load.Uniform, load.Poisson)
+		if err := load.CheckArrival(a); err != nil {
+			return nil, nil, 0, fmt.Errorf("--arrival: %w", err)
 		}
 		sc.Arrival = a
 	}
 	return twins, sc, level, nil
+}
+
+// parseSteps reads --steps: N, or A..B for every length from A to B.
+func parseSteps(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	lo, hi, isRange := strings.Cut(s, "..")
+	if !isRange {
+		hi = lo
+	}
+	a, errA := strconv.Atoi(strings.TrimSpace(lo))
+	b, errB := strconv.Atoi(strings.TrimSpace(hi))
+	switch {
+	case errA != nil || errB != nil:
+		return nil, fmt.Errorf("--steps %q: want a number of steps, 1 to %d, or a range such as 1..4", s, workflow.MaxSteps)
+	case a > b:
+		return nil, fmt.Errorf("--steps %q: the range runs from the shorter workflow to the longer, e.g. 1..4", s)
+	}
+	var out []int
+	for n := a; n <= b; n++ {
+		if err := workflow.CheckStepCount(n); err != nil {
+			return nil, fmt.Errorf("--steps %q: %d must be 1 to %d: run the first N of payment, inventory, shipping, notification", s, n, workflow.MaxSteps)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // targetCommand is what runs the twins' services: --binary; else the

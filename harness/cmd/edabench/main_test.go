@@ -57,7 +57,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unreadable scenario", []string{"run", "--scenario", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
 		{"unknown scenario name", []string{"run", "--scenario", "smok"}, 2, `no scenario named "smok" is built in: want one of capacity, chain,`},
 		{"invalid scenario", []string{"run", "--scenario", bad}, 2, "stages[0].rate: -5 must be positive"},
-		{"unknown arrival", []string{"run", "--arrival", "bursty"}, 2, `--arrival "bursty": want uniform or poisson`},
+		{"unknown arrival", []string{"run", "--arrival", "bursty"}, 2, `--arrival: arrival "bursty": want uniform, poisson or on-off`},
 		{"bad topology", []string{"run", "--topology", "star"}, 2, `--topology "star": want chain or fanout`},
 		{"unknown flag", []string{"run", "--speed", "1"}, 2, "flag provided but not defined: -speed"},
 		{"unknown broker", []string{"run", "--broker", "nats", "--out", t.TempDir()}, 2, `edabench run: --broker: broker "nats": not a broker node edabench can run; use one of rabbitmq, kafka`},

@@ -51,6 +51,9 @@ func (o *runOpts) checkShard(getenv func(string) string, now time.Time) (shardOp
 		if o.repeat > 1 {
 			return so, fmt.Errorf("--shard with --repeat %d: run each repetition's shards as their own job, with their own --start-at and --seed", o.repeat)
 		}
+		if len(o.stepCounts) > 1 {
+			return so, fmt.Errorf("--shard with several --steps: run each workflow length's shards as their own job, with their own --start-at")
+		}
 	}
 	if o.startAt != "" {
 		if so.startAt, err = parseStartAt(o.startAt); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/edabench/edabench/harness/attack"
 	"github.com/edabench/edabench/harness/brokerprobe"
 	"github.com/edabench/edabench/harness/peers"
+	"github.com/edabench/edabench/harness/stats"
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
@@ -51,6 +53,66 @@ type ceilingReport struct {
 	LoadBefore string `json:"load_before,omitempty"`
 	LoadAfter  string `json:"load_after,omitempty"`
 	Err        string `json:"error,omitempty"`
+	// Pairs are every probe-and-ramp pair (--pairs); the fields above are
+	// the median pair's, Share the pairs' median. The intervals are the
+	// medians' over the pairs that measured (harness/stats).
+	Pairs           []sharePair    `json:"pairs,omitempty"`
+	ShareInterval   stats.Interval `json:"share_interval"`
+	CeilingInterval stats.Interval `json:"ceiling_interval"`
+	KneeInterval    stats.Interval `json:"knee_interval"`
+}
+
+// sharePair is one probe and one capacity ramp taken one after the other.
+type sharePair struct {
+	N              int                `json:"pair"`
+	RampFirst      bool               `json:"ramp_first"`
+	Probe          brokerprobe.Result `json:"probe"`
+	KneeRPS        float64            `json:"knee_rps"`
+	KneeReached    bool               `json:"knee_reached"`
+	KneeReason     string             `json:"knee_reason,omitempty"`
+	KneeBrokenAt   float64            `json:"knee_broken_at,omitempty"`
+	TwinMsgsPerSec float64            `json:"twin_msgs_per_s"`
+	Share          float64            `json:"share"`
+	LoadBefore     string             `json:"load_before,omitempty"`
+	LoadAfter      string             `json:"load_after,omitempty"`
+	Err            string             `json:"error,omitempty"`
+}
+
+// summarize fills the row from its pairs: the intervals over those that
+// measured, and the row's figures from the pair whose share is nearest
+// the median (the lower one of two as near).
+func (c *ceilingReport) summarize() {
+	var ok []sharePair
+	for _, p := range c.Pairs {
+		if p.Err == "" {
+			ok = append(ok, p)
+		}
+	}
+	col := func(f func(sharePair) float64) []float64 {
+		out := make([]float64, len(ok))
+		for i, p := range ok {
+			out[i] = f(p)
+		}
+		return out
+	}
+	c.ShareInterval = stats.MedianInterval(col(func(p sharePair) float64 { return p.Share }))
+	c.CeilingInterval = stats.MedianInterval(col(func(p sharePair) float64 { return p.Probe.MsgsPerSec }))
+	c.KneeInterval = stats.MedianInterval(col(func(p sharePair) float64 { return p.KneeRPS }))
+	if len(ok) == 0 {
+		if len(c.Pairs) > 0 {
+			c.Probe = c.Pairs[0].Probe // a probe that measured before its ramp failed
+		}
+		return
+	}
+	med := ok[0]
+	for _, p := range ok[1:] {
+		d, dm := math.Abs(p.Share-c.ShareInterval.Median), math.Abs(med.Share-c.ShareInterval.Median)
+		if d < dm || (d == dm && p.Share < med.Share) {
+			med = p
+		}
+	}
+	c.Probe, c.KneeRPS, c.KneeReached, c.KneeReason, c.KneeBrokenAt = med.Probe, med.KneeRPS, med.KneeReached, med.KneeReason, med.KneeBrokenAt
+	c.TwinMsgsPerSec, c.Share = med.TwinMsgsPerSec, c.ShareInterval.Median
 }
 
 // eventBody is an event as the twin's steps publish it, with an order ID
@@ -111,8 +173,11 @@ func (s *session) ceiling(ctx context.Context) ([]*ceilingReport, error) {
 	return out, errors.Join(errs...)
 }
 
-// ceilingOn probes broker's node with the twin's settings on it, then
-// ramps the EDA twin over it to its knee.
+// ceilingOn measures the share on broker --pairs times: each pair a probe
+// of broker's node with the twin's settings and the EDA twin's capacity
+// ramp over it, one after the other, the order alternating from pair to
+// pair so that a drift of the shared machine weighs on both sides alike.
+// The row shows the median pair; the share's interval is over the pairs.
 func (s *session) ceilingOn(ctx context.Context, broker string) (*ceilingReport, error) {
 	rep := &ceilingReport{Broker: broker, LoadBefore: loadAverage()}
 	node, err := s.brokerNode(ctx, broker)
@@ -130,35 +195,84 @@ func (s *session) ceilingOn(ctx context.Context, broker string) (*ceilingReport,
 	}
 	cfg := eda.DefaultConfig()
 	rep.Publishes, rep.Deliveries = messagesPerOrder(cfg)
-	prefetch := twinPrefetch(opts)
 	rep.ProbeSettings = probeSettings(opts)
-	fmt.Printf("  probe: %v, %d-byte bodies, %s, prefetch %d...\n", s.cfg.probeDur, len(body), rep.ProbeSettings, prefetch)
-	rep.Probe, err = brokerprobe.Run(ctx, brokerprobe.Config{Node: node, Driver: broker, Options: opts, Body: body,
-		Duration: s.cfg.probeDur, Prefetch: prefetch, Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())})
-	if err != nil {
-		return rep, err
+	pc := brokerprobe.Config{Node: node, Driver: broker, Options: opts, Body: body,
+		Duration: s.cfg.probeDur, Prefetch: twinPrefetch(opts), Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())}
+	var errs []error
+	for i := range s.cfg.pairs {
+		fmt.Printf("  pair %d of %d\n", i+1, s.cfg.pairs)
+		pair, err := s.sharePair(ctx, pc, rep.Deliveries, i+1)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pair %d: %w", i+1, err))
+			pair.Err = err.Error()
+		}
+		rep.Pairs = append(rep.Pairs, pair)
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	fmt.Printf("  probe: %.0f msgs/s (publish %.0f/s confirmed, consume %.0f/s acked)\n", rep.Probe.MsgsPerSec, rep.Probe.PublishRate, rep.Probe.ConsumeRate)
+	rep.summarize()
+	if rep.ShareInterval.N == 0 {
+		return rep, errors.Join(errs...)
+	}
+	// A pair that failed is reported with its error; the others still
+	// give the share.
+	if len(errs) > 0 {
+		fmt.Printf("  %d pair(s) failed: %v\n", len(errs), errors.Join(errs...))
+	}
+	return rep, nil
+}
 
+// sharePair is the n-th probe and capacity ramp; the even ones ramp first.
+func (s *session) sharePair(ctx context.Context, pc brokerprobe.Config, deliveries, n int) (pair sharePair, err error) {
+	pair = sharePair{N: n, LoadBefore: loadAverage(), RampFirst: n%2 == 0}
+	defer func() { pair.LoadAfter = loadAverage() }() // on the named result: set on every way out
+	steps := []func() error{
+		func() (err error) { pair.Probe, err = s.probe(ctx, pc); return },
+		func() error { return s.ramp(ctx, pc.Driver, &pair) },
+	}
+	if pair.RampFirst {
+		slices.Reverse(steps)
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return pair, err
+		}
+	}
+	pair.TwinMsgsPerSec = pair.KneeRPS * float64(deliveries)
+	if pair.Probe.MsgsPerSec > 0 {
+		pair.Share = pair.TwinMsgsPerSec / pair.Probe.MsgsPerSec
+	}
+	fmt.Printf("  EDA knee %.0f orders/s x %d deliveries = %.0f msgs/s: %.0f%% of the ceiling\n", pair.KneeRPS, deliveries, pair.TwinMsgsPerSec, 100*pair.Share)
+	return pair, nil
+}
+
+func (s *session) probe(ctx context.Context, pc brokerprobe.Config) (brokerprobe.Result, error) {
+	fmt.Printf("  probe: %v, %d-byte bodies, prefetch %d...\n", pc.Duration, len(pc.Body), pc.Prefetch)
+	r, err := brokerprobe.Run(ctx, pc)
+	if err == nil {
+		fmt.Printf("  probe: %.0f msgs/s (publish %.0f/s confirmed, consume %.0f/s acked)\n", r.MsgsPerSec, r.PublishRate, r.ConsumeRate)
+	}
+	return r, err
+}
+
+// ramp runs the EDA twin's capacity ramp over broker into pair's knee.
+func (s *session) ramp(ctx context.Context, broker string, pair *sharePair) error {
 	// The capacity scenario, not the ramp: sustaining a rate is what a
 	// share of the broker's ceiling is about, not a latency SLO.
 	fmt.Printf("  EDA twin over %s: capacity ramp (scenarios/capacity.yaml, up to %v)...\n", broker, s.cfg.rampDur)
 	args := []string{"run", "--twin", twinkind.EDA, "--broker", broker, "--scenario", "capacity", "--duration", s.cfg.rampDur.String(),
 		"--metrics-addr", "off", "--binary", s.cfg.target}
-	_, t, _, err := s.runEdabench(ctx, "ramp-eda-"+broker, twinkind.EDA, args, peers.Spec{})
+	name := fmt.Sprintf("ramp-eda-%s-%d", broker, pair.N)
+	_, t, _, err := s.runEdabench(ctx, name, twinkind.EDA, args, peers.Spec{})
 	if err != nil {
-		return rep, err
+		return err
 	}
 	if t.Knee == nil {
-		return rep, fmt.Errorf("the ramp's summary has no knee (see %s)", s.raw)
+		return fmt.Errorf("the ramp's summary has no knee (see %s)", s.raw)
 	}
-	rep.KneeRPS, rep.KneeReached, rep.KneeReason, rep.KneeBrokenAt = t.Knee.RPS, t.Knee.Reached, t.Knee.Reason, t.Knee.BrokenAt
-	rep.TwinMsgsPerSec = rep.KneeRPS * float64(rep.Deliveries)
-	if rep.Probe.MsgsPerSec > 0 {
-		rep.Share = rep.TwinMsgsPerSec / rep.Probe.MsgsPerSec
-	}
-	fmt.Printf("  EDA knee %.0f orders/s x %d deliveries = %.0f msgs/s: %.0f%% of the ceiling\n", rep.KneeRPS, rep.Deliveries, rep.TwinMsgsPerSec, 100*rep.Share)
-	return rep, nil
+	pair.KneeRPS, pair.KneeReached, pair.KneeReason, pair.KneeBrokenAt = t.Knee.RPS, t.Knee.Reached, t.Knee.Reason, t.Knee.BrokenAt
+	return nil
 }
 
 // twinPrefetch is the twin's bound of unsettled deliveries per consumer.

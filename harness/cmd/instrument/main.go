@@ -11,7 +11,10 @@
 //     the twin's settings, and the EDA twin's knee over it as a share;
 //  4. soak memory: edabench and bin/k6 (xk6-eda, HDR on) soak a twin; RSS
 //     every 10 s, growth after the first minute;
-//  5. suite time: `make bench` end to end.
+//  5. suite time: `make bench` end to end;
+//  6. the floor: a bare open-loop grpc-go client (bareclient) and edabench,
+//     every observer on, drive the RR twin at the same rates; CPU per
+//     request of each and the ratio.
 //
 // Everything goes to OUT/instrument-<time>/: performance.md (the table),
 // results.json (every figure) and raw/ (each tool's own output).
@@ -64,18 +67,21 @@ type config struct {
 	fidVUs, fidMaxVUs   int
 	probeDur, rampDur   time.Duration
 	probePublishers     int
+	pairs               int
 	brokers             []string
 	soakDur, soakWarmup time.Duration
 	soakEvery           time.Duration
 	soakRate            float64
 	soakTwin            string
+	floorRates          []float64
+	floorDur            time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("instrument", flag.ContinueOnError)
 	fs.StringVar(&c.out, "out", "results", "results folder: the run goes to OUT/instrument-<time>/")
-	parts := fs.String("parts", "1,2,3,4,5", "the parts to run: 1 generator cost, 2 latency fidelity, 3 broker ceiling, 4 soak memory, 5 suite time")
+	parts := fs.String("parts", "1,2,3,4,5,6", "the parts to run: 1 generator cost, 2 latency fidelity, 3 broker ceiling, 4 soak memory, 5 suite time, 6 the floor (a bare grpc-go client)")
 	scale := fs.Float64("scale", 1, "multiplies every default duration (0.1 for a quick try); explicit duration flags are not scaled")
 	fs.StringVar(&c.cost, "cost", "dist=exponential,mean=1ms,cap=10ms", "the twins' step cost (the smoke scenario's)")
 	fs.StringVar(&c.edabench, "edabench", "bin/edabench", "edabench binary (make build)")
@@ -95,30 +101,24 @@ func parseFlags(args []string) (config, error) {
 	probeDur := fs.Duration("probe-duration", 0, "part 3: the broker probe (default 30s, scaled)")
 	rampDur := fs.Duration("ramp-duration", 0, "part 3: the EDA twin's capacity ramp, all steps (default the capacity scenario's 5m20s, scaled; it stops at the first step the twin does not keep up with)")
 	brokers := fs.String("brokers", strings.Join(brokernodes.Builtin().Names(), ","), "part 3: the backbones measured side by side, in this order, comma separated")
+	fs.IntVar(&c.pairs, "pairs", 5, "part 3: probe-and-ramp pairs per backbone, interleaved (the order alternates), for the share's interval; 1 for a single reading")
 	fs.IntVar(&c.probePublishers, "probe-publishers", 64, "part 3: concurrent publishers of the probe (the twin's prefetch: one publish per handler in flight)")
 	soak := fs.Duration("soak", 0, "part 4: each soak (default 20m, or $SOAK, scaled)")
 	soakWarmup := fs.Duration("soak-warmup", 0, "part 4: growth counts from this point (default 1m, scaled)")
 	fs.DurationVar(&c.soakEvery, "soak-every", 10*time.Second, "part 4: RSS sampling period")
 	fs.Float64Var(&c.soakRate, "soak-rate", 50, "part 4: each soak's rate, orders/s (two twins soak at once: keep them inside the cores)")
 	fs.StringVar(&c.soakTwin, "soak-twin", twinkind.EDA, "part 4: the twin soaked: eda (completions tracked across the broker) or rr")
+	floorRates := fs.String("floor-rates", "100,1000", "part 6: the rates, orders/s, at which edabench and the bare client take turns")
+	floorDur := fs.Duration("floor-duration", 0, "part 6: each run (default 30s, scaled)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if *scale <= 0 {
 		return c, fmt.Errorf("--scale %v: want a positive factor", *scale)
 	}
-	var err error
-	if c.parts, err = parseParts(*parts); err != nil {
+	err := c.parseLists(*parts, *rates, *brokers, *floorRates)
+	if err != nil {
 		return c, err
-	}
-	if c.rates, err = parseRates(*rates); err != nil {
-		return c, err
-	}
-	if c.brokers, err = parseBrokers(*brokers); err != nil {
-		return c, err
-	}
-	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
-		return c, fmt.Errorf("--soak-twin %q: want rr or eda", c.soakTwin)
 	}
 	soakDefault := 20 * time.Minute
 	if s := os.Getenv("SOAK"); s != "" {
@@ -140,18 +140,43 @@ func parseFlags(args []string) (config, error) {
 	c.rampDur = pick(*rampDur, 320*time.Second)
 	c.soakDur = pick(*soak, soakDefault)
 	c.soakWarmup = pick(*soakWarmup, time.Minute)
+	c.floorDur = pick(*floorDur, floorDefault)
 	if c.freezeAt+c.freezeFor >= c.fidDur {
 		return c, fmt.Errorf("--freeze-at %v + --freeze-for %v must end inside the %v fidelity run", c.freezeAt, c.freezeFor, c.fidDur)
 	}
 	return c, nil
 }
 
+// parseLists reads the list flags and checks the choices.
+func (c *config) parseLists(parts, rates, brokers, floorRates string) error {
+	var err error
+	if c.parts, err = parseParts(parts); err != nil {
+		return err
+	}
+	if c.rates, err = parseRates(rates); err != nil {
+		return err
+	}
+	if c.brokers, err = parseBrokers(brokers); err != nil {
+		return err
+	}
+	if c.floorRates, err = parseRates(floorRates); err != nil {
+		return fmt.Errorf("--floor-rates: %w", err)
+	}
+	if c.pairs < 1 || c.pairs > 20 {
+		return fmt.Errorf("--pairs %d: want 1 to 20 (each pair is a probe and a ramp of up to --ramp-duration)", c.pairs)
+	}
+	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
+		return fmt.Errorf("--soak-twin %q: want rr or eda", c.soakTwin)
+	}
+	return nil
+}
+
 func parseParts(s string) ([]int, error) {
 	var out []int
 	for f := range strings.SplitSeq(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > 5 {
-			return nil, fmt.Errorf("--parts %q: want numbers 1 to 5, comma separated", s)
+		if err != nil || n < 1 || n > 6 {
+			return nil, fmt.Errorf("--parts %q: want numbers 1 to 6, comma separated", s)
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
@@ -194,7 +219,7 @@ func parseRates(s string) ([]float64, error) {
 func (c *config) checkTools() error {
 	type tool struct{ flag, make string }
 	eb, tg, ghz, k6 := tool{"edabench", "make build"}, tool{"target", "make build"}, tool{"ghz", "make ghz"}, tool{"k6", "make k6"}
-	needs := map[int][]tool{1: {eb, tg, ghz}, 2: {eb, tg, ghz, k6}, 3: {eb, tg}, 4: {eb, tg, k6}}
+	needs := map[int][]tool{1: {eb, tg, ghz}, 2: {eb, tg, ghz, k6}, 3: {eb, tg}, 4: {eb, tg, k6}, 6: {eb, tg}}
 	paths := map[string]*string{"edabench": &c.edabench, "target": &c.target, "ghz": &c.ghz, "k6": &c.k6}
 	var errs []error
 	seen := map[string]bool{}
@@ -259,6 +284,7 @@ func run() error {
 		3: {"ceiling", func(ctx context.Context) (err error) { r.Ceiling, err = s.ceiling(ctx); return }},
 		4: {"soak", func(ctx context.Context) (err error) { r.Soak, err = s.soak(ctx); return }},
 		5: {"suite", func(ctx context.Context) (err error) { r.Suite, err = s.suite(ctx); return }},
+		6: {"floor", func(ctx context.Context) (err error) { r.Floor, err = s.floor(ctx); return }},
 	}
 	var failed []string
 	for _, p := range c.parts {
@@ -295,8 +321,8 @@ func (c config) settings() map[string]string {
 	return map[string]string{
 		"rates": fmt.Sprint(c.rates), "gen_duration": c.genDur.String(), "search_duration": c.searchDur.String(),
 		"search_budget": c.searchBudget.String(), "fidelity": fmt.Sprintf("%v/s for %v, freeze %v at %v", c.fidRate, c.fidDur, c.freezeFor, c.freezeAt),
-		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(), "brokers": strings.Join(c.brokers, ","),
+		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(), "pairs": fmt.Sprint(c.pairs), "brokers": strings.Join(c.brokers, ","),
 		"soak": fmt.Sprintf("%v at %v/s against %s, RSS every %v, growth after %v", c.soakDur, c.soakRate, c.soakTwin, c.soakEvery, c.soakWarmup),
-		"cost": c.cost,
+		"cost": c.cost, "floor": fmt.Sprintf("%v/s for %v each", c.floorRates, c.floorDur),
 	}
 }

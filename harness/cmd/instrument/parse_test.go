@@ -168,7 +168,7 @@ func TestParseParts(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0] != 1 || got[1] != 3 {
 		t.Errorf("parseParts = %v, %v; want [1 3]", got, err)
 	}
-	for _, bad := range []string{"", "0", "6", "1,x"} {
+	for _, bad := range []string{"", "0", "7", "1,x"} {
 		if _, err := parseParts(bad); err == nil {
 			t.Errorf("parseParts(%q): no error", bad)
 		}

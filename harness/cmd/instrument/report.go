@@ -37,6 +37,7 @@ type report struct {
 	Ceiling   []*ceilingReport    `json:"ceiling,omitempty"`
 	Soak      *soakReport         `json:"soak,omitempty"`
 	Suite     *suiteReport        `json:"suite,omitempty"`
+	Floor     *floorReport        `json:"floor,omitempty"`
 	Errors    map[string]string   `json:"errors,omitempty"`
 }
 
@@ -74,31 +75,7 @@ func (r *report) markdown() string {
 	}
 	p("\n\n")
 	if g := r.Generator; g != nil {
-		p("### 1. Generator cost against ghz (RR twin, %s per rate)\n\n", g.Duration)
-		p("| tool | offered/s | achieved/s | CPU s / 1k req | peak RSS MiB | p50 ms | p99 ms | errors | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
-		for _, row := range append(slices.Clone(g.Rows), g.Search...) {
-			if row.Err != "" {
-				p("| %s | %.0f | error: %s |||||||\n", row.Tool, row.OfferedRPS, oneLine(row.Err))
-				continue
-			}
-			own := ""
-			if row.OwnCPUPer1k > 0 {
-				own = fmt.Sprintf(" (%.3f during load)", row.OwnCPUPer1k)
-			}
-			p("| %s | %.0f | %.1f | %.3f%s | %.0f | %.2f | %.2f | %.2f%% | %v |\n", row.Tool, row.OfferedRPS, row.AchievedRPS, row.CPUPer1k, own,
-				row.PeakRSSMiB, row.Result.P50Ms, row.Result.P99Ms, 100*row.Result.ErrorRate(), row.Held)
-		}
-		p("\nHighest sustained rate (achieved >= 95%% of offered, errors <= 1%%): ghz %.0f/s, edabench %.0f/s.\n", g.Highest["ghz"], g.Highest["edabench"])
-		cheaper, rows := true, 0
-		for _, rate := range rateSet(g.Rows) {
-			e, gz := findRow(g.Rows, "edabench", rate), findRow(g.Rows, "ghz", rate)
-			if e != nil && gz != nil && e.Err == "" && gz.Err == "" {
-				rows++
-				cheaper = cheaper && e.CPUPer1k <= gz.CPUPer1k
-			}
-		}
-		p("Goal, CPU per request no more than ghz's at every rate: %s. Goal, sustains at least ghz's highest rate: %s.\n\n",
-			verdict(rows > 0 && cheaper), verdict(g.Highest["edabench"] >= g.Highest["ghz"] && g.Highest["ghz"] > 0))
+		p("%s", generatorMarkdown(g))
 	}
 	if f := r.Fidelity; f != nil {
 		p("### 2. Latency fidelity: the RR gateway frozen %.1f s in a %.0f s run at %.0f/s\n\n", f.FreezeS, f.RunS, f.Rate)
@@ -138,12 +115,47 @@ func (r *report) markdown() string {
 	if s := r.Suite; s != nil {
 		p("### 5. Suite time\n\n`make bench`: %s (exit %d). Goal, at most %v: %s.\n\n", (time.Duration(s.Seconds) * time.Second).String(), s.ExitCode, goalSuite, verdict(s.ExitCode == 0 && s.Seconds <= goalSuite.Seconds()))
 	}
+	if r.Floor != nil {
+		p("%s", floorMarkdown(r.Floor))
+	}
 	if len(r.Errors) > 0 {
 		p("### Errors\n\n")
 		for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
 			p("- %s: %s\n", k, oneLine(r.Errors[k]))
 		}
 	}
+	return b.String()
+}
+
+// generatorMarkdown is part 1's table and goals.
+func generatorMarkdown(g *generatorReport) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("### 1. Generator cost against ghz (RR twin, %s per rate)\n\n", g.Duration)
+	p("| tool | offered/s | achieved/s | CPU s / 1k req | peak RSS MiB | p50 ms | p99 ms | errors | held |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, row := range append(slices.Clone(g.Rows), g.Search...) {
+		if row.Err != "" {
+			p("| %s | %.0f | error: %s |||||||\n", row.Tool, row.OfferedRPS, oneLine(row.Err))
+			continue
+		}
+		own := ""
+		if row.OwnCPUPer1k > 0 {
+			own = fmt.Sprintf(" (%.3f during load)", row.OwnCPUPer1k)
+		}
+		p("| %s | %.0f | %.1f | %.3f%s | %.0f | %.2f | %.2f | %.2f%% | %v |\n", row.Tool, row.OfferedRPS, row.AchievedRPS, row.CPUPer1k, own,
+			row.PeakRSSMiB, row.Result.P50Ms, row.Result.P99Ms, 100*row.Result.ErrorRate(), row.Held)
+	}
+	p("\nHighest sustained rate (achieved >= 95%% of offered, errors <= 1%%): ghz %.0f/s, edabench %.0f/s.\n", g.Highest["ghz"], g.Highest["edabench"])
+	cheaper, rows := true, 0
+	for _, rate := range rateSet(g.Rows) {
+		e, gz := findRow(g.Rows, "edabench", rate), findRow(g.Rows, "ghz", rate)
+		if e != nil && gz != nil && e.Err == "" && gz.Err == "" {
+			rows++
+			cheaper = cheaper && e.CPUPer1k <= gz.CPUPer1k
+		}
+	}
+	p("Goal, CPU per request no more than ghz's at every rate: %s. Goal, sustains at least ghz's highest rate: %s.\n\n",
+		verdict(rows > 0 && cheaper), verdict(g.Highest["edabench"] >= g.Highest["ghz"] && g.Highest["ghz"] > 0))
 	return b.String()
 }
 
@@ -210,7 +222,7 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 		}
 		knee, share := "error", "-"
 		if c.Err == "" {
-			knee, share = fmt.Sprintf("%.0f", c.KneeRPS), fmt.Sprintf("**%.0f%%**", 100*c.Share)
+			knee, share = fmt.Sprintf("%.0f", c.KneeRPS), shareCell(c)
 			switch {
 			case !c.KneeReached:
 				knee += " (floor)"
@@ -229,21 +241,87 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 			p("- %s: %s\n", c.Broker, oneLine(c.Err))
 			continue
 		}
-		why := ""
-		switch {
-		case !c.KneeReached:
-			// An unbroken ramp measured a floor: the goal is undecided
-			// unless the floor already meets it.
-			why = fmt.Sprintf(" (the ramp held its last step, %.0f/s: the share is a floor; a ramp reaching higher would decide it)", c.KneeRPS)
-		case c.KneeReason != "":
-			why = fmt.Sprintf(" (the ramp broke at %.0f/s: %s)", c.KneeBrokenAt, oneLine(c.KneeReason))
+		if len(c.Pairs) > 1 {
+			p("- %s, %s\n", c.Broker, pairsLine(c))
 		}
-		status := verdict(c.Share >= goalShare)
-		if !c.KneeReached && c.Share < goalShare {
-			status = "**not decided**"
-		}
+		status, why := shareGoal(c)
 		p("- Goal on %s, at least %.0f%%: %s%s.\n", c.Broker, 100*goalShare, status, why)
 	}
 	p("\n")
 	return b.String()
+}
+
+// shareCell is the share, with its interval over the pairs when there
+// were several.
+func shareCell(c *ceilingReport) string {
+	iv := c.ShareInterval
+	if iv.N < 2 {
+		return fmt.Sprintf("**%.0f%%**", 100*c.Share)
+	}
+	return fmt.Sprintf("**%.0f%%** [%.0f%%, %.0f%%] (n=%d, %.0f%%)", 100*iv.Median, 100*iv.Lo, 100*iv.Hi, iv.N, 100*iv.Confidence)
+}
+
+// shareGoal decides the goal on one backbone. Over several pairs the
+// interval decides: met when all of it is at or above the goal, missed
+// when all of it is below, not decided when it straddles the goal. An
+// unbroken ramp measured a floor: undecided unless the floor meets it.
+func shareGoal(c *ceilingReport) (status, why string) {
+	var detail []string
+	lo, hi := c.Share, c.Share
+	ramp := "the ramp"
+	if iv := c.ShareInterval; iv.N >= 2 {
+		lo, hi = iv.Lo, iv.Hi
+		detail = append(detail, fmt.Sprintf("over %d pairs", iv.N))
+		ramp = "the median pair's ramp"
+	}
+	switch {
+	case !c.KneeReached:
+		detail = append(detail, fmt.Sprintf("%s held its last step, %.0f/s: the share is a floor; a ramp reaching higher would decide it", ramp, c.KneeRPS))
+	case c.KneeReason != "":
+		detail = append(detail, fmt.Sprintf("%s broke at %.0f/s: %s", ramp, c.KneeBrokenAt, oneLine(c.KneeReason)))
+	}
+	if len(detail) > 0 {
+		why = " (" + strings.Join(detail, "; ") + ")"
+	}
+	switch {
+	case lo >= goalShare:
+		return verdict(true), why
+	case !c.KneeReached || anyFloor(c.Pairs):
+		return "**not decided**", why
+	case hi >= goalShare:
+		return "**not decided**, the interval straddles it", why
+	}
+	return verdict(false), why
+}
+
+func anyFloor(pairs []sharePair) bool {
+	for _, p := range pairs {
+		if p.Err == "" && !p.KneeReached {
+			return true
+		}
+	}
+	return false
+}
+
+// pairsLine lists each pair: probe ceiling, knee and share, in the order
+// run, and which ran its ramp first.
+func pairsLine(c *ceilingReport) string {
+	var parts []string
+	for _, p := range c.Pairs {
+		order := "probe first"
+		if p.RampFirst {
+			order = "ramp first"
+		}
+		if p.Err != "" {
+			parts = append(parts, fmt.Sprintf("%d (%s): error: %s", p.N, order, oneLine(p.Err)))
+			continue
+		}
+		floor := ""
+		if !p.KneeReached {
+			floor = " (floor)"
+		}
+		parts = append(parts, fmt.Sprintf("%d (%s): %.0f msgs/s, knee %.0f%s, %.0f%%", p.N, order, p.Probe.MsgsPerSec, p.KneeRPS, floor, 100*p.Share))
+	}
+	return fmt.Sprintf("pairs (ceiling, knee orders/s, share; load average before the first %s, after the last %s): %s; ceiling %s msgs/s, knee %s orders/s",
+		c.Pairs[0].LoadBefore, c.Pairs[len(c.Pairs)-1].LoadAfter, strings.Join(parts, "; "), c.CeilingInterval, c.KneeInterval)
 }

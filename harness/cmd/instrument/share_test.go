@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/edabench/edabench/harness/brokerprobe"
+)
+
+// share-pairs.json is part 3's RabbitMQ row of a real run (2026-12-05,
+// five pairs of a 5 s probe and a 64 s ramp on a loaded machine): the
+// summary is recomputed from its pairs alone.
+func TestShareOverRecordedPairs(t *testing.T) {
+	b, err := os.ReadFile("testdata/share-pairs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded ceilingReport
+	if err := json.Unmarshal(b, &recorded); err != nil {
+		t.Fatal(err)
+	}
+	c := &ceilingReport{Broker: recorded.Broker, Deliveries: recorded.Deliveries, Pairs: recorded.Pairs}
+	c.summarize()
+
+	var shares []float64
+	for _, p := range c.Pairs {
+		shares = append(shares, p.Share)
+		if want := p.KneeRPS * float64(c.Deliveries) / p.Probe.MsgsPerSec; math.Abs(p.Share-want) > 1e-9 {
+			t.Errorf("pair %d: share %v, want knee x deliveries / ceiling = %v", p.N, p.Share, want)
+		}
+	}
+	slices.Sort(shares)
+	iv := c.ShareInterval
+	if iv.N != 5 || iv.Median != shares[2] || iv.Lo != shares[0] || iv.Hi != shares[4] || math.Abs(iv.Confidence-0.9375) > 1e-9 {
+		t.Errorf("share interval %+v; want the median of 5 %v in [min, max] at 93.75%%", iv, shares)
+	}
+	if c.Share != iv.Median || c.Share != recorded.Share {
+		t.Errorf("row share %v, want the median %v (as recorded: %v)", c.Share, iv.Median, recorded.Share)
+	}
+	// The row's other figures are the median pair's, as one pair measured them.
+	if math.Abs(c.TwinMsgsPerSec/c.Probe.MsgsPerSec-c.Share) > 1e-9 || c.KneeRPS != recorded.KneeRPS {
+		t.Errorf("row: knee %v, %v msgs/s over a %v ceiling; want the median pair's (knee %v)", c.KneeRPS, c.TwinMsgsPerSec, c.Probe.MsgsPerSec, recorded.KneeRPS)
+	}
+	for i, p := range c.Pairs {
+		if p.RampFirst != (i%2 == 1) {
+			t.Errorf("pair %d: ramp first %v; the order alternates, probe first in odd pairs", p.N, p.RampFirst)
+		}
+	}
+	md := ceilingMarkdown([]*ceilingReport{c})
+	for _, want := range []string{shareCell(c), "(n=5, 94%)", "- rabbitmq, pairs (ceiling, knee orders/s, share;", "2 (ramp first)", "over 5 pairs"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+// The goal over pairs is the interval's: met only when all of it is at or
+// above the goal, missed only when all of it is below.
+func TestShareGoalOverPairs(t *testing.T) {
+	pair := func(n int, share float64) sharePair {
+		return sharePair{N: n, Share: share, KneeRPS: 100 * share, KneeReached: true, TwinMsgsPerSec: share, Probe: brokerprobe.Result{MsgsPerSec: 1}}
+	}
+	tests := []struct {
+		name   string
+		shares []float64
+		want   string
+	}{
+		{"all above", []float64{0.71, 0.8, 0.75, 0.9, 0.72}, "met"},
+		{"all below", []float64{0.5, 0.6, 0.55, 0.69, 0.4}, "**missed**"},
+		{"straddles", []float64{0.5, 0.8, 0.6, 0.75, 0.65}, "**not decided**, the interval straddles it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &ceilingReport{Broker: "rabbitmq"}
+			for i, s := range tt.shares {
+				c.Pairs = append(c.Pairs, pair(i+1, s))
+			}
+			c.summarize()
+			if got, _ := shareGoal(c); got != tt.want {
+				t.Errorf("goal = %q, want %q (interval %v)", got, tt.want, c.ShareInterval)
+			}
+		})
+	}
+}
