@@ -374,3 +374,24 @@ func names(ss []metrics.Sample) []string {
 	}
 	return out
 }
+
+// In a cluster the runner's $EDABENCH_ALLOW names the twin's Services:
+// those pass, anything else is still refused with the fix named.
+func TestClientAllowlist(t *testing.T) {
+	t.Setenv(AllowEnv, "rr-gateway:7000,eda-gateway:7000,edabench-rabbitmq:5672")
+	v := newVU(t)
+	v.mustRun(`var ok1 = new eda.Client({ twin: "rr", grpc: "rr-gateway:7000" })`)
+	v.mustRun(`var ok2 = new eda.Client({ twin: "eda", grpc: "eda-gateway:7000", amqp: "amqp://u:p@edabench-rabbitmq:5672/", mgmt: "http://127.0.0.1:15672" })`)
+	for js, want := range map[string]string{
+		`new eda.Client({ twin: "rr", grpc: "rr-gateway:7001" })`: "not in the harness's allowlist",
+		`new eda.Client({ twin: "rr", grpc: "10.1.2.3:7000" })`:   "add it to --allow (EDABENCH_ALLOW)",
+	} {
+		if _, err := v.run(js); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want it refused saying %q", js, err, want)
+		}
+	}
+	t.Setenv(AllowEnv, "*")
+	if _, err := v.run(`new eda.Client({ twin: "rr", grpc: "127.0.0.1:7000" })`); err == nil || !strings.Contains(err.Error(), "EDABENCH_ALLOW") {
+		t.Errorf("a wildcard allowlist: %v, want it refused", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -131,7 +132,7 @@ func (o *options) check(twinSet bool) error {
 	if o.GRPC == "" {
 		return errors.New(`eda.Client: option grpc is required: the twin gateway's address, e.g. "127.0.0.1:7200"`)
 	}
-	if err := loopback.Check(o.GRPC); err != nil {
+	if err := allowed(o.GRPC); err != nil {
 		return fmt.Errorf("eda.Client: option grpc: %w", err)
 	}
 	return nil
@@ -295,7 +296,7 @@ func checkKafka(raw string) error {
 		return err
 	}
 	for _, s := range strings.Split(strings.TrimPrefix(strings.TrimSpace(raw), "kafka://"), ",") {
-		if err := loopback.Check(strings.TrimSpace(s)); err != nil {
+		if err := allowed(strings.TrimSpace(s)); err != nil {
 			return err
 		}
 	}
@@ -311,7 +312,7 @@ func checkAMQP(raw string) error {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "5672")
 	}
-	return loopback.Check(host)
+	return allowed(host)
 }
 
 func checkHTTP(raw string) error {
@@ -323,5 +324,20 @@ func checkHTTP(raw string) error {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	return loopback.Check(host)
+	return allowed(host)
+}
+
+// AllowEnv names the environment variable with the targets (HOST[:PORT],
+// comma-separated) the extension may call beyond loopback, as the
+// harness's --allow does: in a cluster (k6-operator's runners) the twin is
+// a Service, not loopback.
+const AllowEnv = "EDABENCH_ALLOW"
+
+// allowed checks addr against loopback, or the runner's $EDABENCH_ALLOW.
+func allowed(addr string) error {
+	allow, err := loopback.ParseAllowlist(os.Getenv(AllowEnv))
+	if err != nil {
+		return fmt.Errorf("$%s: %w", AllowEnv, err)
+	}
+	return allow.Check(addr)
 }

@@ -127,7 +127,7 @@ func newShared(root *RootModule, o options, m *edaMetrics, log logrus.FieldLogge
 	s := &shared{root: root, opts: o, m: m, run: run, ctx: ctx, cancel: cancel, pending: map[string]*pendingOrder{}, lostIDs: map[string]*pendingOrder{},
 		log: log.WithField("component", "xk6-eda").WithField("twin", o.Twin)}
 	if o.HDR != "" {
-		s.hdr = newHDRPair()
+		s.hdr = newHDRPair(time.Now())
 	}
 	return s, nil
 }

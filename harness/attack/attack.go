@@ -91,6 +91,7 @@ type GRPC struct {
 	next    atomic.Uint64
 	run     string
 	timeout time.Duration
+	allow   *loopback.Allowlist
 }
 
 // Option configures NewGRPC.
@@ -99,18 +100,22 @@ type Option func(*GRPC)
 // WithTimeout is each request's deadline (default 5 s).
 func WithTimeout(d time.Duration) Option { return func(g *GRPC) { g.timeout = d } }
 
-// NewGRPC connects (lazily, as gRPC does) to a loopback gateway; run names
-// this run's orders.
+// WithAllow lets the gateway be one of allow's targets rather than on
+// loopback (a cluster's Service).
+func WithAllow(allow *loopback.Allowlist) Option { return func(g *GRPC) { g.allow = allow } }
+
+// NewGRPC connects (lazily, as gRPC does) to a loopback gateway, or one
+// WithAllow names; run names this run's orders.
 func NewGRPC(addr, run string, conns int, opts ...Option) (*GRPC, error) {
-	if err := loopback.Check(addr); err != nil {
+	g := &GRPC{run: run, timeout: 5 * time.Second}
+	for _, o := range opts {
+		o(g)
+	}
+	if err := g.allow.Check(addr); err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
 	if conns < 1 {
 		conns = 1
-	}
-	g := &GRPC{run: run, timeout: 5 * time.Second}
-	for _, o := range opts {
-		o(g)
 	}
 	for i := 0; i < conns; i++ {
 		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -56,13 +56,33 @@ type Observer struct {
 // broker restart mid-run loses no completion.
 func QueueName(cfg eda.Config) string { return cfg.QueueName("harness") }
 
+// ShardQueueName is the queue of shard i of n (edabench run --shard): on a
+// broker that routes copies to every bound queue (RabbitMQ), each shard
+// needs its own, or the shards would compete for one queue's messages and
+// each see only some of its orders end.
+func ShardQueueName(cfg eda.Config, i, n int) string {
+	return cfg.QueueName(fmt.Sprintf("harness-%dof%d", i, n))
+}
+
+// Option adjusts New.
+type Option func(*options)
+
+type options struct{ queue string }
+
+// WithQueue subscribes on queue rather than QueueName(cfg).
+func WithQueue(queue string) Option { return func(o *options) { o.queue = queue } }
+
 // New declares the harness's queue (bound to OrderCompleted and OrderFailed)
 // and connects. on is called from one goroutine, once per order. maxOrders
 // bounds the order sequence numbers the run can use (the runner's own
 // bitsets have the same size).
-func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on func(Event), log *slog.Logger) (*Observer, error) {
+func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on func(Event), log *slog.Logger, opts ...Option) (*Observer, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	o := options{queue: QueueName(cfg)}
+	for _, f := range opts {
+		f(&o)
 	}
 	// Each end's decoding and accounting is timed as the completion
 	// consumer's CPU; the broker client's frame reading and the ack are not
@@ -73,7 +93,7 @@ func New(ctx context.Context, cfg eda.Config, run string, maxOrders int64, on fu
 		defer sp.End()
 		return handle()
 	}
-	sub, err := orderends.Subscribe(ctx, orderends.Config{Twin: cfg, Queue: QueueName(cfg),
+	sub, err := orderends.Subscribe(ctx, orderends.Config{Twin: cfg, Queue: o.queue,
 		ConnectionName: "edabench/harness/" + run, Logger: log, Timed: timed})
 	if err != nil {
 		return nil, fmt.Errorf("completion observer: %w", err)

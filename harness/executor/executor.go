@@ -31,6 +31,10 @@ type Plan struct {
 	Stages  []load.Stage
 	Arrival load.Arrival
 	Seed    uint64
+	// Shard is this generator's slice of the schedule (the zero Shard:
+	// all of it); only the stages executor runs a slice, the runner
+	// refuses a shard of the others.
+	Shard load.Shard
 	// Start is time zero of the twin's run: the schedule's zero for a
 	// shape run in one go.
 	Start    time.Time

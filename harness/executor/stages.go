@@ -15,7 +15,7 @@ type Stages struct{}
 func (Stages) Name() string { return "stages" }
 
 func (Stages) Run(ctx context.Context, p Plan) (Outcome, error) {
-	sched, err := load.NewSchedule(p.Stages, p.Arrival, p.Seed)
+	sched, err := load.NewSchedule(p.Stages, p.Arrival, p.Seed, load.WithShard(p.Shard))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("the stages executor: %w", err)
 	}

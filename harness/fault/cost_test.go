@@ -20,7 +20,7 @@ func shippingOps(t *testing.T, c workflow.Cost) (*fakeTwin, *workflow.Executor) 
 		t.Fatal(err)
 	}
 	e := workflow.NewExecutor(workflow.Shipping, store, workflow.NewCostControl(c), nil, 1)
-	srv := httptest.NewServer(ops.Handler(ops.Config{Twin: "rr", Service: "shipping", Executors: []*workflow.Executor{e}}))
+	srv := httptest.NewServer(ops.Handler(ops.Config{Twin: "rr", Service: "shipping", Executors: []*workflow.Executor{e}, Admin: true}))
 	t.Cleanup(srv.Close)
 	return &fakeTwin{t: t, http: strings.TrimPrefix(srv.URL, "http://")}, e
 }

@@ -214,6 +214,9 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 	s := t.spec
 	args := []string{"--twin", s.Twin, "--service", svc, "--topology", string(s.Topology), "--steps", fmt.Sprint(s.Steps),
 		"--http", httpAddr, "--seed", fmt.Sprint(s.Seed),
+		// The cost faults change a step's cost model through /admin/cost,
+		// which a service serves only when asked to.
+		"--admin",
 		"--data-dir", filepath.Join(s.Dir, "data", s.Twin)}
 	if svc == "gateway" || twinkind.Of(s.Twin).CalledOverGRPC(svc) {
 		args = append(args, "--listen", ports[svc])

@@ -85,8 +85,12 @@ type Schedule struct {
 	total  time.Duration
 	limit  int64
 
-	n         int64
-	u         float64 // expected-count position of the next arrival
+	n int64
+	u float64 // expected-count position of the next arrival
+	// shard keeps arrivals shard.I-1, shard.I-1+N, ... of the whole
+	// schedule: N shards together yield exactly one schedule's arrivals.
+	shard     Shard
+	global    int64 // arrivals of the whole schedule drawn so far
 	stage     int
 	truncated bool
 }
@@ -102,6 +106,14 @@ func WithLimit(n int64) ScheduleOption {
 			s.limit = n
 		}
 	}
+}
+
+// WithShard keeps only shard's interleaved slice of the schedule: the
+// whole schedule is drawn from the seed as one generator would, and every
+// N-th arrival from the I-th on is yielded, at its own time. The zero
+// Shard (or 1/1) keeps every arrival.
+func WithShard(sh Shard) ScheduleOption {
+	return func(s *Schedule) { s.shard = sh }
 }
 
 // ErrSchedule is wrapped by every error NewSchedule returns.
@@ -129,6 +141,9 @@ func NewSchedule(stages []Stage, arrival Arrival, seed uint64, opts ...ScheduleO
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if err := s.shard.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSchedule, err)
 	}
 	var count float64
 	for i, st := range stages {
@@ -188,22 +203,32 @@ func (s *Schedule) stageAt(offset time.Duration) string {
 }
 
 // Next returns the next intended offset from the start of the run and its
-// phase; ok is false once the schedule is over.
+// phase; ok is false once the schedule is over. A sharded schedule draws
+// the other shards' arrivals too, and skips them, so that its own fall
+// exactly where one generator's would.
 func (s *Schedule) Next() (offset time.Duration, phase string, ok bool) {
-	offset, phase, ok = s.candidate()
-	if !ok {
-		return 0, "", false
+	for {
+		offset, phase, ok = s.candidate()
+		if !ok {
+			return 0, "", false
+		}
+		g := s.global
+		s.global++
+		if !s.shard.Keeps(g) {
+			continue
+		}
+		s.n++
+		if s.arrival == OnOff {
+			// Squeezed back, an arrival can move into the stage before.
+			offset = burst(offset)
+			phase = s.stageAt(offset)
+		}
+		return offset, phase, true
 	}
-	s.n++
-	if s.arrival == OnOff {
-		// Squeezed back, an arrival can move into the stage before.
-		offset = burst(offset)
-		phase = s.stageAt(offset)
-	}
-	return offset, phase, true
 }
 
-// candidate is the next arrival before any on-off squeeze.
+// candidate is the whole schedule's next arrival (every shard's) before
+// any on-off squeeze.
 func (s *Schedule) candidate() (offset time.Duration, phase string, ok bool) {
 	for s.stage < len(s.stages) && s.u >= s.cum[s.stage] {
 		s.stage++
@@ -212,6 +237,8 @@ func (s *Schedule) candidate() (offset time.Duration, phase string, ok bool) {
 		return 0, "", false
 	}
 	if s.n >= s.limit {
+		// s.n counts this shard's arrivals: the limit bounds what this
+		// generator sends.
 		s.truncated = true
 		return 0, "", false
 	}
@@ -259,8 +286,8 @@ func invert(st Stage, x float64) time.Duration {
 // Total is the sum of the stage durations: the last offset is below it.
 func (s *Schedule) Total() time.Duration { return s.total }
 
-// Expected is the expected number of requests (exact, rounded up, for
-// uniform arrivals).
+// Expected is the expected number of requests of the whole schedule
+// (exact, rounded up, for uniform arrivals), all shards together.
 func (s *Schedule) Expected() float64 { return s.cum[len(s.cum)-1] }
 
 // Yielded is how many requests Next has returned so far.

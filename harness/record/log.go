@@ -223,3 +223,28 @@ func sameGeometry(a, b *hdrhistogram.Histogram) bool {
 		a.HighestTrackableValue() == b.HighestTrackableValue() &&
 		a.SignificantFigures() == b.SignificantFigures()
 }
+
+// ReadIntervals decodes an interval log into its intervals, in file
+// order, each stamped with its absolute start and end (BaseTime applied)
+// and tagged as written.
+func ReadIntervals(r io.Reader) ([]*hdrhistogram.Histogram, error) {
+	lr := hdrhistogram.NewHistogramLogReader(r)
+	var out []*hdrhistogram.Histogram
+	for n := 1; ; n++ {
+		h, err := lr.NextIntervalHistogram()
+		if err != nil {
+			return nil, fmt.Errorf("record: reading interval %d of log: %w", n, err)
+		}
+		if h == nil {
+			return out, nil
+		}
+		out = append(out, h)
+	}
+}
+
+// MergeInterval adds src to dst (nil meaning empty) and returns the
+// result, spanning both intervals' times; histograms of another geometry
+// (another tool's log) widen it rather than drop values.
+func MergeInterval(dst, src *hdrhistogram.Histogram) (*hdrhistogram.Histogram, error) {
+	return mergeInterval(dst, src)
+}

@@ -219,6 +219,17 @@ func (l *Locked) ValuesAt(quantiles ...float64) (values []int64, count int64) {
 	return l.h.ValueAtPercentilesSlice(quantiles), l.h.TotalCount()
 }
 
+// Take returns the values recorded since the last Take (or NewLocked)
+// and starts afresh: an interval of an interval log, cut without a copy.
+func (l *Locked) Take() *hdrhistogram.Histogram {
+	fresh := NewHistogram()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.h
+	l.h = fresh
+	return h
+}
+
 // Snapshot returns a copy of the histogram and the number of values clamped.
 func (l *Locked) Snapshot() (*hdrhistogram.Histogram, int64) {
 	l.mu.Lock()

@@ -1,6 +1,10 @@
 package results
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/edabench/edabench/harness/audit"
@@ -27,6 +31,50 @@ type Summary struct {
 	Scenario      any                    `json:"scenario"`
 	Environment   Environment            `json:"environment"`
 	Twins         map[string]*TwinResult `json:"twins"`
+	// Shard is this run's slice of a sharded load (edabench run --shard
+	// I/N); nil for a run of the whole schedule.
+	Shard *ShardInfo `json:"shard,omitempty"`
+	// Merged is what edabench merge joined into this run; nil for a run
+	// one generator made.
+	Merged *MergeInfo `json:"merged,omitempty"`
+}
+
+// ShardInfo names a shard's slice and what its siblings must share with
+// it for edabench merge to join them.
+type ShardInfo struct {
+	Index int `json:"index"` // 1-based
+	Count int `json:"count"`
+	// ScenarioHash is ScenarioHash of the scenario as it ran (overrides
+	// applied): shards of different scenarios do not merge.
+	ScenarioHash string    `json:"scenario_hash"`
+	Seed         uint64    `json:"seed"`
+	StartAt      time.Time `json:"start_at"` // the schedule's shared time zero
+	// LoadStartedAt is when this shard's load began by its own clock:
+	// StartAt, unless the shard was ready late (within the runner's 50 ms).
+	LoadStartedAt time.Time `json:"load_started_at"`
+}
+
+// MergeInfo says which shards a merged run is made of, and what was wrong
+// with them: a missing shard, or clocks further apart than the tolerance.
+type MergeInfo struct {
+	Count  int           `json:"count"` // N of the shards' I/N
+	Shards []MergedShard `json:"shards"`
+	// Missing are the shard indices of 1..Count no run folder was given for.
+	Missing []int `json:"missing,omitempty"`
+	// StartSpreadMs is how far apart the shards' load starts were, by
+	// their own clocks; above ToleranceMs it is a gap.
+	StartSpreadMs float64 `json:"start_spread_ms"`
+	ToleranceMs   float64 `json:"tolerance_ms"`
+	// Gaps say in words what is missing or off; empty when the merge is whole.
+	Gaps []string `json:"gaps,omitempty"`
+}
+
+// MergedShard is one shard run a merge read.
+type MergedShard struct {
+	Index int    `json:"index"`
+	RunID string `json:"run_id"`
+	Dir   string `json:"dir"`
+	Host  string `json:"hostname"`
 }
 
 // Environment is what the run ran on, so figures are never quoted without it.
@@ -291,4 +339,16 @@ type NodeDown struct {
 	FirstCompletionS float64 `json:"first_completion_s"`
 	AcceptAfterMs    float64 `json:"accept_after_ms"`
 	CompleteAfterMs  float64 `json:"complete_after_ms"`
+}
+
+// ScenarioHash is the hex SHA-256 of the scenario's JSON as summary.json
+// records it, so that two summaries (two shards) can tell whether they ran
+// the same scenario with the same overrides.
+func ScenarioHash(scenario any) (string, error) {
+	b, err := json.Marshal(scenario)
+	if err != nil {
+		return "", fmt.Errorf("hash the scenario: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }

@@ -17,6 +17,10 @@ func (t *twinRun) load() {
 	// Everything is in place: time zero, for the schedule, the recorders'
 	// first interval and the interval logs alike.
 	st.start = time.Now()
+	if !t.r.o.StartAt.IsZero() {
+		// awaitStart slept until it: every shard's zero is the same instant.
+		st.start = t.r.o.StartAt
+	}
 	for _, rec := range st.recs {
 		rec.SetStart(st.start)
 	}
@@ -24,7 +28,7 @@ func (t *twinRun) load() {
 		t.env.inj.Start(t.ctx, st.start)
 	}
 	t.startTicker()
-	t.out, t.loadErr = t.exec.Run(t.ctx, executor.Plan{Stages: t.stages, Arrival: sc.Arrival, Seed: t.r.o.Seed, Start: st.start,
+	t.out, t.loadErr = t.exec.Run(t.ctx, executor.Plan{Stages: t.stages, Arrival: sc.Arrival, Seed: t.r.o.Seed, Shard: t.r.o.Shard, Start: st.start,
 		Attacker: t.attacker, Handle: st.handle(t.kind.EndsAtReply()),
 		// MaxRequests holds the schedule inside the bitsets sized for it.
 		Options: []load.Option{load.WithMaxInFlight(sc.MaxInFlight), load.WithWorkers(t.workers), load.WithMaxRequests(t.maxOrders)},
@@ -34,6 +38,37 @@ func (t *twinRun) load() {
 	})
 	t.loadEnd = time.Now()
 	st.tl.begin("drain", t.loadEnd)
+}
+
+// startLateness is how late after --start-at a twin may be ready: beyond
+// it the first requests would leave late, and their latencies carry it.
+const startLateness = 50 * time.Millisecond
+
+// awaitStart waits for the shared time zero (--start-at), if any; a twin
+// ready after it fails, since a late shard would not send at the times the
+// other shards assume.
+func (t *twinRun) awaitStart() error {
+	at := t.r.o.StartAt
+	if at.IsZero() {
+		return nil
+	}
+	wait := time.Until(at)
+	if wait < -startLateness {
+		return fmt.Errorf("--start-at %s passed %v before the twin was ready: every request would leave late; give a start time further ahead (now plus the set-up, a few seconds)",
+			at.UTC().Format(time.RFC3339Nano), (-wait).Round(time.Millisecond))
+	}
+	fmt.Fprintf(t.r.o.Progress, "edabench: %s twin ready; the load starts at %s (in %v)\n", t.name, at.UTC().Format(time.RFC3339Nano), max(wait, 0).Round(time.Millisecond))
+	tm := time.NewTimer(max(wait, 0))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		if sh := t.r.sum.Shard; sh != nil {
+			sh.LoadStartedAt = time.Now().UTC()
+		}
+		return nil
+	case <-t.ctx.Done():
+		return context.Cause(t.ctx)
+	}
 }
 
 // startTicker cuts the recorders each second until collect stops it.

@@ -31,7 +31,11 @@ func (t *twinRun) observe() error {
 
 // observeOrders subscribes to the twin's order ends (completion events).
 func (t *twinRun) observeOrders() error {
-	obs, err := completion.New(t.ctx, t.env.edaCfg, t.r.id, t.maxOrders, t.st.onEnd, t.log)
+	var opts []completion.Option
+	if sh := t.r.o.Shard; sh.Sharded() {
+		opts = append(opts, completion.WithQueue(completion.ShardQueueName(t.env.edaCfg, sh.I, sh.N)))
+	}
+	obs, err := completion.New(t.ctx, t.env.edaCfg, t.r.id, t.maxOrders, t.st.onEnd, t.log, opts...)
 	if err != nil {
 		return err
 	}
@@ -160,7 +164,7 @@ func (t *twinRun) observeProcesses() {
 // staleness probe beside them.
 func (t *twinRun) connect() error {
 	sc := t.r.o.Scenario
-	atk, err := attack.NewGRPC(t.env.gateway, t.r.id, t.r.o.Conns, attack.WithTimeout(sc.Timeout))
+	atk, err := attack.NewGRPC(t.env.gateway, t.r.id, t.r.o.Conns, attack.WithTimeout(sc.Timeout), attack.WithAllow(t.r.o.Allow))
 	if err != nil {
 		return err
 	}
@@ -168,7 +172,7 @@ func (t *twinRun) connect() error {
 	t.attacker = inFlightAttacker{Attacker: atk, n: &t.st.inFlight}
 	// The probe reads from the gateway like any client would; its reads
 	// are bounded to ~20 orders/s so they stay a small share of the load.
-	t.st.stale, err = staleness.New(t.ctx, t.env.gateway, t.name+".staleness")
+	t.st.stale, err = staleness.New(t.ctx, t.env.gateway, t.name+".staleness", staleness.WithAllow(t.r.o.Allow))
 	if err != nil {
 		return err
 	}

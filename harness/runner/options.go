@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/brokernodes"
+	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/twinkind"
@@ -55,6 +57,16 @@ type Options struct {
 	// twins over that many replicated nodes (--cluster, else the
 	// scenario's brokers.nodes); 0 or 1 the single node.
 	Cluster int
+	// Shard runs one interleaved slice of the schedule (edabench run
+	// --shard I/N) against Target; edabench merge joins the slices.
+	Shard load.Shard
+	// StartAt is the schedule's time zero shared by every shard (zero:
+	// when the twin is ready). A run ready after it fails rather than
+	// start late, since every latency would carry the delay.
+	StartAt time.Time
+	// Allow names the targets a run may drive beyond loopback (in a
+	// cluster: the twins' Services); nil keeps the loopback-only rule.
+	Allow *loopback.Allowlist
 }
 
 // Option sets one field.
@@ -86,6 +98,15 @@ func WithBroker(name string) Option { return func(o *Options) { o.Broker = name 
 // WithCluster runs the broker as a private cluster of nodes members; 0
 // keeps the scenario's brokers.nodes.
 func WithCluster(nodes int) Option { return func(o *Options) { o.Cluster = nodes } }
+
+// WithShard runs one slice of the schedule (see Options.Shard).
+func WithShard(sh load.Shard) Option { return func(o *Options) { o.Shard = sh } }
+
+// WithStartAt sets the shared time zero (see Options.StartAt).
+func WithStartAt(t time.Time) Option { return func(o *Options) { o.StartAt = t } }
+
+// WithAllow lets the run drive the targets allow names (see Options.Allow).
+func WithAllow(allow *loopback.Allowlist) Option { return func(o *Options) { o.Allow = allow } }
 
 // WithNode sets the private node to start, for a test that restarts it.
 func WithNode(n brokernode.Node) Option { return func(o *Options) { o.Node = n } }
@@ -130,7 +151,7 @@ func (o *Options) defaults() error {
 		if len(o.Twins) != 1 {
 			return fmt.Errorf("%w: --target drives one running twin: pass --twin rr, eda or hybrid, not several", ErrInvalid)
 		}
-		if err := loopback.Check(o.Target); err != nil {
+		if err := o.Allow.Check(o.Target); err != nil {
 			return fmt.Errorf("%w: --target: %v", ErrInvalid, err)
 		}
 		if twinkind.Of(o.Twins[0]).UsesBroker() {
@@ -141,6 +162,32 @@ func (o *Options) defaults() error {
 				return fmt.Errorf("%w: --broker-url with --broker %s: %w", ErrInvalid, o.Broker, err)
 			}
 		}
+	}
+	return o.checkShard()
+}
+
+// checkShard refuses a shard that could not be merged back into one run:
+// one generator's slice of a search or a ramp would judge its steps on a
+// fraction of the load, and a shard that starts its own twin would not
+// share it with the others.
+func (o *Options) checkShard() error {
+	if err := o.Shard.Check(); err != nil {
+		return fmt.Errorf("%w: --shard: %w", ErrInvalid, err)
+	}
+	if !o.Shard.Sharded() {
+		return nil
+	}
+	if o.Target == "" {
+		return fmt.Errorf("%w: --shard %s drives a twin every shard shares: start it once and pass its gateway as --target", ErrInvalid, o.Shard)
+	}
+	if ex := o.Scenario.Executor(); ex != "stages" {
+		return fmt.Errorf("%w: --shard: scenario %s is a %s, whose steps are judged on the whole load; shard a scenario of plain stages", ErrInvalid, o.Scenario.Name, ex)
+	}
+	if o.Broker == kafka.Name && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() }) {
+		return fmt.Errorf("%w: --shard with --twin %s over Kafka: the shards would share the end queue the twin declared (--end-queue) and each see only some of its orders end; shard the RR twin, or the twin over RabbitMQ (each shard its own queue)", ErrInvalid, o.Twins[0])
+	}
+	if len(o.Scenario.Faults) > 0 {
+		return fmt.Errorf("%w: --shard: scenario %s injects faults, which need the twin the run starts itself; shard a scenario without faults", ErrInvalid, o.Scenario.Name)
 	}
 	return nil
 }

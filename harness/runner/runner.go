@@ -15,6 +15,7 @@ import (
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/launch"
+	"github.com/edabench/edabench/harness/load"
 	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/internal/twinkind"
@@ -56,6 +57,12 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	r := &Runner{o: o, bill: cpubill.New()}
 	ctx = cpubill.NewContext(ctx, r.bill)
 	label := strings.Join(o.Twins, "-") + "-" + o.Scenario.Name
+	if o.Shard.Sharded() {
+		// The run ID names the orders (attack.OrderID): shards started in
+		// the same second must not share one, or an EDA shard would count
+		// another's order ends as its own.
+		label += fmt.Sprintf("-shard%dof%d", o.Shard.I, o.Shard.N)
+	}
 	dir, id, err := results.NewRunDir(o.OutDir, label, time.Now())
 	if err != nil {
 		return nil, "", err
@@ -63,6 +70,13 @@ func Run(ctx context.Context, opts ...Option) (*results.Summary, string, error) 
 	r.dir, r.id = dir, id
 	r.sum = &results.Summary{SchemaVersion: results.SchemaVersion, RunID: id, StartedAt: time.Now().UTC(),
 		Scenario: o.Scenario, Environment: environment(ctx), Twins: map[string]*results.TwinResult{}}
+	if o.Shard != (load.Shard{}) {
+		hash, err := results.ScenarioHash(o.Scenario)
+		if err != nil {
+			return nil, "", err
+		}
+		r.sum.Shard = &results.ShardInfo{Index: o.Shard.I, Count: o.Shard.N, ScenarioHash: hash, Seed: o.Seed, StartAt: o.StartAt.UTC()}
+	}
 	r.outs = r.newOutputs()
 
 	runErr := r.run(ctx)

@@ -83,7 +83,7 @@ func (r *Runner) runTwin(parent context.Context, twin string) (*results.TwinResu
 	t := &twinRun{r: r, name: twin, kind: twinkind.Of(twin), log: r.o.Log.With("twin", twin),
 		parent: parent, ctx: ctx, cancel: cancel, env: twinEnv{gateway: r.o.Target}}
 	defer t.close()
-	for _, step := range []func() error{t.setUp, t.plan, t.observe, t.connect} {
+	for _, step := range []func() error{t.setUp, t.plan, t.observe, t.connect, t.awaitStart} {
 		if err := step(); err != nil {
 			return nil, err
 		}

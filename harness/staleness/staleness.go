@@ -59,6 +59,7 @@ type Prober struct {
 	every  time.Duration
 	poll   time.Duration
 	giveUp time.Duration
+	allow  *loopback.Allowlist // targets beyond loopback (nil: none)
 
 	// slots bounds the probes under way.
 	slots                                       chan struct{}
@@ -82,9 +83,18 @@ func WithEvery(d time.Duration) Option { return func(p *Prober) { p.every = d } 
 // WithPoll reads every d.
 func WithPoll(d time.Duration) Option { return func(p *Prober) { p.poll = d } }
 
-// New connects to a loopback gateway; ctx ends every probe when it is done.
+// WithAllow lets the gateway be one of allow's targets rather than on
+// loopback (a cluster's Service).
+func WithAllow(allow *loopback.Allowlist) Option { return func(p *Prober) { p.allow = allow } }
+
+// New connects to a loopback gateway, or one WithAllow names; ctx ends
+// every probe when it is done.
 func New(ctx context.Context, addr, name string, opts ...Option) (*Prober, error) {
-	if err := loopback.Check(addr); err != nil {
+	var probe Prober
+	for _, o := range opts {
+		o(&probe)
+	}
+	if err := probe.allow.Check(addr); err != nil {
 		return nil, fmt.Errorf("staleness probe: %w", err)
 	}
 	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}

@@ -28,19 +28,26 @@ type Config struct {
 	Executors []*workflow.Executor
 	// Ready reports whether the service can take work (broker connected, peers known).
 	Ready func() error
+	// Admin serves /admin/cost, which changes the service's behaviour
+	// mid-run (the harness's cost faults use it); Profiling serves
+	// /debug/pprof/. Both are off unless asked for: on a shared network
+	// neither should be reachable by default.
+	Admin, Profiling bool
 }
 
 // Handler serves:
 //
 //	GET  /metrics             Prometheus exposition
 //	GET  /healthz             200 when Ready returns nil, 503 with the reason otherwise
-//	GET  /admin/cost          the cost model of every step here
-//	PUT  /admin/cost?step=S   replace fields of step S's cost model (JSON body; omitted fields kept)
+//	GET  /admin/cost          the cost model of every step here (Admin only)
+//	PUT  /admin/cost?step=S   replace fields of step S's cost model (JSON body; omitted fields kept; Admin only)
 //	GET  /audit[?totals=1]    every (order, step) decision, or only the totals
-//	GET  /debug/pprof/        Go's runtime profiles (CPU, heap, goroutines)
+//	GET  /debug/pprof/        Go's runtime profiles (CPU, heap, goroutines; Profiling only)
 func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
-	profiling.Register(mux)
+	if cfg.Profiling {
+		profiling.Register(mux)
+	}
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
@@ -53,6 +60,25 @@ func Handler(cfg Config) http.Handler {
 		}
 		fmt.Fprintf(w, "ok %s %s\n", cfg.Twin, cfg.Service)
 	})
+	if cfg.Admin {
+		admin(mux, cfg)
+	}
+	mux.HandleFunc("GET /audit", func(w http.ResponseWriter, r *http.Request) {
+		rep := Audit{Twin: cfg.Twin, Service: cfg.Service, Steps: map[workflow.Step]workflow.AuditTotals{}}
+		for _, e := range cfg.Executors {
+			entries, totals := e.Store().Audit()
+			rep.Steps[e.Step()] = totals
+			if r.URL.Query().Get("totals") == "" {
+				rep.Entries = append(rep.Entries, entries...)
+			}
+		}
+		writeJSON(w, rep)
+	})
+	return mux
+}
+
+// admin registers /admin/cost.
+func admin(mux *http.ServeMux, cfg Config) {
 	mux.HandleFunc("GET /admin/cost", func(w http.ResponseWriter, r *http.Request) {
 		out := make(map[workflow.Step]workflow.Cost, len(cfg.Executors))
 		for _, e := range cfg.Executors {
@@ -78,18 +104,6 @@ func Handler(cfg Config) http.Handler {
 		slog.Info("cost model changed", "step", e.Step(), "cost", c.String())
 		writeJSON(w, c)
 	})
-	mux.HandleFunc("GET /audit", func(w http.ResponseWriter, r *http.Request) {
-		rep := Audit{Twin: cfg.Twin, Service: cfg.Service, Steps: map[workflow.Step]workflow.AuditTotals{}}
-		for _, e := range cfg.Executors {
-			entries, totals := e.Store().Audit()
-			rep.Steps[e.Step()] = totals
-			if r.URL.Query().Get("totals") == "" {
-				rep.Entries = append(rep.Entries, entries...)
-			}
-		}
-		writeJSON(w, rep)
-	})
-	return mux
 }
 
 // Audit is the /audit reply.

@@ -20,7 +20,7 @@ func newServer(t *testing.T, ready func() error) (*httptest.Server, *workflow.Ex
 	reg := prometheus.NewRegistry()
 	store, _ := workflow.OpenStore("")
 	e := workflow.NewExecutor(workflow.Shipping, store, workflow.NewCostControl(workflow.DefaultCost()), workflow.NewMetrics(reg), 1)
-	srv := httptest.NewServer(Handler(Config{Twin: "rr", Service: "shipping", Gatherer: reg, Executors: []*workflow.Executor{e}, Ready: ready}))
+	srv := httptest.NewServer(Handler(Config{Twin: "rr", Service: "shipping", Gatherer: reg, Executors: []*workflow.Executor{e}, Ready: ready, Admin: true, Profiling: true}))
 	t.Cleanup(srv.Close)
 	return srv, e
 }
@@ -102,5 +102,30 @@ func TestProfilesAreServed(t *testing.T) {
 	srv, _ := newServer(t, nil)
 	if code, body := do(t, http.MethodGet, srv.URL+"/debug/pprof/goroutine?debug=1", ""); code != 200 || !strings.Contains(body, "goroutine profile") {
 		t.Fatalf("goroutine profile = %d %.200s", code, body)
+	}
+}
+
+// Safe by default: a service asked for neither serves neither the admin
+// endpoint nor the profiles, while its probes and metrics stay.
+func TestAdminAndProfilesOffByDefault(t *testing.T) {
+	store, _ := workflow.OpenStore("")
+	reg := prometheus.NewRegistry()
+	e := workflow.NewExecutor(workflow.Shipping, store, workflow.NewCostControl(workflow.DefaultCost()), workflow.NewMetrics(reg), 1)
+	srv := httptest.NewServer(Handler(Config{Twin: "rr", Service: "shipping", Gatherer: reg, Executors: []*workflow.Executor{e}}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, "/admin/cost", http.StatusNotFound},
+		{http.MethodPut, "/admin/cost?step=shipping", http.StatusNotFound},
+		{http.MethodGet, "/debug/pprof/", http.StatusNotFound},
+		{http.MethodGet, "/debug/pprof/heap", http.StatusNotFound},
+		{http.MethodGet, "/healthz", http.StatusOK},
+		{http.MethodGet, "/metrics", http.StatusOK},
+	} {
+		if code, _ := do(t, tc.method, srv.URL+tc.path, `{"mean":"1s"}`); code != tc.want {
+			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, code, tc.want)
+		}
 	}
 }

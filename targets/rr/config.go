@@ -40,6 +40,9 @@ type Config struct {
 	Breaker       resilience.BreakerPolicy
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Allow lets peers be the named hosts (a cluster's Services) rather
+	// than loopback addresses; nil keeps the loopback rule.
+	Allow *loopback.Allowlist
 }
 
 // DefaultConfig is the chain topology with a 10 s default deadline, 30 s
@@ -109,17 +112,17 @@ func (p Peers) need(who string, cfg Config, steps []workflow.Step) error {
 			return fmt.Errorf("rr %s (%s) calls %s but Peers has no address for it (pass --peer %s=127.0.0.1:PORT)",
 				who, cfg.Plan(), st, st)
 		}
-		if err := peerAddr(addr); err != nil {
+		if err := peerAddr(cfg.Allow, addr); err != nil {
 			return fmt.Errorf("rr %s: peer %s: %w", who, st, err)
 		}
 	}
 	return nil
 }
 
-// peerAddr checks a peer's address: on this machine, with a real port
-// (a caller cannot dial port 0).
-func peerAddr(addr string) error {
-	if err := loopback.Check(addr); err != nil {
+// peerAddr checks a peer's address: on this machine (or allowed), with a
+// real port (a caller cannot dial port 0).
+func peerAddr(allow *loopback.Allowlist, addr string) error {
+	if err := allow.Check(addr); err != nil {
 		return err
 	}
 	if _, port, _ := net.SplitHostPort(addr); port == "" || port == "0" {

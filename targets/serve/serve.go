@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,9 +81,15 @@ Call it with any gRPC client (reflection is on):
   grpcurl -plaintext -d '{"order_id":"o1","customer":"c","items":[{"sku":"a","quantity":1}],"amount_cents":100}' \
     127.0.0.1:7200 edabench.v1.OrderService/PlaceOrder
 
-Every service serves on --http: /metrics, /healthz, /audit, and /admin/cost
-(GET; PUT ?step=NAME with a JSON body such as {"mean":"50ms","error_prob":0.1}
-to slow or break a step mid-run). Once it serves, it prints one line
+Every service serves on --http: /metrics, /healthz, /audit; with --admin,
+/admin/cost (GET; PUT ?step=NAME with a JSON body such as
+{"mean":"50ms","error_prob":0.1} to slow or break a step mid-run), and with
+--pprof, /debug/pprof/. Both are off by default (edabench run turns
+--admin on for the twins it starts, whose faults use it).
+
+In a cluster (--allow, or $EDABENCH_ALLOW), --peer may name the listed
+hosts (the twin's Services) and --listen/--http may bind 0.0.0.0:PORT:
+the pod's NetworkPolicy, not loopback, then decides who reaches it. Once it serves, it prints one line
 "EDABENCH_READY {json}" with its addresses on stdout (logs go to stderr).
 SIGTERM or Ctrl-C shuts it down gracefully.
 
@@ -114,7 +121,11 @@ type options struct {
 	prefetch, maxAttempts       int
 	heartbeat                   time.Duration
 	kafkaViaSeed                bool
-	set                         map[string]bool // the flags given on the command line
+	// Cluster: the allowlist, and the ops endpoints that are off by default
+	admin, pprof bool
+	allowList    string
+	allow        *loopback.Allowlist
+	set          map[string]bool // the flags given on the command line
 }
 
 type multiFlag []string
@@ -127,14 +138,30 @@ func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 // stopped, 1 failed while serving, 2 bad flags. name is how the command was
 // invoked ("target", "edabench serve"), for its help and its errors.
 func Main(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
-	var o options
+	svc, code := prepare(name, args, stderr)
+	if svc == nil {
+		return code
+	}
+	if err := svc.run(ctx, stdout); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	svc.log.Info("stopped")
+	return 0
+}
+
+// flagSet defines the command's flags into o.
+func flagSet(name string, stderr io.Writer, o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, strings.ReplaceAll(usageTemplate, "CMD", name)); fs.PrintDefaults() }
 	fs.StringVar(&o.twin, "twin", "", "twin: rr, eda or hybrid (required)")
 	fs.StringVar(&o.service, "service", "", "service: gateway, payment, inventory, shipping, notification or all (required)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "gRPC listen address (gateway and RR steps); port 0 picks a free one, announced on stdout")
-	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:0", "HTTP address for /metrics, /healthz, /audit, /admin/cost")
+	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:0", "HTTP address for /metrics, /healthz, /audit (and /admin/cost, /debug/pprof/ when turned on)")
+	fs.BoolVar(&o.admin, "admin", false, "serve /admin/cost, which changes a step's cost model mid-run (the harness's cost faults); off by default: anyone who reaches it can slow or break the service")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiles on /debug/pprof/; off by default")
+	fs.StringVar(&o.allowList, "allow", os.Getenv("EDABENCH_ALLOW"), "in a cluster: comma-separated HOST[:PORT] peers this service may call beyond loopback (the twin's Services), and --listen/--http may then bind all interfaces (0.0.0.0:PORT) for the pod's network; default $EDABENCH_ALLOW, empty: loopback only")
 	fs.StringVar(&o.topology, "topology", "chain", "chain or fanout (every service of a twin must agree)")
 	fs.IntVar(&o.steps, "steps", workflow.MaxSteps, "run the first N steps of payment, inventory, shipping, notification (1 to 4; every service of a twin must agree)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for the steps' idempotency journals; empty keeps them in memory (lost on a crash, so a restarted consumer would re-apply)")
@@ -159,34 +186,44 @@ func Main(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "EDA: deliveries of a message whose handler fails before it is dead-lettered")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 10*time.Second, "EDA: AMQP heartbeat")
 	fs.BoolVar(&o.kafkaViaSeed, "kafka-via-seed", false, "EDA over Kafka: dial every broker through the one --broker-url address, not the advertised listeners (a proxy in front of a single-broker node)")
+	return fs
+}
+
+// prepare parses and checks the flags into a service, binding nothing:
+// nil and the exit status when there is nothing to serve (help, or bad
+// flags, reported on stderr).
+func prepare(name string, args []string, stderr io.Writer) (*service, int) {
+	var o options
+	fs := flagSet(name, stderr, &o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return nil, 0
 		}
-		return 2
+		return nil, 2
 	}
+	allow, err := loopback.ParseAllowlist(o.allowList)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: --allow: %v\n", name, err)
+		return nil, 2
+	}
+	o.allow = allow
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q (flags only; see --help)\n", name, fs.Arg(0))
-		return 2
+		return nil, 2
 	}
 	log, err := newLogger(stderr, o.logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+		return nil, 2
 	}
 	svc, err := build(o, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
+		return nil, 2
 	}
-	if err := svc.run(ctx, stdout); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
-	}
-	log.Info("stopped")
-	return 0
+	return svc, 0
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -252,7 +289,7 @@ func build(o options, log *slog.Logger) (*service, error) {
 		return nil, err
 	}
 	for flagName, addr := range map[string]string{"--listen": o.listen, "--http": o.httpAddr} {
-		if err := loopback.Check(addr); err != nil {
+		if err := checkListen(o.allow, addr); err != nil {
 			return nil, fmt.Errorf("%s: %w", flagName, err)
 		}
 	}
@@ -372,7 +409,7 @@ func (s *service) parsePeers(o options) error {
 		if !ok || err != nil {
 			return fmt.Errorf("--peer %q: want STEP=HOST:PORT with STEP one of payment, inventory, shipping, notification", p)
 		}
-		if err := loopback.Check(addr); err != nil {
+		if err := o.allow.Check(addr); err != nil {
 			return fmt.Errorf("--peer %s: %w", name, err)
 		}
 		s.peers[st] = addr
@@ -414,4 +451,24 @@ func (s *service) journalPath(st workflow.Step) string {
 
 func (s *service) announce(w io.Writer, r supervise.Ready) error {
 	return supervise.Announce(w, r)
+}
+
+// checkListen allows a loopback address, or, in a cluster (an allowlist
+// given), the pod's: all interfaces on a fixed port, since a Service
+// reaches the pod's IP, never its loopback.
+func checkListen(allow *loopback.Allowlist, addr string) error {
+	if allow == nil {
+		return loopback.Check(addr)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if port == "0" {
+			return fmt.Errorf("%q: a pod's Service needs a fixed port, not 0", addr)
+		}
+		return nil
+	}
+	return allow.Check(addr)
 }

@@ -78,7 +78,7 @@ func (s *service) run(parent context.Context, stdout io.Writer) error {
 		return err
 	}
 	ready.HTTP = hln.Addr().String()
-	h := ops.Handler(ops.Config{Twin: s.o.twin, Service: s.o.service, Gatherer: reg, Executors: execs, Ready: readyCheck})
+	h := ops.Handler(ops.Config{Twin: s.o.twin, Service: s.o.service, Gatherer: reg, Executors: execs, Ready: readyCheck, Admin: s.o.admin, Profiling: s.o.pprof})
 	g.go_(func() error { return ops.Serve(ctx, hln, h) })
 
 	if err := s.announce(stdout, ready); err != nil {
@@ -171,6 +171,7 @@ func (s *service) rrConfig() rr.Config {
 	c.Breaker.FailureThreshold = s.o.breakerFailures
 	c.Breaker.OpenFor = s.o.breakerOpen
 	c.Logger = s.log
+	c.Allow = s.o.allow
 	return c
 }
 

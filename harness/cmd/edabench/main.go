@@ -38,6 +38,9 @@ Usage:
   edabench run [flags]        start the broker and the twins, drive a scenario, write results
   edabench gate --file GATE.yaml RUN_DIR
                               check a run against a gate file's limits (CI); see edabench gate --help
+  edabench merge [--out DIR] RUN_DIR...
+                              join the run folders of a sharded load (run --shard I/N) into one run,
+                              percentiles merged exactly from the .hlog logs (edabench merge -h)
   edabench compare RUN_A RUN_B
                               two runs' figures side by side; see edabench compare --help
   edabench report RUN_DIR...  write RUN_DIR/report.html, one self-contained page (edabench report -h)
@@ -66,6 +69,9 @@ Examples:
   edabench run --twin rr --target 127.0.0.1:7100 --scenario smoke
   edabench run --twin eda --target 127.0.0.1:7200 --broker kafka --broker-url 127.0.0.1:9102 --prefix edabench
                                                       drive a twin you started yourself
+  edabench run --twin rr --target 127.0.0.1:7100 --shard 2/4 --start-at 2026-12-05T08:00:00Z
+                                                      the second of four generators sharing one schedule
+                                                      (edabench merge joins the four run folders)
   edabench scenarios spike > my-spike.yaml            copy a built-in scenario, edit it, then
   edabench run --scenario ./my-spike.yaml             run your file (a value with / or . is a path)
 
@@ -126,8 +132,10 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 		return reportCmd(args[1:], stdout, stderr)
 	case "verdict":
 		return verdictCmd(args[1:], stdout, stderr)
+	case "merge":
+		return mergeCmd(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "edabench: unknown command %q: want run, scenarios, report, verdict, gate, compare, serve or help\n", args[0])
+		fmt.Fprintf(stderr, "edabench: unknown command %q: want run, merge, scenarios, report, verdict, gate, compare, serve or help\n", args[0])
 		return 2
 	}
 }
@@ -135,6 +143,7 @@ func (c cli) run(args []string, stdout, stderr io.Writer) int {
 type runOpts struct {
 	twin, scenario, topology, broker, out, target, amqp, brokerURL, prefix, metrics, binary, logLevel, arrival string
 	network, deployment, steps                                                                                 string
+	shard, startAt, allow                                                                                      string
 	rate                                                                                                       float64
 	duration                                                                                                   time.Duration
 	seed                                                                                                       uint64
@@ -174,6 +183,9 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
 	fs.StringVar(&o.binary, "binary", "", "the target binary (default: target beside edabench, else edabench itself as edabench serve)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	fs.StringVar(&o.shard, "shard", "", "I/N: run the I-th of N interleaved slices of the schedule (every N-th arrival, at one generator's times) against --target; N shards with one --start-at offer the scenario's rate and edabench merge joins their runs; job/N takes I from an Indexed Job's JOB_COMPLETION_INDEX (+1)")
+	fs.StringVar(&o.startAt, "start-at", "", "the schedule's time zero, shared by every shard: RFC 3339 (2026-12-05T08:00:00Z) or unix milliseconds; the run waits for it and fails if its twin is ready after it")
+	fs.StringVar(&o.allow, "allow", os.Getenv("EDABENCH_ALLOW"), "comma-separated HOST[:PORT] targets the harness may drive beyond loopback (in a cluster: the twin's Services); anything else is refused (default $EDABENCH_ALLOW; empty: loopback only)")
 	return fs, o
 }
 
@@ -195,6 +207,10 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	twins, sc, level, err := o.check()
+	if err != nil {
+		return bad("%v", err)
+	}
+	sh, err := o.checkShard(os.Getenv, time.Now())
 	if err != nil {
 		return bad("%v", err)
 	}
@@ -221,7 +237,7 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "workflow of %d step(s)\n", n)
 			}
 		}
-		if code := c.repeatRuns(ctx, o, one, twins, log, stdout, stderr, tty); code != 0 {
+		if code := c.repeatRuns(ctx, o, one, twins, sh, log, stdout, stderr, tty); code != 0 {
 			return code
 		}
 	}
@@ -229,7 +245,7 @@ func (c cli) runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 // repeatRuns runs one scenario --repeat times.
-func (c cli) repeatRuns(ctx context.Context, o *runOpts, sc *scenario.Scenario, twins []string, log *slog.Logger, stdout, stderr io.Writer, tty bool) int {
+func (c cli) repeatRuns(ctx context.Context, o *runOpts, sc *scenario.Scenario, twins []string, sh shardOpts, log *slog.Logger, stdout, stderr io.Writer, tty bool) int {
 	for i := range o.repeat {
 		// Each repetition draws its own schedule. The runner draws from
 		// this seed, not from the scenario file's seed key, so the scenario
@@ -241,7 +257,7 @@ func (c cli) repeatRuns(ctx context.Context, o *runOpts, sc *scenario.Scenario, 
 			fmt.Fprintf(stdout, "repetition %d of %d (seed %d)\n", i+1, o.repeat, seed)
 		}
 		code, err := c.runOnce(ctx, o, stdout, tty, runner.WithTwins(twins...), runner.WithScenario(sc), runner.WithSeed(seed),
-			runner.WithLogger(log))
+			runner.WithLogger(log), runner.WithShard(sh.shard), runner.WithStartAt(sh.startAt), runner.WithAllow(sh.allow))
 		switch {
 		case errors.Is(err, runner.ErrInvalid):
 			// "edabench run: --target ...", not "edabench run: invalid run options: --target ...".
