@@ -166,7 +166,7 @@ func (t *Twin) proxyBroker(svc string) error {
 // (RabbitMQ's amqp://) or a bare address (Kafka's seed broker).
 func brokerHost(raw string) (string, error) {
 	if strings.Contains(raw, ",") {
-		return "", fmt.Errorf("broker URL %q lists several nodes (a cluster): a network fault on a service's broker link proxies one node; run it on the single node (no --cluster)", raw)
+		return "", fmt.Errorf("broker URL %q lists several nodes (a cluster): a network fault or profile (--network) on a service's broker link proxies one node; run it on the single node (no --cluster) or with --network loopback", raw)
 	}
 	if !strings.Contains(raw, "://") {
 		if _, _, err := net.SplitHostPort(raw); err != nil {

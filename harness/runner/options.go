@@ -183,8 +183,8 @@ func (o *Options) checkShard() error {
 	if ex := o.Scenario.Executor(); ex != "stages" {
 		return fmt.Errorf("%w: --shard: scenario %s is a %s, whose steps are judged on the whole load; shard a scenario of plain stages", ErrInvalid, o.Scenario.Name, ex)
 	}
-	if o.Broker == kafka.Name && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() }) {
-		return fmt.Errorf("%w: --shard with --twin %s over Kafka: the shards would share the end queue the twin declared (--end-queue) and each see only some of its orders end; shard the RR twin, or the twin over RabbitMQ (each shard its own queue)", ErrInvalid, o.Twins[0])
+	if !nodeDepthIsBacklog(o.Broker) && slices.ContainsFunc(o.Twins, func(n string) bool { return twinkind.Of(n).UsesBroker() }) {
+		return fmt.Errorf("%w: --shard with --twin %s over %s: the shards would share the end queue the twin declared (--end-queue) and each see only some of its orders end; shard the RR twin, or the twin over RabbitMQ (each shard its own queue)", ErrInvalid, o.Twins[0], o.Broker)
 	}
 	if len(o.Scenario.Faults) > 0 {
 		return fmt.Errorf("%w: --shard: scenario %s injects faults, which need the twin the run starts itself; shard a scenario without faults", ErrInvalid, o.Scenario.Name)

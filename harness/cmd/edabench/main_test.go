@@ -95,7 +95,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"shard of a ramp", []string{"run", "--twin", "rr", "--target", gw, "--scenario", "capacity", "--shard", "1/2", "--start-at", "2026-01-01T00:00:00Z", "--out", t.TempDir()}, 2,
 			"whose steps are judged on the whole load"},
 		{"shard of eda over kafka", []string{"run", "--twin", "eda", "--target", gw, "--broker", "kafka", "--broker-url", dead, "--prefix", "x", "--shard", "1/2", "--start-at", "2026-01-01T00:00:00Z", "--out", t.TempDir()}, 2,
-			"--shard with --twin eda over Kafka: the shards would share the end queue"},
+			"--shard with --twin eda over kafka: the shards would share the end queue"},
 		{"target not allowed", []string{"run", "--twin", "rr", "--allow", "rr-gateway:7000", "--target", "192.0.2.7:7100", "--out", t.TempDir()}, 2,
 			`"192.0.2.7:7100" is not in the harness's allowlist (rr-gateway:7000)`},
 		{"empty allowlist entry", []string{"run", "--twin", "rr", "--allow", "*", "--target", gw}, 2, "--allow: allowlist entry"},
