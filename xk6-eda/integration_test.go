@@ -26,7 +26,7 @@ import (
 var buildK6 = sync.OnceValues(func() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "xk6-eda-k6-")
+	dir, err := os.MkdirTemp(buildDir, "k6-")
 	if err != nil {
 		return "", err
 	}
