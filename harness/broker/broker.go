@@ -42,6 +42,13 @@ type Config struct {
 	DistPort int    // Erlang distribution port
 	EPMDPort int    // private epmd port
 	DataDir  string // mnesia, logs, pid file, config, HOME (cookie)
+	// ErlArgs are extra flags for the node's Erlang VM (a cluster member
+	// limits its scheduler threads so three fit on two cores); "" for none.
+	ErlArgs string
+	// Cookie, when set, is written as the node's Erlang cookie before it
+	// starts: the members of a cluster must share one. "" lets the node
+	// make its own.
+	Cookie string
 }
 
 // Node is a running (or reused) private node.
@@ -370,6 +377,9 @@ func (n *Node) checkPorts(ctx context.Context) error {
 
 func (n *Node) writeFiles() error {
 	c, p := n.cfg, n.cfg.paths()
+	if err := c.writeCookie(); err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
 	err := nodeproc.WriteStartFiles([]string{p.confDir, p.logDir, p.mnesiaBase}, p.runningConf, c,
 		nodeproc.File{Path: p.conf, Body: c.rabbitmqConf()},
 		nodeproc.File{Path: p.plugins, Body: enabledPlugins},

@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -217,6 +218,9 @@ func (c Config) env(base []string) []string {
 		}
 		out = append(out, kv)
 	}
+	if c.ErlArgs != "" {
+		out = append(out, "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+c.ErlArgs)
+	}
 	return append(out,
 		// HOME holds .erlang.cookie: the node creates it, rabbitmqctl
 		// must read the same one.
@@ -242,4 +246,24 @@ func (c Config) env(base []string) []string {
 		"RABBITMQ_LOG_BASE="+p.logDir,
 		"RABBITMQ_PID_FILE="+p.pidFile,
 	)
+}
+
+// writeCookie writes Cookie where the node and the CLI tools read it
+// (HOME=DataDir), owner-only as Erlang insists.
+func (c Config) writeCookie() error {
+	if c.Cookie == "" {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, ".erlang.cookie")
+	if b, err := os.ReadFile(path); err == nil && string(b) == c.Cookie {
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+		return err
+	}
+	_ = os.Chmod(path, 0o600) // a 0400 cookie of an earlier start
+	if err := os.WriteFile(path, []byte(c.Cookie), 0o400); err != nil {
+		return fmt.Errorf("write the Erlang cookie: %w", err)
+	}
+	return os.Chmod(path, 0o400)
 }

@@ -100,6 +100,11 @@ type Kind struct {
 	// only by its client and admin URLs (the k6 extension's gauges); the
 	// credentials come from the client URL.
 	Depths func(clientURL, adminURL string) (DepthReader, error)
+	// StartCluster starts (or reuses) the default private cluster of
+	// nodes members, replicated; OpenCluster is a handle on it without
+	// starting it. Nil when the broker has no cluster.
+	StartCluster func(ctx context.Context, nodes int) (Node, error)
+	OpenCluster  func(nodes int) (Node, error)
 }
 
 // Default is the broker a run uses when none is named.
@@ -128,4 +133,43 @@ func NewKind[N Node](name string, start func(context.Context) (N, error), open f
 		},
 		Depths: depths,
 	}
+}
+
+// ServeProber is a Node that can show it serves clients, not merely that
+// it runs: one publish the broker confirms, through a fresh client. A
+// broker fault times the node's "serving" mark with it, so that a node that
+// answers its readiness check but cannot yet take a message is not counted
+// back. Nodes without it are counted serving when their Start returns.
+type ServeProber interface {
+	// ProbeServe publishes one message and waits for the broker's
+	// confirm, leaving nothing behind on the node; an error means not
+	// serving (yet).
+	ProbeServe(ctx context.Context) error
+}
+
+// Cluster is a Node made of several broker processes on this machine,
+// replicating every queue: the node faults (kill-node, pause-node,
+// restart-node) act on one member while the others serve. Its ClientURL
+// names every member (RabbitMQ: a comma-separated list of AMQP URLs tried
+// in turn; Kafka: the seed list), so clients fail over.
+type Cluster interface {
+	Node
+	// Members are the cluster's nodes, each a Node of its own (its Name,
+	// PID, Start, Stop), in a fixed order: member i is node-(i+1).
+	Members() []Node
+	// Leader finds, through the broker's own tools, the member leading
+	// queue now (RabbitMQ: a quorum queue; Kafka: a partition, TOPIC[N]),
+	// or, when queue is "", the busiest queue or partition, and names it.
+	// member is -1 while the queue has no live leader.
+	Leader(ctx context.Context, queue string) (member int, led string, err error)
+	// RemoveData deletes the stopped cluster's data dirs.
+	RemoveData() error
+}
+
+// Members is n's members when it is a cluster, else n alone.
+func Members(n Node) []Node {
+	if c, ok := n.(Cluster); ok {
+		return c.Members()
+	}
+	return []Node{n}
 }

@@ -67,8 +67,30 @@ type Env struct {
 	Twin   Target
 	Broker brokernode.Node // nil: the twin uses no broker (RR)
 	HTTP   *http.Client
+	// Links are the broker nodes' network links by node name, for
+	// partition-node; nil when no node runs in a network namespace.
+	Links map[string]Link
 	// down marks a service down on purpose until the returned func runs.
 	down func(svc string) (up func())
+	// node records what a node fault measured, for its window.
+	node func(NodeReport)
+}
+
+// NodeReport is what a fault on one node of a cluster measured: the
+// member it hit, the queue (or partition) that member led when the fault
+// began, if it led the one aimed at, and how long after the fault began
+// another member led it (-1: none within the window).
+type NodeReport struct {
+	Node        string  `json:"node"`
+	Queue       string  `json:"queue,omitempty"`
+	NewLeaderMs float64 `json:"new_leader_ms,omitempty"`
+}
+
+// ReportNode records r as the window's node report (the latest wins).
+func (e *Env) ReportNode(r NodeReport) {
+	if e.node != nil {
+		e.node(r)
+	}
 }
 
 // MarkDown records that svc goes down on purpose, so the runner does not

@@ -16,6 +16,11 @@ type Window struct {
 	Spec
 	Start, End time.Time
 	Err        string `json:"error,omitempty"`
+	// Marks is a broker fault's own timeline (see NodeMarks); nil for
+	// other faults.
+	Marks *NodeMarks `json:"marks,omitempty"`
+	// Node is what a node fault on a cluster measured; nil for the others.
+	Node *NodeReport `json:"node,omitempty"`
 }
 
 // Injector applies a scenario's faults to one twin.
@@ -26,9 +31,10 @@ type Injector struct {
 
 	mu      sync.Mutex
 	windows []Window
-	winOf   map[int]int    // spec index -> its window
-	undo    map[int]Undo   // active faults
-	killed  map[string]int // services down on purpose
+	winOf   map[int]int        // spec index -> its window
+	nodes   map[int]NodeReport // spec index -> what its node fault measured
+	undo    map[int]Undo       // active faults
+	killed  map[string]int     // services down on purpose
 	// beforeDown runs as a fault is about to take a service down.
 	beforeDown func(svc string)
 	stopped    bool
@@ -41,9 +47,17 @@ func New(specs []Spec, twin Target, node brokernode.Node, log *slog.Logger) *Inj
 	if log == nil {
 		log = slog.Default()
 	}
-	in := &Injector{specs: specs, log: log, undo: map[int]Undo{}, killed: map[string]int{}, winOf: map[int]int{}}
+	in := &Injector{specs: specs, log: log, undo: map[int]Undo{}, killed: map[string]int{}, winOf: map[int]int{}, nodes: map[int]NodeReport{}}
 	in.env = &Env{Twin: twin, Broker: node, HTTP: &http.Client{Timeout: 5 * time.Second}, down: in.markDown}
 	return in
+}
+
+// SetLinks gives partition-node the broker nodes' network links by node
+// name; call it before Start.
+func (in *Injector) SetLinks(links map[string]Link) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.env.Links = links
 }
 
 // BeforeDown sets f to run each time a fault is about to take a service
@@ -74,11 +88,17 @@ func (in *Injector) markDown(svc string) (up func()) {
 	}
 }
 
-func (in *Injector) apply(ctx context.Context, s Spec) (Undo, error) {
+func (in *Injector) apply(ctx context.Context, i int, s Spec) (Undo, error) {
 	if s.Type == nil {
 		return nil, errors.New("the fault has no type")
 	}
-	return s.Type.Apply(ctx, in.env, s.Target)
+	env := *in.env // the window's own report
+	env.node = func(r NodeReport) {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.nodes[i] = r
+	}
+	return s.Type.Apply(ctx, &env, s.Target)
 }
 
 // Start schedules every fault relative to start and returns at once.
@@ -104,7 +124,7 @@ func (in *Injector) window(ctx context.Context, i int, s Spec, start time.Time) 
 	}
 	in.mu.Unlock()
 	w := Window{Spec: s, Start: time.Now()}
-	undo, err := in.apply(ctx, s)
+	undo, err := in.apply(ctx, i, s)
 	if err != nil {
 		w.Err = err.Error()
 		w.End = time.Now()
@@ -178,7 +198,18 @@ func (in *Injector) Stop(ctx context.Context) error {
 func (in *Injector) Windows() []Window {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return append([]Window(nil), in.windows...)
+	out := append([]Window(nil), in.windows...)
+	for i := range out {
+		if m, ok := out[i].Type.(NodeMarker); ok {
+			out[i].Marks = m.NodeMarks()
+		}
+	}
+	for i, j := range in.winOf {
+		if r, ok := in.nodes[i]; ok {
+			out[j].Node = &r
+		}
+	}
+	return out
 }
 
 // Active names the faults in effect now.

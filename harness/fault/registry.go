@@ -31,6 +31,10 @@ func Builtin() *Registry {
 		func() Type { return &cpuStarve{} },
 		func() Type { return &slowStep{} },
 		func() Type { return &errorStep{} },
+		func() Type { return &killNode{} },
+		func() Type { return &pauseNode{} },
+		func() Type { return &restartNode{} },
+		func() Type { return &partitionNode{} },
 	)
 }
 

@@ -8,7 +8,7 @@ import (
 
 func TestBuiltinRegistry(t *testing.T) {
 	r := Builtin()
-	want := []string{"kill", "pause", "latency", "cut", "bandwidth", "broker-restart", "cpu-starve", "slow-step", "error-step"}
+	want := []string{"kill", "pause", "latency", "cut", "bandwidth", "broker-restart", "cpu-starve", "slow-step", "error-step", "kill-node", "pause-node", "restart-node", "partition-node"}
 	if got := r.Names(); !slices.Equal(got, want) {
 		t.Fatalf("names %v, want %v", got, want)
 	}
@@ -30,7 +30,7 @@ func TestRegistryDecode(t *testing.T) {
 		msg   string
 	}{
 		{entry{"type": "latency", "latency": "5ms"}, "", ""},
-		{entry{"type": "partition"}, "type", `"partition" is not a fault; use kill, pause, latency, cut, bandwidth, broker-restart, cpu-starve, slow-step or error-step`},
+		{entry{"type": "partition"}, "type", `"partition" is not a fault; use kill, pause, latency, cut, bandwidth, broker-restart, cpu-starve, slow-step, error-step, kill-node, pause-node, restart-node or partition-node`},
 		{entry{"target": "payment"}, "type", "missing; use kill, pause"},
 	}
 	for _, tt := range tests {

@@ -49,6 +49,13 @@ type Config struct {
 	LibsDir        string // the jars `make kafka` fetched
 	HeapMin        string // -Xms
 	HeapMax        string // -Xmx
+	// A cluster member's settings; zero on the single node (node 1, a
+	// quorum of itself, one replica).
+	NodeID    int    // KRaft node.id; 0 means 1
+	Voters    string // controller.quorum.voters; "" means this node alone
+	Replicas  int    // default.replication.factor and the internal topics'; 0 means 1
+	MinISR    int    // min.insync.replicas; 0 means 1
+	ClusterID string // the id every member is formatted with; "" chooses one
 }
 
 // DefaultConfig is the node `brokerctl up --broker kafka` starts. A
@@ -130,8 +137,16 @@ func (c Config) paths() paths {
 	}
 }
 
-// nodeID is the node's KRaft id; one node is the whole cluster.
-const nodeID = 1
+// nodeID is the node's KRaft id: 1 on the single node.
+func (c Config) nodeID() int { return max(c.NodeID, 1) }
+
+// voters is controller.quorum.voters: the single node is a quorum of itself.
+func (c Config) voters() string {
+	if c.Voters != "" {
+		return c.Voters
+	}
+	return fmt.Sprintf("%d@127.0.0.1:%d", c.nodeID(), c.ControllerPort)
+}
 
 // serverProperties renders server.properties: one process that is both
 // broker and controller (KRaft, a static quorum of itself), every listener
@@ -142,8 +157,8 @@ func (c Config) serverProperties() string {
 	w := func(k string, v any) { fmt.Fprintf(&b, "%s=%v\n", k, v) }
 	b.WriteString("# Written by edabench (harness/kafkanode); rewritten on every start.\n")
 	w("process.roles", "broker,controller")
-	w("node.id", nodeID)
-	w("controller.quorum.voters", fmt.Sprintf("%d@127.0.0.1:%d", nodeID, c.ControllerPort))
+	w("node.id", c.nodeID())
+	w("controller.quorum.voters", c.voters())
 	w("listeners", fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", c.Port, c.ControllerPort))
 	w("advertised.listeners", fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", c.Port))
 	w("controller.listener.names", "CONTROLLER")
@@ -151,13 +166,18 @@ func (c Config) serverProperties() string {
 	w("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT")
 	w("log.dirs", c.paths().logDirs)
 	w("num.partitions", 1)
-	w("default.replication.factor", 1)
-	w("min.insync.replicas", 1)
-	w("offsets.topic.replication.factor", 1)
-	w("transaction.state.log.replication.factor", 1)
-	w("transaction.state.log.min.isr", 1)
-	w("share.coordinator.state.topic.replication.factor", 1)
-	w("share.coordinator.state.topic.min.isr", 1)
+	// Topics take these defaults (the driver creates them with the
+	// broker's replication factor and min.insync.replicas): one replica on
+	// the single node, every member's copy on a cluster, an
+	// acknowledgement (acks=all) needing MinISR of them.
+	rf, isr := max(c.Replicas, 1), max(c.MinISR, 1)
+	w("default.replication.factor", rf)
+	w("min.insync.replicas", isr)
+	w("offsets.topic.replication.factor", rf)
+	w("transaction.state.log.replication.factor", rf)
+	w("transaction.state.log.min.isr", isr)
+	w("share.coordinator.state.topic.replication.factor", rf)
+	w("share.coordinator.state.topic.min.isr", isr)
 	// A consumer group's first member starts at once instead of after the
 	// stock 3 s: a benchmark's services join at start-up.
 	w("group.initial.rebalance.delay.ms", 0)

@@ -15,10 +15,33 @@ const KindName = "kafka"
 // Kind is the private Kafka node as a brokernode.Kind, for the registry
 // (harness/brokernodes).
 func Kind() brokernode.Kind {
-	return brokernode.NewKind(KindName,
+	k := brokernode.NewKind(KindName,
 		func(ctx context.Context) (*Node, error) { return Start(ctx, DefaultConfig()) },
 		func() (*Node, error) { return Open(DefaultConfig()) },
 		depthsAt)
+	k.StartCluster = func(ctx context.Context, nodes int) (brokernode.Node, error) {
+		cfgs, err := DefaultClusterConfigs(nodes)
+		if err != nil {
+			return nil, err
+		}
+		c, err := StartCluster(ctx, cfgs)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	k.OpenCluster = func(nodes int) (brokernode.Node, error) {
+		cfgs, err := DefaultClusterConfigs(nodes)
+		if err != nil {
+			return nil, err
+		}
+		c, err := OpenCluster(cfgs)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	return k
 }
 
 // depthsAt reads the topic depths of a node known only by its client URL

@@ -258,7 +258,7 @@ func (n *Node) clusterID() (string, error) {
 	if b, err := os.ReadFile(p); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
-	var id string
+	id := n.cfg.ClusterID
 	for id == "" || strings.HasPrefix(id, "-") { // Kafka rejects a leading '-'
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)

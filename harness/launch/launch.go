@@ -165,6 +165,9 @@ func (t *Twin) proxyBroker(svc string) error {
 // brokerHost is the HOST:PORT of a broker URL: a URL with a scheme
 // (RabbitMQ's amqp://) or a bare address (Kafka's seed broker).
 func brokerHost(raw string) (string, error) {
+	if strings.Contains(raw, ",") {
+		return "", fmt.Errorf("broker URL %q lists several nodes (a cluster): a network fault on a service's broker link proxies one node; run it on the single node (no --cluster)", raw)
+	}
 	if !strings.Contains(raw, "://") {
 		if _, _, err := net.SplitHostPort(raw); err != nil {
 			return "", fmt.Errorf("broker URL %q: want SCHEME://HOST:PORT/ or HOST:PORT: %w", raw, err)

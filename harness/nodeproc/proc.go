@@ -139,3 +139,17 @@ func TailFile(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Stopped reports whether pid is stopped by a signal (SIGSTOP: state T),
+// so that a caller does not wait on a frozen process's listeners.
+func Stopped(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := readStat(pid)
+	if err != nil {
+		return false
+	}
+	f, err := statFields(b)
+	return err == nil && len(f) > 0 && (f[0] == "T" || f[0] == "t")
+}

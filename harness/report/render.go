@@ -69,6 +69,9 @@ type faultRow struct {
 	ErrorsClass, TimeoutsClass, DroppedClass string
 	RecoveryClass, DrainClass                string
 	ShowError                                bool
+	// Node is a broker fault's node timeline and the twin's recovery
+	// after it, one line; "" for other faults.
+	Node string
 }
 
 type verdictView struct {
@@ -568,6 +571,7 @@ func (r *run) faultRows() []faultRow {
 				Errors: formatNumber(float64(f.Errors)), Timeouts: formatNumber(float64(f.Timeouts)),
 				Dropped: formatNumber(float64(f.Dropped)), Backlog: formatNumber(float64(f.Backlog)),
 				Recovery: msOrNever(f.RecoveryMs), Drain: msOrNever(f.DrainMs), Error: f.Error,
+				Node: nodeLine(f.Down),
 			}
 			fr.ErrorsClass = classFor("errors", float64(f.Errors))
 			fr.TimeoutsClass = classFor("timeouts", float64(f.Timeouts))
@@ -589,6 +593,22 @@ func (r *run) faultRows() []faultRow {
 		out[i].ShowError = show
 	}
 	return out
+}
+
+// nodeLine puts a broker fault's node timeline beside the twin's
+// recovery, so that the page tells a slow restart from a slow reconnect.
+func nodeLine(d *results.NodeDown) string {
+	if d == nil {
+		return ""
+	}
+	sec := func(ms float64) string {
+		if ms < 0 {
+			return "never"
+		}
+		return fmt.Sprintf("%.1f s", ms/1000)
+	}
+	return fmt.Sprintf("node: stop %s (asked → gone), away %s (gone → serving at %.1f s), down %s (asked → serving); twin after serving: first accept %s, first completion %s",
+		sec(d.StopMs), sec(d.AwayMs), d.ServingS, sec(d.DownMs), sec(d.AcceptAfterMs), sec(d.CompleteAfterMs))
 }
 
 // cellView is one cell as the page shows it: the status with the marks

@@ -94,9 +94,10 @@ footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
 <table class="faults">
 <thead><tr><th>twin</th><th>fault</th><th class="num">start (s)</th><th class="num">end (s)</th><th class="num">errors</th><th class="num">timeouts</th><th class="num">dropped</th><th class="num">backlog</th><th class="num">recovery (ms)</th><th class="num">drain (ms)</th>{{if (index .Faults 0).ShowError}}<th>error</th>{{end}}</tr></thead>
 <tbody>{{range .Faults}}<tr><td><span class="dot" style="background: {{.Twin.Color}}"></span>{{.Twin.Name}}</td><td>{{.Fault}}</td><td class="num">{{.Start}}</td><td class="num">{{.End}}</td><td class="num {{.ErrorsClass}}">{{.Errors}}</td><td class="num {{.TimeoutsClass}}">{{.Timeouts}}</td><td class="num {{.DroppedClass}}">{{.Dropped}}</td><td class="num">{{.Backlog}}</td><td class="num {{.RecoveryClass}}">{{.Recovery}}</td><td class="num {{.DrainClass}}">{{.Drain}}</td>{{if .ShowError}}<td class="bad">{{.Error}}</td>{{end}}</tr>
-{{end}}</tbody>
+{{if .Node}}<tr class="node"><td></td><td colspan="{{if .ShowError}}10{{else}}9{{end}}">{{.Node}}</td></tr>
+{{end}}{{end}}</tbody>
 </table>
-<p class="caption">Start and end from the start of each twin's load. Recovery: from the window's end until the per-second end-to-end p99 is back within 20% of its level before the fault. Drain: until the queues are back to their depth before it. Backlog: the most they grew.</p>{{end}}
+<p class="caption">Start and end from the start of each twin's load. Recovery: from the window's end until the per-second end-to-end p99 is back within 20% of its level before the fault. Drain: until the queues are back to their depth before it. Backlog: the most they grew. Under a broker fault, its node's own timeline (stop, away, down) and the twin's first acceptance and completion after the node served again.</p>{{end}}
 
 {{with .Verdict}}<h2>Verdict</h2>
 <p class="caption">From {{.Path}}{{if .GeneratedAt}}, generated {{.GeneratedAt}}{{end}}. Runs in bold are this one.</p>

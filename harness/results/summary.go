@@ -51,6 +51,9 @@ type Environment struct {
 type BrokerInfo struct {
 	Name    string `json:"name"`
 	Version string `json:"version,omitempty"`
+	// Nodes is the size of the private cluster the run used (replicated
+	// queues); absent (0) for the single node.
+	Nodes int `json:"nodes,omitempty"`
 }
 
 // Counts accounts for every request: sent = ok + rejected + errors + timeouts + dropped.
@@ -248,4 +251,44 @@ type FaultWindow struct {
 	// DrainMs is from the end of the window until the queues are back to
 	// their pre-fault depth; -1 if they never were.
 	DrainMs float64 `json:"drain_ms"`
+	// Down is a broker fault's node timeline and the twin's recovery
+	// after it; nil for other faults and in summaries written before it.
+	Down *NodeDown `json:"down,omitempty"`
+	// UnavailableS counts the seconds, from the window's start until 30 s
+	// after its end, in which the twin answered an order with an error or
+	// a timeout: how long the fault kept the twin from accepting.
+	UnavailableS int `json:"unavailable_s"`
+	// Node, Queue and NewLeaderMs are a node fault's (kill-node,
+	// pause-node, restart-node on a cluster): the member hit, the queue
+	// or partition it led, and the time from the fault's start until
+	// another member led it (-1: none within the window).
+	Node        string  `json:"node,omitempty"`
+	Queue       string  `json:"queue,omitempty"`
+	NewLeaderMs float64 `json:"new_leader_ms,omitempty"`
+}
+
+// NodeDown tells a broker fault's real down time apart from the twin's
+// reconnect: the node's own marks, then when the twin first used it again.
+// Times are seconds from the start of the load, -1 for a step not reached;
+// durations are milliseconds, -1 when either end is missing.
+type NodeDown struct {
+	StopAskedS  float64 `json:"stop_asked_s"`  // the node was asked to stop
+	GoneS       float64 `json:"gone_s"`        // its OS process had ended
+	StartAskedS float64 `json:"start_asked_s"` // it was started again
+	BackS       float64 `json:"back_s"`        // its new OS process was up
+	ServingS    float64 `json:"serving_s"`     // it first confirmed a publish
+	// StopMs is stop asked to gone (the node's own shutdown), AwayMs gone
+	// to serving (no node at all, then one that boots), DownMs stop asked
+	// to serving (what clients saw of the broker).
+	StopMs float64 `json:"stop_ms"`
+	AwayMs float64 `json:"away_ms"`
+	DownMs float64 `json:"down_ms"`
+	// FirstAcceptS is the twin's first ACCEPTED reply at or after serving,
+	// FirstCompletionS the first order end at or after it (to within
+	// 10 ms); AcceptAfterMs and CompleteAfterMs count them from serving:
+	// the twin's reconnect, not the node's restart.
+	FirstAcceptS     float64 `json:"first_accept_s"`
+	FirstCompletionS float64 `json:"first_completion_s"`
+	AcceptAfterMs    float64 `json:"accept_after_ms"`
+	CompleteAfterMs  float64 `json:"complete_after_ms"`
 }

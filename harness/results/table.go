@@ -126,9 +126,26 @@ func WriteTable(w io.Writer, s *Summary) error {
 			if f.Error != "" {
 				fmt.Fprintf(ft, "%s\t%s\t(%s)\t\t\t\t\t\t\t\n", t, f.Fault, f.Error)
 			}
+			if f.Node != "" {
+				fmt.Fprintf(ft, "%s\t%s\t(%s)\t\t\t\t\t\t\t\n", t, f.Fault, nodeLine(f))
+			}
 		}
 	}
 	return ft.Flush()
+}
+
+// nodeLine is what a node fault measured, in words.
+func nodeLine(f FaultWindow) string {
+	line := f.Node
+	switch {
+	case f.Queue == "":
+		line += ", led none of the busiest queue"
+	case f.NewLeaderMs < 0:
+		line += ", led " + f.Queue + "; no new leader in the window"
+	default:
+		line += fmt.Sprintf(", led %s; new leader after %s", f.Queue, msOrNever(f.NewLeaderMs))
+	}
+	return fmt.Sprintf("%s; %d s with failed orders", line, f.UnavailableS)
 }
 
 func msOrNever(v float64) string {

@@ -3,6 +3,7 @@ package runner
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,14 +91,21 @@ func buildVersion(bi *debug.BuildInfo) string {
 	return rev
 }
 
-// startNode starts (or reuses) n, else broker's default node.
-func startNode(ctx context.Context, broker string, n brokernode.Node) (brokernode.Node, error) {
+// startNode starts (or reuses) n, else broker's default cluster of nodes
+// members when nodes > 1, else its default node.
+func startNode(ctx context.Context, broker string, nodes int, n brokernode.Node) (brokernode.Node, error) {
 	if n != nil {
 		return n, n.Start(ctx)
 	}
 	kind, err := brokernodes.Builtin().Lookup(broker)
 	if err != nil {
 		return nil, err
+	}
+	if nodes > 1 {
+		if kind.StartCluster == nil {
+			return nil, fmt.Errorf("broker %s has no private cluster: drop --cluster (brokers.nodes)", broker)
+		}
+		return kind.StartCluster(ctx, nodes)
 	}
 	return kind.Start(ctx)
 }

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/edabench/edabench/harness/fault"
 	"github.com/edabench/edabench/harness/lag"
 	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
@@ -30,7 +31,14 @@ func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow
 			fw.Timeouts += st.secTimeouts[s].Load()
 			fw.Dropped += st.secDropped[s].Load()
 		}
+		fw.UnavailableS = unavailable(st, st.sec(w.Start), st.sec(end.Add(unavailableAfter)))
+		if w.Node != nil {
+			fw.Node, fw.Queue, fw.NewLeaderMs = w.Node.Node, w.Node.Queue, w.Node.NewLeaderMs
+		}
 		fw.RecoveryMs = recovery(rows, st.sec(w.Start), end, st.start)
+		if w.Marks != nil {
+			fw.Down = nodeDown(*w.Marks, st)
+		}
 		if env.sampler == nil {
 			fw.DrainMs = 0 // no queues: nothing builds up, nothing to drain
 		}
@@ -51,6 +59,22 @@ func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow
 		out = append(out, fw)
 	}
 	return out
+}
+
+// unavailableAfter is how long after a window's end its failures still
+// count as the fault's: a node's clients reconnect, elect, republish.
+const unavailableAfter = 30 * time.Second
+
+// unavailable counts the seconds from..to (inclusive) in which a request
+// failed with an error or a timeout.
+func unavailable(st *twinState, from, to int) int {
+	n := 0
+	for s := from; s <= to && s < len(st.secErrors); s++ {
+		if st.secErrors[s].Load()+st.secTimeouts[s].Load() > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // recovery is the time from end until the per-second end-to-end p99 is
@@ -77,4 +101,35 @@ func recovery(rows []output.Row, startSec int, end, zero time.Time) float64 {
 		}
 	}
 	return -1
+}
+
+// nodeDown puts a broker fault's node marks on the run's clock and reads
+// the twin's first acceptance and completion after the node served.
+func nodeDown(m fault.NodeMarks, st *twinState) *results.NodeDown {
+	at := func(t time.Time) float64 {
+		if t.IsZero() {
+			return -1
+		}
+		return t.Sub(st.start).Seconds()
+	}
+	span := func(from, to time.Time) float64 {
+		if from.IsZero() || to.IsZero() {
+			return -1
+		}
+		return ms(to.Sub(from))
+	}
+	d := &results.NodeDown{StopAskedS: at(m.StopAsked), GoneS: at(m.Gone), StartAskedS: at(m.StartAsked),
+		BackS: at(m.Back), ServingS: at(m.Serving),
+		StopMs: span(m.StopAsked, m.Gone), AwayMs: span(m.Gone, m.Serving), DownMs: span(m.StopAsked, m.Serving),
+		FirstAcceptS: -1, FirstCompletionS: -1, AcceptAfterMs: -1, CompleteAfterMs: -1}
+	if m.Serving.IsZero() {
+		return d
+	}
+	if t, ok := st.firstAccept.after(m.Serving); ok {
+		d.FirstAcceptS, d.AcceptAfterMs = at(t), span(m.Serving, t)
+	}
+	if t, ok := st.firstEnd.after(m.Serving); ok {
+		d.FirstCompletionS, d.CompleteAfterMs = at(t), span(m.Serving, t)
+	}
+	return d
 }

@@ -51,6 +51,10 @@ type Options struct {
 	// Node is the private node to start or reuse instead of Broker's
 	// default node: tests that restart it give one of their own.
 	Node brokernode.Node
+	// Cluster is the size of the broker's private cluster: > 1 runs the
+	// twins over that many replicated nodes (--cluster, else the
+	// scenario's brokers.nodes); 0 or 1 the single node.
+	Cluster int
 }
 
 // Option sets one field.
@@ -79,6 +83,10 @@ func WithSeed(s uint64) Option         { return func(o *Options) { o.Seed = s } 
 // WithBroker names the broker kind ("rabbitmq", "kafka"); "" keeps the default.
 func WithBroker(name string) Option { return func(o *Options) { o.Broker = name } }
 
+// WithCluster runs the broker as a private cluster of nodes members; 0
+// keeps the scenario's brokers.nodes.
+func WithCluster(nodes int) Option { return func(o *Options) { o.Cluster = nodes } }
+
 // WithNode sets the private node to start, for a test that restarts it.
 func WithNode(n brokernode.Node) Option { return func(o *Options) { o.Node = n } }
 
@@ -103,6 +111,12 @@ func (o *Options) defaults() error {
 	}
 	if err := o.checkBroker(); err != nil {
 		return err
+	}
+	if o.Cluster == 0 {
+		o.Cluster = o.Scenario.BrokerNodes
+	}
+	if o.Cluster < 0 || o.Cluster > scenario.MaxBrokerNodes {
+		return fmt.Errorf("%w: --cluster %d: use 1 (the single node) or 3 (a replicated cluster), at most %d", ErrInvalid, o.Cluster, scenario.MaxBrokerNodes)
 	}
 	if len(o.Twins) == 0 {
 		return fmt.Errorf("%w: no twin: want rr, eda, hybrid, both or all", ErrInvalid)

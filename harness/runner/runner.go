@@ -122,10 +122,14 @@ func (r *Runner) run(ctx context.Context) error {
 // records which broker it is, and its version, in the environment block.
 func (r *Runner) startBroker(ctx context.Context) error {
 	o := r.o
-	fmt.Fprintf(o.Progress, "edabench: starting the private %s node...\n", brokerTitle(o.Broker))
-	node, err := startNode(ctx, o.Broker, o.Node)
+	what := "node"
+	if o.Cluster > 1 {
+		what = fmt.Sprintf("cluster of %d nodes", o.Cluster)
+	}
+	fmt.Fprintf(o.Progress, "edabench: starting the private %s %s...\n", brokerTitle(o.Broker), what)
+	node, err := startNode(ctx, o.Broker, o.Cluster, o.Node)
 	if err != nil {
-		return fmt.Errorf("the private %s node did not start: %w (%s starts it by hand)", brokerTitle(o.Broker), err, startByHand(o.Broker))
+		return fmt.Errorf("the private %s "+what+" did not start: %w (%s starts it by hand)", brokerTitle(o.Broker), err, startByHand(o.Broker))
 	}
 	r.node = node
 	if ex, ok := node.(brokernode.Exporter); ok && r.live != nil {
@@ -135,6 +139,9 @@ func (r *Runner) startBroker(ctx context.Context) error {
 	}
 	v := node.Version(ctx)
 	r.sum.Environment.Broker = &results.BrokerInfo{Name: o.Broker, Version: v}
+	if members := len(brokernode.Members(node)); members > 1 {
+		r.sum.Environment.Broker.Nodes = members
+	}
 	if o.Broker == brokernode.Default {
 		r.sum.Environment.RabbitMQ = v
 	}

@@ -53,9 +53,13 @@ type twinState struct {
 	secOffered, secReplies, secErrors, secTimeouts, secDropped, secEnded []atomic.Int64
 
 	accepted, counted bitset.Set // EDA: which orders were ACCEPTED; whose end was counted
-	ledger            *audit.Ledger
-	endedAccepted     atomic.Int64
-	obs               *completion.Observer
+	// firstAccept and firstEnd keep when replies said ACCEPTED and when
+	// orders ended, for a broker fault's twin recovery after the node
+	// serves again.
+	firstAccept, firstEnd *firsts
+	ledger                *audit.Ledger
+	endedAccepted         atomic.Int64
+	obs                   *completion.Observer
 	// stale probes a sample of orders' read side after their reply; runID
 	// rebuilds their order IDs.
 	stale *staleness.Prober
@@ -134,6 +138,8 @@ func newTwinState(name string, start time.Time, phases []string, workers int, se
 		*a = make([]atomic.Int64, seconds)
 	}
 	s.accepted, s.counted = bitset.New(maxOrders), bitset.New(maxOrders)
+	s.firstAccept = newFirsts(start, time.Duration(seconds)*time.Second)
+	s.firstEnd = newFirsts(start, time.Duration(seconds)*time.Second)
 	s.ledger = audit.NewLedger(maxOrders)
 	return s
 }
@@ -195,8 +201,12 @@ func (s *twinState) handle(rrTwin bool) func(worker int, r load.Result) {
 		if s.stale != nil && out == attack.OK {
 			s.stale.Offer(attack.OrderID(s.runID, r.Seq, r.Intended, r.Start), r.End)
 		}
+		if out == attack.OK {
+			s.firstAccept.record(r.End)
+		}
 		if rrTwin {
 			s.secEnded[s.sec(r.End)].Add(1)
+			s.firstEnd.record(r.End)
 			return
 		}
 		if out == attack.OK {
@@ -213,6 +223,7 @@ func (s *twinState) onEnd(e completion.Event) {
 	s.e2eShard.Record(e.Latency())
 	s.e2eUShard.Record(e.ServiceTime())
 	s.secEnded[s.sec(e.At)].Add(1)
+	s.firstEnd.record(e.At)
 	if ph := s.phases[s.tl.phaseAt(e.Intended)]; ph != nil {
 		ph.ended.Add(1)
 	}

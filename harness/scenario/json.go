@@ -41,6 +41,9 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		MaxDuration string    `json:"max_duration"`
 		SLO         searchSLO `json:"slo"`
 	}
+	type brokers struct {
+		Nodes int `json:"nodes"`
+	}
 	type slo struct {
 		P99          string  `json:"p99,omitempty"`
 		MaxErrorRate float64 `json:"max_error_rate"`
@@ -61,6 +64,7 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		Steps       int              `json:"steps"`
 		Cost        string           `json:"cost,omitempty"`
 		Broker      string           `json:"broker,omitempty"`
+		Brokers     *brokers         `json:"brokers,omitempty"`
 		Seed        uint64           `json:"seed"`
 		Faults      []fault.Spec     `json:"faults,omitempty"`
 		Network     *netprofile.JSON `json:"network,omitempty"`
@@ -71,6 +75,9 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 	if s.Network.Name != "" {
 		n := s.Network.JSON()
 		out.Network = &n
+	}
+	if s.BrokerNodes != 0 {
+		out.Brokers = &brokers{Nodes: s.BrokerNodes}
 	}
 	for _, st := range s.Stages {
 		out.Stages = append(out.Stages, stage{st.Name, st.Duration.String(), st.Rate, st.To})

@@ -24,7 +24,8 @@ import (
 
 // Allowed keys, in the order the messages list them.
 var (
-	topKeys       = []string{"name", "description", "arrival", "stages", "ramp", "search", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "broker", "seed", "faults", "network", "deployment"}
+	topKeys       = []string{"name", "description", "arrival", "stages", "ramp", "search", "slo", "timeout", "max_in_flight", "drain", "topology", "steps", "cost", "broker", "brokers", "seed", "faults", "network", "deployment"}
+	brokersKeys   = []string{"nodes"}
 	stageKeys     = []string{"name", "duration", "rate", "to"}
 	rampKeys      = []string{"start_rate", "step", "step_duration", "max_rate"}
 	sloKeys       = []string{"p99", "max_error_rate"}
@@ -116,6 +117,10 @@ func (d *decoder) top(key string, v *yaml.Node, p string) {
 		s.Cost = d.str(v, p)
 	case "broker":
 		s.Broker = d.str(v, p)
+	case "brokers":
+		d.fields(v, p, brokersKeys, func(key string, v *yaml.Node, p string) {
+			s.BrokerNodes = d.int(v, p)
+		})
 	case "seed":
 		s.Seed = d.uint(v, p)
 	case "faults":

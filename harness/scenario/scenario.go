@@ -71,7 +71,11 @@ type Scenario struct {
 	// Broker names the backbone of the EDA and hybrid twins ("rabbitmq",
 	// "kafka"); empty means the runner's default. --broker overrides it.
 	Broker string
-	Seed   uint64
+	// BrokerNodes is the size of the broker's private cluster (the
+	// brokers: {nodes: N} key): 0 or 1 runs the single node, 3 a
+	// replicated cluster; --cluster overrides it.
+	BrokerNodes int
+	Seed        uint64
 	// Faults are injected on the load's timeline, each undone when its
 	// window ends.
 	Faults []fault.Spec
@@ -214,6 +218,9 @@ func (s *Scenario) Validate() error {
 	if !slices.Contains(Topologies(), s.Topology) {
 		add("topology", "%q is not allowed; use %s", s.Topology, strings.Join(Topologies(), " or "))
 	}
+	if s.BrokerNodes < 0 || s.BrokerNodes > MaxBrokerNodes {
+		add("brokers.nodes", "%d is not allowed; use 1 (the single node) or 3 (a replicated cluster), at most %d", s.BrokerNodes, MaxBrokerNodes)
+	}
 	if s.Steps != 0 {
 		if err := workflow.CheckStepCount(s.Steps); err != nil {
 			add("steps", "%d is not allowed; use 1 to %d (payment, then inventory, shipping, notification)", s.Steps, workflow.MaxSteps)
@@ -239,6 +246,10 @@ func (s *Scenario) Validate() error {
 	slices.SortStableFunc(errs, func(a, b error) int { return a.(*FieldError).Line - b.(*FieldError).Line })
 	return errors.Join(errs...)
 }
+
+// MaxBrokerNodes bounds brokers.nodes: each member is a broker process
+// of its own on one machine.
+const MaxBrokerNodes = 5
 
 // addFunc records one problem with a field.
 type addFunc func(field, format string, args ...any)

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"path/filepath"
@@ -42,6 +43,8 @@ func TestInvalidFiles(t *testing.T) {
 		{"too_many_requests.yaml", []string{"stages: ", "above the limit"}},
 		{"bad_slo_error_rate.yaml", []string{":8: slo.max_error_rate: 5 must be a fraction in [0, 1]"}},
 		{"empty.yaml", []string{"empty.yaml: empty file"}},
+		{"brokers_unknown.yaml", []string{":2: brokers.node: unknown field; allowed: nodes"}},
+		{"brokers_too_many.yaml", []string{":3: brokers.nodes: 9 is not allowed; use 1 (the single node) or 3"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -146,6 +149,34 @@ func TestResolve(t *testing.T) {
 // each twin in turn) must fit about 10 minutes on the 2-core machine, drain
 // waits included. soakBenchDuration is what `make bench` is expected to
 // pass as --duration for the soak.
+// The node-fault scenarios run on a three-node cluster, aim at the leader
+// and place 200 orders a second for long enough to reach 10,000 orders.
+func TestNodeFaultScenarios(t *testing.T) {
+	for name, typ := range map[string]string{"failure-node-kill": "kill-node", "failure-node-pause": "pause-node"} {
+		s, err := LoadShipped(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.BrokerNodes != 3 {
+			t.Errorf("%s: brokers.nodes %d, want 3", name, s.BrokerNodes)
+		}
+		if len(s.Faults) != 1 || s.Faults[0].Type.Name() != typ || s.Faults[0].Target != "leader" {
+			t.Errorf("%s: faults %v, want one %s on the leader", name, s.Faults, typ)
+		}
+		var orders float64
+		for _, st := range s.Stages {
+			orders += st.Rate * st.Duration.Seconds()
+		}
+		if orders < 10000 || s.Stages[0].Rate != 200 {
+			t.Errorf("%s: %.0f orders at %v/s, want 10,000 or more at 200/s", name, orders, s.Stages[0].Rate)
+		}
+		b, err := json.Marshal(s)
+		if err != nil || !strings.Contains(string(b), `"brokers":{"nodes":3}`) {
+			t.Errorf("%s: its JSON %s (%v) does not record brokers.nodes", name, b, err)
+		}
+	}
+}
+
 func TestStandardSuiteBudget(t *testing.T) {
 	const (
 		soakBenchDuration = time.Minute

@@ -57,6 +57,36 @@ func Dedicated(t testing.TB) *broker.Node {
 		})
 }
 
+// DedicatedCluster starts a private cluster of nodes members of its own
+// (free ports, one epmd, a fresh data dir) and stops it in t.Cleanup,
+// removing its data dir after a clean stop: for the node faults.
+func DedicatedCluster(t testing.TB, nodes int) *broker.Cluster {
+	t.Helper()
+	Require(t)
+	return nodetest.Dedicated(t, "brokertest.DedicatedCluster", "edabench-cluster-", broker.ErrPortInUse,
+		func(ctx context.Context, dir string) (*broker.Cluster, error) {
+			ports, err := freePorts(4*nodes + 1)
+			if err != nil {
+				return nil, fmt.Errorf("pick free ports: %w", err)
+			}
+			cfgs, err := broker.ClusterConfigs(nodes, dir, ports[4*nodes], func(i int) [4]int {
+				return [4]int{ports[4*i], ports[4*i+1], ports[4*i+2], ports[4*i+3]}
+			})
+			if err != nil {
+				return nil, err
+			}
+			c, err := broker.StartCluster(ctx, cfgs)
+			if err != nil {
+				// Members that did start must not outlive the attempt.
+				if half, oerr := broker.OpenCluster(cfgs); oerr == nil {
+					_ = half.Stop(context.WithoutCancel(ctx))
+				}
+				return nil, err
+			}
+			return c, nil
+		})
+}
+
 // Require skips the test under -short, which runs no broker, and fails it
 // when RabbitMQ is not installed, naming the make target that installs it.
 func Require(t testing.TB) {

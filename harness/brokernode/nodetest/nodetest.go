@@ -17,7 +17,9 @@ import (
 )
 
 const (
-	startTimeout = 3 * time.Minute
+	// A three-node cluster boots its members at once and then joins them:
+	// about a minute on a quiet 2-core machine, several on a loaded one.
+	startTimeout = 6 * time.Minute
 	stopTimeout  = 2 * time.Minute
 	// Free ports are picked by the kernel and then released, so another
 	// process may grab one before the node binds it; retry a few times.

@@ -117,6 +117,7 @@ type invocation struct {
 	broker    string
 	kind      brokernode.Kind // the one --broker names
 	unclaimed bool
+	cluster   int // > 1: the broker's private cluster of that many nodes
 	timeout   time.Duration
 	cmd       string
 	extra     []string
@@ -136,6 +137,7 @@ func newFlags(inv *invocation, nodes brokernode.Registry) *flag.FlagSet {
 	fs.IntVar(&cfg.DistPort, "dist-port", cfg.DistPort, "Erlang distribution port (overrides "+broker.EnvDistPort+")")
 	fs.IntVar(&cfg.EPMDPort, "epmd-port", cfg.EPMDPort, "private epmd port (overrides "+broker.EnvEPMDPort+")")
 	fs.StringVar(&inv.broker, "broker", nodes.Names()[0], "which broker's private node: "+strings.Join(nodes.Names(), ", "))
+	fs.IntVar(&inv.cluster, "cluster", 0, "act on the broker's private cluster of this many nodes (3: quorum queues or replication factor 3); down also deletes its data dirs")
 	fs.BoolVar(&inv.unclaimed, "unclaimed", false, "clean: also delete the queues and exchanges no running process claims")
 	fs.DurationVar(&inv.timeout, "timeout", 5*time.Minute, "give up after this long (includes a possible apt-get install)")
 	return fs
@@ -188,7 +190,7 @@ func parse(nodes brokernode.Registry, args []string, stdout, stderr io.Writer) (
 
 // dispatch runs the command.
 func (inv invocation) dispatch(ctx context.Context, stdout, stderr io.Writer) int {
-	if inv.kind.Name != broker.KindName {
+	if inv.kind.Name != broker.KindName || inv.cluster > 1 {
 		return inv.dispatchKind(ctx, stdout, stderr)
 	}
 	cfg := inv.cfg
@@ -219,11 +221,20 @@ func (inv invocation) dispatch(ctx context.Context, stdout, stderr io.Writer) in
 func (inv invocation) dispatchKind(ctx context.Context, stdout, stderr io.Writer) int {
 	var n brokernode.Node
 	var err error
+	start, open := inv.kind.Start, inv.kind.Open
+	if inv.cluster > 1 {
+		if inv.kind.StartCluster == nil {
+			fmt.Fprintf(stderr, "brokerctl: --cluster: broker %s has no private cluster\n", inv.kind.Name)
+			return exitUsage
+		}
+		start = func(ctx context.Context) (brokernode.Node, error) { return inv.kind.StartCluster(ctx, inv.cluster) }
+		open = func() (brokernode.Node, error) { return inv.kind.OpenCluster(inv.cluster) }
+	}
 	switch inv.cmd {
 	case "up":
-		n, err = inv.kind.Start(ctx)
+		n, err = start(ctx)
 	case "down", "status", "url":
-		n, err = inv.kind.Open()
+		n, err = open()
 	case "help":
 		usage(stdout, inv.fs)
 		return exitOK
@@ -241,6 +252,14 @@ func (inv invocation) dispatchKind(ctx context.Context, stdout, stderr io.Writer
 			fmt.Fprintf(stderr, "brokerctl down: %v\n", err)
 			return exitFailure
 		}
+		if c, ok := n.(brokernode.Cluster); ok {
+			// A cluster's state is only its join and its cookie: a later
+			// up forms it afresh rather than waiting on stale peers.
+			if err := c.RemoveData(); err != nil {
+				fmt.Fprintf(stderr, "brokerctl down: %v\n", err)
+				return exitFailure
+			}
+		}
 	case "url":
 		which := "client"
 		if len(inv.extra) > 0 {
@@ -257,6 +276,11 @@ func (inv invocation) dispatchKind(ctx context.Context, stdout, stderr io.Writer
 		}
 	default:
 		fmt.Fprintf(stdout, "node:       %s (pid %d)\nclient:     %s\nadmin:      %s\n", n.Name(), n.PID(), n.ClientURL(), n.AdminURL())
+		for i, m := range brokernode.Members(n) {
+			if len(brokernode.Members(n)) > 1 {
+				fmt.Fprintf(stdout, "node-%d:     %s (pid %d)\n", i+1, m.Name(), m.PID())
+			}
+		}
 		if n.PID() == 0 {
 			return exitNotRunning
 		}

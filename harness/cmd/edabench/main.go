@@ -138,7 +138,7 @@ type runOpts struct {
 	rate                                                                                                       float64
 	duration                                                                                                   time.Duration
 	seed                                                                                                       uint64
-	repeat                                                                                                     int
+	repeat, cluster                                                                                            int
 	// stepCounts are the workflow lengths --steps asks for, one run each
 	// (nil: the scenario's).
 	stepCounts []int
@@ -164,6 +164,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.DurationVar(&o.duration, "duration", 0, "override the scenario's total load duration (its stages scale with it)")
 	fs.StringVar(&o.arrival, "arrival", "", "override the scenario's arrival process: uniform (requests evenly spaced, as k6's constant-arrival-rate and wrk2 send them) poisson (exponential gaps, as independent users) or on-off (the same mean rate in bursts: Poisson at 4x the rate for the first 250 ms of every second, nothing for the rest)")
 	fs.StringVar(&o.out, "out", "results", "results folder")
+	fs.IntVar(&o.cluster, "cluster", 0, "run the EDA and hybrid twins over the broker's private cluster of N replicated nodes (3: RabbitMQ quorum queues on three nodes, Kafka replication factor 3 with min.insync.replicas 2); default the scenario's brokers.nodes, else the single node")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
 	fs.IntVar(&o.repeat, "repeat", 1, fmt.Sprintf("run the scenario N times (1 to %d), each repetition with its own seed (--seed, --seed+1, ...) and run folder and the twins in the same order in each (rr, eda, hybrid, rr, eda, hybrid, ...), so a drifting machine hurts every twin alike; edabench verdict reads them together", maxRepeat))
 	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started; checked first, as --broker-url is (an edabench gateway must answer there)")
@@ -261,7 +262,7 @@ func (c cli) repeatRuns(ctx context.Context, o *runOpts, sc *scenario.Scenario, 
 // table; the options given are the repetition's own.
 func (c cli) runOnce(ctx context.Context, o *runOpts, stdout io.Writer, tty bool, opts ...runner.Option) (int, error) {
 	bin, binArgs := c.targetCommand(o.binary)
-	opts = append(opts, runner.WithOutDir(o.out), runner.WithTarget(o.target), runner.WithExternalBroker(o.brokerURL, o.prefix), runner.WithBroker(o.broker),
+	opts = append(opts, runner.WithOutDir(o.out), runner.WithTarget(o.target), runner.WithExternalBroker(o.brokerURL, o.prefix), runner.WithBroker(o.broker), runner.WithCluster(o.cluster),
 		runner.WithBinary(bin, binArgs...), runner.WithMetricsAddr(o.metrics), runner.WithProgress(stdout, tty))
 	sum, dir, err := runner.Run(ctx, opts...)
 	if tty {

@@ -56,6 +56,56 @@ func Dedicated(t testing.TB) *kafkanode.Node {
 		})
 }
 
+// DedicatedCluster starts a private Kafka cluster of nodes members of its
+// own (free ports, a fresh data dir) and stops it in t.Cleanup, removing
+// its data dir after a clean stop: for the node faults.
+func DedicatedCluster(t testing.TB, nodes int) *kafkanode.Cluster {
+	t.Helper()
+	Require(t)
+	return nodetest.Dedicated(t, "kafkatest.DedicatedCluster", "edabench-kafka-cluster-", kafkanode.ErrPortInUse,
+		func(ctx context.Context, dir string) (*kafkanode.Cluster, error) {
+			ports, err := freePorts(2 * nodes)
+			if err != nil {
+				return nil, fmt.Errorf("pick free ports: %w", err)
+			}
+			cfgs, err := kafkanode.ClusterConfigs(nodes, dir, kafkanode.DefaultConfig(), func(i int) (int, int) {
+				return ports[2*i], ports[2*i+1]
+			})
+			if err != nil {
+				return nil, err
+			}
+			c, err := kafkanode.StartCluster(ctx, cfgs)
+			if err != nil {
+				if half, oerr := kafkanode.OpenCluster(cfgs); oerr == nil {
+					_ = half.Stop(context.WithoutCancel(ctx))
+				}
+				return nil, err
+			}
+			return c, nil
+		})
+}
+
+// freePorts holds every listener open until all are picked, so the
+// kernel cannot hand out the same port twice.
+func freePorts(k int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, k)
+	for range k {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 // FreeConfig is the default Config moved to dir and to two ports that
 // were free a moment ago.
 func FreeConfig(dir string) (kafkanode.Config, error) {

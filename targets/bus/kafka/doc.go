@@ -2,8 +2,9 @@
 //
 // Layout. A bus.Queue is a consumer's inbox, so it is a topic of its own,
 // QUEUE, with its dead-letter topic QUEUE.dlq (Options.Partitions
-// partitions, one replica, min.insync.replicas 1 on the single private
-// node). Kafka has no exchange: the driver keeps the topology's binding
+// partitions, created with the broker's replication factor and
+// min.insync.replicas: one replica on the single private node, three with
+// two in sync on the private cluster). Kafka has no exchange: the driver keeps the topology's binding
 // table (every twin service declares the whole, static topology) and
 // produces a publish with routing key K to every queue topic whose
 // bindings match K by the topic-exchange rule (bus.MatchesBinding), which

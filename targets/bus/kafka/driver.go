@@ -195,9 +195,10 @@ func (d *driver) createTopics(ctx context.Context, t bus.Topology) error {
 	if len(names) == 0 {
 		return nil
 	}
-	// One node: one replica, and an acknowledgement needs that one.
-	res, err := d.adm.CreateTopics(ctx, d.opts.Partitions, 1,
-		map[string]*string{"min.insync.replicas": kadm.StringPtr("1")}, names...)
+	// The broker's own replication factor and min.insync.replicas
+	// (-1, no configs): one replica on the single private node, three
+	// with an acknowledgement needing two on the private cluster.
+	res, err := d.adm.CreateTopics(ctx, d.opts.Partitions, -1, nil, names...)
 	if err != nil {
 		return fmt.Errorf("%w: kafka: create topics %s at %s: %w", bus.ErrConnectionLost, strings.Join(names, ", "), d.addr(), err)
 	}

@@ -15,14 +15,21 @@ var (
 	ErrVhostRefused = errors.New("the broker refused the vhost")
 )
 
-// Address is the host:port an AMQP URL dials; the error says what such a
-// URL looks like.
+// Address is the host:port an AMQP URL dials (the first of a cluster's
+// comma-separated list, each of which must parse); the error says what
+// such a URL looks like.
 func Address(raw string) (string, error) {
-	uri, err := amqp.ParseURI(raw)
-	if err != nil {
-		return "", fmt.Errorf("not an AMQP URL (%w): want amqp://USER:PASSWORD@HOST:PORT/VHOST", err)
+	var first string
+	for _, u := range URLs(raw) {
+		uri, err := amqp.ParseURI(u)
+		if err != nil {
+			return "", fmt.Errorf("not an AMQP URL (%w): want amqp://USER:PASSWORD@HOST:PORT/VHOST, or several separated by commas", err)
+		}
+		if first == "" {
+			first = net.JoinHostPort(uri.Host, fmt.Sprint(uri.Port))
+		}
 	}
-	return net.JoinHostPort(uri.Host, fmt.Sprint(uri.Port)), nil
+	return first, nil
 }
 
 // Handshake opens one AMQP connection with the URL's credentials and vhost

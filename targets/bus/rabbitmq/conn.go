@@ -2,6 +2,7 @@ package rabbitmq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -62,6 +63,7 @@ func Open(ctx context.Context, cfg bus.DriverConfig) (bus.Driver, error) {
 	if cfg.BackoffMin <= 0 || cfg.BackoffMax < cfg.BackoffMin {
 		cfg.BackoffMin, cfg.BackoffMax = bus.DefaultBackoffMin, bus.DefaultBackoffMax
 	}
+	o.cluster = len(URLs(cfg.URL)) > 1
 	d := &Driver{cfg: cfg, opts: o, obs: cfg.Observer}
 	d.log = cfg.Logger.With("component", "bus", "broker", Name, "connection", cfg.ConnectionName)
 	d.ctx, d.cancel = context.WithCancel(ctx)
@@ -150,6 +152,10 @@ type link struct {
 
 	started atomic.Bool
 	done    chan struct{} // closed when the supervisor exits
+	// next is the URL (of a cluster's list) the next dial tries first:
+	// the one after the last that connected, so a link that lost its
+	// node tries another before it.
+	next atomic.Int32
 }
 
 func newLink(c *Driver, role string) *link {
@@ -378,13 +384,38 @@ func (l *link) connect(ctx context.Context) (*session, error) {
 	return s, nil
 }
 
-// dial makes one AMQP connection, its TCP connect and handshake bounded by
+// dial makes one AMQP connection to the first of the driver's URLs that
+// takes it (a cluster lists every member), starting after the one that
+// connected last; each TCP connect and handshake is bounded by
 // DialTimeout.
 func (l *link) dial(ctx context.Context) (*amqp.Connection, error) {
+	urls := URLs(l.c.cfg.URL)
+	start := int(l.next.Load())
+	var errs []error
+	for k := range urls {
+		i := (start + k) % len(urls)
+		conn, err := l.dialOne(ctx, urls[i])
+		if err == nil {
+			l.next.Store(int32((i + 1) % len(urls)))
+			return conn, nil
+		}
+		errs = append(errs, dialHint(urls[i], l.name, err))
+		if fatalAMQP(err) || ctx.Err() != nil {
+			break // a refused login is refused by every member
+		}
+	}
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, errors.Join(errs...)
+}
+
+// dialOne makes one AMQP connection to url.
+func (l *link) dialOne(ctx context.Context, url string) (*amqp.Connection, error) {
 	cfg := &l.c.cfg
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(l.name)
-	conn, err := amqp.DialConfig(cfg.URL, amqp.Config{
+	return amqp.DialConfig(url, amqp.Config{
 		Heartbeat:  l.c.opts.Heartbeat,
 		Locale:     "en_US",
 		Properties: props,
@@ -402,10 +433,6 @@ func (l *link) dial(ctx context.Context) (*amqp.Connection, error) {
 			return nc, nil
 		},
 	})
-	if err != nil {
-		return nil, dialHint(cfg.URL, l.name, err)
-	}
-	return conn, nil
 }
 
 // open declares the topology on a new connection and, for the publish

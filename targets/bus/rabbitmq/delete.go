@@ -23,9 +23,18 @@ func Delete(ctx context.Context, cfg bus.DriverConfig, t bus.Topology) error {
 	if timeout <= 0 {
 		timeout = bus.DefaultDialTimeout
 	}
-	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(timeout)})
-	if err != nil {
-		return fmt.Errorf("delete queues: %w", dialHint(url, "delete", err))
+	var conn *amqp.Connection
+	var dialErrs []error
+	for _, u := range URLs(url) { // a cluster: any member deletes
+		c, err := amqp.DialConfig(u, amqp.Config{Dial: amqp.DefaultDial(timeout)})
+		if err == nil {
+			conn = c
+			break
+		}
+		dialErrs = append(dialErrs, dialHint(u, "delete", err))
+	}
+	if conn == nil {
+		return fmt.Errorf("delete queues: %w", errors.Join(dialErrs...))
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()

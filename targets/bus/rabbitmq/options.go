@@ -40,12 +40,18 @@ const (
 // delete the queue (or pick a new name) to change them.
 type Options struct {
 	// QueueType is the type of every queue of the topology (default
-	// Quorum), except an Unreplicated one, which is always Classic.
+	// Quorum), except an Unreplicated one, which is Classic on a single
+	// node (on a cluster, a URL listing several nodes, it is QueueType).
 	QueueType QueueType
 	// Prefetch is basic.qos per consumer when Consume sets none; default
 	// DefaultPrefetch.
 	Prefetch  int
 	Heartbeat time.Duration // AMQP heartbeat (a heartbeat in the URL takes precedence)
+
+	// cluster is set by Open when the URL lists several nodes: there an
+	// Unreplicated queue is replicated too, since its one copy would live
+	// on one node and go with it.
+	cluster bool
 }
 
 // Broker is Name.
@@ -77,7 +83,7 @@ func (o Options) withDefaults() Options {
 
 // typeOf is the queue type q is declared with.
 func (o Options) typeOf(q bus.Queue) QueueType {
-	if q.Unreplicated {
+	if q.Unreplicated && !o.cluster {
 		return Classic
 	}
 	return o.QueueType
@@ -92,8 +98,32 @@ func options(cfg bus.DriverConfig) (Options, error) {
 // dlx is the dead-letter exchange of a topic exchange.
 func dlx(exchange string) string { return exchange + ".dlx" }
 
-// redactURL hides the password of an AMQP URL for logs and errors.
+// URLs are the AMQP URLs a driver URL lists: one, or a cluster's members
+// separated by commas, which the driver tries in turn.
+func URLs(raw string) []string {
+	var out []string
+	for _, u := range strings.Split(raw, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return []string{raw}
+	}
+	return out
+}
+
+// redactURL hides the passwords of a driver URL (one AMQP URL or a list)
+// for logs and errors.
 func redactURL(raw string) string {
+	urls := URLs(raw)
+	for i, u := range urls {
+		urls[i] = redactOne(u)
+	}
+	return strings.Join(urls, ",")
+}
+
+func redactOne(raw string) string {
 	at := strings.LastIndex(raw, "@")
 	scheme := strings.Index(raw, "://")
 	if at < 0 || scheme < 0 || at < scheme {
