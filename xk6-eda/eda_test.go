@@ -43,6 +43,12 @@ func TestClientOptionErrors(t *testing.T) {
 		{"kafka url with rabbitmq", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", brokerUrl: "127.0.0.1:9102" })`, "is not an AMQP URL"},
 		{"kafka not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "kafka", brokerUrl: "192.0.2.1:9092" })`, "is not a loopback address"},
 		{"mgmt with kafka", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "kafka", mgmt: "http://127.0.0.1:15682" })`, "option mgmt is RabbitMQ's management API"},
+		{"amqp with nats", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "nats", amqp: "amqp://guest:guest@127.0.0.1:5682/" })`, `option amqp is RabbitMQ's broker URL; with broker: "nats" give the NATS server's client URL as brokerUrl: "nats://127.0.0.1:4232"`},
+		{"rabbitmq url with nats", `new eda.Client({ twin: "hybrid", grpc: "` + grpc + `", broker: "nats", brokerUrl: "amqp://guest:secret@127.0.0.1:5682/" })`, `is a RabbitMQ (AMQP) URL: NATS's is nats://HOST:PORT`},
+		{"kafka url with nats", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "nats", brokerUrl: "127.0.0.1:9102" })`, "a NATS client URL is nats://HOST:PORT"},
+		{"nats url with rabbitmq", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", brokerUrl: "nats://127.0.0.1:4232" })`, "is not an AMQP URL"},
+		{"nats not loopback", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "nats", brokerUrl: "nats://192.0.2.1:4222" })`, "is not a loopback address"},
+		{"mgmt with nats", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", broker: "nats", mgmt: "http://127.0.0.1:15682" })`, "option mgmt is RabbitMQ's management API; over NATS the queue depths come from brokerUrl"},
 		{"endQueue with rabbitmq", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", endQueue: "edabench.k6" })`, `option endQueue is for broker: "kafka"`},
 		{"amqp and brokerUrl disagree", `new eda.Client({ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@127.0.0.1:5682/", brokerUrl: "amqp://guest:guest@127.0.0.1:5683/" })`, "options amqp and brokerUrl disagree"},
 	}
@@ -108,6 +114,7 @@ func TestFirstOrderConnectionFailure(t *testing.T) {
 		{"broker", `{ twin: "eda", grpc: "` + grpc + `", amqp: "amqp://guest:guest@` + closed + `/" }`, "AMQP broker amqp://guest:xxx@" + closed + "/ is unreachable: is the broker the eda twin uses up?"},
 		{"broker, hybrid", `{ twin: "hybrid", grpc: "` + grpc + `", amqp: "amqp://guest:guest@` + closed + `/" }`, "is the broker the hybrid twin uses up?"},
 		{"kafka broker", `{ twin: "eda", grpc: "` + grpc + `", broker: "kafka", brokerUrl: "` + closed + `" }`, "Kafka broker " + closed + " is unreachable: is the broker the eda twin uses up? (the private node: `go run ./harness/cmd/brokerctl up --broker kafka`"},
+		{"nats broker", `{ twin: "eda", grpc: "` + grpc + `", broker: "nats", brokerUrl: "nats://` + closed + `" }`, "NATS broker nats://" + closed + " is unreachable: is the broker the eda twin uses up? (the private node: `go run ./harness/cmd/brokerctl up --broker nats`"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,6 +169,7 @@ func TestPlaceOrderMalformed(t *testing.T) {
 		`eda.queueDepth()`:                                                                    "want a queue name",
 		`eda.queueDepth("payment", { mgmt: "http://10.0.0.1/" })`:                             "not a loopback address",
 		`eda.queueDepth("payment", { broker: "kafka", brokerUrl: "amqp://127.0.0.1:5682/" })`: "is a RabbitMQ (AMQP) URL",
+		`eda.queueDepth("payment", { broker: "nats", brokerUrl: "127.0.0.1:9102" })`:          "a NATS client URL is nats://HOST:PORT",
 		`eda.queueDepth("payment", { broker: "pulsar" })`:                                     `option broker "pulsar": want one of rabbitmq, kafka, nats`,
 		`eda.consumerLag("payment")`:                                                          "no service metrics URLs",
 	} {

@@ -50,7 +50,7 @@ func (s *shared) sample() {
 		ctx, cancel := context.WithTimeout(s.ctx, sampleEvery)
 		now := time.Now()
 		var samples metrics.Samples
-		if s.opts.Mgmt != "" || s.opts.Broker == kafka.Name {
+		if s.opts.Mgmt != "" || s.opts.Broker != bus.RabbitMQ {
 			depths, err := s.depths(ctx, queues)
 			switch {
 			case err != nil && !warned && s.ctx.Err() == nil:
@@ -87,15 +87,15 @@ func (s *shared) sample() {
 }
 
 func depthWarning(broker string) string {
-	if broker == kafka.Name {
-		return "eda_queue_depth: the Kafka broker's offsets are unavailable; check the brokerUrl option (BROKER_URL= in the examples)"
+	if broker != bus.RabbitMQ {
+		return "eda_queue_depth: the " + brokerTitle(broker) + " broker's queue depths are unavailable; check the brokerUrl option (BROKER_URL= in the examples)"
 	}
 	return "eda_queue_depth: management API unavailable; set the mgmt option (MGMT= in the examples), or \"\" to turn it off"
 }
 
-// depths reads the twin's queue depths for the sampler, over the
-// client's own depth connection on Kafka (dialled once, closed with the
-// client).
+// depths reads the twin's queue depths for the sampler through the
+// broker's node kind, and on Kafka over the client's own depth connection
+// too (dialled once, closed with the client; see queueDepths).
 func (s *shared) depths(ctx context.Context, queues []string) (map[string]int64, error) {
 	o := s.opts
 	if o.Broker != kafka.Name {
@@ -117,8 +117,9 @@ func (s *shared) depths(ctx context.Context, queues []string) (map[string]int64,
 
 // nodeDepths reads every queue's depth through the broker node seam, as
 // the harness does: the node package (harness/broker for RabbitMQ, at
-// mgmt with the URL's credentials; harness/kafkanode, at the client URL)
-// is the one reader of the broker's admin API.
+// mgmt with the URL's credentials; harness/kafkanode at the client URL;
+// harness/natsnode, its consumers' backlogs at the default node's
+// monitoring port) is the one reader of the broker's admin API.
 func nodeDepths(ctx context.Context, broker, brokerURL, mgmt string) (map[string]int64, error) {
 	kind, err := brokernodes.Builtin().Lookup(broker)
 	if err != nil {
@@ -289,17 +290,18 @@ func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 	if url != "" {
 		p.url = url
 	}
-	switch p.broker {
-	case bus.RabbitMQ:
+	if p.broker == bus.RabbitMQ {
 		if err := checkAMQP(p.url); err != nil {
 			mi.throw(fmt.Errorf("eda.%s: option brokerUrl (amqp): %w", fn, err))
 		}
-	case kafka.Name:
-		if err := checkKafka(p.url); err != nil {
-			mi.throw(fmt.Errorf("eda.%s: option brokerUrl: %w", fn, err))
-		}
-	default:
+		return p
+	}
+	b, ok := routedBroker(p.broker)
+	if !ok {
 		mi.throw(fmt.Errorf("eda.%s: option broker %q: want one of %s", fn, p.broker, strings.Join(drivers.Builtin().Names(), ", ")))
+	}
+	if err := b.check(p.url); err != nil {
+		mi.throw(fmt.Errorf("eda.%s: option brokerUrl: %w", fn, err))
 	}
 	return p
 }
@@ -351,7 +353,7 @@ func (mi *ModuleInstance) queueDepth(queue sobek.Value, opts sobek.Value) int64 
 	mi.vuContextOnly("queueDepth")
 	q := mi.queueArg("queueDepth", queue)
 	p := mi.probeTarget("queueDepth", opts)
-	if p.broker != kafka.Name && p.mgmt == "" {
+	if p.broker == bus.RabbitMQ && p.mgmt == "" {
 		mi.throw(errors.New("eda.queueDepth: no management API: pass { mgmt: \"http://127.0.0.1:15682\" }"))
 	}
 	ctx, cancel := context.WithTimeout(mi.vu.Context(), probeTimeout)

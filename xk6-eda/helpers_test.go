@@ -26,9 +26,17 @@ var (
 	fixMu   sync.Mutex
 	started = map[string]*twins.Running{}
 	fixDir  string
+	// buildDir holds the binaries the tests build (the target, k6), made
+	// by TestMain and removed after the tests: each k6 is ~80 MB.
+	buildDir string
 )
 
 func TestMain(m *testing.M) {
+	var err error
+	if buildDir, err = os.MkdirTemp("", "xk6-eda-build-"); err != nil {
+		fmt.Fprintln(os.Stderr, "temporary directory for the test binaries:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	for _, r := range started {
@@ -40,11 +48,12 @@ func TestMain(m *testing.M) {
 	if fixDir != "" {
 		os.RemoveAll(fixDir)
 	}
+	os.RemoveAll(buildDir) // after the twins that run its target stopped
 	os.Exit(code)
 }
 
 var buildTarget = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "xk6-eda-target-")
+	dir, err := os.MkdirTemp(buildDir, "target-")
 	if err != nil {
 		return "", err
 	}

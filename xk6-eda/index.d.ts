@@ -42,18 +42,19 @@ declare module "k6/x/eda" {
     /** The twin gateway's gRPC address, loopback only, e.g. "127.0.0.1:7200". Required; the first order connects to it. */
     grpc: string;
     /** EDA, hybrid: the twin's backbone (its `--broker`). Default "rabbitmq". */
-    broker?: "rabbitmq" | "kafka";
+    broker?: "rabbitmq" | "kafka" | "nats";
     /**
      * EDA, hybrid: the broker the twin uses, in the broker's form: RabbitMQ
-     * "amqp://USER:PASS@127.0.0.1:PORT/", Kafka the seed "127.0.0.1:PORT".
-     * Default: the private node of `broker` ("amqp://guest:guest@127.0.0.1:5682/",
-     * "127.0.0.1:9102"). Loopback only.
+     * "amqp://USER:PASS@127.0.0.1:PORT/", Kafka the seed "127.0.0.1:PORT",
+     * NATS "nats://127.0.0.1:PORT". Default: the private node of `broker`
+     * ("amqp://guest:guest@127.0.0.1:5682/", "127.0.0.1:9102",
+     * "nats://127.0.0.1:4232"). Loopback only.
      */
     brokerUrl?: string;
-    /** EDA, hybrid over RabbitMQ: another name for brokerUrl (refused with broker "kafka"). */
+    /** EDA, hybrid over RabbitMQ: another name for brokerUrl (refused with broker "kafka" or "nats"). */
     amqp?: string;
     /**
-     * EDA, hybrid over Kafka: the queue of order ends the twin declared for
+     * EDA, hybrid over Kafka or NATS: the queue of order ends the twin declared for
      * k6 (its services' `--end-queue`). Default "<prefix>.k6". The twin's
      * driver produces only to queues its services declared, so the first
      * order fails, naming `--end-queue`, when the twin has none of that name.
@@ -146,7 +147,7 @@ declare module "k6/x/eda" {
 
   /** Where `queueDepth` and `consumerLag` look; defaults come from the VU's last EDA client. */
   export interface ProbeOptions {
-    broker?: "rabbitmq" | "kafka";
+    broker?: "rabbitmq" | "kafka" | "nats";
     brokerUrl?: string;
     mgmt?: string;
     amqp?: string;
@@ -157,7 +158,8 @@ declare module "k6/x/eda" {
   /**
    * A queue's messages (ready + unacknowledged) from RabbitMQ's management
    * API; over Kafka its consumer group's backlog (log end minus the group's
-   * committed offset, committed each second). In the VU context only (setup, default, teardown), not the init context.
+   * committed offset, committed each second); over NATS its consumer's
+   * pending + ack-pending messages (the server's /jsz). In the VU context only (setup, default, teardown), not the init context.
    * `queue` is a full name ("edabench.payment") or a service ("payment").
    * Throws when the queue does not exist.
    */

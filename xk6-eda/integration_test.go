@@ -14,6 +14,7 @@ import (
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 	"github.com/edabench/edabench/targets/workflow"
 	"github.com/edabench/edabench/xk6-eda/internal/k6build"
 	"github.com/edabench/edabench/xk6-eda/internal/twins"
@@ -25,7 +26,7 @@ import (
 var buildK6 = sync.OnceValues(func() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "xk6-eda-k6-")
+	dir, err := os.MkdirTemp(buildDir, "k6-")
 	if err != nil {
 		return "", err
 	}
@@ -102,6 +103,29 @@ func TestK6SmokeOverKafka(t *testing.T) {
 	}
 }
 
+// bin/k6 runs examples/smoke.js against the EDA and hybrid twins over the
+// real NATS node, with BROKER=nats and BROKER_URL: the same accounting as
+// over Kafka, the ends read from the PREFIX.k6 end queue (a durable
+// consumer) the twin declared.
+func TestK6SmokeOverNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds k6, starts the twins over the NATS node: not with -short")
+	}
+	node := natstest.Shared(t)
+	k6, err := buildK6()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := buildTarget()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join("examples", "smoke.js")
+	for _, name := range []string{"eda", "hybrid"} {
+		t.Run(name, func(t *testing.T) { runSmoke(t, node, "nats", k6, target, script, name) })
+	}
+}
+
 func runSmoke(t *testing.T, node brokernode.Node, broker, k6, target, script, name string) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -151,7 +175,7 @@ func runSmoke(t *testing.T, node brokernode.Node, broker, k6, target, script, na
 		}
 	}
 	if name == "eda" {
-		// Over Kafka the depth is the consumer groups' backlog (no mgmt).
+		// Over Kafka and NATS the depth is the consumers' backlog (no mgmt).
 		s.num(t, MetricQueueDepth, "max")
 		s.num(t, MetricConsumerLag, "max")
 	}

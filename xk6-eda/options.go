@@ -17,6 +17,7 @@ import (
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/bus/kafka"
+	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/grafana/sobek"
 )
@@ -28,8 +29,8 @@ const (
 	DefaultRequestTimeout    = 10 * time.Second
 	DefaultMgmtURL           = "http://127.0.0.1:15682" // the private node's management API (harness/broker)
 	defaultConns             = 4
-	// DefaultEndQueue names k6's queue of order ends on Kafka, under the
-	// twin's prefix: the twin declares PREFIX.k6 (--end-queue).
+	// DefaultEndQueue names k6's queue of order ends on Kafka and NATS,
+	// under the twin's prefix: the twin declares PREFIX.k6 (--end-queue).
 	DefaultEndQueue = "k6"
 )
 
@@ -38,12 +39,12 @@ type options struct {
 	Twin string
 	GRPC string
 	// Broker is the twin's backbone (a driver of drivers.Builtin:
-	// rabbitmq or kafka); BrokerURL its client URL in the driver's form
-	// (amqp://... or HOST:PORT).
+	// rabbitmq, kafka or nats); BrokerURL its client URL in the driver's
+	// form (amqp://..., HOST:PORT or nats://HOST:PORT).
 	Broker    string
 	BrokerURL string
-	// EndQueue (Kafka) is the queue of order ends the twin declared for
-	// k6 (--end-queue): its driver produces only to the queues its
+	// EndQueue (Kafka, NATS) is the queue of order ends the twin declared
+	// for k6 (--end-queue): their drivers deliver only to the queues the
 	// services declared, so k6 cannot bind one of its own as on RabbitMQ.
 	EndQueue          string
 	Prefix            string
@@ -235,8 +236,9 @@ func (r optionReader) metrics(rt *sobek.Runtime, dst *[]string) error {
 
 // settleBroker checks the broker options of a twin over the broker:
 // broker, its URL (amqp is RabbitMQ's name for brokerUrl), and the
-// options that belong to one broker only (mgmt: RabbitMQ's management API;
-// endQueue: Kafka's), each refused with the other broker.
+// options that belong to some brokers only (mgmt: RabbitMQ's management
+// API; endQueue: a broker whose driver routes itself), each refused with
+// the others.
 func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 	if o.Broker == "" {
 		o.Broker = bus.RabbitMQ
@@ -244,50 +246,82 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 	if _, err := drivers.Builtin().Lookup(o.Broker); err != nil {
 		return fmt.Errorf("option broker %q: want one of %s", o.Broker, strings.Join(drivers.Builtin().Names(), ", "))
 	}
-	switch o.Broker {
-	case kafka.Name:
-		switch {
-		case amqpURL != "":
-			return fmt.Errorf("option amqp is RabbitMQ's broker URL; with broker: \"kafka\" give the seed broker as brokerUrl: %q (BROKER_URL= in the examples) and drop amqp", kafka.DefaultURL)
-		case mgmtSet && o.Mgmt != "":
-			return errors.New(`option mgmt is RabbitMQ's management API; over Kafka the queue depths come from brokerUrl: drop mgmt`)
-		}
-		o.Mgmt = ""
-		if o.BrokerURL == "" {
-			o.BrokerURL = kafka.DefaultURL
-		}
-		if err := checkKafka(o.BrokerURL); err != nil {
-			return fmt.Errorf("option brokerUrl: %w", err)
-		}
-		if o.EndQueue == "" {
-			o.EndQueue = o.Prefix + "." + DefaultEndQueue
-		}
-		return nil
-	case bus.RabbitMQ:
-		if o.EndQueue != "" {
-			return errors.New("option endQueue is for broker: \"kafka\": over RabbitMQ each k6 run binds a queue of its own; drop it")
-		}
-		switch {
-		case amqpURL != "" && o.BrokerURL != "" && amqpURL != o.BrokerURL:
-			return fmt.Errorf("options amqp and brokerUrl disagree (amqp is another name for brokerUrl): give one")
-		case o.BrokerURL == "":
-			o.BrokerURL = amqpURL
-		}
-		if o.BrokerURL == "" {
-			o.BrokerURL = eda.DefaultConfig().URL
-		}
-		if err := checkAMQP(o.BrokerURL); err != nil {
-			return fmt.Errorf("option brokerUrl (amqp): %w", err)
-		}
-		if o.Mgmt != "" {
-			if err := checkHTTP(o.Mgmt); err != nil {
-				return fmt.Errorf("option mgmt: %w", err)
-			}
-			o.Mgmt = strings.TrimRight(o.Mgmt, "/")
-		}
-		return nil
+	if o.Broker == bus.RabbitMQ {
+		return o.settleRabbitMQ(amqpURL)
 	}
-	return fmt.Errorf("option broker %q: a driver xk6-eda has no settings for yet", o.Broker)
+	b, ok := routedBroker(o.Broker)
+	if !ok {
+		return fmt.Errorf("option broker %q: a driver xk6-eda has no settings for yet", o.Broker)
+	}
+	switch {
+	case amqpURL != "":
+		return fmt.Errorf("option amqp is RabbitMQ's broker URL; with broker: %q give %s as brokerUrl: %q (BROKER_URL= in the examples) and drop amqp", o.Broker, b.urlIs, b.defaultURL)
+	case mgmtSet && o.Mgmt != "":
+		return fmt.Errorf("option mgmt is RabbitMQ's management API; over %s the queue depths come from brokerUrl: drop mgmt", b.title)
+	}
+	o.Mgmt = ""
+	if o.BrokerURL == "" {
+		o.BrokerURL = b.defaultURL
+	}
+	if err := b.check(o.BrokerURL); err != nil {
+		return fmt.Errorf("option brokerUrl: %w", err)
+	}
+	if o.EndQueue == "" {
+		o.EndQueue = o.Prefix + "." + DefaultEndQueue
+	}
+	return nil
+}
+
+// settleRabbitMQ checks the options of a twin over RabbitMQ, where each
+// k6 run binds an end queue of its own to the twin's exchange.
+func (o *options) settleRabbitMQ(amqpURL string) error {
+	if o.EndQueue != "" {
+		return errors.New("option endQueue is for broker: \"kafka\" or \"nats\": over RabbitMQ each k6 run binds a queue of its own; drop it")
+	}
+	switch {
+	case amqpURL != "" && o.BrokerURL != "" && amqpURL != o.BrokerURL:
+		return fmt.Errorf("options amqp and brokerUrl disagree (amqp is another name for brokerUrl): give one")
+	case o.BrokerURL == "":
+		o.BrokerURL = amqpURL
+	}
+	if o.BrokerURL == "" {
+		o.BrokerURL = eda.DefaultConfig().URL
+	}
+	if err := checkAMQP(o.BrokerURL); err != nil {
+		return fmt.Errorf("option brokerUrl (amqp): %w", err)
+	}
+	if o.Mgmt != "" {
+		if err := checkHTTP(o.Mgmt); err != nil {
+			return fmt.Errorf("option mgmt: %w", err)
+		}
+		o.Mgmt = strings.TrimRight(o.Mgmt, "/")
+	}
+	return nil
+}
+
+// routed is what xk6-eda knows of a broker whose driver routes itself
+// (it delivers only to the queues the twin's services declared, so k6
+// reads its order ends from an end queue the twin declared, endQueue).
+type routed struct {
+	title      string // as its project spells it, for messages
+	urlIs      string // what brokerUrl names, for messages
+	defaultURL string // the private node's client URL
+	// check refuses a URL not in the driver's form or not on loopback.
+	check func(raw string) error
+	// dialAddr is the HOST:PORT to dial first, for a reachability check.
+	dialAddr func(raw string) string
+}
+
+// routedBroker is broker's settings, false for RabbitMQ and for a driver
+// xk6-eda does not know yet.
+func routedBroker(broker string) (routed, bool) {
+	switch broker {
+	case kafka.Name:
+		return routed{title: "Kafka", urlIs: "the seed broker", defaultURL: kafka.DefaultURL, check: checkKafka, dialAddr: kafkaSeed}, true
+	case natsbus.Name:
+		return routed{title: "NATS", urlIs: "the NATS server's client URL", defaultURL: natsbus.DefaultURL, check: checkNATS, dialAddr: natsAddr}, true
+	}
+	return routed{}, false
 }
 
 // checkKafka says whether raw is a Kafka client URL of seeds on loopback.
@@ -301,6 +335,29 @@ func checkKafka(raw string) error {
 		}
 	}
 	return nil
+}
+
+// kafkaSeed is the first seed of a Kafka client URL that checkKafka took.
+func kafkaSeed(raw string) string {
+	return strings.TrimSpace(strings.Split(strings.TrimPrefix(strings.TrimSpace(raw), "kafka://"), ",")[0])
+}
+
+// checkNATS says whether raw is a NATS client URL (nats://HOST:PORT) on
+// loopback.
+func checkNATS(raw string) error {
+	if err := natsbus.CheckURL(raw); err != nil {
+		return err
+	}
+	return loopback.Check(natsAddr(raw))
+}
+
+// natsAddr is the HOST:PORT of a NATS client URL that checkNATS took.
+func natsAddr(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return raw
+	}
+	return u.Host
 }
 
 func checkAMQP(raw string) error {

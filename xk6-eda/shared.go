@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,9 +199,9 @@ func runID() (string, error) {
 // subscribe consumes the order ends in the background: over RabbitMQ
 // from this run's own completion queue (durable, so a broker restart
 // mid-test loses no completion), declared on the twin's exchange and bound
-// to OrderCompleted and OrderFailed; over Kafka from the end queue the
-// twin declared for k6 (endQueue), which must exist: the twin's driver
-// produces only to the queues its services declared.
+// to OrderCompleted and OrderFailed; over Kafka and NATS from the end
+// queue the twin declared for k6 (endQueue), which must exist: the twin's
+// driver delivers only to the queues its services declared.
 func (s *shared) subscribe() error {
 	o := s.opts
 	cfg := eda.DefaultConfig()
@@ -262,41 +261,46 @@ func (s *shared) awaitMember() {
 	s.log.WithField("queue", s.queue).Warn("k6 has not joined the end queue's consumer group yet; the first orders' e2e latency may include the join")
 }
 
-// checkEndQueue (Kafka) makes sure the twin declared k6's end queue
-// before k6 consumes it: consuming would create the topic, and no end
-// would ever reach it, so every order would count lost at its timeout.
+// checkEndQueue (Kafka, NATS) makes sure the twin declared k6's end
+// queue before k6 consumes it: consuming would create the queue (a Kafka
+// topic, a NATS consumer) and no end would ever reach it, so every order
+// would count lost at its timeout. The queues are read through the
+// broker's node kind (nodeDepths).
 func (s *shared) checkEndQueue() error {
 	o := s.opts
+	b, ok := routedBroker(o.Broker)
+	if !ok {
+		return fmt.Errorf("broker %q: a driver xk6-eda has no settings for yet", o.Broker)
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, 2*dialTimeout)
 	defer cancel()
-	addr := strings.TrimSpace(strings.Split(strings.TrimPrefix(o.BrokerURL, "kafka://"), ",")[0])
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", b.dialAddr(o.BrokerURL))
 	if err != nil {
-		return fmt.Errorf("Kafka broker %s is unreachable: is the broker the %s twin uses up? (%s): %w", o.BrokerURL, o.Twin, brokerFix(o.Broker), err)
+		return fmt.Errorf("%s broker %s is unreachable: is the broker the %s twin uses up? (%s): %w", b.title, o.BrokerURL, o.Twin, brokerFix(o.Broker), err)
 	}
 	_ = c.Close()
-	topics, err := nodeDepths(ctx, o.Broker, o.BrokerURL, "")
+	queues, err := nodeDepths(ctx, o.Broker, o.BrokerURL, "")
 	if err != nil {
-		return fmt.Errorf("Kafka broker %s: %w (%s)", o.BrokerURL, err, brokerFix(o.Broker))
+		return fmt.Errorf("%s broker %s: %w (%s)", b.title, o.BrokerURL, err, brokerFix(o.Broker))
 	}
-	if _, ok := topics[o.EndQueue]; !ok {
-		return fmt.Errorf("the %s twin over Kafka at %s declares no end queue %s, so k6 would see no order end: start its services with --end-queue %s (or set the endQueue option, END_QUEUE= in the examples, to the one it declares)", o.Twin, o.BrokerURL, o.EndQueue, o.EndQueue)
+	if _, ok := queues[o.EndQueue]; !ok {
+		return fmt.Errorf("the %s twin over %s at %s declares no end queue %s, so k6 would see no order end: start its services with --end-queue %s (or set the endQueue option, END_QUEUE= in the examples, to the one it declares)", o.Twin, b.title, o.BrokerURL, o.EndQueue, o.EndQueue)
 	}
 	return nil
 }
 
 // brokerTitle is broker's name as its project spells it, for messages.
 func brokerTitle(broker string) string {
-	if broker == kafka.Name {
-		return "Kafka"
+	if b, ok := routedBroker(broker); ok {
+		return b.title
 	}
 	return "AMQP"
 }
 
 // brokerFix says how to bring up broker's private node or point at another.
 func brokerFix(broker string) string {
-	if broker == kafka.Name {
-		return "the private node: `go run ./harness/cmd/brokerctl up --broker kafka`; else set the brokerUrl option, BROKER_URL= in the examples"
+	if broker != bus.RabbitMQ {
+		return "the private node: `go run ./harness/cmd/brokerctl up --broker " + broker + "`; else set the brokerUrl option, BROKER_URL= in the examples"
 	}
 	return "the private node: `make broker-up`; else set the amqp option, AMQP= in the examples"
 }
@@ -525,8 +529,8 @@ func (s *shared) close() {
 			_ = conn.Close()
 		}
 		s.wg.Wait()
-		if conn != nil && s.opts.Broker == kafka.Name {
-			// The end queue is the twin's (it produces to it): kept.
+		if conn != nil && s.opts.Broker != bus.RabbitMQ {
+			// The end queue is the twin's (it delivers to it): kept.
 			conn = nil
 		}
 		if conn != nil {
@@ -556,8 +560,8 @@ func (s *shared) client() orderpb.OrderServiceClient {
 }
 
 func defaultBrokerURL(broker string) string {
-	if broker == kafka.Name {
-		return kafka.DefaultURL
+	if b, ok := routedBroker(broker); ok {
+		return b.defaultURL
 	}
 	return eda.DefaultConfig().URL
 }

@@ -16,8 +16,6 @@ import (
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
-	"github.com/edabench/edabench/targets/bus"
-	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"google.golang.org/grpc"
@@ -44,11 +42,8 @@ func checkExternal(ctx context.Context, o Options) error {
 	if !twinkind.Of(o.Twins[0]).UsesBroker() {
 		return nil
 	}
-	if o.Broker != kafka.Name && o.Broker != bus.RabbitMQ && o.Broker != "" {
-		return fmt.Errorf("%w: --target with --broker %s: a running twin is checked over RabbitMQ or Kafka only so far; let edabench start the twin (drop --target)", ErrInvalid, o.Broker)
-	}
-	if o.Broker == kafka.Name {
-		if err := CheckKafkaTwin(ctx, o.BrokerURL, o.Prefix); err != nil {
+	if o.Broker != "" && !nodeDepthIsBacklog(o.Broker) {
+		if err := CheckRoutedTwin(ctx, o.Broker, o.BrokerURL, o.Prefix); err != nil {
 			return fmt.Errorf("%w: --broker-url %s: %w", ErrInvalid, o.BrokerURL, err)
 		}
 		return nil
@@ -59,13 +54,16 @@ func checkExternal(ctx context.Context, o Options) error {
 	return nil
 }
 
-// CheckKafkaTwin says whether a Kafka node at url answers and holds the
-// topics of a twin running with prefix, its harness end queue among them:
-// over Kafka the twin's driver produces an order's end only to the queues
-// its services declared, so a twin started without --end-queue
-// PREFIX.harness would leave every order unobserved (counted lost).
-func CheckKafkaTwin(ctx context.Context, url, prefix string) error {
-	kind, err := brokernodes.Builtin().Lookup(kafka.Name)
+// CheckRoutedTwin says whether the broker node at url (a broker whose
+// driver routes itself: Kafka, NATS) answers and holds the queues of a
+// twin running with prefix, its harness end queue among them: such a
+// driver delivers an order's end only to the queues its services
+// declared, so a twin started without --end-queue PREFIX.harness would
+// leave every order unobserved (counted lost). The queues are read
+// through the broker's node kind (brokernode.Kind.Depths), so a new
+// backbone needs nothing here.
+func CheckRoutedTwin(ctx context.Context, broker, url, prefix string) error {
+	kind, err := brokernodes.Builtin().Lookup(broker)
 	if err != nil {
 		return err
 	}
@@ -73,27 +71,49 @@ func CheckKafkaTwin(ctx context.Context, url, prefix string) error {
 	if err != nil {
 		return err
 	}
-	addrs := strings.Split(strings.TrimPrefix(url, "kafka://"), ",")
+	addr, err := firstAddr(url)
+	if err != nil {
+		return err
+	}
 	dctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	err = dialTCP(dctx, strings.TrimSpace(addrs[0]))
+	err = dialTCP(dctx, addr)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("%w; start the running twin's Kafka (go run ./harness/cmd/brokerctl up --broker kafka) or fix the URL", err)
+		return fmt.Errorf("%w; start the running twin's broker (go run ./harness/cmd/brokerctl up --broker %s) or fix the URL", err, broker)
 	}
 	qctx, cancel := context.WithTimeout(ctx, 2*probeTimeout)
 	defer cancel()
-	topics, err := r.QueueDepths(qctx)
+	queues, err := r.QueueDepths(qctx)
 	if err != nil {
-		return fmt.Errorf("something listens there but no Kafka metadata request answered (%w): is it a Kafka broker?", err)
+		return fmt.Errorf("something listens there but the %s node's queue depths did not answer (%w): is it a %s broker?", broker, err, broker)
 	}
 	cfg := eda.Config{Prefix: prefix}
-	if _, ok := topics[cfg.QueueName("gateway")]; !ok {
-		return fmt.Errorf("no topic %s: no twin runs there with --prefix %s; pass the running twin's --prefix", cfg.QueueName("gateway"), prefix)
+	if !hasTopic(queues, cfg.QueueName("gateway")) {
+		return fmt.Errorf("no queue %s: no twin runs there with --prefix %s; pass the running twin's --prefix", cfg.QueueName("gateway"), prefix)
 	}
-	if q := completion.QueueName(cfg); !hasTopic(topics, q) {
-		return fmt.Errorf("the twin with --prefix %s declares no topic %s, so it would produce no order end the harness can see: start its services with --end-queue %s (edabench serve -h)", prefix, q, q)
+	if q := completion.QueueName(cfg); !hasTopic(queues, q) {
+		return fmt.Errorf("the twin with --prefix %s declares no queue %s, so it would produce no order end the harness can see: start its services with --end-queue %s (edabench serve -h)", prefix, q, q)
 	}
 	return nil
+}
+
+// firstAddr is the HOST:PORT the client URL raw dials first: the host of
+// the first of a comma-separated list (Kafka's seeds, NATS's servers),
+// with or without a scheme.
+func firstAddr(raw string) (string, error) {
+	s := strings.TrimSpace(strings.Split(raw, ",")[0])
+	if !strings.Contains(s, "://") {
+		s = "tcp://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("%q names no HOST:PORT to dial", raw)
+	}
+	host := u.Host
+	if _, port, err := net.SplitHostPort(host); err != nil || port == "" {
+		return "", fmt.Errorf("%q names no HOST:PORT to dial (want a port, e.g. 127.0.0.1:4232)", raw)
+	}
+	return host, nil
 }
 
 func hasTopic[V any](topics map[string]V, name string) bool {

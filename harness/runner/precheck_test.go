@@ -156,3 +156,26 @@ func TestCheckBroker(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstAddr: the address a routed broker's reachability check dials,
+// from each driver's URL form.
+func TestFirstAddr(t *testing.T) {
+	cases := []struct{ raw, want, err string }{
+		{"127.0.0.1:9102", "127.0.0.1:9102", ""},
+		{" kafka://127.0.0.1:9102,127.0.0.1:9103 ", "127.0.0.1:9102", ""},
+		{"127.0.0.1:9102, 127.0.0.1:9103", "127.0.0.1:9102", ""},
+		{"nats://127.0.0.1:4232", "127.0.0.1:4232", ""},
+		{"nats://[::1]:4232", "[::1]:4232", ""},
+		{"nats://127.0.0.1", "", "names no HOST:PORT"},
+		{"", "", "names no HOST:PORT"},
+	}
+	for _, c := range cases {
+		got, err := firstAddr(c.raw)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("firstAddr(%q) = %q, %v; want an error saying %q", c.raw, got, err, c.err)
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("firstAddr(%q) = %q, %v; want %q", c.raw, got, err, c.want)
+		}
+	}
+}

@@ -178,7 +178,7 @@ func flagSet(name string, stderr io.Writer, o *options) *flag.FlagSet {
 	fs.DurationVar(&o.breakerOpen, "breaker-open", time.Second, "RR: how long an open breaker fails fast before a probe")
 	fs.StringVar(&o.broker, "broker", bus.RabbitMQ, "EDA: the broker driver: "+strings.Join(drivers.Builtin().Names(), " or "))
 	fs.StringVar(&o.brokerURL, "broker-url", "", "EDA: the broker's client URL in the driver's form (default: --amqp for rabbitmq, "+kafka.DefaultURL+" for kafka, "+natsbus.DefaultURL+" for nats, the private nodes)")
-	fs.StringVar(&o.endQueue, "end-queue", "", "EDA: a subscriber's queue of the order ends to declare with the twin's topology (the harness's, on a broker whose driver routes itself: Kafka)")
+	fs.StringVar(&o.endQueue, "end-queue", "", "EDA: a subscriber's queue of the order ends to declare with the twin's topology (the harness's or k6's, on a broker whose driver routes itself: Kafka, NATS)")
 	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5682/", "EDA over RabbitMQ: broker URL (the private node `make broker-up` starts)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "EDA: names the exchange (PREFIX.orders) and queues (PREFIX.SERVICE)")
 	fs.StringVar(&o.queueType, "queue-type", "quorum", "EDA: quorum or classic")

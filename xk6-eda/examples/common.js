@@ -3,10 +3,10 @@
 //
 //   TWIN     rr | eda | hybrid                        (default eda)
 //   GRPC     the twin gateway's gRPC address         (default 127.0.0.1:7100 rr, 127.0.0.1:7200 eda, 127.0.0.1:7300 hybrid)
-//   BROKER   rabbitmq | kafka, the twin's backbone   (default rabbitmq)
-//   BROKER_URL  the broker: amqp://... for RabbitMQ, HOST:PORT for Kafka (default the private node of BROKER)
+//   BROKER   rabbitmq | kafka | nats, the twin's backbone (default rabbitmq)
+//   BROKER_URL  the broker: amqp://... for RabbitMQ, HOST:PORT for Kafka, nats://HOST:PORT for NATS (default the private node of BROKER)
 //   AMQP     RabbitMQ's name for BROKER_URL          (default the private node, amqp://guest:guest@127.0.0.1:5682/)
-//   END_QUEUE  Kafka: the end queue the twin declared for k6 (--end-queue; default PREFIX.k6)
+//   END_QUEUE  Kafka, NATS: the end queue the twin declared for k6 (--end-queue; default PREFIX.k6)
 //   PREFIX   the twin's queue prefix, EDA and hybrid (default edabench)
 //   MGMT     RabbitMQ management API, for eda_queue_depth (default http://127.0.0.1:15682)
 //   METRICS  the services' /metrics URLs, comma separated, for eda_consumer_lag_seconds

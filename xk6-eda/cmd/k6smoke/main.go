@@ -50,7 +50,7 @@ func run() error {
 	rate := flag.String("rate", "", "passed to the script as RATE, orders/s (the examples' default when empty)")
 	crosscheck := flag.String("crosscheck", "", "an edabench binary: while k6 runs, drive the same twin with it at the same --rate and --duration, with evenly spaced arrivals as k6's (--arrival uniform), and compare end-to-end p50")
 	out := flag.String("out", "results", "with --crosscheck: where edabench writes its runs")
-	broker := flag.String("broker", brokernode.Default, "the EDA and hybrid twins' backbone: "+strings.Join(brokernodes.Builtin().Names(), " or ")+" (its private node is started or reused; over Kafka the twins declare k6's end queue, PREFIX.k6)")
+	broker := flag.String("broker", brokernode.Default, "the EDA and hybrid twins' backbone: "+strings.Join(brokernodes.Builtin().Names(), " or ")+" (its private node is started or reused; over Kafka and NATS the twins declare k6's end queue, PREFIX.k6)")
 	flag.Parse()
 	if *crosscheck != "" && (*rate == "" || *duration == "") {
 		return errors.New("--crosscheck needs --rate and --duration, so both tools run the same load")

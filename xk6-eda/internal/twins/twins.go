@@ -31,8 +31,9 @@ type Running struct {
 	Twin   *launch.Twin
 	Name   string // rr, eda or hybrid
 	Prefix string // EDA, hybrid: the queue prefix
-	// Broker is the driver the twin runs over (EDA, hybrid): rabbitmq or
-	// kafka; over Kafka it declares k6's end queue, PREFIX.k6.
+	// Broker is the driver the twin runs over (EDA, hybrid): rabbitmq,
+	// kafka or nats; over Kafka and NATS it declares k6's end queue,
+	// PREFIX.k6.
 	Broker string
 	node   brokernode.Node
 	// release deletes what is left under Prefix and the node's record of it.
@@ -83,7 +84,7 @@ func StartOver(ctx context.Context, node brokernode.Node, broker, binary, dir, t
 // Env is what the example scripts read: TWIN, GRPC, and for a twin over the
 // broker (EDA, hybrid) PREFIX and METRICS (the services' /metrics URLs,
 // comma separated, for eda_consumer_lag_seconds), with AMQP and MGMT over
-// RabbitMQ, BROKER, BROKER_URL and END_QUEUE over Kafka.
+// RabbitMQ, BROKER, BROKER_URL and END_QUEUE over Kafka and NATS.
 func (r *Running) Env() []string {
 	env := []string{"TWIN=" + r.Name, "GRPC=" + r.Twin.GatewayAddr()}
 	if twinkind.Of(r.Name).UsesBroker() {

@@ -7,16 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 	"github.com/edabench/edabench/targets/workflow"
 	"github.com/edabench/edabench/xk6-eda/internal/twins"
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/metrics"
 )
 
-// kafkaOrders is small on purpose: the test checks the accounting of
-// every order over a real Kafka, not a rate.
-const kafkaOrders = 20
+// routedOrders is small on purpose: the tests check the accounting of
+// every order over a real broker, not a rate.
+const routedOrders = 20
 
 // TestEDAOverKafka: the client with broker: "kafka" sees every order's
 // end through the end queue the twin declared for k6 (PREFIX.k6), samples
@@ -28,14 +30,29 @@ func TestEDAOverKafka(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the EDA twin over the Kafka node: not with -short")
 	}
-	node := kafkatest.Shared(t) // fails naming make kafka when Kafka is missing
+	testOverRouted(t, kafkatest.Shared(t), "kafka") // fails naming make kafka when Kafka is missing
+}
+
+// TestEDAOverNATS: the same over NATS JetStream (broker: "nats"), the
+// depths being the consumers' backlogs (pending + ack pending) the node
+// reads from the server's /jsz.
+func TestEDAOverNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the EDA twin over the NATS node: not with -short")
+	}
+	testOverRouted(t, natstest.Shared(t), "nats") // fails naming make nats when nats-server is missing
+}
+
+// testOverRouted drives the EDA twin over node, a broker whose driver
+// routes itself, through a client with broker: broker.
+func testOverRouted(t *testing.T, node brokernode.Node, broker string) {
 	bin, err := buildTarget()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r, err := twins.StartOver(ctx, node, "kafka", bin, t.TempDir(), "eda")
+	r, err := twins.StartOver(ctx, node, broker, bin, t.TempDir(), "eda")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,14 +64,14 @@ func TestEDAOverKafka(t *testing.T) {
 		}
 	})
 	e := env(r)
-	if e["BROKER"] != "kafka" || e["AMQP"] != "" || e["END_QUEUE"] != e["PREFIX"]+".k6" {
-		t.Fatalf("twin environment %v: want BROKER=kafka, END_QUEUE=PREFIX.k6 and no AMQP", e)
+	if e["BROKER"] != broker || e["AMQP"] != "" || e["END_QUEUE"] != e["PREFIX"]+".k6" {
+		t.Fatalf("twin environment %v: want BROKER=%s, END_QUEUE=PREFIX.k6 and no AMQP", e, broker)
 	}
 	v := newVU(t)
-	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "eda", grpc: %q, broker: "kafka", brokerUrl: %q, prefix: %q, metrics: %q.split(","), completionTimeout: "60s" })`,
-		e["GRPC"], e["BROKER_URL"], e["PREFIX"], e["METRICS"]))
+	v.mustRun(fmt.Sprintf(`var c = new eda.Client({ twin: "eda", grpc: %q, broker: %q, brokerUrl: %q, prefix: %q, metrics: %q.split(","), completionTimeout: "60s" })`,
+		e["GRPC"], broker, e["BROKER_URL"], e["PREFIX"], e["METRICS"]))
 	v.toVUContext()
-	for i := range kafkaOrders {
+	for i := range routedOrders {
 		if st := v.mustRun(`c.placeOrder().status`).String(); st != "ACCEPTED" {
 			t.Fatalf("order %d: status %s, want ACCEPTED", i+1, st)
 		}
@@ -73,28 +90,28 @@ func TestEDAOverKafka(t *testing.T) {
 	got := v.collect(2*time.Minute, func(ss []metrics.Sample) bool {
 		nc, _ := count(ss, MetricCompleted)
 		nl, _ := count(ss, MetricConsumerLag)
-		return nc >= kafkaOrders && paymentDepths(ss) >= 3 && nl > 0
+		return nc >= routedOrders && paymentDepths(ss) >= 3 && nl > 0
 	})
 	if n := paymentDepths(got); n < 3 {
 		t.Errorf("%d depth samples of the payment queue, want one a second for at least 3 s", n)
 	}
-	if n, sum := count(got, MetricCompleted); n != kafkaOrders || sum != kafkaOrders {
-		t.Fatalf("completed: %d samples, sum %v; want %d (samples %v)", n, sum, kafkaOrders, names(got))
+	if n, sum := count(got, MetricCompleted); n != routedOrders || sum != routedOrders {
+		t.Fatalf("completed: %d samples, sum %v; want %d (samples %v)", n, sum, routedOrders, names(got))
 	}
 	if n, _ := count(got, MetricLost); n != 0 {
 		t.Errorf("%d orders counted lost", n)
 	}
 	for _, name := range []string{MetricCompleted, MetricQueueDepth} {
-		if s, ok := find(got, name); !ok || s.Tags.Map()["broker"] != "kafka" {
-			t.Errorf("%s sample without tag broker=kafka: %v", name, s.Tags.Map())
+		if s, ok := find(got, name); !ok || s.Tags.Map()["broker"] != broker {
+			t.Errorf("%s sample without tag broker=%s: %v", name, broker, s.Tags.Map())
 		}
 	}
 	applied, err := r.Applied(ctx, workflow.Notification)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if applied != kafkaOrders {
-		t.Errorf("the last step applied %d orders, k6 saw %d complete", applied, kafkaOrders)
+	if applied != routedOrders {
+		t.Errorf("the last step applied %d orders, k6 saw %d complete", applied, routedOrders)
 	}
 	queues := map[string]bool{}
 	for _, s := range got {
@@ -109,8 +126,9 @@ func TestEDAOverKafka(t *testing.T) {
 	if !queues[e["PREFIX"]+".payment"] || !queues[e["PREFIX"]+".gateway"] {
 		t.Errorf("queue depth sampled for %v", queues)
 	}
-	// The orders all completed: every group consumed its topic, so the
-	// backlog (log end minus commit, committed each second) drains to 0.
+	// The orders all completed: every consumer took its queue, so the
+	// backlog (Kafka: log end minus commit, committed each second; NATS:
+	// pending + ack pending) drains to 0.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		d := v.mustRun(`eda.queueDepth("payment")`).ToInteger()
@@ -132,8 +150,8 @@ func TestEDAOverKafka(t *testing.T) {
 	// Another end queue than the twin declared: refused before any order
 	// would be counted lost.
 	w := newVU(t)
-	w.mustRun(fmt.Sprintf(`var d = new eda.Client({ twin: "eda", grpc: %q, broker: "kafka", brokerUrl: %q, prefix: %q, endQueue: %q })`,
-		e["GRPC"], e["BROKER_URL"], e["PREFIX"], e["PREFIX"]+".k6other"))
+	w.mustRun(fmt.Sprintf(`var d = new eda.Client({ twin: "eda", grpc: %q, broker: %q, brokerUrl: %q, prefix: %q, endQueue: %q })`,
+		e["GRPC"], broker, e["BROKER_URL"], e["PREFIX"], e["PREFIX"]+".k6other"))
 	w.toVUContext()
 	_, err = w.run(`d.placeOrder()`)
 	if err == nil || !strings.Contains(err.Error(), "--end-queue "+e["PREFIX"]+".k6other") {
