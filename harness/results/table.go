@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/edabench/edabench/harness/audit"
 	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/internal/twinkind"
 )
@@ -14,7 +15,17 @@ import (
 // WriteTable prints the twins side by side: the figures an architect reads
 // first, with the accounting that proves none was lost.
 func WriteTable(w io.Writer, s *Summary) error {
-	// rr, eda, hybrid whatever the map order, then any other twin by name.
+	twins := tableTwins(s)
+	if err := writeFigures(w, s, twins); err != nil {
+		return err
+	}
+	writeNotes(w, s, twins)
+	return writeFaultWindows(w, s, twins)
+}
+
+// tableTwins orders the columns: rr, eda, hybrid whatever the map order,
+// then any other twin by name.
+func tableTwins(s *Summary) []string {
 	var twins, others []string
 	for _, t := range twinkind.All() {
 		if _, ok := s.Twins[t]; ok {
@@ -27,72 +38,91 @@ func WriteTable(w io.Writer, s *Summary) error {
 		}
 	}
 	sort.Strings(others)
-	twins = append(twins, others...)
+	return append(twins, others...)
+}
+
+// tableRow is one line of the figures table: its label and its cell.
+type tableRow struct {
+	label string
+	cell  func(*TwinResult) string
+}
+
+func tableRows() []tableRow {
+	num := func(v int64) string { return fmt.Sprint(v) }
+	msf := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
+	audited := func(f func(a *audit.Report) int64) func(*TwinResult) string {
+		return func(r *TwinResult) string {
+			if r.Audit == nil {
+				return "-"
+			}
+			return num(f(r.Audit))
+		}
+	}
+	return []tableRow{
+		{"offered", func(r *TwinResult) string { return fmt.Sprintf("%.0f/s", r.OfferedRPS) }},
+		{"achieved", func(r *TwinResult) string { return fmt.Sprintf("%.0f/s", r.AchievedRPS) }},
+		{"sent", func(r *TwinResult) string { return num(r.Sent) }},
+		{"ok", func(r *TwinResult) string { return num(r.OK) }},
+		{"rejected", func(r *TwinResult) string { return num(r.Rejected) }},
+		{"errors", func(r *TwinResult) string { return num(r.Errors) }},
+		{"timeouts", func(r *TwinResult) string { return num(r.Timeouts) }},
+		{"dropped", func(r *TwinResult) string { return num(r.Dropped) }},
+		{"ack p50", func(r *TwinResult) string { return msf(r.Ack.P50) }},
+		{"ack p99", func(r *TwinResult) string { return msf(r.Ack.P99) }},
+		{"ack p99.9", func(r *TwinResult) string { return msf(r.Ack.P999) }},
+		{"e2e p50", func(r *TwinResult) string { return msf(r.E2E.P50) }},
+		{"e2e p99", func(r *TwinResult) string { return msf(r.E2E.P99) }},
+		{"e2e max", func(r *TwinResult) string { return msf(r.E2E.Max) }},
+		{"orders accepted", func(r *TwinResult) string { return num(r.Orders.Accepted) }},
+		{"orders completed", func(r *TwinResult) string { return num(r.Orders.Completed) }},
+		{"orders lost", func(r *TwinResult) string { return num(r.Orders.Lost) }},
+		{"max queue depth", func(r *TwinResult) string { return num(r.Lag.MaxQueueDepth) }},
+		{"max consumer lag", func(r *TwinResult) string { return msf(r.Lag.MaxLagMs) }},
+		{"drain", func(r *TwinResult) string { return msf(r.Orders.DrainMs) }},
+		{"CPU per order", func(r *TwinResult) string { return msf(r.CPUPerOrderMs) }},
+		{"generator CPU/1k req", func(r *TwinResult) string { return fmt.Sprintf("%.3f s", r.GeneratorCPUPer1k) }},
+		{"audit: lost", audited(func(a *audit.Report) int64 { return a.Lost })},
+		{"audit: indeterminate", audited(func(a *audit.Report) int64 { return a.Indeterminate })},
+		{"audit: duplicates delivered", audited(func(a *audit.Report) int64 { return a.DuplicatesDelivered })},
+		{"audit: duplicates applied", audited(func(a *audit.Report) int64 { return a.DuplicatesApplied })},
+		{"audit: orphaned effects", audited(func(a *audit.Report) int64 { return a.OrphanedEffects })},
+		{"audit: dead-lettered", audited(func(a *audit.Report) int64 { return a.DeadLettered })},
+		{"knee", kneeCell},
+	}
+}
+
+func kneeCell(r *TwinResult) string {
+	switch {
+	case r.Knee == nil:
+		return "-"
+	case !r.Knee.Reached:
+		return fmt.Sprintf(">= %.0f/s", r.Knee.RPS)
+	}
+	return fmt.Sprintf("%.0f/s", r.Knee.RPS)
+}
+
+// writeFigures is the table itself. The broker twins carry their backbone
+// (eda@kafka): tables of runs on two backbones are read side by side.
+func writeFigures(w io.Writer, s *Summary, twins []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	// The broker twins carry their backbone (eda@kafka): tables of runs on
-	// two backbones are read side by side.
 	labels := make([]string, len(twins))
 	for i, t := range twins {
 		labels[i] = TwinLabel(t, s.Backbone())
 	}
 	fmt.Fprintf(tw, "\t%s\t\n", strings.Join(labels, "\t"))
-	row := func(label string, f func(*TwinResult) string) {
+	for _, row := range tableRows() {
 		cells := make([]string, len(twins))
 		for i, t := range twins {
-			cells[i] = f(s.Twins[t])
+			cells[i] = row.cell(s.Twins[t])
 		}
-		fmt.Fprintf(tw, "%s\t%s\t\n", label, strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t%s\t\n", row.label, strings.Join(cells, "\t"))
 	}
-	num := func(v int64) string { return fmt.Sprint(v) }
-	msf := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
-	row("offered", func(r *TwinResult) string { return fmt.Sprintf("%.0f/s", r.OfferedRPS) })
-	row("achieved", func(r *TwinResult) string { return fmt.Sprintf("%.0f/s", r.AchievedRPS) })
-	row("sent", func(r *TwinResult) string { return num(r.Sent) })
-	row("ok", func(r *TwinResult) string { return num(r.OK) })
-	row("rejected", func(r *TwinResult) string { return num(r.Rejected) })
-	row("errors", func(r *TwinResult) string { return num(r.Errors) })
-	row("timeouts", func(r *TwinResult) string { return num(r.Timeouts) })
-	row("dropped", func(r *TwinResult) string { return num(r.Dropped) })
-	row("ack p50", func(r *TwinResult) string { return msf(r.Ack.P50) })
-	row("ack p99", func(r *TwinResult) string { return msf(r.Ack.P99) })
-	row("ack p99.9", func(r *TwinResult) string { return msf(r.Ack.P999) })
-	row("e2e p50", func(r *TwinResult) string { return msf(r.E2E.P50) })
-	row("e2e p99", func(r *TwinResult) string { return msf(r.E2E.P99) })
-	row("e2e max", func(r *TwinResult) string { return msf(r.E2E.Max) })
-	row("orders accepted", func(r *TwinResult) string { return num(r.Orders.Accepted) })
-	row("orders completed", func(r *TwinResult) string { return num(r.Orders.Completed) })
-	row("orders lost", func(r *TwinResult) string { return num(r.Orders.Lost) })
-	row("max queue depth", func(r *TwinResult) string { return num(r.Lag.MaxQueueDepth) })
-	row("max consumer lag", func(r *TwinResult) string { return msf(r.Lag.MaxLagMs) })
-	row("drain", func(r *TwinResult) string { return msf(r.Orders.DrainMs) })
-	row("CPU per order", func(r *TwinResult) string { return msf(r.CPUPerOrderMs) })
-	row("generator CPU/1k req", func(r *TwinResult) string { return fmt.Sprintf("%.3f s", r.GeneratorCPUPer1k) })
-	audit := func(f func(a *TwinResult) int64) func(*TwinResult) string {
-		return func(r *TwinResult) string {
-			if r.Audit == nil {
-				return "-"
-			}
-			return num(f(r))
-		}
-	}
-	row("audit: lost", audit(func(r *TwinResult) int64 { return r.Audit.Lost }))
-	row("audit: indeterminate", audit(func(r *TwinResult) int64 { return r.Audit.Indeterminate }))
-	row("audit: duplicates delivered", audit(func(r *TwinResult) int64 { return r.Audit.DuplicatesDelivered }))
-	row("audit: duplicates applied", audit(func(r *TwinResult) int64 { return r.Audit.DuplicatesApplied }))
-	row("audit: orphaned effects", audit(func(r *TwinResult) int64 { return r.Audit.OrphanedEffects }))
-	row("audit: dead-lettered", audit(func(r *TwinResult) int64 { return r.Audit.DeadLettered }))
-	row("knee", func(r *TwinResult) string {
-		if r.Knee == nil {
-			return "-"
-		}
-		if !r.Knee.Reached {
-			return fmt.Sprintf(">= %.0f/s", r.Knee.RPS)
-		}
-		return fmt.Sprintf("%.0f/s", r.Knee.RPS)
-	})
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	return tw.Flush()
+}
+
+// writeNotes says what the table cannot: a partial run, why a knee reads
+// as it does, what the audit could not read, the harness's own bill.
+func writeNotes(w io.Writer, s *Summary, twins []string) {
 	if s.Partial {
 		fmt.Fprintf(w, "PARTIAL: %s\n", s.PartialReason)
 	}
@@ -109,6 +139,10 @@ func WriteTable(w io.Writer, s *Summary) error {
 			fmt.Fprintf(w, "%s harness CPU per 1k req: %s\n", t, harnessBill(h))
 		}
 	}
+}
+
+// writeFaultWindows lists each fault window, when any twin had one.
+func writeFaultWindows(w io.Writer, s *Summary, twins []string) error {
 	var faults bool
 	for _, t := range twins {
 		faults = faults || len(s.Twins[t].Faults) > 0
