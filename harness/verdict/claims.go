@@ -447,31 +447,9 @@ func claim3Throughput(s *Set) Claim {
 	}
 	reps := s.Reps(r)
 	c := Claim{Runs: ids(reps...), Conditions: conditions(r), Figures: map[string]float64{}}
-	drove := map[string][]*Run{}
-	anyReached := map[string]bool{}
-	for _, t := range []string{twinkind.RR, twinkind.EDA} {
-		for _, x := range reps {
-			tw := x.Twin(t)
-			if tw == nil {
-				continue
-			}
-			if tw.Knee == nil {
-				c.Status, c.Evidence = Inconclusive, fmt.Sprintf("the ramp run %s reports no knee for %s (knee missing from summary.json)", x.ID(), t)
-				return c
-			}
-			drove[t] = append(drove[t], x)
-			anyReached[t] = anyReached[t] || tw.Knee.Reached
-		}
-		if len(drove[t]) == 0 && t == twinkind.EDA {
-			// RR's knee alone (make bench runs it once, for every
-			// backbone) says nothing about this backbone: no run of it was
-			// read, so the matrix shows the cell not measured.
-			return Claim{Status: Inconclusive, Evidence: fmt.Sprintf("no %s run of the EDA twin among the inputs, only RR's: run `edabench run --scenario %s --twin eda`", r.Scenario.Name, r.Scenario.Name)}
-		}
-		if len(drove[t]) == 0 {
-			c.Status, c.Evidence = Inconclusive, fmt.Sprintf("needs both twins' knees; no run of %s's load drove %s: run `edabench run --scenario %s --twin %s`", r.Scenario.Name, t, r.Scenario.Name, t)
-			return c
-		}
+	drove, anyReached, stop := kneeRuns(r, reps, &c)
+	if stop != nil {
+		return *stop
 	}
 	// The run standing for each twin: the selected one when it drove it,
 	// else its earliest repetition that did.
@@ -508,31 +486,68 @@ func claim3Throughput(s *Set) Claim {
 		return fmt.Sprintf("%s %s/s (broke at %.0f/s: %s)", name, num(v), k.BrokenAt, k.Reason)
 	}
 	ev := desc("EDA knee", eda.Knee, ek) + "; " + desc("RR knee", rr.Knee, rk)
+	c.Status, c.Evidence = claim3Status(ev, rr.Knee, rk, ek, anyReached, allFirst)
+	return c
+}
+
+// kneeRuns finds, per twin, the repetitions that drove it and whether any
+// reached its knee; a non-nil claim is the verdict when they cannot be
+// compared (c, filled in, or a cell not measured).
+func kneeRuns(r *Run, reps []*Run, c *Claim) (drove map[string][]*Run, anyReached map[string]bool, stop *Claim) {
+	drove, anyReached = map[string][]*Run{}, map[string]bool{}
+	for _, t := range []string{twinkind.RR, twinkind.EDA} {
+		for _, x := range reps {
+			tw := x.Twin(t)
+			if tw == nil {
+				continue
+			}
+			if tw.Knee == nil {
+				c.Status, c.Evidence = Inconclusive, fmt.Sprintf("the ramp run %s reports no knee for %s (knee missing from summary.json)", x.ID(), t)
+				return nil, nil, c
+			}
+			drove[t] = append(drove[t], x)
+			anyReached[t] = anyReached[t] || tw.Knee.Reached
+		}
+		if len(drove[t]) == 0 && t == twinkind.EDA {
+			// RR's knee alone (make bench runs it once, for every
+			// backbone) says nothing about this backbone: no run of it was
+			// read, so the matrix shows the cell not measured.
+			return nil, nil, &Claim{Status: Inconclusive, Evidence: fmt.Sprintf("no %s run of the EDA twin among the inputs, only RR's: run `edabench run --scenario %s --twin eda`", r.Scenario.Name, r.Scenario.Name)}
+		}
+		if len(drove[t]) == 0 {
+			c.Status, c.Evidence = Inconclusive, fmt.Sprintf("needs both twins' knees; no run of %s's load drove %s: run `edabench run --scenario %s --twin %s`", r.Scenario.Name, t, r.Scenario.Name, t)
+			return nil, nil, c
+		}
+	}
+	return drove, anyReached, nil
+}
+
+// claim3Status decides claim 3 from the knees' intervals.
+func claim3Status(ev string, rrKnee *results.Knee, rk, ek stats.Interval, anyReached map[string]bool, allFirst bool) (Status, string) {
 	ahead := stats.Separate(ek, rk.Scale(1+kneeMargin), stats.Above)
 	switch {
 	case !anyReached[twinkind.RR] && !anyReached[twinkind.EDA]:
-		c.Status, c.Evidence = Inconclusive, ev+": neither twin broke the SLO; raise the ramp's max_rate"
+		return Inconclusive, ev + ": neither twin broke the SLO; raise the ramp's max_rate"
 	case allFirst:
-		c.Status, c.Evidence = Inconclusive, ev+": both broke at the first step; lower the ramp's start_rate (a search's start)"
-	case rk.Lo >= ek.Hi && !rr.Knee.Reached:
+		return Inconclusive, ev + ": both broke at the first step; lower the ramp's start_rate (a search's start)"
+	case rk.Lo >= ek.Hi && !rrKnee.Reached:
 		// Knees are steps: equal knees are a fact of the instrument, so
 		// RR at or above EDA in every repetition refutes.
-		c.Status, c.Evidence = DoesNotHold, ev+": RR sustained at least as much as EDA"
+		return DoesNotHold, ev + ": RR sustained at least as much as EDA"
 	case rk.Lo >= ek.Hi:
-		c.Status, c.Evidence = DoesNotHold, ev+": RR's knee is at or above EDA's"
+		return DoesNotHold, ev + ": RR's knee is at or above EDA's"
 	case ahead.Outcome == stats.Separated:
 		above := "RR held no step"
 		if rk.Median > 0 {
 			above = fmt.Sprintf("EDA's knee is %s above RR's", pct(ek.Median/rk.Median-1))
 		}
-		c.Status, c.Evidence = Holds, ev+": "+above
+		return Holds, ev + ": " + above
 	case ahead.Outcome == stats.Overlap:
 		// A bracket is an interval even in one run.
-		c.Status, c.Evidence = Inconclusive, ev+": "+overlapSays(fmt.Sprintf("EDA's knee against RR's plus %s", pct(kneeMargin)), ahead)
+		return Inconclusive, ev + ": " + overlapSays(fmt.Sprintf("EDA's knee against RR's plus %s", pct(kneeMargin)), ahead)
 	default:
-		c.Status, c.Evidence = Inconclusive, ev+fmt.Sprintf(": EDA's bracket reaches no more than %s above RR's, within the instrument's resolution", pct(kneeMargin))
+		return Inconclusive, ev + fmt.Sprintf(": EDA's bracket reaches no more than %s above RR's, within the instrument's resolution", pct(kneeMargin))
 	}
-	return c
 }
 
 // bracketed widens a knee's interval over the repetitions to their
