@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
@@ -74,6 +75,9 @@ type Env struct {
 	down func(svc string) (up func())
 	// node records what a node fault measured, for its window.
 	node func(NodeReport)
+	// bg tracks work a fault leaves running past its Apply (a leader
+	// watch), so the injector's Stop waits for it; nil runs it untracked.
+	bg *sync.WaitGroup
 }
 
 // NodeReport is what a fault on one node of a cluster measured: the
@@ -84,6 +88,15 @@ type NodeReport struct {
 	Node        string  `json:"node"`
 	Queue       string  `json:"queue,omitempty"`
 	NewLeaderMs float64 `json:"new_leader_ms,omitempty"`
+}
+
+// background runs f on its own goroutine, tracked by the injector.
+func (e *Env) background(f func()) {
+	if e.bg == nil {
+		go f()
+		return
+	}
+	e.bg.Go(f)
 }
 
 // ReportNode records r as the window's node report (the latest wins).

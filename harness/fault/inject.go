@@ -93,6 +93,7 @@ func (in *Injector) apply(ctx context.Context, i int, s Spec) (Undo, error) {
 		return nil, errors.New("the fault has no type")
 	}
 	env := *in.env // the window's own report
+	env.bg = &in.wg
 	env.node = func(r NodeReport) {
 		in.mu.Lock()
 		defer in.mu.Unlock()

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
@@ -78,9 +77,17 @@ func aimAt(ctx context.Context, env *Env, target string) (aim, error) {
 	return a, nil
 }
 
+// leaderGrace is how long the leader watch goes on after the window ends:
+// RabbitMQ's management API, the watch's only view, can take most of a
+// short window to answer while the cluster reorganises (CI, 2026-12-05:
+// every lookup of an 8 s kill-node window ran out), and a leader elected
+// then was still elected because of the fault.
+const leaderGrace = 20 * time.Second
+
 // report records the hit member and, when it led the queue aimed at,
-// watches for another leader from now until the returned stop runs (the
-// window's end): NewLeaderMs stays -1 if none took over by then.
+// watches for another leader from now until leaderGrace after the
+// returned stop runs (the window's end) or the injector stops:
+// NewLeaderMs stays -1 if none took over by then.
 func (a aim) report(ctx context.Context, env *Env) (stop func()) {
 	began := time.Now()
 	r := NodeReport{Node: fmt.Sprintf("%s%d %s", nodePrefix, a.index+1, a.member.Name()), Queue: a.queue}
@@ -90,33 +97,41 @@ func (a aim) report(ctx context.Context, env *Env) (stop func()) {
 	}
 	r.NewLeaderMs = -1
 	env.ReportNode(r)
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var last error
-		seen := -2
-		for {
-			lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
-			led, _, err := a.cluster.Leader(lctx, a.queue)
-			lcancel()
-			if err == nil && led >= 0 && led != a.index {
-				r.NewLeaderMs = float64(time.Since(began).Microseconds()) / 1000
-				env.ReportNode(r)
-				return
-			}
-			last, seen = err, led
-			select {
-			case <-ctx.Done():
-				// Say why no new leader was seen: the lookups failed, or
-				// the broker still named none (or the same member).
-				slog.Warn("fault: no new leader seen within the window", "queue", a.queue, "hit", r.Node,
-					"last_leader", seen, "last_err", last)
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
+	ctx, cancel := context.WithCancel(ctx)
+	env.background(func() {
+		defer cancel()
+		a.watchLeader(ctx, env, r, began)
 	})
-	return func() { cancel(); wg.Wait() }
+	return func() { time.AfterFunc(leaderGrace, cancel) }
+}
+
+// watchLeader polls the queue's leader until another member leads it or
+// ctx ends, and reports when that happened.
+func (a aim) watchLeader(ctx context.Context, env *Env, r NodeReport, began time.Time) {
+	var last error
+	seen := -2
+	for {
+		lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
+		led, _, err := a.cluster.Leader(lctx, a.queue)
+		lcancel()
+		if err == nil && led >= 0 && led != a.index {
+			r.NewLeaderMs = float64(time.Since(began).Microseconds()) / 1000
+			env.ReportNode(r)
+			return
+		}
+		if ctx.Err() == nil {
+			last, seen = err, led
+		}
+		select {
+		case <-ctx.Done():
+			// Say why no new leader was seen: the lookups failed, or
+			// the broker still named none (or the same member).
+			slog.Warn("fault: no new leader seen within the window and its grace", "queue", a.queue, "hit", r.Node,
+				"last_leader", seen, "last_err", last)
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // restartBudget bounds a member's start at a window's end: a loaded
