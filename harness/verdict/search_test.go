@@ -22,13 +22,19 @@ func TestClaim3ReadsTheSearch(t *testing.T) {
 		rr, eda  *results.Knee
 		want     Status
 		says     string
-		edaRange [2]float64 // the interval the claim compares: the bracket
+		edaRange [2]float64 // the interval the claim compares: the sustained bracket
 	}{
-		{"EDA's bracket above RR's plus the margin", searchKnee(500, 540, 500, 540), searchKnee(1100, 1200, 700, 760),
-			Holds, "completion knee [700, 760)/s", [2]float64{1100, 1200}},
+		{"EDA's sustained bracket above RR's plus the margin", searchKnee(500, 540, 500, 540), searchKnee(1100, 1200, 900, 980),
+			Holds, "completion knee [900, 980)/s", [2]float64{900, 980}},
 		{"RR's bracket above EDA's", searchKnee(3000, 3200, 3000, 3200), searchKnee(200, 218, 100, 110),
-			DoesNotHold, "RR's knee is at or above EDA's", [2]float64{200, 218}},
-		{"brackets overlapping once RR takes the margin", searchKnee(470, 510, 470, 510), searchKnee(500, 540, 400, 430),
+			DoesNotHold, "RR's knee is at or above EDA's", [2]float64{100, 110}},
+		// Accepting faster than RR is not sustaining more: the backlog of
+		// what EDA accepted but could not complete only grows.
+		{"EDA accepts above RR's knee but completes below it", searchKnee(500, 540, 500, 540), searchKnee(1100, 1200, 300, 330),
+			DoesNotHold, "completion SLO", [2]float64{300, 330}},
+		{"EDA completes faster than it accepts: the ack knee binds", searchKnee(500, 540, 500, 540), searchKnee(1100, 1200, 2000, 2200),
+			Holds, "ack p99 above the SLO", [2]float64{1100, 1200}},
+		{"brackets overlapping once RR takes the margin", searchKnee(470, 510, 470, 510), searchKnee(600, 660, 500, 540),
 			Inconclusive, "overlap", [2]float64{500, 540}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
