@@ -26,7 +26,7 @@ func (n *Node) spawn() (*nodeproc.Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	if err := nodeproc.WritePIDFile(p.pidFile, srv.PID); err != nil {
+	if err := srv.RecordPID(p.pidFile); err != nil {
 		return srv, errors.Join(fmt.Errorf("kafka: %w", err), n.killStarting(srv))
 	}
 	return srv, nil

@@ -169,7 +169,7 @@ func (n *Node) startLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
-	if err := nodeproc.WritePIDFile(p.pidFile, srv.PID); err != nil {
+	if err := srv.RecordPID(p.pidFile); err != nil {
 		return errors.Join(fmt.Errorf("nats: %w", err), n.killStarting(srv))
 	}
 	logger().InfoContext(ctx, "starting NATS", "addr", n.Addr(), "pid", srv.PID, "data_dir", n.cfg.DataDir)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 // Process is a node's process being started; Err is set before Exited is
@@ -67,3 +68,25 @@ func WriteStartFiles(dirs []string, runningConf string, cfg any, files ...File) 
 	}
 	return nil
 }
+
+// RecordPID writes the process's pid file (WritePIDFile). A server that
+// rejects its config can exit, and be reaped, before its start time is
+// read; then it gets no pid file and RecordPID returns nil, so the
+// caller's readiness wait sees Exited and reports the boot failure with
+// the server's own words. The grace covers the reaper not yet having
+// closed Exited.
+func (p *Process) RecordPID(path string) error {
+	err := WritePIDFile(path, p.PID)
+	if err == nil {
+		return nil
+	}
+	select {
+	case <-p.Exited:
+		return nil
+	case <-time.After(exitedGrace):
+		return err
+	}
+}
+
+// exitedGrace is how long RecordPID waits for a vanished process's reaper.
+const exitedGrace = 500 * time.Millisecond

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,4 +85,40 @@ func sessionID(pid int) (int, error) {
 		return 0, fmt.Errorf("stat of %d: %v", pid, err)
 	}
 	return strconv.Atoi(f[3])
+}
+
+// A server that exits before its start time is read (CI saw nats-server
+// reject its config that fast) is a boot failure for the readiness wait to
+// report, not an error about /proc; a live one gets its pid file.
+func TestRecordPID(t *testing.T) {
+	dir := t.TempDir()
+	gone, err := Spawn(exec.Command("/bin/sh", "-c", "exit 1"), filepath.Join(dir, "gone.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gone.Exited
+	goneFile := filepath.Join(dir, "gone.pid")
+	if err := gone.RecordPID(goneFile); err != nil {
+		t.Errorf("RecordPID of a process that already exited: %v, want nil", err)
+	}
+	if _, err := os.Stat(goneFile); !os.IsNotExist(err) {
+		t.Errorf("a pid file was written for an exited process (stat: %v)", err)
+	}
+
+	live, err := Spawn(exec.Command("/bin/sh", "-c", "sleep 30"), filepath.Join(dir, "live.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(live.PID, syscall.SIGKILL); <-live.Exited })
+	liveFile := filepath.Join(dir, "live.pid")
+	if err := live.RecordPID(liveFile); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReadPIDFile(liveFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.PID != live.PID || !SameProcess(r.PID, r.Ticks) {
+		t.Errorf("pid file %+v does not name the live process %d", r, live.PID)
+	}
 }
