@@ -83,6 +83,9 @@ func TestMatrixSplitsDeployments(t *testing.T) {
 		if c.Status != tt.want {
 			t.Errorf("claim %d on %s: %s, want %s (%s)", tt.claim, c.Column(), c.Status, tt.want, c.Evidence)
 		}
+		if tt.nodes == 3 && tt.want != NotMeasured && !strings.Contains(c.Conditions, "a 3-node rabbitmq cluster") {
+			t.Errorf("claim %d on %s: conditions %q do not name the cluster", tt.claim, c.Column(), c.Conditions)
+		}
 		if !strings.Contains(c.Evidence, tt.says) {
 			t.Errorf("claim %d on %s: evidence %q does not say %q", tt.claim, c.Column(), c.Evidence, tt.says)
 		}
