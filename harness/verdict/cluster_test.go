@@ -184,6 +184,8 @@ func TestNodeIsolation(t *testing.T) {
 		{"fault not applied", func(_ *Run, e *results.TwinResult) { e.Faults[0].Error = "no leader found" }, Inconclusive, true},
 		{"no audit", func(_ *Run, e *results.TwinResult) { e.Audit = nil }, Inconclusive, true},
 		{"not a member's window", func(_ *Run, e *results.TwinResult) { e.Faults[0].Node, e.Faults[0].Queue = "", "" }, Inconclusive, true},
+		{"a named member: no leader watched", func(_ *Run, e *results.TwinResult) { e.Faults[0].Queue, e.Faults[0].NewLeaderMs = "", 0 }, Holds, true},
+		{"no new leader: the failures decide", func(_ *Run, e *results.TwinResult) { e.Faults[0].NewLeaderMs = -1 }, Holds, true},
 		{"no EDA twin", func(r *Run, _ *results.TwinResult) { delete(r.Summary.Twins, twinkind.EDA) }, Inconclusive, true},
 		{"one node: not a node fault", func(r *Run, _ *results.TwinResult) { r.Summary.Environment.Broker.Nodes = 0 }, Inconclusive, false},
 	} {
@@ -196,8 +198,14 @@ func TestNodeIsolation(t *testing.T) {
 			if !tt.fault {
 				return
 			}
-			if p := nodeIsolation(r); p.status != tt.want {
+			p := nodeIsolation(r)
+			if p.status != tt.want {
 				t.Errorf("%s, want %s: %s", p.status, tt.want, p.evidence)
+			}
+			if f := r.Twin(twinkind.EDA); f != nil && len(f.Faults) > 0 && f.Faults[0].Queue == "" && f.Faults[0].Node != "" {
+				if !math.IsNaN(p.figures["eda_new_leader_ms"]) || !strings.Contains(p.evidence, "no queue's leader watched") {
+					t.Errorf("a named member's window: new_leader_ms %g, evidence %q", p.figures["eda_new_leader_ms"], p.evidence)
+				}
 			}
 		})
 	}

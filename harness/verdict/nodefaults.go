@@ -41,12 +41,14 @@ func nodeFault(r *Run) bool {
 // (-1 if some queue found none) and the slowest recovery (-1 if some
 // window never recovered).
 type nodeWindows struct {
-	failed, due   int64
-	unavailableS  int
-	newLeaderMs   float64
-	recoveryMs    float64
-	broken        string
-	windows, none int // windows read; of them, without a new leader
+	failed, due  int64
+	unavailableS int
+	newLeaderMs  float64
+	recoveryMs   float64
+	broken       string
+	// windows read; of them, those whose queue's leader was watched, and
+	// of those, the ones without a new leader
+	windows, watched, none int
 }
 
 func readNodeWindows(t *results.TwinResult) nodeWindows {
@@ -62,10 +64,15 @@ func readNodeWindows(t *results.TwinResult) nodeWindows {
 		// window asked of the twin.
 		w.due += int64(math.Round(t.OfferedRPS * math.Max(0, f.EndS-f.StartS)))
 		w.unavailableS = max(w.unavailableS, f.UnavailableS)
+		// A member named by target node-N led no queue the fault aimed
+		// at, so no leader was watched (harness/fault: Queue empty).
 		switch {
+		case f.Queue == "":
 		case f.NewLeaderMs < 0:
+			w.watched++
 			w.none++
 		default:
+			w.watched++
 			w.newLeaderMs = math.Max(w.newLeaderMs, f.NewLeaderMs)
 		}
 		if f.RecoveryMs < 0 || w.recoveryMs < 0 {
@@ -77,8 +84,11 @@ func readNodeWindows(t *results.TwinResult) nodeWindows {
 			w.broken = f.Fault + ": " + f.Error
 		}
 	}
-	if w.none > 0 {
+	switch {
+	case w.none > 0:
 		w.newLeaderMs = -1
+	case w.watched == 0:
+		w.newLeaderMs = math.NaN() // not measured: the figure is left out
 	}
 	return w
 }
@@ -104,7 +114,10 @@ func appliedTwice(t *results.TwinResult) int64 {
 
 // leaderSays words the new leader for evidence.
 func (w nodeWindows) leaderSays() string {
-	if w.newLeaderMs < 0 {
+	switch {
+	case w.watched == 0:
+		return "no queue's leader watched (the member was named, not found as a leader)"
+	case w.newLeaderMs < 0:
 		return "no new leader within the window"
 	}
 	return "new leader after " + ms(w.newLeaderMs)
