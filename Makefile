@@ -24,6 +24,7 @@ help:
 	@echo "                   a report per run: under 20 minutes on 2 cores (REPEAT=N repeats each scenario; BROKERS=rabbitmq for one)"
 	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones),"
 	@echo "                   then bench-profiles into the same folder (PROFILES=\"datacenter/shared loopback/isolated datacenter/isolated\"; PROFILES= skips)"
+	@echo "                   (CLUSTER=1: bench-cluster into it too, before the profiles)"
 	@echo "make bench-profiles  the profile-dependent claims (1, 2, 3, 4, 8, 9) under each NETWORK/DEPLOYMENT of PROFILES, and the verdict"
 	@echo "make bench-cluster the replicated deployment: smoke, spike and the leader killed and paused on three-node clusters (BROKERS=rabbitmq,kafka),"
 	@echo "                   the verdict's x3 columns and the cost of replication; BENCH_DIR=the folder of a make bench to put both deployments side by side"
@@ -207,10 +208,12 @@ bench: build deps
 # cores per backbone, about 50 for both): the verdict's intervals then have
 # n=3 (coverage 75% each); then the deployment profiles (bench-profiles)
 # into the same folder, and one verdict over it all: a matrix column per
-# backbone and profile. PROFILES= (empty) skips the profiles.
+# backbone and profile. PROFILES= (empty) skips the profiles; CLUSTER=1
+# adds bench-cluster (the x3 columns) before them.
 .PHONY: bench-full
 bench-full:
 	$(MAKE) --no-print-directory bench REPEAT=3 BENCH_DIR=$(BENCH_DIR)
+	$(if $(filter 1,$(CLUSTER)),$(MAKE) --no-print-directory bench-cluster REPEAT=3 BENCH_DIR=$(BENCH_DIR))
 	$(if $(strip $(PROFILES)),$(MAKE) --no-print-directory bench-profiles REPEAT=3 BENCH_DIR=$(BENCH_DIR))
 
 # Deployment profiles (docs/verdict.md, "Deployment profiles"): the claims
