@@ -18,6 +18,7 @@ import (
 type rig struct {
 	node  *natsnode.Node
 	d     bus.Driver
+	cfg   bus.DriverConfig
 	topo  bus.Topology
 	queue string
 }
@@ -35,7 +36,7 @@ func newRig(t *testing.T, o natsbus.Options, maxAttempts int) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	r := &rig{node: node, d: d, queue: prefix + ".in"}
+	r := &rig{node: node, d: d, cfg: cfg, queue: prefix + ".in"}
 	r.topo = bus.Topology{Exchange: prefix + ".orders", Queues: []bus.Queue{{Name: r.queue, Bindings: []string{"in.#"}, MaxAttempts: maxAttempts}}}
 	if err := d.Declare(t.Context(), r.topo); err != nil {
 		t.Fatal(err)
