@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 	"github.com/edabench/edabench/targets/bus"
 	natsbus "github.com/edabench/edabench/targets/bus/nats"
 )
@@ -102,4 +103,36 @@ func TestMaxDeliveriesWhileNobodyListens(t *testing.T) {
 		default:
 		}
 	}
+}
+
+// The driver that moves a queue's max-deliveries keeps doing so across a
+// broker restart: its consumer of the advisory stream pulls again once
+// the connection is back, with no new subscription asking it to.
+func TestMaxDeliveriesMovedAfterBrokerRestart(t *testing.T) {
+	node := natstest.Dedicated(t)
+	r := newRigOn(t, node, natsbus.Options{AckWait: 300 * time.Millisecond}, 1)
+	first, err := r.d.Subscribe(t.Context(), r.queue, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := node.Restart(ctx); err != nil {
+		t.Fatalf("restart the node: %v", err)
+	}
+	if err := r.d.Reconnect(ctx); err != nil {
+		t.Fatalf("reconnect: %v", err)
+	}
+	r.publish(t, 1)
+	s := r.subscribe(t, r.queue, 4)
+	receive(t, s, 1) // never settled: its one delivery allowed is spent
+	dl := receive(t, r.subscribe(t, bus.DLQName(r.queue), 4), 1)[0]
+	if dl.CorrelationID != "o0" {
+		t.Errorf("dead letter %+v: want order o0", dl)
+	}
+	if err := dl.Ack(); err != nil {
+		t.Fatal(err)
+	}
+	held(t, r.d, [3]uint64{0, 0, 0}, "after the dead letter was read")
 }

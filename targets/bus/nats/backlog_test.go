@@ -25,7 +25,11 @@ type rig struct {
 
 func newRig(t *testing.T, o natsbus.Options, maxAttempts int) *rig {
 	t.Helper()
-	node := natstest.Shared(t)
+	return newRigOn(t, natstest.Shared(t), o, maxAttempts)
+}
+
+func newRigOn(t *testing.T, node *natsnode.Node, o natsbus.Options, maxAttempts int) *rig {
+	t.Helper()
 	prefix := fmt.Sprintf("natstest-%d", time.Now().UnixNano())
 	release := node.Claim(t.Context(), brokernode.Topology{Prefixes: []string{prefix}})
 	t.Cleanup(func() { release(context.Background()) })
