@@ -118,6 +118,8 @@ func (d *driver) connect(ctx context.Context, dial DialFunc) error {
 		// reconnect to a peer directly, around the proxy a network fault
 		// acts through (TestEveryConnectionCrossesTheProxy).
 		natsgo.IgnoreDiscoveredServers(),
+		natsgo.PingInterval(d.opts.PingInterval),
+		natsgo.MaxPingsOutstanding(maxPingsOut),
 		natsgo.MaxReconnects(-1), // later reconnects never give up
 		natsgo.CustomReconnectDelay(func(n int) time.Duration { return bus.Backoff(d.cfg.BackoffMin, d.cfg.BackoffMax, n) }),
 		// No reconnect buffer: a publish while the connection is down

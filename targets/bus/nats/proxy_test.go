@@ -30,7 +30,9 @@ type relay struct {
 	target string
 	mu     sync.Mutex
 	conns  []net.Conn
+	ups    []net.Conn // the relay's own connections to the node
 	cut    bool
+	silent bool // the client sides stay open when their node side goes
 }
 
 func newRelay(t *testing.T, target string) *relay {
@@ -65,9 +67,18 @@ func (r *relay) serve() {
 			continue
 		}
 		r.conns = append(r.conns, c, up)
+		r.ups = append(r.ups, up)
 		r.mu.Unlock()
 		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _ = r.advertise(c, up); c.Close() }()
+		go func() {
+			_ = r.advertise(c, up)
+			r.mu.Lock()
+			silent := r.silent
+			r.mu.Unlock()
+			if !silent {
+				c.Close()
+			}
+		}()
 	}
 }
 
@@ -108,6 +119,19 @@ func (r *relay) cutAll(refuse bool) {
 		c.Close()
 	}
 	r.conns = nil
+}
+
+// silence drops the node's side of every relayed connection and keeps
+// the client's open: the client hears nothing, and no reset tells it so,
+// as in a partition (the proxies' cut in timeout mode).
+func (r *relay) silence() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.silent = true
+	for _, up := range r.ups {
+		up.Close()
+	}
+	r.ups = nil
 }
 
 // dialed records the addresses a driver dialed.
@@ -195,5 +219,46 @@ func TestEveryConnectionCrossesTheProxy(t *testing.T) {
 	}
 	if got := rec.list(); !slices.Equal(got, []string{rl.addr()}) {
 		t.Fatalf("the driver dialed %q; want the relay %s alone (node %s)", got, rl.addr(), node.Addr())
+	}
+}
+
+// TestSilentLinkIsNoticed: when the link goes silent (no data, no reset,
+// as in a partition), the driver takes the connection for dead once its
+// pings go unanswered, and a publish fails as a lost connection (which
+// the layer republishes after Reconnect), instead of waiting for a PubAck
+// that cannot come.
+func TestSilentLinkIsNoticed(t *testing.T) {
+	node := natstest.Shared(t)
+	prefix := fmt.Sprintf("natssilent-%d", time.Now().UnixNano())
+	release := node.Claim(t.Context(), brokernode.Topology{Prefixes: []string{prefix}})
+	t.Cleanup(func() { release(context.Background()) })
+	rl := newRelay(t, node.Addr())
+	cfg := bus.DriverConfig{URL: "nats://" + rl.addr(), ConnectionName: prefix, Options: natsbus.Options{PingInterval: 300 * time.Millisecond},
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, ConnectTimeout: 30 * time.Second}
+	d, err := natsbus.Kind().Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	topo := bus.Topology{Exchange: prefix + ".orders", Queues: []bus.Queue{{Name: prefix + ".in", Bindings: []string{"in.#"}}}}
+	t.Cleanup(func() { _ = natsbus.Kind().Delete(context.Background(), bus.DriverConfig{URL: node.ClientURL()}, topo) })
+	if err := d.Declare(t.Context(), topo); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(ctx context.Context) error {
+		return d.Publish(ctx, bus.Outgoing{RoutingKey: "in.placed", Body: []byte("x"), MessageID: bus.NewMessageID(),
+			CorrelationID: "x", PublishedNS: time.Now().UnixNano()})
+	}
+	if err := publish(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rl.silence()
+	// Three unanswered pings at 300 ms take about a second; a minute
+	// bounds it on a loaded machine, far below nats.go's own 4 minutes.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err = publish(ctx)
+	if !errors.Is(err, bus.ErrConnectionLost) {
+		t.Fatalf("publish over a silent link = %v, want a lost connection", err)
 	}
 }
