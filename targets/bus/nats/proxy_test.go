@@ -252,7 +252,14 @@ func TestSilentLinkIsNoticed(t *testing.T) {
 	if err := publish(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	sub, err := d.Subscribe(t.Context(), topo.Queues[0].Name, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	t0 := time.Now()
 	rl.silence()
+	defer func() { t.Logf("noticed after %s", time.Since(t0)) }()
 	// Three unanswered pings at 300 ms take about a second; a minute
 	// bounds it on a loaded machine, far below nats.go's own 4 minutes.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
