@@ -16,6 +16,10 @@ import (
 const (
 	MetaQueue    = "edabench.queue"
 	MetaExchange = "edabench.exchange"
+	// MetaAdvisories is on the consumer of the exchange's advisory stream
+	// that reads one queue's max-deliveries advisories: it goes with the
+	// queue, but is not its backlog.
+	MetaAdvisories = "edabench.advisories"
 )
 
 // Varz is the part of /varz the node reads.

@@ -114,6 +114,9 @@ func deleteConsumers(ctx context.Context, js jetstream.JetStream, stream string,
 	var doomed []*jetstream.ConsumerInfo
 	for ci := range lister.Info() {
 		q := ci.Config.Metadata[MetaQueue]
+		if q == "" {
+			q = ci.Config.Metadata[MetaAdvisories]
+		}
 		if covers(t, q, t.Queues) && !coveredByAny(keep, q, queues) {
 			doomed = append(doomed, ci)
 		}

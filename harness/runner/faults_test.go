@@ -8,6 +8,7 @@ import (
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/internal/twinkind"
 )
@@ -34,24 +35,28 @@ func TestFaultsUnderLoad(t *testing.T) {
 	// broker link (the proxy the driver is pinned to). A pause shorter than
 	// the consumer group's session is no rebalance, and a longer one costs
 	// more than CI's budget: scenarios/failure-pause covers it by hand.
-	both, all, hybrid := []string{"rr", "eda"}, []string{"rr", "eda", "hybrid"}, []string{"hybrid"}
+	// Over NATS the hybrid has a consumer killed and its broker restarted,
+	// and the EDA twin every network fault on its consumer's broker link
+	// (one TCP connection, dialed through the proxy alone).
+	both, all, hybrid, eda := []string{"rr", "eda"}, []string{"rr", "eda", "hybrid"}, []string{"hybrid"}, []string{"eda"}
 	tests := []struct {
 		name, fault string
 		rejects     bool // the fault makes the workflow reject orders
 		twins       []string
 		kafka       []string // the twins run over Kafka, none: not run there
+		nats        []string // the twins run over NATS, none: not run there
 	}{
-		{"kill", "{type: kill, target: inventory, at: 3s, duration: 4s}", false, all, hybrid},
-		{"pause", "{type: pause, target: shipping, at: 3s, duration: 3s}", false, both, nil},
-		{"broker-restart", "{type: broker-restart, at: 3s, duration: 2s}", false, all, hybrid},
-		{"slow-step", "{type: slow-step, target: shipping, at: 3s, duration: 4s, mean: 40ms}", false, both, nil},
-		{"error-step", "{type: error-step, target: shipping, at: 3s, duration: 4s, error_prob: 0.3}", true, both, nil},
-		{"latency", "{type: latency, target: inventory, at: 3s, duration: 4s, latency: 30ms, jitter: 10ms}", false, both, nil},
-		{"cut-reset", "{type: cut, target: inventory, at: 3s, duration: 4s, mode: reset}", false, all, []string{"eda"}},
-		{"cut-reset-payment", "{type: cut, target: payment, at: 3s, duration: 4s, mode: reset}", false, []string{"hybrid"}, nil},
-		{"cut-timeout", "{type: cut, target: inventory, at: 3s, duration: 4s, mode: timeout}", false, both, nil},
-		{"bandwidth", "{type: bandwidth, target: inventory, at: 3s, duration: 4s, rate_kbps: 8}", false, both, nil},
-		{"cpu-starve", "{type: cpu-starve, target: inventory, at: 3s, duration: 4s, cores: 0.05}", false, both, nil},
+		{"kill", "{type: kill, target: inventory, at: 3s, duration: 4s}", false, all, hybrid, hybrid},
+		{"pause", "{type: pause, target: shipping, at: 3s, duration: 3s}", false, both, nil, nil},
+		{"broker-restart", "{type: broker-restart, at: 3s, duration: 2s}", false, all, hybrid, hybrid},
+		{"slow-step", "{type: slow-step, target: shipping, at: 3s, duration: 4s, mean: 40ms}", false, both, nil, nil},
+		{"error-step", "{type: error-step, target: shipping, at: 3s, duration: 4s, error_prob: 0.3}", true, both, nil, nil},
+		{"latency", "{type: latency, target: inventory, at: 3s, duration: 4s, latency: 30ms, jitter: 10ms}", false, both, nil, eda},
+		{"cut-reset", "{type: cut, target: inventory, at: 3s, duration: 4s, mode: reset}", false, all, eda, eda},
+		{"cut-reset-payment", "{type: cut, target: payment, at: 3s, duration: 4s, mode: reset}", false, []string{"hybrid"}, nil, nil},
+		{"cut-timeout", "{type: cut, target: inventory, at: 3s, duration: 4s, mode: timeout}", false, both, nil, eda},
+		{"bandwidth", "{type: bandwidth, target: inventory, at: 3s, duration: 4s, rate_kbps: 8}", false, both, nil, eda},
+		{"cpu-starve", "{type: cpu-starve, target: inventory, at: 3s, duration: 4s, cores: 0.05}", false, both, nil, nil},
 	}
 	for _, broker := range []struct {
 		name string
@@ -59,13 +64,17 @@ func TestFaultsUnderLoad(t *testing.T) {
 	}{
 		{"rabbitmq", func(t testing.TB) brokernode.Node { return brokertest.Dedicated(t) }},
 		{"kafka", func(t testing.TB) brokernode.Node { return kafkatest.Dedicated(t) }},
+		{"nats", func(t testing.TB) brokernode.Node { return natstest.Dedicated(t) }},
 	} {
 		t.Run(broker.name, func(t *testing.T) {
 			node := broker.node(t)
 			for _, tt := range tests {
 				twins := tt.twins
-				if broker.name == "kafka" {
+				switch broker.name {
+				case "kafka":
 					twins = tt.kafka
+				case "nats":
+					twins = tt.nats
 				}
 				if len(twins) == 0 {
 					continue

@@ -18,13 +18,18 @@ import (
 type rig struct {
 	node  *natsnode.Node
 	d     bus.Driver
+	cfg   bus.DriverConfig
 	topo  bus.Topology
 	queue string
 }
 
 func newRig(t *testing.T, o natsbus.Options, maxAttempts int) *rig {
 	t.Helper()
-	node := natstest.Shared(t)
+	return newRigOn(t, natstest.Shared(t), o, maxAttempts)
+}
+
+func newRigOn(t *testing.T, node *natsnode.Node, o natsbus.Options, maxAttempts int) *rig {
+	t.Helper()
 	prefix := fmt.Sprintf("natstest-%d", time.Now().UnixNano())
 	release := node.Claim(t.Context(), brokernode.Topology{Prefixes: []string{prefix}})
 	t.Cleanup(func() { release(context.Background()) })
@@ -35,7 +40,7 @@ func newRig(t *testing.T, o natsbus.Options, maxAttempts int) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	r := &rig{node: node, d: d, queue: prefix + ".in"}
+	r := &rig{node: node, d: d, cfg: cfg, queue: prefix + ".in"}
 	r.topo = bus.Topology{Exchange: prefix + ".orders", Queues: []bus.Queue{{Name: r.queue, Bindings: []string{"in.#"}, MaxAttempts: maxAttempts}}}
 	if err := d.Declare(t.Context(), r.topo); err != nil {
 		t.Fatal(err)

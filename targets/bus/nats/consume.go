@@ -87,7 +87,7 @@ func (d *driver) Subscribe(ctx context.Context, queue string, prefetch int) (bus
 	go s.watch()
 	go s.pump()
 	if stream != layoutOf(d).dlqStream() {
-		d.watchMaxDeliveries(stream, name, queue)
+		d.watchMaxDeliveries(ctx, queue)
 	}
 	s.awaitReady(ctx)
 	d.mu.Lock()

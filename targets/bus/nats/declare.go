@@ -30,6 +30,7 @@ func (d *driver) declare(ctx context.Context, t bus.Topology) error {
 	for _, sc := range []jetstream.StreamConfig{
 		d.streamConfig(l.stream(), l.stream()+".q.>", t.Exchange),
 		d.streamConfig(l.dlqStream(), l.stream()+".dlq.>", t.Exchange),
+		d.advStreamConfig(l, t.Exchange),
 	} {
 		if _, err := d.js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return apiErr("declare stream "+sc.Name+" for exchange "+t.Exchange, err)
@@ -41,6 +42,9 @@ func (d *driver) declare(ctx context.Context, t bus.Topology) error {
 			maxDeliver = bus.DefaultMaxAttempts
 		}
 		if err := d.declareConsumer(ctx, l.stream(), q.Name, l.subject(q.Name), maxDeliver); err != nil {
+			return err
+		}
+		if err := d.declareAdvConsumer(ctx, l, q.Name); err != nil {
 			return err
 		}
 		// A dead letter is read by people and audits, never dropped for

@@ -10,7 +10,8 @@ import (
 )
 
 // deleteTopology removes t's queues' consumers (with their dead-letter
-// queues' ones) and, when t names its exchange, both streams whole.
+// queues' and advisory ones) and, when t names its exchange, its three
+// streams whole.
 func deleteTopology(ctx context.Context, cfg bus.DriverConfig, dial DialFunc, t bus.Topology) error {
 	cfg.ConnectTimeout = defaultDialTimeout
 	if cfg.Logger == nil {
@@ -25,14 +26,15 @@ func deleteTopology(ctx context.Context, cfg bus.DriverConfig, dial DialFunc, t 
 	l := layout{exchange: t.Exchange}
 	var errs []error
 	for _, q := range t.Queues {
-		for _, c := range []struct{ stream, name string }{{l.stream(), consumer(q.Name)}, {l.dlqStream(), consumer(bus.DLQName(q.Name))}} {
+		for _, c := range []struct{ stream, name string }{{l.stream(), consumer(q.Name)}, {l.dlqStream(), consumer(bus.DLQName(q.Name))},
+			{l.advStream(), advConsumer(q.Name)}} {
 			if err := ignoreNotFound(d.js.DeleteConsumer(ctx, c.stream, c.name)); err != nil {
 				errs = append(errs, fmt.Errorf("consumer %s of %s: %w", c.name, c.stream, err))
 			}
 		}
 	}
 	if t.Exchange != "" {
-		for _, s := range []string{l.stream(), l.dlqStream()} {
+		for _, s := range []string{l.stream(), l.dlqStream(), l.advStream()} {
 			if err := ignoreNotFound(d.js.DeleteStream(ctx, s)); err != nil {
 				errs = append(errs, fmt.Errorf("stream %s: %w", s, err))
 			}

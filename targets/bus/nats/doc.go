@@ -1,9 +1,10 @@
 // Package nats is the bus driver for NATS JetStream, with nats.go's
 // jetstream package.
 //
-// Layout. A topology's exchange (one twin) is two file-backed work-queue
-// streams: EB_<exchange> for the queues' messages and EB_<exchange>_DLQ
-// for their dead letters (names escaped to JetStream's alphabet; the
+// Layout. A topology's exchange (one twin) is three file-backed
+// work-queue streams: EB_<exchange> for the queues' messages,
+// EB_<exchange>_DLQ for their dead letters and EB_<exchange>_ADV for the
+// max-deliveries advisories of the first one's consumers (names escaped to JetStream's alphabet; the
 // original names ride as stream and consumer metadata, which
 // harness/natsnode reads from /jsz). Each bus.Queue is a subject of the
 // stream and a durable pull consumer filtered on it, with explicit acks,
@@ -39,7 +40,19 @@
 //
 // Dead letters past MaxDeliver. A message whose consumers crashed on it
 // MaxDeliver times is no longer delivered; JetStream publishes the
-// max-deliveries advisory, and the driver's listener (one per queue in a
-// queue group of its subscribers) copies the message to the dead-letter
-// stream and deletes it from the queue's.
+// max-deliveries advisory once, and EB_<exchange>_ADV stores it whether
+// or not anyone listens. Each queue has a durable consumer there, which
+// every driver subscribed to the queue pulls (one mover per driver and
+// queue): the one handed the advisory copies the message to the
+// dead-letter stream, deletes it from the queue's and only then acks the
+// advisory, so an advisory sent while every service of the queue was
+// down is moved once one is back, and a move cut short is done again,
+// storing one dead letter (the copy's Nats-Msg-Id).
+//
+// Links. The client dials only the URLs it is given (it ignores the
+// servers a cluster's INFO names), so a proxy in front of the node sees
+// every byte of a service's broker link, reconnects included; it pings
+// every Options.PingInterval and takes a link silent for two pings for
+// dead, so a partition ends the connection instead of holding every
+// publish until nats.go's own 2-minute pings give up.
 package nats

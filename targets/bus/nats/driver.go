@@ -54,7 +54,7 @@ type driver struct {
 	lost               chan struct{} // closed when the connection in use drops; replaced on reconnect
 	topo               bus.Topology
 	subs               map[*subscription]bool
-	dlq                map[string]*natsgo.Subscription // max-deliveries advisory listeners, by queue
+	dlq                map[string]jetstream.ConsumeContext // max-deliveries advisory movers, by queue
 	consLost, consumed bool
 	closed             bool
 }
@@ -91,7 +91,7 @@ func open(ctx context.Context, cfg bus.DriverConfig, dial DialFunc) (bus.Driver,
 		cfg.Observer = bus.ObserverFunc(func(bus.Event) {})
 	}
 	d := &driver{cfg: cfg, opts: o, obs: cfg.Observer, lost: make(chan struct{}), subs: map[*subscription]bool{},
-		dlq: map[string]*natsgo.Subscription{}, log: cfg.Logger.With("driver", Name, "connection", cfg.ConnectionName)}
+		dlq: map[string]jetstream.ConsumeContext{}, log: cfg.Logger.With("driver", Name, "connection", cfg.ConnectionName)}
 	d.ctx, d.cancel = context.WithCancel(ctx)
 	if err := d.connect(ctx, dial); err != nil {
 		d.cancel()
@@ -113,6 +113,13 @@ func (d *driver) connect(ctx context.Context, dial DialFunc) error {
 		natsgo.Name(d.cfg.ConnectionName),
 		natsgo.SetCustomDialer(dialer{ctx: d.ctx, name: d.cfg.ConnectionName, dial: dial, to: d.cfg.DialTimeout}),
 		natsgo.Timeout(d.cfg.DialTimeout),
+		// Only the URLs given: a server of a cluster gossips its peers'
+		// client URLs (connect_urls), and a client that added them would
+		// reconnect to a peer directly, around the proxy a network fault
+		// acts through (TestEveryConnectionCrossesTheProxy).
+		natsgo.IgnoreDiscoveredServers(),
+		natsgo.PingInterval(d.opts.PingInterval),
+		natsgo.MaxPingsOutstanding(maxPingsOut),
 		natsgo.MaxReconnects(-1), // later reconnects never give up
 		natsgo.CustomReconnectDelay(func(n int) time.Duration { return bus.Backoff(d.cfg.BackoffMin, d.cfg.BackoffMax, n) }),
 		// No reconnect buffer: a publish while the connection is down
@@ -217,10 +224,17 @@ func (d *driver) Close() error {
 	for s := range d.subs {
 		subs = append(subs, s)
 	}
+	movers := make([]jetstream.ConsumeContext, 0, len(d.dlq))
+	for _, cc := range d.dlq {
+		movers = append(movers, cc)
+	}
 	d.mu.Unlock()
 	for _, s := range subs {
 		s.end(bus.ErrClosed)
 		_ = s.Close()
+	}
+	for _, cc := range movers {
+		cc.Stop()
 	}
 	d.cancel()
 	d.nc.Close()

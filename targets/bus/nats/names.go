@@ -28,6 +28,9 @@ func esc(name string) string {
 const (
 	metaQueue    = "edabench.queue"
 	metaExchange = "edabench.exchange"
+	// metaAdvisories names the queue whose max-deliveries advisories a
+	// consumer of the advisory stream reads.
+	metaAdvisories = "edabench.advisories"
 )
 
 // layout is where a topology lives: one stream per exchange (a twin) for
@@ -38,6 +41,9 @@ type layout struct{ exchange string }
 func (l layout) stream() string    { return "EB_" + esc(l.exchange) }
 func (l layout) dlqStream() string { return l.stream() + "_DLQ" }
 
+// advStream keeps the max-deliveries advisories of stream()'s consumers.
+func (l layout) advStream() string { return l.stream() + "_ADV" }
+
 // subject of queue q's messages in stream(); dlqSubject of its dead
 // letters in dlqStream().
 func (l layout) subject(q string) string    { return l.stream() + ".q." + esc(q) }
@@ -45,6 +51,9 @@ func (l layout) dlqSubject(q string) string { return l.stream() + ".dlq." + esc(
 
 // consumer is the durable consumer of queue q (or of a dead-letter queue).
 func consumer(q string) string { return esc(q) }
+
+// advConsumer is queue q's durable consumer of the advisory stream.
+func advConsumer(q string) string { return "adv-" + esc(q) }
 
 // maxDeliveriesSubject is the advisory JetStream publishes when a message
 // of stream's consumer reached MaxDeliver without an ack.
