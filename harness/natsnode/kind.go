@@ -15,10 +15,12 @@ const KindName = "nats"
 // Kind is the private NATS node as a brokernode.Kind, for the registry
 // (harness/brokernodes).
 func Kind() brokernode.Kind {
-	return brokernode.NewKind(KindName,
+	k := brokernode.NewKind(KindName,
 		func(ctx context.Context) (*Node, error) { return Start(ctx, DefaultConfig()) },
 		func() (*Node, error) { return Open(DefaultConfig()) },
 		depthsAt)
+	k.StartByHand = "`make nats` then `go run ./harness/cmd/brokerctl up --broker " + KindName + "`"
+	return k
 }
 
 // depthsAt reads the consumer backlogs of a node known by its URLs: the
