@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -38,6 +39,11 @@ type Kind struct {
 	// Addrs are the HOST:PORT addresses a URL that CheckURL took dials,
 	// the first one first: for loopback checks and a reachability dial.
 	Addrs func(url string) []string
+	// Handshake opens one client connection to a broker that answers at
+	// url, with the URL's credentials, and closes it: whether a running
+	// twin's broker would take the twins. Its error says what to fix.
+	// Optional: without it a check reads the node instead.
+	Handshake func(url string, timeout time.Duration) error
 
 	// TwinOptions are the twins' settings for this driver (the twin's
 	// command and the broker probe take the same): the zero TwinSettings

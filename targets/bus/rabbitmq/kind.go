@@ -1,6 +1,7 @@
 package rabbitmq
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,7 +26,7 @@ func kind() bus.Kind {
 	return bus.Kind{
 		Name: Name, Title: "RabbitMQ", Open: Open, Delete: Delete,
 		DefaultURL: NodeURL, URLIs: "the broker's AMQP URL",
-		CheckURL: checkURL, Addrs: addrs,
+		CheckURL: checkURL, Addrs: addrs, Handshake: handshake,
 		TwinOptions: twinOptions,
 		Flags: []bus.Flag{
 			{Name: FlagQueueType, Usage: "EDA over RabbitMQ: quorum or classic", Default: string(Quorum)},
@@ -87,4 +88,18 @@ func addrs(raw string) []string {
 		}
 	}
 	return out
+}
+
+// handshake is Handshake with what to do about a refusal.
+func handshake(raw string, timeout time.Duration) error {
+	err := Handshake(raw, timeout)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrLoginRefused):
+		return fmt.Errorf("%w; pass the running twin's --amqp, with its user and password", err)
+	case errors.Is(err, ErrVhostRefused):
+		return fmt.Errorf("%w; pass the running twin's --amqp, with its vhost", err)
+	}
+	return fmt.Errorf("no AMQP connection opened (%w): is it a RabbitMQ broker? pass the running twin's --amqp", err)
 }
