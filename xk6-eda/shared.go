@@ -539,7 +539,7 @@ func (s *shared) close() {
 			_ = conn.Close()
 		}
 		s.wg.Wait()
-		if conn != nil && s.opts.Broker != bus.RabbitMQ {
+		if _, routed := routedBroker(s.opts.Broker); conn != nil && routed {
 			// The end queue is the twin's (it delivers to it): kept.
 			conn = nil
 		}
