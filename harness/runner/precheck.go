@@ -72,10 +72,6 @@ func CheckRoutedTwin(ctx context.Context, broker, url, prefix string) error {
 	if err != nil {
 		return err
 	}
-	r, err := kind.Depths(url, "")
-	if err != nil {
-		return err
-	}
 	addr, err := firstAddr(url)
 	if err != nil {
 		return err
@@ -85,6 +81,12 @@ func CheckRoutedTwin(ctx context.Context, broker, url, prefix string) error {
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%w; start the running twin's broker (go run ./harness/cmd/brokerctl up --broker %s) or fix the URL", err, broker)
+	}
+	// After the dial: that nothing listens is the likelier mistake, and the
+	// node kind may refuse a URL whose admin endpoint it cannot tell.
+	r, err := kind.Depths(url, "")
+	if err != nil {
+		return err
 	}
 	qctx, cancel := context.WithTimeout(ctx, 2*probeTimeout)
 	defer cancel()
