@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build install test test-short bench bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
+.PHONY: all build install test test-short bench bench-cluster bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
 
 all: build
 
@@ -24,7 +24,10 @@ help:
 	@echo "                   a report per run: under 20 minutes on 2 cores (REPEAT=N repeats each scenario; BROKERS=rabbitmq for one)"
 	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones),"
 	@echo "                   then bench-profiles into the same folder (PROFILES=\"datacenter/shared loopback/isolated datacenter/isolated\"; PROFILES= skips)"
+	@echo "                   (CLUSTER=1: bench-cluster into it too, before the profiles)"
 	@echo "make bench-profiles  the profile-dependent claims (1, 2, 3, 4, 8, 9) under each NETWORK/DEPLOYMENT of PROFILES, and the verdict"
+	@echo "make bench-cluster the replicated deployment: smoke, spike and the leader killed and paused on three-node clusters (BROKERS=rabbitmq,kafka),"
+	@echo "                   the verdict's x3 columns and the cost of replication; BENCH_DIR=the folder of a make bench to put both deployments side by side"
 	@echo "make test          go vet and every test (starts the private RabbitMQ node itself)"
 	@echo "make gate-ci       a 20 s smoke run of both twins, checked against gates/ci.yaml (JUnit in results/ci)"
 	@echo "make build         bin/target, bin/brokerctl and bin/edabench"
@@ -205,10 +208,12 @@ bench: build deps
 # cores per backbone, about 50 for both): the verdict's intervals then have
 # n=3 (coverage 75% each); then the deployment profiles (bench-profiles)
 # into the same folder, and one verdict over it all: a matrix column per
-# backbone and profile. PROFILES= (empty) skips the profiles.
+# backbone and profile. PROFILES= (empty) skips the profiles; CLUSTER=1
+# adds bench-cluster (the x3 columns) before them.
 .PHONY: bench-full
 bench-full:
 	$(MAKE) --no-print-directory bench REPEAT=3 BENCH_DIR=$(BENCH_DIR)
+	$(if $(filter 1,$(CLUSTER)),$(MAKE) --no-print-directory bench-cluster REPEAT=3 BENCH_DIR=$(BENCH_DIR))
 	$(if $(strip $(PROFILES)),$(MAKE) --no-print-directory bench-profiles REPEAT=3 BENCH_DIR=$(BENCH_DIR))
 
 # Deployment profiles (docs/verdict.md, "Deployment profiles"): the claims
@@ -236,6 +241,38 @@ bench-profiles: build deps
 	done
 	$(BIN)/edabench verdict --out $(BENCH_DIR) $(BENCH_DIR)
 	@echo "bench-profiles: verdict $(BENCH_DIR)/verdict.md (claim x backbone x profile: $(PROFILES))"
+
+# The replicated deployment (docs/verdict.md, "Broker deployments"): on a
+# private three-node cluster of each of BROKERS (RabbitMQ quorum queues on
+# three replicas; Kafka replication factor 3, min.insync.replicas 2), the
+# smoke and the spike as make bench runs them on one node (the cost of
+# replication: latency, CPU per order with every member metered), then the
+# leader of the busiest queue killed and paused for 20 s at 200/s (claims 5
+# and 6 with the broker's own failures: lost, applied twice, seconds with
+# failed orders, the new leader; EDA alone, since RR uses no broker), into
+# BENCH_DIR, then the verdict over the folder: a column per backbone and
+# deployment ("rabbitmq x3"). Given the folder of a make bench
+# (BENCH_DIR=results/bench-...), the verdict has both deployments side by
+# side and the cost of replication table. NATS has no private cluster yet.
+# Each cluster is started once (the runs reuse it) and stopped at the end,
+# its data dirs deleted, also when a run fails. About 6 minutes per
+# backbone on 2 cores (estimated from the scenarios' lengths and drains).
+CLUSTER_NODES ?= 3
+.PHONY: bench-cluster
+bench-cluster: build deps
+	@test -n "$(strip $(BENCH_BROKERS))" || { echo "make bench-cluster: BROKERS is empty: give rabbitmq, kafka or both" >&2; exit 2; }
+	@test -z "$(filter-out rabbitmq kafka,$(BENCH_BROKERS))" || { echo "make bench-cluster: $(filter-out rabbitmq kafka,$(BENCH_BROKERS)) has no private cluster: BROKERS=rabbitmq,kafka" >&2; exit 2; }
+	rc=0; \
+	for args in "--twin all --scenario smoke --duration 20s" "--twin both --scenario spike" "--twin eda --scenario failure-node-kill" "--twin eda --scenario failure-node-pause"; do \
+	  for b in $(BENCH_BROKERS); do \
+	    [ $$rc -eq 0 ] || break 2; \
+	    $(BIN)/edabench run --broker $$b $$args --cluster $(CLUSTER_NODES) --repeat $(REPEAT) --out $(BENCH_DIR) || rc=$$?; \
+	  done; \
+	done; \
+	for b in $(BENCH_BROKERS); do $(BIN)/brokerctl down --broker $$b --cluster $(CLUSTER_NODES) || rc=$$?; done; \
+	exit $$rc
+	$(BIN)/edabench verdict --out $(BENCH_DIR) $(BENCH_DIR)
+	@echo "bench-cluster: verdict $(BENCH_DIR)/verdict.md (claim x backbone x deployment: $(BROKERS) on one node and $(CLUSTER_NODES))"
 
 # The harness's observers each have a per-tick benchmark (issue 21): the
 # completion consumer (harness/completion), the backlog sampler and its

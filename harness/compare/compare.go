@@ -183,15 +183,17 @@ func backboneOf(summary map[string]any) (string, string) {
 		names = slices.Sorted(maps.Keys(t))
 	}
 	var broker string
+	var nodes float64
 	if env, ok := summary["environment"].(map[string]any); ok {
 		if b, ok := env["broker"].(map[string]any); ok {
 			broker, _ = b["name"].(string)
+			nodes, _ = b["nodes"].(float64)
 		}
 	}
 	backbone := results.BackboneOf(names, broker)
 	var labels []string
 	for _, t := range twinOrder(summary, nil) {
-		labels = append(labels, results.TwinLabel(t, backbone))
+		labels = append(labels, results.TwinLabel(t, results.DeploymentOf(backbone, int(nodes))))
 	}
 	if len(labels) == 0 {
 		return backbone, "-"

@@ -202,12 +202,7 @@ func twinResult(twin string, shards []shard, totals [output.Series]*hdrhistogram
 			p.AchievedRPS = float64(p.OK+p.Rejected) / p.Seconds
 		}
 	}
-	var cpu float64
-	for name, u := range res.Usage {
-		if name != "harness" {
-			cpu += u.CPUSeconds
-		}
-	}
+	cpu := results.TwinCPUSeconds(res.Usage)
 	if res.Orders.Completed > 0 {
 		res.CPUPerOrderMs = 1000 * cpu / float64(res.Orders.Completed)
 	}

@@ -616,6 +616,9 @@ func nodeLine(d *results.NodeDown) string {
 // coverage), and the runs, this one marked.
 func (r *run) cellView(c verdictCell) cellView {
 	col := c.Backbone
+	if c.Nodes > 1 {
+		col += fmt.Sprintf(" x%d", c.Nodes)
+	}
 	if c.Profile != "" {
 		col += " · " + c.Profile
 	}
@@ -668,6 +671,9 @@ func (r *run) verdictView() *verdictView {
 		label := b.Name
 		if len(b.Versions) > 0 {
 			label += " " + strings.Join(b.Versions, ", ")
+		}
+		if b.Nodes > 1 {
+			label += fmt.Sprintf(" x%d", b.Nodes)
 		}
 		if b.Profile != "" {
 			label += " · " + b.Profile

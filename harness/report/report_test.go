@@ -615,3 +615,30 @@ func TestNodeLine(t *testing.T) {
 		t.Errorf("nodeLine = %q\nwant       %q", got, want)
 	}
 }
+
+// TestVerdictDeploymentColumns: a cluster's columns and cells are named
+// with its size, as verdict.md names them; a verdict written before the
+// field (nodes absent) reads as one node.
+func TestVerdictDeploymentColumns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "verdict.json")
+	data := `{"generated_at": "2026-12-05T09:00:00Z",
+	 "backbones": [{"name": "rabbitmq", "versions": ["3.10.8"]}, {"name": "rabbitmq", "versions": ["3.10.8"], "nodes": 3, "profile": "datacenter"}],
+	 "claims": [{"id": 5, "claim": "c", "cells": [{"backbone": "rabbitmq", "status": "holds"}, {"backbone": "rabbitmq", "nodes": 3, "profile": "datacenter", "status": "does not hold"}]}]}`
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v, err := readVerdict(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{verdict: v, vpath: path, dir: t.TempDir(), summary: results.Summary{}}
+	view := r.verdictView()
+	if got := strings.Join(view.Backbones, "|"); got != "rabbitmq 3.10.8|rabbitmq 3.10.8 x3 · datacenter" {
+		t.Errorf("columns %q", got)
+	}
+	for i, want := range []string{"rabbitmq", "rabbitmq x3 · datacenter"} {
+		if got := r.cellView(v.Claims[0].Cells[i]).Backbone; got != want {
+			t.Errorf("cell %d: %q, want %q", i, got, want)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type verdict struct {
 type backbone struct {
 	Name     string   `json:"name"`
 	Versions []string `json:"versions"`
+	Nodes    int      `json:"nodes"` // 0 (written before it) or 1: the single node
 	Profile  string   `json:"profile"`
 }
 
@@ -37,6 +38,7 @@ type claim struct {
 // verdictCell is one claim on one backbone.
 type verdictCell struct {
 	Backbone   string                    `json:"backbone"`
+	Nodes      int                       `json:"nodes"`
 	Profile    string                    `json:"profile"`
 	Status     string                    `json:"status"`
 	Evidence   string                    `json:"evidence"`

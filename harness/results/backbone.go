@@ -1,6 +1,8 @@
 package results
 
 import (
+	"fmt"
+
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/internal/twinkind"
 )
@@ -50,9 +52,29 @@ func (s *Summary) BackboneVersion() string {
 	return ""
 }
 
+// Deployment is the backbone with its cluster's size when it ran on one
+// ("rabbitmq x3"), the backbone alone on one node (or a summary written
+// before clusters); "" for RR alone.
+func (s *Summary) Deployment() string {
+	var nodes int
+	if s.Environment.Broker != nil {
+		nodes = s.Environment.Broker.Nodes
+	}
+	return DeploymentOf(s.Backbone(), nodes)
+}
+
+// DeploymentOf is Deployment from a backbone and a node count.
+func DeploymentOf(backbone string, nodes int) string {
+	if backbone == "" || nodes < 2 {
+		return backbone
+	}
+	return fmt.Sprintf("%s x%d", backbone, nodes)
+}
+
 // TwinLabel names a twin with its backbone where runs on several backbones
 // can appear together: "eda@kafka", "hybrid@rabbitmq"; RR, which uses no
-// broker, and a twin with no backbone known keep their bare names.
+// broker, and a twin with no backbone known keep their bare names. Given a
+// Deployment, a cluster's twin reads "eda@rabbitmq x3".
 func TwinLabel(twin, backbone string) string {
 	if backbone == "" || !twinkind.Of(twin).UsesBroker() {
 		return twin

@@ -19,6 +19,8 @@ func TestBackbone(t *testing.T) {
 			map[string]string{"rr": "rr", "eda": "eda@kafka", "hybrid": "hybrid@kafka"}},
 		{"hybrid alone uses the broker", []string{"hybrid"}, Environment{Broker: &BrokerInfo{Name: "rabbitmq", Version: "3.10.8"}}, "rabbitmq", "3.10.8",
 			map[string]string{"hybrid": "hybrid@rabbitmq"}},
+		{"a three-node cluster", []string{"rr", "eda"}, Environment{Broker: &BrokerInfo{Name: "rabbitmq", Version: "3.10.8", Nodes: 3}}, "rabbitmq", "3.10.8",
+			map[string]string{"rr": "rr", "eda": "eda@rabbitmq x3"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := Summary{Environment: tt.env, Twins: map[string]*TwinResult{}}
@@ -32,7 +34,7 @@ func TestBackbone(t *testing.T) {
 				t.Errorf("BackboneVersion() = %q, want %q", got, tt.wantV)
 			}
 			for tw, want := range tt.labels {
-				if got := TwinLabel(tw, s.Backbone()); got != want {
+				if got := TwinLabel(tw, s.Deployment()); got != want {
 					t.Errorf("TwinLabel(%s) = %q, want %q", tw, got, want)
 				}
 			}

@@ -107,7 +107,7 @@ func writeFigures(w io.Writer, s *Summary, twins []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	labels := make([]string, len(twins))
 	for i, t := range twins {
-		labels[i] = TwinLabel(t, s.Backbone())
+		labels[i] = TwinLabel(t, s.Deployment())
 	}
 	fmt.Fprintf(tw, "\t%s\t\n", strings.Join(labels, "\t"))
 	for _, row := range tableRows() {

@@ -130,12 +130,8 @@ func (t *twinRun) fillPhases() {
 func (t *twinRun) fillUsage() {
 	res := t.res
 	res.Usage = t.env.meter.Usage()
-	var cpu float64
-	for name, u := range res.Usage {
-		if name != "harness" {
-			cpu += u.CPUSeconds
-		}
-	}
+	foldMembers(res.Usage)
+	cpu := results.TwinCPUSeconds(res.Usage)
 	if res.Orders.Completed > 0 {
 		res.CPUPerOrderMs = 1000 * cpu / float64(res.Orders.Completed)
 	}

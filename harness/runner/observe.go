@@ -150,7 +150,7 @@ func (t *twinRun) observeProcesses() {
 			})
 		}
 		if t.kind.UsesBroker() && t.r.node != nil {
-			m.TrackTree("broker", t.r.node.PID)
+			trackBroker(m, t.r.node)
 		}
 	}
 	ctx, stop := context.WithCancel(context.WithoutCancel(t.ctx))

@@ -794,15 +794,21 @@ func lost(t *results.TwinResult) int64 {
 func claim5Isolation(s *Set) Claim {
 	var parts []part
 	for _, r := range s.Faulted() {
-		if !downstreamFault(r) {
-			continue
-		}
-		for _, x := range s.Reps(r) {
-			parts = append(parts, isolation(x))
+		switch {
+		case downstreamFault(r):
+			for _, x := range s.Reps(r) {
+				parts = append(parts, isolation(x))
+			}
+		case nodeFault(r):
+			// On a cluster the broker's own members fail too: the claim
+			// counts them (nodefaults.go).
+			for _, x := range s.Reps(r) {
+				parts = append(parts, nodeIsolation(x))
+			}
 		}
 	}
 	if len(parts) == 0 {
-		return missing("failure-crash")
+		return missingFault(s)
 	}
 	return combineAny(parts)
 }
@@ -863,14 +869,19 @@ func isolatedCmp(failed, rrFailed int64) stats.Comparison {
 func claim6Decoupling(s *Set) Claim {
 	var parts []part
 	for _, r := range s.Faulted() {
-		if downtimeFault(r) {
+		switch {
+		case downtimeFault(r):
 			for _, x := range s.Reps(r) {
 				parts = append(parts, catchUp(x))
+			}
+		case nodeFault(r):
+			for _, x := range s.Reps(r) {
+				parts = append(parts, nodeCatchUp(x, catchUp(x)))
 			}
 		}
 	}
 	if len(parts) == 0 {
-		return missing("failure-crash")
+		return missingFault(s)
 	}
 	return combineAny(parts)
 }

@@ -61,6 +61,16 @@ func (r *Run) Profile() string {
 	return strings.Join(parts, ", ")
 }
 
+// Nodes is the size of the broker deployment the run's EDA and hybrid
+// twins used: 3 for a replicated cluster (--cluster 3), 1 for the single
+// node, and for summaries written before they recorded it.
+func (r *Run) Nodes() int {
+	if b := r.Summary.Environment.Broker; b != nil && b.Nodes > 1 {
+		return b.Nodes
+	}
+	return 1
+}
+
 // Twin is the twin's result, nil if the run did not drive it.
 func (r *Run) Twin(name string) *results.TwinResult { return r.Summary.Twins[name] }
 

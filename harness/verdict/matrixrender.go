@@ -19,26 +19,33 @@ func (m Matrix) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// Label is a backbone as a column title: its name and versions, and the
-// deployment profile when it is not the historical one.
+// Label is a backbone as a column title: its name and versions, its
+// cluster's size when it is not one node ("x3"), and the deployment
+// profile when it is not the historical one.
 func (b Backbone) Label() string {
 	l := b.Name
 	if len(b.Versions) > 0 {
 		l += " " + strings.Join(b.Versions, ", ")
 	}
-	if b.Profile != "" {
-		l += " · " + b.Profile
-	}
-	return l
+	return l + deploymentSuffix(b.Nodes, b.Profile)
 }
 
-// Column is the cell's column as its rows name it: the backbone, and the
-// profile when not the historical one.
-func (c Cell) Column() string {
-	if c.Profile == "" {
-		return c.Backbone
+// Column is the cell's column as its rows name it: the backbone, its
+// cluster's size when not one node, and the profile when not the
+// historical one: "rabbitmq x3 · datacenter".
+func (c Cell) Column() string { return c.Backbone + deploymentSuffix(c.Nodes, c.Profile) }
+
+// deploymentSuffix is what a column's title adds to its backbone: " x3"
+// for a three-node cluster, " · PROFILE" for a profile not the historical.
+func deploymentSuffix(nodes int, profile string) string {
+	var s string
+	if nodes > 1 {
+		s = fmt.Sprintf(" x%d", nodes)
 	}
-	return c.Backbone + " · " + c.Profile
+	if profile != "" {
+		s += " · " + profile
+	}
+	return s
 }
 
 // StatusText is the cell's status as the matrix shows it: "(single run)"
@@ -62,7 +69,8 @@ func (m Matrix) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Verdict\n\nGenerated %s by `edabench verdict` from the runs' figures only. ", m.GeneratedAt.Format(time.RFC3339))
 	b.WriteString("How each claim is decided, and the weaknesses of each method: docs/verdict.md. ")
-	b.WriteString("Each claim is decided once per backbone, over that backbone's runs and RR's (which use none). ")
+	b.WriteString("Each claim is decided once per backbone and broker deployment (one node; `x3`: a replicated three-node cluster), over that column's runs and RR's (which use none). ")
+	b.WriteString("On a cluster, claims 5 and 6 count the broker's own member failures (failure-node-kill, failure-node-pause) with the service faults. ")
 	b.WriteString("Each deciding figure is the median over the scenario's repetitions with the order-statistics interval of that median ")
 	b.WriteString("and its coverage (n=1: a point, the cell is marked single run); `not measured`: the claim's scenarios did not run on that backbone; ")
 	b.WriteString("`RR only`: the cell read RR's runs alone, the same in every column. Every figure is in verdict.json.\n\n")
@@ -82,6 +90,7 @@ func (m Matrix) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	m.writeReplication(&b)
 	b.WriteString("\n## The claims, per backbone\n")
 	for _, r := range m.Claims {
 		fmt.Fprintf(&b, "\n### %d. %s\n\n", r.ID, r.Claim)

@@ -195,6 +195,9 @@ func describeMachine(r *Run) string {
 	if e.RabbitMQ != "" {
 		m += ", RabbitMQ " + e.RabbitMQ
 	}
+	if n := r.Nodes(); n > 1 && r.Summary.Backbone() != "" {
+		m += fmt.Sprintf(", a %d-node %s cluster", n, r.Summary.Backbone())
+	}
 	if p := r.Profile(); p != "" {
 		return m + ", " + p
 	}
