@@ -15,7 +15,6 @@ import (
 	"github.com/edabench/edabench/harness/scrape"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
-	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/metrics"
@@ -94,11 +93,12 @@ func depthWarning(broker string) string {
 }
 
 // depths reads the twin's queue depths for the sampler through the
-// broker's node kind, and on Kafka over the client's own depth connection
+// broker's node kind, and where a queue's backlog is its consumer group's
+// (bus.Kind.GroupBacklog: Kafka) over the client's own depth connection
 // too (dialled once, closed with the client; see queueDepths).
 func (s *shared) depths(ctx context.Context, queues []string) (map[string]int64, error) {
 	o := s.opts
-	if o.Broker != kafka.Name {
+	if !groupBacklog(o.Broker) {
 		return nodeDepths(ctx, o.Broker, o.BrokerURL, o.Mgmt)
 	}
 	s.depthMu.Lock()
@@ -106,7 +106,7 @@ func (s *shared) depths(ctx context.Context, queues []string) (map[string]int64,
 	if s.depthConn == nil {
 		// The connection lives as long as the client (a Dial's ctx is its
 		// lifetime), the dial bounded by its own timeouts.
-		c, err := dialGroups(s.ctx, o.BrokerURL, o.Prefix)
+		c, err := dialGroups(s.ctx, o.Broker, o.BrokerURL, o.Prefix)
 		if err != nil {
 			return nil, err
 		}
@@ -167,18 +167,25 @@ func queueDepths(ctx context.Context, broker, brokerURL, mgmt string, groups *bu
 	return out, nil
 }
 
-// dialGroups dials the Kafka driver to read consumer group offsets; it
+// groupBacklog says whether broker's queue backlogs are consumer groups'
+// (bus.Kind.GroupBacklog), read over its driver rather than the node.
+func groupBacklog(broker string) bool {
+	k, err := drivers.Builtin().Lookup(broker)
+	return err == nil && k.GroupBacklog
+}
+
+// dialGroups dials broker's driver to read consumer group offsets; it
 // declares nothing. ctx is the connection's lifetime (bus.Dial); the dial
 // itself gives up after probeTimeout.
-func dialGroups(ctx context.Context, brokerURL, prefix string) (*bus.Conn, error) {
-	kind, err := drivers.Builtin().Lookup(kafka.Name)
+func dialGroups(ctx context.Context, broker, brokerURL, prefix string) (*bus.Conn, error) {
+	kind, err := drivers.Builtin().Lookup(broker)
 	if err != nil {
 		return nil, err
 	}
 	c, err := bus.Dial(ctx, kind, bus.WithURL(brokerURL), bus.WithConnectionName(prefix+".k6-depth"),
 		bus.WithDialTimeout(probeTimeout), bus.WithConnectTimeout(probeTimeout))
 	if err != nil {
-		return nil, fmt.Errorf("queue depths over Kafka at %s: %w", brokerURL, err)
+		return nil, fmt.Errorf("queue depths over %s at %s: %w", kind.Title, brokerURL, err)
 	}
 	return c, nil
 }
@@ -300,19 +307,19 @@ func (mi *ModuleInstance) probeTarget(fn string, arg sobek.Value) probeTarget {
 	if !ok {
 		mi.throw(fmt.Errorf("eda.%s: option broker %q: want one of %s", fn, p.broker, strings.Join(drivers.Builtin().Names(), ", ")))
 	}
-	if err := b.check(p.url); err != nil {
+	if err := checkRouted(b, p.url); err != nil {
 		mi.throw(fmt.Errorf("eda.%s: option brokerUrl: %w", fn, err))
 	}
 	return p
 }
 
-// depths reads the depths for one queue: on Kafka over a connection of
-// its own, closed after the call.
+// depths reads the depths for one queue: where its backlog is a consumer
+// group's (Kafka), over a connection of its own, closed after the call.
 func (p probeTarget) depths(ctx context.Context, queue string) (map[string]int64, error) {
-	if p.broker != kafka.Name {
+	if !groupBacklog(p.broker) {
 		return nodeDepths(ctx, p.broker, p.url, p.mgmt)
 	}
-	c, err := dialGroups(ctx, p.url, p.prefix)
+	c, err := dialGroups(ctx, p.broker, p.url, p.prefix)
 	if err != nil {
 		return nil, err
 	}

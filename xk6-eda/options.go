@@ -16,8 +16,6 @@ import (
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
-	"github.com/edabench/edabench/targets/bus/kafka"
-	natsbus "github.com/edabench/edabench/targets/bus/nats"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/grafana/sobek"
 )
@@ -246,6 +244,8 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 	if _, err := drivers.Builtin().Lookup(o.Broker); err != nil {
 		return fmt.Errorf("option broker %q: want one of %s", o.Broker, strings.Join(drivers.Builtin().Names(), ", "))
 	}
+	// The default broker keeps the script API's older options of its own
+	// (amqp, its URL; mgmt, its management API), which no other takes.
 	if o.Broker == bus.RabbitMQ {
 		return o.settleRabbitMQ(amqpURL)
 	}
@@ -255,15 +255,15 @@ func (o *options) settleBroker(amqpURL string, mgmtSet bool) error {
 	}
 	switch {
 	case amqpURL != "":
-		return fmt.Errorf("option amqp is RabbitMQ's broker URL; with broker: %q give %s as brokerUrl: %q (BROKER_URL= in the examples) and drop amqp", o.Broker, b.urlIs, b.defaultURL)
+		return fmt.Errorf("option amqp is RabbitMQ's broker URL; with broker: %q give %s as brokerUrl: %q (BROKER_URL= in the examples) and drop amqp", o.Broker, b.URLIs, b.DefaultURL)
 	case mgmtSet && o.Mgmt != "":
-		return fmt.Errorf("option mgmt is RabbitMQ's management API; over %s the queue depths come from brokerUrl: drop mgmt", b.title)
+		return fmt.Errorf("option mgmt is RabbitMQ's management API; over %s the queue depths come from brokerUrl: drop mgmt", b.Title)
 	}
 	o.Mgmt = ""
 	if o.BrokerURL == "" {
-		o.BrokerURL = b.defaultURL
+		o.BrokerURL = b.DefaultURL
 	}
-	if err := b.check(o.BrokerURL); err != nil {
+	if err := checkRouted(b, o.BrokerURL); err != nil {
 		return fmt.Errorf("option brokerUrl: %w", err)
 	}
 	if o.EndQueue == "" {
@@ -299,65 +299,39 @@ func (o *options) settleRabbitMQ(amqpURL string) error {
 	return nil
 }
 
-// routed is what xk6-eda knows of a broker whose driver routes itself
-// (it delivers only to the queues the twin's services declared, so k6
-// reads its order ends from an end queue the twin declared, endQueue).
-type routed struct {
-	title      string // as its project spells it, for messages
-	urlIs      string // what brokerUrl names, for messages
-	defaultURL string // the private node's client URL
-	// check refuses a URL not in the driver's form or not on loopback.
-	check func(raw string) error
-	// dialAddr is the HOST:PORT to dial first, for a reachability check.
-	dialAddr func(raw string) string
-}
-
-// routedBroker is broker's settings, false for RabbitMQ and for a driver
-// xk6-eda does not know yet.
-func routedBroker(broker string) (routed, bool) {
-	switch broker {
-	case kafka.Name:
-		return routed{title: "Kafka", urlIs: "the seed broker", defaultURL: kafka.DefaultURL, check: checkKafka, dialAddr: kafkaSeed}, true
-	case natsbus.Name:
-		return routed{title: "NATS", urlIs: "the NATS server's client URL", defaultURL: natsbus.DefaultURL, check: checkNATS, dialAddr: natsAddr}, true
+// routedBroker is the driver of broker when it routes itself
+// (bus.Kind.RoutesItself: it delivers only to the queues the twin's
+// services declared, so k6 reads its order ends from an end queue the
+// twin declared, endQueue); false for RabbitMQ and an unknown name.
+func routedBroker(broker string) (bus.Kind, bool) {
+	k, err := drivers.Builtin().Lookup(broker)
+	if err != nil || !k.RoutesItself {
+		return bus.Kind{}, false
 	}
-	return routed{}, false
+	return k, true
 }
 
-// checkKafka says whether raw is a Kafka client URL of seeds on loopback.
-func checkKafka(raw string) error {
-	if err := kafka.CheckURL(raw); err != nil {
+// checkRouted says whether raw is a client URL in k's form whose every
+// address is on loopback (or the allowlist).
+func checkRouted(k bus.Kind, raw string) error {
+	if err := k.CheckURL(raw); err != nil {
 		return err
 	}
-	for _, s := range strings.Split(strings.TrimPrefix(strings.TrimSpace(raw), "kafka://"), ",") {
-		if err := allowed(strings.TrimSpace(s)); err != nil {
+	for _, a := range k.Addrs(raw) {
+		if err := allowed(a); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// kafkaSeed is the first seed of a Kafka client URL that checkKafka took.
-func kafkaSeed(raw string) string {
-	return strings.TrimSpace(strings.Split(strings.TrimPrefix(strings.TrimSpace(raw), "kafka://"), ",")[0])
-}
-
-// checkNATS says whether raw is a NATS client URL (nats://HOST:PORT) on
-// loopback.
-func checkNATS(raw string) error {
-	if err := natsbus.CheckURL(raw); err != nil {
-		return err
+// firstAddr is the HOST:PORT a client URL of k that checkRouted took
+// dials first, for a reachability check.
+func firstAddr(k bus.Kind, raw string) string {
+	if a := k.Addrs(raw); len(a) > 0 {
+		return a[0]
 	}
-	return loopback.Check(natsAddr(raw))
-}
-
-// natsAddr is the HOST:PORT of a NATS client URL that checkNATS took.
-func natsAddr(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return raw
-	}
-	return u.Host
+	return raw
 }
 
 func checkAMQP(raw string) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/edabench/edabench/internal/twinkind"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,6 @@ import (
 
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/bus"
-	"github.com/edabench/edabench/targets/bus/kafka"
-	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/eda/orderends"
 	"github.com/sirupsen/logrus"
@@ -227,7 +226,7 @@ func (s *shared) subscribe() error {
 			s.log.WithError(err).Warn("completion consumer stopped: completions from now on are not seen, so orders will count lost")
 		}
 	})
-	if o.Broker == kafka.Name {
+	if k, ok := routedBroker(o.Broker); ok && k.GroupBacklog {
 		s.awaitMember()
 	}
 	return nil
@@ -244,7 +243,7 @@ const memberWait = 15 * time.Second
 func (s *shared) awaitMember() {
 	ctx, cancel := context.WithTimeout(s.ctx, memberWait)
 	defer cancel()
-	c, err := dialGroups(ctx, s.opts.BrokerURL, s.opts.Prefix)
+	c, err := dialGroups(ctx, s.opts.Broker, s.opts.BrokerURL, s.opts.Prefix)
 	if err == nil {
 		defer c.Close()
 		for ctx.Err() == nil {
@@ -274,17 +273,17 @@ func (s *shared) checkEndQueue() error {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, 2*dialTimeout)
 	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", b.dialAddr(o.BrokerURL))
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", firstAddr(b, o.BrokerURL))
 	if err != nil {
-		return fmt.Errorf("%s broker %s is unreachable: is the broker the %s twin uses up? (%s): %w", b.title, o.BrokerURL, o.Twin, brokerFix(o.Broker), err)
+		return fmt.Errorf("%s broker %s is unreachable: is the broker the %s twin uses up? (%s): %w", b.Title, o.BrokerURL, o.Twin, brokerFix(o.Broker), err)
 	}
 	_ = c.Close()
 	queues, err := nodeDepths(ctx, o.Broker, o.BrokerURL, "")
 	if err != nil {
-		return fmt.Errorf("%s broker %s: %w (%s)", b.title, o.BrokerURL, err, brokerFix(o.Broker))
+		return fmt.Errorf("%s broker %s: %w (%s)", b.Title, o.BrokerURL, err, brokerFix(o.Broker))
 	}
 	if _, ok := queues[o.EndQueue]; !ok {
-		return fmt.Errorf("the %s twin over %s at %s declares no end queue %s, so k6 would see no order end: start its services with --end-queue %s (or set the endQueue option, END_QUEUE= in the examples, to the one it declares)", o.Twin, b.title, o.BrokerURL, o.EndQueue, o.EndQueue)
+		return fmt.Errorf("the %s twin over %s at %s declares no end queue %s, so k6 would see no order end: start its services with --end-queue %s (or set the endQueue option, END_QUEUE= in the examples, to the one it declares)", o.Twin, b.Title, o.BrokerURL, o.EndQueue, o.EndQueue)
 	}
 	return nil
 }
@@ -292,7 +291,7 @@ func (s *shared) checkEndQueue() error {
 // brokerTitle is broker's name as its project spells it, for messages.
 func brokerTitle(broker string) string {
 	if b, ok := routedBroker(broker); ok {
-		return b.title
+		return b.Title
 	}
 	return "AMQP"
 }
@@ -305,7 +304,18 @@ func brokerFix(broker string) string {
 	return "the private node: `make broker-up`; else set the amqp option, AMQP= in the examples"
 }
 
-func redact(raw string) string { return rabbitmq.RedactURL(raw) }
+// redact hides a URL's password, for messages; what is no URL with a
+// password (a Kafka seed HOST:PORT) is shown as it is.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxx")
+	}
+	return u.String()
+}
 
 // handle takes one OrderCompleted or OrderFailed from the completion queue.
 func (s *shared) handle(e orderends.End) error {
@@ -529,7 +539,7 @@ func (s *shared) close() {
 			_ = conn.Close()
 		}
 		s.wg.Wait()
-		if conn != nil && s.opts.Broker != bus.RabbitMQ {
+		if _, routed := routedBroker(s.opts.Broker); conn != nil && routed {
 			// The end queue is the twin's (it delivers to it): kept.
 			conn = nil
 		}
@@ -561,7 +571,7 @@ func (s *shared) client() orderpb.OrderServiceClient {
 
 func defaultBrokerURL(broker string) string {
 	if b, ok := routedBroker(broker); ok {
-		return b.defaultURL
+		return b.DefaultURL
 	}
 	return eda.DefaultConfig().URL
 }

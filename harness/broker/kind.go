@@ -19,6 +19,7 @@ func Kind() brokernode.Kind {
 		func(clientURL, adminURL string) (brokernode.DepthReader, error) {
 			return AdminFor(clientURL, adminURL), nil
 		})
+	k.StartByHand = "`make broker-up`"
 	k.StartCluster = func(ctx context.Context, nodes int) (brokernode.Node, error) {
 		cfgs, err := DefaultClusterConfigs(nodes)
 		if err != nil {

@@ -13,6 +13,8 @@ package brokernode
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -105,6 +107,30 @@ type Kind struct {
 	// starting it. Nil when the broker has no cluster.
 	StartCluster func(ctx context.Context, nodes int) (Node, error)
 	OpenCluster  func(nodes int) (Node, error)
+	// StartByHand is the command that starts the default node outside a
+	// run, for messages ("`make broker-up`").
+	StartByHand string
+}
+
+// Check names the required fields k lacks (all but the cluster ones).
+func (k Kind) Check() error {
+	var missing []string
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Name", k.Name != ""}, {"Start", k.Start != nil}, {"Open", k.Open != nil},
+		{"Depths", k.Depths != nil}, {"StartByHand", k.StartByHand != ""},
+		{"StartCluster and OpenCluster both or neither", (k.StartCluster == nil) == (k.OpenCluster == nil)},
+	} {
+		if !f.ok {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("broker node kind %q: no %s", k.Name, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // Default is the broker a run uses when none is named.

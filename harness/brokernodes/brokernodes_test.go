@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/targets/bus/drivers"
 )
 
 // Every registered kind is complete and named once, and the default broker
@@ -29,8 +30,27 @@ func TestBuiltin(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Lookup(%q): %v", name, err)
 		}
-		if k.Start == nil || k.Open == nil || k.Depths == nil {
-			t.Errorf("kind %q: Start, Open and Depths must all be set", name)
+		if err := k.Check(); err != nil {
+			t.Error(err)
+		}
+		if _, err := drivers.Builtin().Lookup(name); err != nil {
+			t.Errorf("node kind %q has no bus driver of its name (targets/bus/drivers): a run starts the node and the twins dial the driver: %v", name, err)
+		}
+	}
+	for _, name := range drivers.Builtin().Names() {
+		if _, err := reg.Lookup(name); err != nil {
+			t.Errorf("bus driver %q has no broker node of its name: %v", name, err)
+		}
+	}
+}
+
+// Check names each missing field, so that a new node kind's registration
+// says what it lacks.
+func TestKindCheck(t *testing.T) {
+	err := brokernode.Kind{Name: "x"}.Check()
+	for _, want := range []string{"Start", "Open", "Depths", "StartByHand"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check() of an empty kind = %v, want it to name %s", err, want)
 		}
 	}
 }

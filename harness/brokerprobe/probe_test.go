@@ -16,7 +16,7 @@ import (
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
 	natsbus "github.com/edabench/edabench/targets/bus/nats"
-	"github.com/edabench/edabench/targets/eda"
+	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -31,14 +31,14 @@ func TestConfigDefaults(t *testing.T) {
 		{"no duration", Config{Node: node}, "Duration must be positive", Config{}},
 		{"defaults: RabbitMQ with the twin's settings", Config{Node: node, Duration: 5 * time.Second},
 			"", Config{Node: node, Duration: 5 * time.Second, Queues: 5, Publishers: 64, Prefetch: 64, Warmup: time.Second,
-				Driver: bus.RabbitMQ, Options: eda.DefaultRabbitMQ(), MaxPublishes: DefaultMaxPublishes}},
+				Driver: bus.RabbitMQ, Options: rabbitmq.TwinDefaults(), MaxPublishes: DefaultMaxPublishes}},
 		{"Kafka with the twin's settings", Config{Node: node, Duration: 5 * time.Second, Driver: kafka.Name},
 			"", Config{Node: node, Duration: 5 * time.Second, Queues: 5, Publishers: 64, Prefetch: 64, Warmup: time.Second,
-				Driver: kafka.Name, Options: eda.DefaultKafka(), MaxPublishes: DefaultMaxPublishes}},
+				Driver: kafka.Name, Options: kafka.TwinDefaults(), MaxPublishes: DefaultMaxPublishes}},
 		{"warm-up capped", Config{Node: node, Duration: time.Minute, Queues: 2, Publishers: 3, Prefetch: 4, MaxPublishes: 9},
 			"", Config{Node: node, Duration: time.Minute, Queues: 2, Publishers: 3, Prefetch: 4, Warmup: 2 * time.Second,
-				Driver: bus.RabbitMQ, Options: eda.DefaultRabbitMQ(), MaxPublishes: 9}},
-		{"another broker's options", Config{Node: node, Duration: time.Second, Driver: kafka.Name, Options: eda.DefaultRabbitMQ()},
+				Driver: bus.RabbitMQ, Options: rabbitmq.TwinDefaults(), MaxPublishes: 9}},
+		{"another broker's options", Config{Node: node, Duration: time.Second, Driver: kafka.Name, Options: rabbitmq.TwinDefaults()},
 			`options for broker "rabbitmq" given for the kafka driver`, Config{}},
 		{"bad options", Config{Node: node, Duration: time.Second, Driver: kafka.Name, Options: kafka.Options{Partitions: -1}},
 			"partitions -1", Config{}},

@@ -19,6 +19,7 @@ func Kind() brokernode.Kind {
 		func(ctx context.Context) (*Node, error) { return Start(ctx, DefaultConfig()) },
 		func() (*Node, error) { return Open(DefaultConfig()) },
 		depthsAt)
+	k.StartByHand = "`make kafka` then `go run ./harness/cmd/brokerctl up --broker " + KindName + "`"
 	k.StartCluster = func(ctx context.Context, nodes int) (brokernode.Node, error) {
 		cfgs, err := DefaultClusterConfigs(nodes)
 		if err != nil {

@@ -8,8 +8,8 @@ import (
 	"github.com/edabench/edabench/targets/workflow"
 )
 
-// A twin over the broker gets --broker, and its URL under RabbitMQ's own
-// --amqp or, on another driver, --broker-url; the harness's order-ends
+// A twin over the broker gets --broker and its URL as --broker-url (the
+// proxied flag of its driver behind a proxy); the harness's order-ends
 // queue, when the driver needs it declared, as --end-queue.
 func TestServiceArgsNameTheBroker(t *testing.T) {
 	tests := []struct {
@@ -18,7 +18,7 @@ func TestServiceArgsNameTheBroker(t *testing.T) {
 		want                        []string
 	}{
 		{"default is rabbitmq", "", "amqp://guest:guest@127.0.0.1:5682/", "", "",
-			[]string{"--broker", "rabbitmq", "--amqp", "amqp://guest:guest@127.0.0.1:5682/", "--prefix", "p"}},
+			[]string{"--broker", "rabbitmq", "--broker-url", "amqp://guest:guest@127.0.0.1:5682/", "--prefix", "p"}},
 		{"kafka", "kafka", "127.0.0.1:9102", "p.harness", "",
 			[]string{"--broker", "kafka", "--broker-url", "127.0.0.1:9102", "--prefix", "p", "--end-queue", "p.harness"}},
 		// Behind a proxy, a Kafka client is pinned to it: the advertised
@@ -26,7 +26,7 @@ func TestServiceArgsNameTheBroker(t *testing.T) {
 		{"kafka proxied", "kafka", "127.0.0.1:9102", "", "127.0.0.1:7777",
 			[]string{"--broker", "kafka", "--broker-url", "127.0.0.1:7777", "--prefix", "p", "--kafka-via-seed"}},
 		{"rabbitmq proxied", "", "amqp://guest:guest@127.0.0.1:5682/", "", "127.0.0.1:7777",
-			[]string{"--broker", "rabbitmq", "--amqp", "amqp://guest:guest@127.0.0.1:7777/", "--prefix", "p"}},
+			[]string{"--broker", "rabbitmq", "--broker-url", "amqp://guest:guest@127.0.0.1:7777/", "--prefix", "p"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"github.com/edabench/edabench/harness/supervise"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus"
-	"github.com/edabench/edabench/targets/bus/kafka"
+	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/workflow"
 )
 
@@ -222,18 +222,16 @@ func (t *Twin) serviceArgs(svc string, ports map[string]string, httpAddr string)
 		args = append(args, "--listen", ports[svc])
 	}
 	if twinkind.Of(s.Twin).ServiceUsesBroker(svc) {
-		// --amqp stays RabbitMQ's spelling; another driver's URL is in its
-		// own form, so it has a flag of its own.
-		broker, urlFlag := s.Broker, "--broker-url"
-		if broker == "" || broker == bus.RabbitMQ {
-			broker, urlFlag = bus.RabbitMQ, "--amqp"
+		broker := s.Broker
+		if broker == "" {
+			broker = bus.RabbitMQ
 		}
-		args = append(args, "--broker", broker, urlFlag, t.brokerURL(svc), "--prefix", s.Prefix)
-		if _, proxied := t.via[svc]; proxied && broker == kafka.Name {
-			// A Kafka client dials the brokers the metadata advertises, not
-			// the seed: pinned to the seed, its every request crosses the
-			// proxy (the private node is a single broker).
-			args = append(args, "--kafka-via-seed")
+		// An unknown broker was refused before a twin is launched; its
+		// zero Kind adds no flag, and the service names the problem.
+		kind, _ := drivers.Builtin().Lookup(broker)
+		args = append(args, "--broker", broker, "--broker-url", t.brokerURL(svc), "--prefix", s.Prefix)
+		if _, proxied := t.via[svc]; proxied && kind.ProxiedFlag != "" {
+			args = append(args, "--"+kind.ProxiedFlag)
 		}
 		if s.EndQueue != "" {
 			args = append(args, "--end-queue", s.EndQueue)

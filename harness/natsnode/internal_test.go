@@ -73,3 +73,42 @@ func TestInstalledNamesTheFix(t *testing.T) {
 		t.Errorf("Installed() without the binary = %v, want ErrNotBuilt naming make nats", err)
 	}
 }
+
+// The monitoring URL follows the node the client URL names: the default
+// node's monitoring port for its client port (moved by the environment
+// too), and an error naming the fix for another port, never the default
+// node's queues read for another server.
+func TestMonitorFor(t *testing.T) {
+	moved := Config{Port: 14232, MonitorPort: 18232}
+	for _, tc := range []struct {
+		name, url string
+		cfg       Config
+		want      string // monitoring URL, or the error's text
+		wantErr   bool
+	}{
+		{"default node", "nats://127.0.0.1:4232", Config{Port: DefaultPort, MonitorPort: DefaultMonitorPort}, "http://127.0.0.1:8232", false},
+		{"localhost", "nats://localhost:4232", Config{Port: DefaultPort, MonitorPort: DefaultMonitorPort}, "http://localhost:8232", false},
+		{"ports moved by the environment", "nats://127.0.0.1:14232", moved, "http://127.0.0.1:18232", false},
+		{"another node's port", "nats://127.0.0.1:4999", Config{Port: DefaultPort, MonitorPort: DefaultMonitorPort}, "give that server's monitoring URL", true},
+		{"no port", "nats://127.0.0.1", Config{Port: DefaultPort, MonitorPort: DefaultMonitorPort}, "is not the private node's client port", true},
+		{"not loopback", "nats://192.0.2.1:4232", Config{Port: DefaultPort, MonitorPort: DefaultMonitorPort}, "loopback only", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := monitorFor(tc.url, tc.cfg)
+			switch {
+			case tc.wantErr && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("monitorFor(%q) = %q, %v; want an error containing %q", tc.url, got, err, tc.want)
+			case !tc.wantErr && (err != nil || got != tc.want):
+				t.Errorf("monitorFor(%q) = %q, %v; want %q", tc.url, got, err, tc.want)
+			}
+		})
+	}
+}
+
+// Depths with an admin URL reads there, whatever the client URL.
+func TestDepthsAtAdminURL(t *testing.T) {
+	r, err := depthsAt("nats://127.0.0.1:4999", "http://127.0.0.1:9999")
+	if err != nil || r.(monitorDepths) != "http://127.0.0.1:9999" {
+		t.Fatalf("depthsAt(..., admin) = %v, %v; want the admin URL", r, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/eda"
 )
 
@@ -73,10 +74,13 @@ func (g *groupDepthNode) QueueDepths(ctx context.Context) (map[string]brokernode
 func (g *groupDepthNode) Close() error { return g.conn.Close() }
 
 // nodeDepthIsBacklog says whether broker's node reports a queue's backlog
-// itself (RabbitMQ's ready + unacked) rather than what a topic holds. The
-// same brokers route on the broker (an exchange): the others' drivers
-// route by the topology their service declared.
-func nodeDepthIsBacklog(broker string) bool { return broker == brokernode.Default }
+// itself (RabbitMQ's ready + unacked) rather than what a topic or stream
+// holds: a broker that routes on the broker (an exchange), not a driver
+// that routes by the topology its service declared (Kind.RoutesItself).
+func nodeDepthIsBacklog(broker string) bool {
+	k, err := drivers.Builtin().Lookup(broker)
+	return err != nil || !k.RoutesItself
+}
 
 // externalNode is the node of a running twin's broker that edabench did
 // not start (--target): only its depths are read, through the broker's

@@ -21,7 +21,7 @@ func TestGroupDepthAgreesWithConsumerGroupTool(t *testing.T) {
 	node := kafkatest.Shared(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	cfg := eda.Config{Driver: kafka.Name, URL: node.ClientURL(), Prefix: fmt.Sprintf("groupdepth%d", time.Now().UnixNano()), Options: eda.DefaultKafka()}
+	cfg := eda.Config{Driver: kafka.Name, URL: node.ClientURL(), Prefix: fmt.Sprintf("groupdepth%d", time.Now().UnixNano()), Options: kafka.TwinDefaults()}
 	release := node.Claim(ctx, brokernode.Topology{Prefixes: []string{cfg.Prefix}})
 	defer release(context.WithoutCancel(ctx))
 	q := bus.Queue{Name: cfg.QueueName("payment"), Bindings: []string{"order.placed"}}

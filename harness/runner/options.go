@@ -20,9 +20,6 @@ import (
 	"github.com/edabench/edabench/internal/loopback"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus/drivers"
-	"github.com/edabench/edabench/targets/bus/kafka"
-	natsbus "github.com/edabench/edabench/targets/bus/nats"
-	"github.com/edabench/edabench/targets/bus/rabbitmq"
 )
 
 // Options configure a run. Build them with the With* options (ghz-style).
@@ -92,7 +89,8 @@ func WithProgress(w io.Writer, tty bool) Option {
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Log = l } }
 func WithSeed(s uint64) Option         { return func(o *Options) { o.Seed = s } }
 
-// WithBroker names the broker kind ("rabbitmq", "kafka"); "" keeps the default.
+// WithBroker names the broker kind (a name in drivers.Builtin and
+// brokernodes.Builtin); "" keeps the default.
 func WithBroker(name string) Option { return func(o *Options) { o.Broker = name } }
 
 // WithCluster runs the broker as a private cluster of nodes members; 0
@@ -211,20 +209,15 @@ func (o *Options) checkBroker() error {
 	return nil
 }
 
-// checkBrokerURL says whether url is in broker's form: an AMQP URL for
-// RabbitMQ, HOST:PORT seeds for Kafka (each refuses the other's).
+// checkBrokerURL says whether url is in broker's form (its driver's
+// Kind.CheckURL: an AMQP URL for RabbitMQ, HOST:PORT seeds for Kafka...;
+// each refuses the others').
 func checkBrokerURL(broker, url string) error {
-	switch broker {
-	case kafka.Name:
-		return kafka.CheckURL(url)
-	case natsbus.Name:
-		return natsbus.CheckURL(url)
-	case brokernode.Default:
-		if _, err := rabbitmq.Address(url); err != nil {
-			return fmt.Errorf("%w (a Kafka seed HOST:PORT needs --broker kafka)", err)
-		}
+	kind, err := drivers.Builtin().Lookup(broker)
+	if err != nil {
+		return err
 	}
-	return nil
+	return kind.CheckURL(url)
 }
 
 // tick is how often the recorders are cut into intervals, lag sampled and

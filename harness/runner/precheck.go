@@ -12,11 +12,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
-	"github.com/edabench/edabench/targets/bus/rabbitmq"
+	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/eda"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -48,7 +49,11 @@ func checkExternal(ctx context.Context, o Options) error {
 		}
 		return nil
 	}
-	if err := CheckBroker(ctx, o.BrokerURL); err != nil {
+	broker := o.Broker
+	if broker == "" {
+		broker = brokernode.Default
+	}
+	if err := CheckBroker(ctx, broker, o.BrokerURL); err != nil {
 		return fmt.Errorf("%w: --broker-url (--amqp) %s: %w", ErrInvalid, redactURL(o.BrokerURL), err)
 	}
 	return nil
@@ -67,10 +72,6 @@ func CheckRoutedTwin(ctx context.Context, broker, url, prefix string) error {
 	if err != nil {
 		return err
 	}
-	r, err := kind.Depths(url, "")
-	if err != nil {
-		return err
-	}
 	addr, err := firstAddr(url)
 	if err != nil {
 		return err
@@ -80,6 +81,12 @@ func CheckRoutedTwin(ctx context.Context, broker, url, prefix string) error {
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%w; start the running twin's broker (go run ./harness/cmd/brokerctl up --broker %s) or fix the URL", err, broker)
+	}
+	// After the dial: that nothing listens is the likelier mistake, and the
+	// node kind may refuse a URL whose admin endpoint it cannot tell.
+	r, err := kind.Depths(url, "")
+	if err != nil {
+		return err
 	}
 	qctx, cancel := context.WithTimeout(ctx, 2*probeTimeout)
 	defer cancel()
@@ -194,28 +201,32 @@ func listServices(ctx context.Context, addr string) ([]string, error) {
 	return names, nil
 }
 
-// CheckBroker says whether an AMQP broker at rawURL accepts a connection
-// with the URL's credentials and vhost.
-func CheckBroker(ctx context.Context, rawURL string) error {
-	addr, err := rabbitmq.Address(rawURL)
+// CheckBroker says whether broker's broker at rawURL accepts a client
+// connection with the URL's credentials (its driver's Kind.Handshake).
+func CheckBroker(ctx context.Context, broker, rawURL string) error {
+	kind, err := drivers.Builtin().Lookup(broker)
 	if err != nil {
 		return err
 	}
+	if err := kind.CheckURL(rawURL); err != nil {
+		return err
+	}
+	addrs := kind.Addrs(rawURL)
+	if len(addrs) == 0 {
+		return fmt.Errorf("%q names no address; %s", rawURL, kind.URLIs)
+	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	if err := dialTCP(ctx, addr); err != nil {
-		return fmt.Errorf("%s: %w; start the running twin's broker or fix the URL", addr, err)
+	if err := dialTCP(ctx, addrs[0]); err != nil {
+		return fmt.Errorf("%s: %w; start the running twin's broker or fix the URL", addrs[0], err)
 	}
-	err = rabbitmq.Handshake(rawURL, probeTimeout)
-	switch {
-	case err == nil:
+	if kind.Handshake == nil {
 		return nil
-	case errors.Is(err, rabbitmq.ErrLoginRefused):
-		return fmt.Errorf("%w; pass the running twin's --amqp, with its user and password", err)
-	case errors.Is(err, rabbitmq.ErrVhostRefused):
-		return fmt.Errorf("%w; pass the running twin's --amqp, with its vhost", err)
 	}
-	return fmt.Errorf("%s listens but no AMQP connection opened (%w): is it a RabbitMQ broker? pass the running twin's --amqp", addr, err)
+	if err := kind.Handshake(rawURL, probeTimeout); err != nil {
+		return fmt.Errorf("%s listens but %w", addrs[0], err)
+	}
+	return nil
 }
 
 // redactURL hides a URL's password in messages.

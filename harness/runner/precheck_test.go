@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edabench/edabench/harness/broker/brokertest"
+	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/targets/serve/servetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -146,7 +147,7 @@ func TestCheckBroker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckBroker(t.Context(), tt.url(t))
+			err := CheckBroker(t.Context(), brokernode.Default, tt.url(t))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("CheckBroker: %v, want nil", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/brokernodes"
 	"github.com/edabench/edabench/harness/completion"
 	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/launch"
@@ -19,6 +20,7 @@ import (
 	"github.com/edabench/edabench/harness/output"
 	"github.com/edabench/edabench/harness/results"
 	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/eda"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -156,31 +158,31 @@ func (r *Runner) startBroker(ctx context.Context) error {
 	if members := len(brokernode.Members(node)); members > 1 {
 		r.sum.Environment.Broker.Nodes = members
 	}
+	// The summary's older rabbitmq field, which readers of earlier
+	// summaries still take the default broker's version from (results).
 	if o.Broker == brokernode.Default {
 		r.sum.Environment.RabbitMQ = v
 	}
 	return nil
 }
 
-// brokerTitle is broker's name as its project spells it, for messages.
+// brokerTitle is broker's name as its project spells it (its driver's
+// Kind.Title), for messages.
 func brokerTitle(broker string) string {
-	switch broker {
-	case "rabbitmq":
-		return "RabbitMQ"
-	case "kafka":
-		return "Kafka"
-	case "nats":
-		return "NATS"
+	if k, err := drivers.Builtin().Lookup(broker); err == nil {
+		return k.Title
 	}
 	return broker
 }
 
-// startByHand is the command that starts broker's node outside a run.
+// startByHand is the command that starts broker's node outside a run
+// (its node kind's StartByHand).
 func startByHand(broker string) string {
-	if broker == brokernode.Default {
-		return "`make broker-up`"
+	k, err := brokernodes.Builtin().Lookup(broker)
+	if err != nil {
+		return "`go run ./harness/cmd/brokerctl up --broker " + broker + "`"
 	}
-	return "`make " + broker + "` then `go run ./harness/cmd/brokerctl up --broker " + broker + "`"
+	return k.StartByHand
 }
 
 // sdLabels are the target labels Prometheus adds to every series of this

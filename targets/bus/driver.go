@@ -208,37 +208,6 @@ type DriverConfig struct {
 	Options        DriverOptions // nil: the driver's defaults
 }
 
-// Kind is a registered driver.
-type Kind struct {
-	Name string
-	// Open connects (retrying for ConnectTimeout) and returns the driver;
-	// ctx bounds the driver's whole life, not just the connect.
-	Open func(ctx context.Context, cfg DriverConfig) (Driver, error)
-	// Delete removes the topology's queues (with their dead-letter queues)
-	// and, if t.Exchange is set, its exchange: for twins whose services
-	// stopped, so a shared broker does not collect idle queues.
-	Delete func(ctx context.Context, cfg DriverConfig, t Topology) error
-}
-
-// Registry holds the drivers by name. It is a value: build it with
-// NewRegistry (the built-in one is drivers.Builtin()).
-type Registry struct {
-	kinds []Kind
-}
-
-// NewRegistry lists kinds; a duplicate or unnamed kind is a programming
-// error and panics.
-func NewRegistry(kinds ...Kind) Registry {
-	seen := map[string]bool{}
-	for _, k := range kinds {
-		if k.Name == "" || seen[k.Name] || k.Open == nil || k.Delete == nil {
-			panic(fmt.Sprintf("bus: driver %q registered twice, unnamed or incomplete", k.Name))
-		}
-		seen[k.Name] = true
-	}
-	return Registry{kinds: append([]Kind(nil), kinds...)}
-}
-
 // Lookup returns the driver called name.
 func (r Registry) Lookup(name string) (Kind, error) {
 	for _, k := range r.kinds {

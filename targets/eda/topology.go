@@ -8,13 +8,9 @@ package eda
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
-	"github.com/edabench/edabench/targets/bus/kafka"
-	natsbus "github.com/edabench/edabench/targets/bus/nats"
-	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/workflow"
 )
 
@@ -72,48 +68,30 @@ type Config struct {
 
 // DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 64.
 func DefaultConfig() Config {
-	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, URL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
-		Options: DefaultRabbitMQ(), MaxAttempts: 5}
-}
-
-// DefaultRabbitMQ are the RabbitMQ settings of the twins: quorum queues,
-// prefetch 64, a 10 s heartbeat.
-func DefaultRabbitMQ() rabbitmq.Options {
-	return rabbitmq.Options{QueueType: rabbitmq.Quorum, Prefetch: 64, Heartbeat: 10 * time.Second}
-}
-
-// DefaultKafka are the Kafka settings of the twins (the target's
-// defaults): the driver's partitions and linger (0: a publish is a step
-// of an order, it waits for no batch), prefetch 64 as on RabbitMQ.
-func DefaultKafka() kafka.Options {
-	return kafka.Options{Partitions: kafka.DefaultPartitions, Linger: kafka.DefaultLinger, Prefetch: 64}
-}
-
-// DefaultNATS are the NATS settings of the twins: prefetch 64 as on the
-// others, the driver's duplicate window and pending bounds, and AckWait
-// 10 s rather than JetStream's 30 s. AckWait is what a killed or cut
-// consumer's deliveries wait before they come again (RabbitMQ requeues
-// them when the channel closes): at 30 s a crash's backlog outlasted the
-// load (failure-crash over NATS, 2026-12-05: recovery "never" within the
-// run, consumer lag 30.1 s; at 10 s it recovered in 4.6 s, e2e max
-// 10.5 s, nothing lost), while a twin's handler takes milliseconds and a
-// delivery waits at most two prefetch windows before it.
-func DefaultNATS() natsbus.Options {
-	return natsbus.Options{Prefetch: 64, AckWait: 10 * time.Second}
-}
-
-// DefaultOptions are the twins' settings for broker's driver, for a tool
-// that measures the broker as the twin uses it (the broker probe).
-func DefaultOptions(broker string) (bus.DriverOptions, error) {
-	switch broker {
-	case "", bus.RabbitMQ:
-		return DefaultRabbitMQ(), nil
-	case kafka.Name:
-		return DefaultKafka(), nil
-	case natsbus.Name:
-		return DefaultNATS(), nil
+	k, err := drivers.Builtin().Lookup(bus.RabbitMQ)
+	if err != nil {
+		panic(err) // the default driver is always registered (its test says so)
 	}
-	return nil, fmt.Errorf("broker %q: the twin has no default settings for it; use %s, %s or %s", broker, bus.RabbitMQ, kafka.Name, natsbus.Name)
+	opts, err := k.TwinOptions(bus.TwinSettings{})
+	if err != nil {
+		panic(err)
+	}
+	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, URL: k.DefaultURL, Prefix: "edabench",
+		Options: opts, MaxAttempts: 5}
+}
+
+// DefaultOptions are the twins' settings for broker's driver (its
+// Kind.TwinOptions), for a tool that measures the broker as the twin uses
+// it (the broker probe); "" is bus.RabbitMQ.
+func DefaultOptions(broker string) (bus.DriverOptions, error) {
+	if broker == "" {
+		broker = bus.RabbitMQ
+	}
+	k, err := drivers.Builtin().Lookup(broker)
+	if err != nil {
+		return nil, fmt.Errorf("broker %q: the twin has no default settings for it: %w", broker, err)
+	}
+	return k.TwinOptions(bus.TwinSettings{})
 }
 
 // Validate names a wrong field and what it accepts.

@@ -108,7 +108,7 @@ func (b *backbone) driverOptions() bus.DriverOptions {
 	case natsbus.Name:
 		return natsbus.Options{}
 	}
-	return eda.DefaultRabbitMQ()
+	return eda.DefaultConfig().Options
 }
 
 // faultTwins are the twins a fault test runs on this backbone: both that

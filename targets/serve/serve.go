@@ -23,9 +23,6 @@ import (
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
-	"github.com/edabench/edabench/targets/bus/kafka"
-	natsbus "github.com/edabench/edabench/targets/bus/nats"
-	"github.com/edabench/edabench/targets/bus/rabbitmq"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/rr"
 	"github.com/edabench/edabench/targets/workflow"
@@ -117,10 +114,11 @@ type options struct {
 	breakerOpen           time.Duration
 	// EDA
 	broker, brokerURL, endQueue string
-	amqpURL, prefix, queueType  string
+	amqpURL, prefix             string
 	prefetch, maxAttempts       int
-	heartbeat                   time.Duration
-	kafkaViaSeed                bool
+	// driverFlags are the values of every driver's own flags
+	// (bus.Kind.Flags), their defaults where not given.
+	driverFlags map[string]string
 	// Cluster: the allowlist, and the ops endpoints that are off by default
 	admin, pprof bool
 	allowList    string
@@ -177,15 +175,21 @@ func flagSet(name string, stderr io.Writer, o *options) *flag.FlagSet {
 	fs.IntVar(&o.breakerFailures, "breaker-failures", 5, "RR: consecutive failures that open a peer's circuit breaker")
 	fs.DurationVar(&o.breakerOpen, "breaker-open", time.Second, "RR: how long an open breaker fails fast before a probe")
 	fs.StringVar(&o.broker, "broker", bus.RabbitMQ, "EDA: the broker driver: "+strings.Join(drivers.Builtin().Names(), " or "))
-	fs.StringVar(&o.brokerURL, "broker-url", "", "EDA: the broker's client URL in the driver's form (default: --amqp for rabbitmq, "+kafka.DefaultURL+" for kafka, "+natsbus.DefaultURL+" for nats, the private nodes)")
+	fs.StringVar(&o.brokerURL, "broker-url", "", "EDA: the broker's client URL in the driver's form (default: --amqp for "+bus.RabbitMQ+", else the private node's, "+defaultURLs()+")")
 	fs.StringVar(&o.endQueue, "end-queue", "", "EDA: a subscriber's queue of the order ends to declare with the twin's topology (the harness's or k6's, on a broker whose driver routes itself: Kafka, NATS)")
-	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5682/", "EDA over RabbitMQ: broker URL (the private node `make broker-up` starts)")
+	fs.StringVar(&o.amqpURL, "amqp", eda.DefaultConfig().URL, "EDA over RabbitMQ: broker URL (the private node `make broker-up` starts)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "EDA: names the exchange (PREFIX.orders) and queues (PREFIX.SERVICE)")
-	fs.StringVar(&o.queueType, "queue-type", "quorum", "EDA: quorum or classic")
 	fs.IntVar(&o.prefetch, "prefetch", 64, "EDA: unacked deliveries per consumer, handled concurrently")
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "EDA: deliveries of a message whose handler fails before it is dead-lettered")
-	fs.DurationVar(&o.heartbeat, "heartbeat", 10*time.Second, "EDA: AMQP heartbeat")
-	fs.BoolVar(&o.kafkaViaSeed, "kafka-via-seed", false, "EDA over Kafka: dial every broker through the one --broker-url address, not the advertised listeners (a proxy in front of a single-broker node)")
+	o.driverFlags = map[string]string{}
+	for _, k := range drivers.Builtin().Kinds() {
+		for _, f := range k.Flags {
+			if _, dup := o.driverFlags[f.Name]; !dup {
+				o.driverFlags[f.Name] = f.Default
+				fs.Var(driverFlag{name: f.Name, vals: o.driverFlags, isBool: f.Bool}, f.Name, f.Usage)
+			}
+		}
+	}
 	return fs
 }
 
@@ -320,58 +324,94 @@ func build(o options, log *slog.Logger) (*service, error) {
 }
 
 // driverSettings picks the broker driver by --broker and maps the flags
-// onto its own settings: --amqp, --queue-type and --heartbeat are
-// RabbitMQ's, so on another broker they are refused rather than ignored.
+// onto its own settings (bus.Kind.TwinOptions): a driver's own flags
+// (bus.Kind.Flags) given with another broker are refused rather than
+// ignored.
 func driverSettings(o options) (string, bus.DriverOptions, error) {
 	if o.broker == "" {
 		o.broker = bus.RabbitMQ
 	}
-	if _, err := drivers.Builtin().Lookup(o.broker); err != nil {
+	kind, err := drivers.Builtin().Lookup(o.broker)
+	if err != nil {
 		return "", nil, fmt.Errorf("--broker: %w", err)
 	}
 	if o.prefetch < 1 || o.prefetch > 65535 {
 		return "", nil, fmt.Errorf("--prefetch %d: want 1 to 65535", o.prefetch)
 	}
-	switch o.broker {
-	case bus.RabbitMQ:
-		if o.set["kafka-via-seed"] {
-			return "", nil, errors.New("--kafka-via-seed is Kafka's: drop it with --broker rabbitmq (an AMQP client dials only the URL it is given)")
+	flags := map[string]string{}
+	for name, v := range o.driverFlags {
+		switch {
+		case kind.Flag(name) != nil:
+			flags[name] = v
+		case o.set[name]:
+			return "", nil, foreignFlag(name, kind)
 		}
-		url := o.amqpURL
-		if o.brokerURL != "" {
-			url = o.brokerURL
-		}
-		return url, rabbitmq.Options{QueueType: rabbitmq.QueueType(o.queueType), Prefetch: o.prefetch, Heartbeat: o.heartbeat}, nil
-	case kafka.Name:
-		for _, f := range []string{"amqp", "queue-type", "heartbeat"} {
-			if o.set[f] {
-				return "", nil, fmt.Errorf("--%s is RabbitMQ's; with --broker kafka give the seed broker as --broker-url HOST:PORT and drop --%s", f, f)
-			}
-		}
-		url := o.brokerURL
-		if url == "" {
-			url = kafka.DefaultURL
-		}
-		return url, kafka.Options{Prefetch: o.prefetch, ViaSeed: o.kafkaViaSeed}, nil
-	case natsbus.Name:
-		for _, f := range []string{"amqp", "queue-type", "heartbeat", "kafka-via-seed"} {
-			if o.set[f] {
-				return "", nil, fmt.Errorf("--%s is another broker's; with --broker nats give the server as --broker-url nats://HOST:PORT and drop --%s", f, f)
-			}
-		}
-		url := o.brokerURL
-		if url == "" {
-			url = natsbus.DefaultURL
-		}
-		if err := natsbus.CheckURL(url); err != nil {
-			return "", nil, fmt.Errorf("--broker-url: %w", err)
-		}
-		opts := eda.DefaultNATS()
-		opts.Prefetch = o.prefetch
-		return url, opts, nil
 	}
-	return "", nil, fmt.Errorf("--broker %s: a driver this command has no flags for yet; add its settings to driverSettings", o.broker)
+	// --amqp is the older spelling of --broker-url for the default broker,
+	// kept so that existing command lines still run.
+	url := o.brokerURL
+	switch {
+	case o.set["amqp"] && kind.Name != bus.RabbitMQ:
+		return "", nil, foreignFlag("amqp", kind)
+	case url == "" && kind.Name == bus.RabbitMQ:
+		url = o.amqpURL
+	}
+	if url == "" {
+		url = kind.DefaultURL
+	}
+	if err := kind.CheckURL(url); err != nil {
+		return "", nil, fmt.Errorf("--broker-url: %w", err)
+	}
+	opts, err := kind.TwinOptions(bus.TwinSettings{Prefetch: o.prefetch, Flags: flags})
+	if err != nil {
+		return "", nil, err
+	}
+	return url, opts, nil
 }
+
+// foreignFlag says that flag is another driver's than kind's.
+func foreignFlag(flag string, kind bus.Kind) error {
+	owner := bus.RabbitMQ // --amqp's
+	for _, k := range drivers.Builtin().Kinds() {
+		if k.Flag(flag) != nil {
+			owner = k.Name
+			break
+		}
+	}
+	title := owner
+	if k, err := drivers.Builtin().Lookup(owner); err == nil {
+		title = k.Title
+	}
+	return fmt.Errorf("--%s is %s's; with --broker %s give %s as --broker-url (default %s) and drop --%s",
+		flag, title, kind.Name, kind.URLIs, kind.DefaultURL, flag)
+}
+
+// defaultURLs lists each driver's default URL, for the help.
+func defaultURLs() string {
+	var out []string
+	for _, k := range drivers.Builtin().Kinds() {
+		out = append(out, k.DefaultURL+" for "+k.Name)
+	}
+	return strings.Join(out, ", ")
+}
+
+// driverFlag is one driver's own flag, its value in vals.
+type driverFlag struct {
+	name   string
+	vals   map[string]string
+	isBool bool
+}
+
+func (f driverFlag) String() string {
+	if f.vals == nil {
+		return ""
+	}
+	return f.vals[f.name]
+}
+
+func (f driverFlag) Set(v string) error { f.vals[f.name] = v; return nil }
+
+func (f driverFlag) IsBoolFlag() bool { return f.isBool }
 
 // parseCosts sets each step's cost model: --cost for every step this
 // process runs, then --step-cost for one of them.

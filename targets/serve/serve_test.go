@@ -90,7 +90,7 @@ func TestBuildWithFewerSteps(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options{twin: tt.twin, service: tt.service, topology: tt.top, steps: tt.steps, peers: tt.peers,
-				listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0", prefix: "edabench", queueType: "quorum", prefetch: 64, maxAttempts: 5}
+				listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0", prefix: "edabench", prefetch: 64, maxAttempts: 5}
 			s, err := build(o, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
@@ -154,8 +154,8 @@ func TestEveryTwinHasAStarter(t *testing.T) {
 func TestBrokerFlagPicksTheKafkaDriver(t *testing.T) {
 	for _, url := range []string{"", "127.0.0.1:19092"} {
 		o := options{twin: "eda", service: "payment", topology: "chain", steps: 4, listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0",
-			broker: "kafka", brokerURL: url, amqpURL: "amqp://guest:guest@127.0.0.1:5682/", prefix: "edabench", queueType: "quorum",
-			prefetch: 16, heartbeat: 10 * time.Second, maxAttempts: 5}
+			broker: "kafka", brokerURL: url, amqpURL: "amqp://guest:guest@127.0.0.1:5682/", prefix: "edabench",
+			prefetch: 16, maxAttempts: 5, driverFlags: map[string]string{"queue-type": "quorum", "heartbeat": "10s", "kafka-via-seed": "false"}}
 		s, err := build(o, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
@@ -188,8 +188,8 @@ func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options{twin: "eda", service: "payment", topology: "chain", steps: 4, listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0",
-				amqpURL: "amqp://guest:guest@127.0.0.1:5682/", prefix: "edabench", queueType: tt.queueType, prefetch: tt.prefetch,
-				heartbeat: tt.heartbeat, maxAttempts: 5}
+				amqpURL: "amqp://guest:guest@127.0.0.1:5682/", prefix: "edabench", prefetch: tt.prefetch, maxAttempts: 5,
+				driverFlags: map[string]string{"queue-type": tt.queueType, "heartbeat": tt.heartbeat.String(), "kafka-via-seed": "false"}}
 			s, err := build(o, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"github.com/edabench/edabench/harness/supervise"
 	"github.com/edabench/edabench/internal/twinkind"
 	"github.com/edabench/edabench/targets/api/orderpb"
-	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/hybrid"
 	"github.com/edabench/edabench/targets/ops"
@@ -117,14 +116,15 @@ func (s *service) executors(reg prometheus.Registerer) ([]*workflow.Executor, er
 	return out, nil
 }
 
-// clientMetrics gives a service over Kafka its own client metrics
-// (kafka.MetricProduceRecords...), labelled with its twin and service;
-// other drivers' configs are returned as they are.
+// clientMetrics gives a service its driver's own client metrics
+// (bus.Kind.Instrument; Kafka's kafka.MetricProduceRecords...), labelled
+// with its twin and service; a driver with none keeps its config as it is.
 func (s *service) clientMetrics(cfg eda.Config, reg prometheus.Registerer, service string) eda.Config {
-	if o, ok := cfg.Options.(kafka.Options); ok {
-		o.Metrics = kafka.NewClientMetrics(s.wrap(reg, service))
-		cfg.Options = o
+	kind, err := cfg.Kind()
+	if err != nil || kind.Instrument == nil || cfg.Options == nil {
+		return cfg
 	}
+	cfg.Options = kind.Instrument(cfg.Options, s.wrap(reg, service))
 	return cfg
 }
 

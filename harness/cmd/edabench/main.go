@@ -26,6 +26,7 @@ import (
 	"github.com/edabench/edabench/harness/runner"
 	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/internal/twinkind"
+	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/serve"
 	"github.com/edabench/edabench/targets/workflow"
 	"golang.org/x/term"
@@ -177,7 +178,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOpts) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the arrival times and the services' draws")
 	fs.IntVar(&o.repeat, "repeat", 1, fmt.Sprintf("run the scenario N times (1 to %d), each repetition with its own seed (--seed, --seed+1, ...) and run folder and the twins in the same order in each (rr, eda, hybrid, rr, eda, hybrid, ...), so a drifting machine hurts every twin alike; edabench verdict reads them together", maxRepeat))
 	fs.StringVar(&o.target, "target", "", "gateway address of a twin already running (with --twin rr, eda or hybrid): no twin is started; checked first, as --broker-url is (an edabench gateway must answer there)")
-	fs.StringVar(&o.brokerURL, "broker-url", "", "with --target and --twin eda or hybrid: the broker URL of the running twin, in --broker's form (RabbitMQ: amqp://USER:PASS@127.0.0.1:PORT/; Kafka: 127.0.0.1:PORT; NATS: nats://127.0.0.1:PORT; on Kafka and NATS the twin started with --end-queue PREFIX.harness)")
+	fs.StringVar(&o.brokerURL, "broker-url", "", "with --target and --twin eda or hybrid: the broker URL of the running twin, in --broker's form ("+urlForms()+"; where the driver routes itself, the twin started with --end-queue PREFIX.harness)")
 	fs.StringVar(&o.amqp, "amqp", "", "RabbitMQ's name for --broker-url (kept for scripts written before Kafka)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "with --target and --twin eda or hybrid: the running twin's --prefix")
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:0", "address of the harness's live /metrics, or off")
@@ -295,13 +296,22 @@ func (c cli) runOnce(ctx context.Context, o *runOpts, stdout io.Writer, tty bool
 	return 0, nil
 }
 
+// urlForms is each driver's client URL form, by its private node's URL.
+func urlForms() string {
+	var out []string
+	for _, k := range drivers.Builtin().Kinds() {
+		out = append(out, k.Title+": "+k.DefaultURL)
+	}
+	return strings.Join(out, "; ")
+}
+
 // settleBrokerURL folds --amqp, RabbitMQ's name for it, into --broker-url.
 func (o *runOpts) settleBrokerURL() error {
 	switch {
 	case o.amqp == "":
 		return nil
 	case o.broker != "" && o.broker != brokernode.Default:
-		return fmt.Errorf("--amqp is RabbitMQ's broker URL; with --broker %s give the running twin's as --broker-url (Kafka: 127.0.0.1:PORT) and drop --amqp", o.broker)
+		return fmt.Errorf("--amqp is RabbitMQ's broker URL; with --broker %s give the running twin's as --broker-url (%s) and drop --amqp", o.broker, urlForms())
 	case o.brokerURL != "" && o.brokerURL != o.amqp:
 		return fmt.Errorf("--amqp %q and --broker-url %q disagree: --amqp is another name for --broker-url; give one", o.amqp, o.brokerURL)
 	}

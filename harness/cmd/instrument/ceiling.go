@@ -18,9 +18,7 @@ import (
 	"github.com/edabench/edabench/harness/stats"
 	"github.com/edabench/edabench/targets/api/orderpb"
 	"github.com/edabench/edabench/targets/bus"
-	"github.com/edabench/edabench/targets/bus/kafka"
-	natsbus "github.com/edabench/edabench/targets/bus/nats"
-	"github.com/edabench/edabench/targets/bus/rabbitmq"
+	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/workflow"
 	"google.golang.org/protobuf/proto"
@@ -196,9 +194,10 @@ func (s *session) ceilingOn(ctx context.Context, broker string) (*ceilingReport,
 	}
 	cfg := eda.DefaultConfig()
 	rep.Publishes, rep.Deliveries = messagesPerOrder(cfg)
-	rep.ProbeSettings = probeSettings(opts)
+	d := describe(broker, opts)
+	rep.ProbeSettings = d.Settings
 	pc := brokerprobe.Config{Node: node, Driver: broker, Options: opts, Body: body,
-		Duration: s.cfg.probeDur, Prefetch: twinPrefetch(opts), Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())}
+		Duration: s.cfg.probeDur, Prefetch: d.Prefetch, Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())}
 	var errs []error
 	for i := range s.cfg.pairs {
 		fmt.Printf("  pair %d of %d\n", i+1, s.cfg.pairs)
@@ -276,31 +275,14 @@ func (s *session) ramp(ctx context.Context, broker string, pair *sharePair) erro
 	return nil
 }
 
-// twinPrefetch is the twin's bound of unsettled deliveries per consumer.
-func twinPrefetch(o bus.DriverOptions) int {
-	switch v := o.(type) {
-	case rabbitmq.Options:
-		return v.Prefetch
-	case kafka.Options:
-		return v.Prefetch
-	case natsbus.Options:
-		return v.Prefetch
+// describe is how the twin (and the probe) use broker with options o: its
+// driver's Kind.Describe.
+func describe(broker string, o bus.DriverOptions) bus.Description {
+	k, err := drivers.Builtin().Lookup(broker)
+	if err != nil {
+		return bus.Description{Settings: fmt.Sprintf("%+v", o)}
 	}
-	return 0
-}
-
-// probeSettings says in a few words how the probe (and the twin) publish
-// and consume on the backbone, for the table.
-func probeSettings(o bus.DriverOptions) string {
-	switch v := o.(type) {
-	case rabbitmq.Options:
-		return fmt.Sprintf("%s queues, persistent, publisher confirms, manual acks", v.QueueType)
-	case kafka.Options:
-		return fmt.Sprintf("acks=all, idempotent producer, %d partitions, linger %v, commit after ack", v.Partitions, v.Linger)
-	case natsbus.Options:
-		return "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks"
-	}
-	return fmt.Sprintf("%+v", o)
+	return k.Describe(o)
 }
 
 // loadAverage is /proc/loadavg's 1, 5 and 15 minute figures, "" where

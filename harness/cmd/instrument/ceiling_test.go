@@ -33,11 +33,12 @@ func TestTwinSettings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := probeSettings(o); got != tc.settings {
-			t.Errorf("%s: probeSettings = %q, want %q", tc.broker, got, tc.settings)
+		d := describe(tc.broker, o)
+		if d.Settings != tc.settings {
+			t.Errorf("%s: describe(...).Settings = %q, want %q", tc.broker, d.Settings, tc.settings)
 		}
-		if got := twinPrefetch(o); got != 64 {
-			t.Errorf("%s: twinPrefetch = %d, want the twin's 64", tc.broker, got)
+		if d.Prefetch != 64 {
+			t.Errorf("%s: describe(...).Prefetch = %d, want the twin's 64", tc.broker, d.Prefetch)
 		}
 	}
 }

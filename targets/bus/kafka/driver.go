@@ -28,7 +28,7 @@ func Kind() bus.Kind { return kind(nil) }
 
 // kind is the driver dialing through dial (nil: plain TCP).
 func kind(dial dialFunc) bus.Kind {
-	return bus.Kind{
+	return withBackbone(bus.Kind{
 		Name: Name,
 		Open: func(ctx context.Context, cfg bus.DriverConfig) (bus.Driver, error) {
 			return open(ctx, cfg, dial)
@@ -36,7 +36,7 @@ func kind(dial dialFunc) bus.Kind {
 		Delete: func(ctx context.Context, cfg bus.DriverConfig, t bus.Topology) error {
 			return deleteTopology(ctx, cfg, dial, t)
 		},
-	}
+	})
 }
 
 // driver is one service's Kafka client: a producer client for publishes,

@@ -27,7 +27,7 @@ func Kind() bus.Kind { return KindDialing(nil) }
 
 // KindDialing is the driver dialing through dial (nil: plain TCP).
 func KindDialing(dial DialFunc) bus.Kind {
-	return bus.Kind{
+	return withBackbone(bus.Kind{
 		Name: Name,
 		Open: func(ctx context.Context, cfg bus.DriverConfig) (bus.Driver, error) {
 			return open(ctx, cfg, dial)
@@ -35,7 +35,7 @@ func KindDialing(dial DialFunc) bus.Kind {
 		Delete: func(ctx context.Context, cfg bus.DriverConfig, t bus.Topology) error {
 			return deleteTopology(ctx, cfg, dial, t)
 		},
-	}
+	})
 }
 
 // driver is one service's NATS client: one connection, on which every

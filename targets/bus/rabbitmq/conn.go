@@ -39,7 +39,7 @@ type Driver struct {
 }
 
 // Kind registers the driver (drivers.Builtin lists it).
-func Kind() bus.Kind { return bus.Kind{Name: Name, Open: Open, Delete: Delete} }
+func Kind() bus.Kind { return kind() }
 
 // Open connects the publishing connection, retrying for cfg.ConnectTimeout;
 // errors a retry cannot fix (authentication) are returned at once.

@@ -21,6 +21,7 @@ import (
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/launch"
 	"github.com/edabench/edabench/targets/bus"
+	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/eda"
 	"github.com/edabench/edabench/targets/ops"
 	"github.com/edabench/edabench/targets/workflow"
@@ -65,7 +66,7 @@ func StartOver(ctx context.Context, node brokernode.Node, broker, binary, dir, t
 		}
 		r.Prefix = "k6test" + hex.EncodeToString(b)
 		spec.URL, spec.Prefix, spec.Broker = node.ClientURL(), r.Prefix, broker
-		if broker != bus.RabbitMQ {
+		if routesItself(broker) {
 			spec.EndQueue = r.EndQueue()
 		}
 		// Recorded before the services declare it, so a killed k6 run's
@@ -138,8 +139,9 @@ func (r *Running) Stop(ctx context.Context) error {
 	err := r.Twin.Stop(ctx)
 	if twinkind.Of(r.Name).UsesBroker() {
 		cfg := eda.Config{Prefix: r.Prefix, Topology: workflow.Chain, SyncPayment: twinkind.Of(r.Name).HandsOff()}
-		if r.Broker != bus.RabbitMQ {
-			cfg.Driver, cfg.EndQueue = r.Broker, r.EndQueue()
+		cfg.Driver = r.Broker
+		if routesItself(r.Broker) {
+			cfg.EndQueue = r.EndQueue()
 		}
 		if derr := eda.DeleteTopology(ctx, r.node.ClientURL(), cfg); derr != nil && err == nil {
 			err = derr
@@ -172,4 +174,12 @@ func BuildTarget(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go build ./targets/cmd/target in %s: %w\n%s", root, err, b)
 	}
 	return out, nil
+}
+
+// routesItself says whether broker's driver routes by the topology its
+// services declared (bus.Kind.RoutesItself): k6's end queue is then the
+// twin's to declare.
+func routesItself(broker string) bool {
+	k, err := drivers.Builtin().Lookup(broker)
+	return err == nil && k.RoutesItself
 }
