@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build install test test-short bench bench-cluster bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
+.PHONY: all build install test test-short bench bench-cluster bench-micro gate-ci proto broker-up broker-down broker-status deps nftables clean help
 
 all: build
 
@@ -51,8 +51,14 @@ install:
 # node, so the tests that need a broker find one fast; fetches Kafka's jars
 # (make kafka: about 10 s and 45 MB the first time, nothing after); builds
 # nats-server (make nats: about a minute the first time, nothing after).
-deps: kafka nats
+deps: kafka nats nftables
 	$(GO) run ./harness/cmd/brokerctl up
+
+# nft(8), with which partition-node cuts one cluster member off the network
+# (harness/netcut: an nftables table of its own per cut); from Debian when
+# missing, nothing after.
+nftables:
+	@command -v nft >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables; }
 
 # Apache Kafka for the private Kafka node (harness/kafkanode, `brokerctl up
 # --broker kafka`): the broker and its runtime dependencies from Maven
