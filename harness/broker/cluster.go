@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/netcut"
 	"github.com/edabench/edabench/harness/nodeproc"
 )
 
@@ -147,6 +148,13 @@ func StartCluster(ctx context.Context, cfgs []Config) (*Cluster, error) {
 // Start starts every member not running (all at once) and joins them.
 func (c *Cluster) Start(ctx context.Context) error {
 	c.resume()
+	// A harness killed during a partition-node fault left a member cut off.
+	if _, err := netcut.Sweep(ctx); err != nil {
+		logger().WarnContext(ctx, "broker cluster: could not remove every stale network cut", "err", err)
+	}
+	if err := c.members[0].startEPMD(ctx); err != nil {
+		return fmt.Errorf("broker cluster: %w", err)
+	}
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
