@@ -374,8 +374,9 @@ func (c *Cluster) Leader(ctx context.Context, queue string) (int, string, error)
 		path = "/api/queues?disable_stats=true&columns=name,type,leader"
 	}
 	for _, m := range c.members {
-		// A paused member's listener takes the request and never answers.
-		if pid := m.PID(); pid == 0 || nodeproc.Stopped(pid) {
+		// A paused member's listener takes the request and never
+		// answers; a cut-off one's never sees it.
+		if pid := m.PID(); pid == 0 || nodeproc.Stopped(pid) || netcut.IsCut(pid) {
 			continue
 		}
 		err := m.mgmtGet(ctx, path, &qs)

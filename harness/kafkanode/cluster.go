@@ -253,7 +253,7 @@ func (c *Cluster) Version(ctx context.Context) string { return c.members[0].Vers
 func (c *Cluster) Leader(ctx context.Context, partition string) (int, string, error) {
 	var seeds []string
 	for _, m := range c.members {
-		if pid := m.PID(); pid > 0 && !nodeproc.Stopped(pid) {
+		if pid := m.PID(); pid > 0 && !nodeproc.Stopped(pid) && !netcut.IsCut(pid) {
 			seeds = append(seeds, m.Addr())
 		}
 	}

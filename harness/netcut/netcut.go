@@ -152,10 +152,34 @@ func RemoveGroup(name string) error {
 		return err
 	}
 	path := filepath.Join(root, name)
-	if err := syscall.Rmdir(path); err != nil && !errors.Is(err, syscall.ENOENT) {
-		return fmt.Errorf("netcut: remove cgroup %s: %w", path, err)
+	// A node's last processes (RabbitMQ's wrapper script, the VM's port
+	// helpers) exit a moment after the one its stop waited for.
+	deadline := time.Now().Add(removeWait)
+	for {
+		err := syscall.Rmdir(path)
+		switch {
+		case err == nil || errors.Is(err, syscall.ENOENT):
+			return nil
+		case !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline):
+			return fmt.Errorf("netcut: remove cgroup %s: %w", path, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return nil
+}
+
+// removeWait is how long RemoveGroup waits for a group's last processes.
+const removeWait = 10 * time.Second
+
+// IsCut reports whether pid's group is cut off now (a cut's record is
+// there from before its table is loaded until after it is deleted): a
+// lookup that would wait on it for nothing can skip it.
+func IsCut(pid int) bool {
+	g, err := GroupOf(pid)
+	if err != nil || g == "" {
+		return false
+	}
+	_, err = os.Stat(recordPath(g))
+	return err == nil
 }
 
 // GroupOf is the cgroup pid runs in if it is one of ours ("" otherwise).

@@ -191,6 +191,9 @@ func TestCutOneOfTwoListeners(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cut.Heal(context.Background()) })
+	if !IsCut(cmdA.Process.Pid) {
+		t.Error("IsCut(listener a) is false while it is cut off")
+	}
 	if err := reach(addrA); err == nil {
 		t.Error("a new connection reached the cut listener")
 	}
@@ -214,6 +217,9 @@ func TestCutOneOfTwoListeners(t *testing.T) {
 	}
 	if err := reach(addrA); err != nil {
 		t.Errorf("after Heal: %v", err)
+	}
+	if IsCut(cmdA.Process.Pid) {
+		t.Error("IsCut(listener a) is true after Heal")
 	}
 	// The held connection's unanswered byte is retransmitted (the RTO has
 	// backed off to seconds by now); its echo, and the test's
