@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/edabench/edabench/harness/netcut"
 )
@@ -30,15 +31,11 @@ func TestPartitionNodeNeedsACluster(t *testing.T) {
 	}
 }
 
-// TestPartitionNodeApplyAndUndo cuts node-2 of a cluster whose members
-// run in cgroups of their own (as nodeproc.SpawnGrouped starts a broker's
-// nodes): its table is loaded while the fault lasts, the report names
-// it, and the undo removes the table; the member runs throughout. What
-// the cut does to traffic is harness/netcut's test, on real listeners.
-func TestPartitionNodeApplyAndUndo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("makes cgroups and an nftables table (root, nftables); the -short tier changes no kernel state")
-	}
+// groupedCluster is a fake cluster of three members (sleep processes),
+// each started in a cgroup of its own as nodeproc.SpawnGrouped starts a
+// broker's nodes; the members and groups go at the test's end.
+func groupedCluster(t *testing.T) *fakeCluster {
+	t.Helper()
 	c := &fakeCluster{members: []*fakeMember{{name: "a"}, {name: "b"}, {name: "c"}}}
 	for _, m := range c.members {
 		g, err := netcut.OpenGroup(netcut.GroupName(filepath.Join(t.TempDir(), m.name)))
@@ -58,6 +55,18 @@ func TestPartitionNodeApplyAndUndo(t *testing.T) {
 			}
 		})
 	}
+	return c
+}
+
+// TestPartitionNodeApplyAndUndo cuts node-2: its table is loaded while
+// the fault lasts, the report names it, and the undo removes the table;
+// the member runs throughout. What the cut does to traffic is
+// harness/netcut's test, on real listeners.
+func TestPartitionNodeApplyAndUndo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes cgroups and an nftables table (root, nftables); the -short tier changes no kernel state")
+	}
+	c := groupedCluster(t)
 	group, err := netcut.GroupOf(c.members[1].PID())
 	if err != nil || group == "" {
 		t.Fatalf("node-2 runs in no group of its own: %q, %v", group, err)
@@ -70,7 +79,7 @@ func TestPartitionNodeApplyAndUndo(t *testing.T) {
 		t.Fatal(err)
 	}
 	tables, err := netcut.Tables(t.Context())
-	if err != nil || !slices.Contains(tables, group) {
+	if err != nil || !slices.Contains(tables, group) || !netcut.IsCut(c.members[1].PID()) {
 		t.Errorf("while cut off the tables are %v (%v), want %s", tables, err, group)
 	}
 	if err := undo(t.Context()); err != nil {
@@ -84,5 +93,33 @@ func TestPartitionNodeApplyAndUndo(t *testing.T) {
 	}
 	if pid := c.members[1].PID(); pid == 0 || syscall.Kill(pid, 0) != nil {
 		t.Error("node-2 does not run after the partition")
+	}
+}
+
+// TestPartitionNodeHealsOnInterrupt: a run interrupted mid-window (Ctrl-C
+// cancels its context, then the runner stops the injector) heals the cut
+// at once, long before the window would have ended.
+func TestPartitionNodeHealsOnInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes cgroups and an nftables table (root, nftables); the -short tier changes no kernel state")
+	}
+	c := groupedCluster(t)
+	group, _ := netcut.GroupOf(c.members[2].PID())
+	in := New([]Spec{{Type: &partitionNode{}, Target: "node-3", Duration: time.Hour}}, nil, c, nil)
+	ctx, interrupt := context.WithCancel(t.Context())
+	in.Start(ctx, time.Now())
+	deadline := time.Now().Add(10 * time.Second)
+	for len(in.Active()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if tables, _ := netcut.Tables(t.Context()); !slices.Contains(tables, group) {
+		t.Fatalf("node-3 was not cut off: windows %+v", in.Windows())
+	}
+	interrupt()
+	if err := in.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tables, _ := netcut.Tables(t.Context()); slices.Contains(tables, group) {
+		t.Errorf("after the interrupt %s is still loaded", group)
 	}
 }

@@ -188,7 +188,10 @@ type Swept struct {
 // written before its table), every record without its table, and every
 // edabench-* cgroup left empty for a minute. Tables of live owners and
 // groups holding a process are left alone.
-func Sweep(ctx context.Context) (Swept, error) {
+func Sweep(ctx context.Context) (Swept, error) { return sweep(ctx, emptyAge) }
+
+// sweep is Sweep removing groups left empty for age.
+func sweep(ctx context.Context, age time.Duration) (Swept, error) {
 	var s Swept
 	var errs []error
 	tables, err := Tables(ctx)
@@ -214,7 +217,7 @@ func Sweep(ctx context.Context) (Swept, error) {
 			_ = os.Remove(p)
 		}
 	}
-	groups, err := sweepGroups()
+	groups, err := sweepGroups(age)
 	s.Groups = groups
 	errs = append(errs, err)
 	if len(s.Tables)+len(s.Groups) > 0 {
@@ -223,7 +226,7 @@ func Sweep(ctx context.Context) (Swept, error) {
 	return s, errors.Join(errs...)
 }
 
-func sweepGroups() ([]string, error) {
+func sweepGroups(age time.Duration) ([]string, error) {
 	root, err := Root()
 	if err != nil {
 		return nil, nil // no cgroup v2: nobody can have made a group
@@ -233,7 +236,7 @@ func sweepGroups() ([]string, error) {
 	var errs []error
 	for _, d := range dirs {
 		fi, err := os.Stat(d)
-		if err != nil || !fi.IsDir() || populated(d) || time.Since(fi.ModTime()) < emptyAge {
+		if err != nil || !fi.IsDir() || populated(d) || time.Since(fi.ModTime()) < age {
 			continue
 		}
 		if err := RemoveGroup(filepath.Base(d)); err != nil {

@@ -237,18 +237,23 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-// TestSweepAfterAKilledOwner: a process that cut a group off is killed
-// (SIGKILL: no deferred Heal runs); the next Sweep, as every cluster
-// start and partition runs one, removes its table and record, and leaves
-// a live owner's.
+// TestSweepAfterAKilledOwner: a harness that cut a node's group off is
+// killed (SIGKILL: no deferred Heal runs), and so is the node; the next
+// sweep, as every cluster start and partition runs one, removes the
+// harness's table and record and the node's empty group, and leaves a
+// live owner's table and a group still holding a process.
 func TestSweepAfterAKilledOwner(t *testing.T) {
 	kernelTest(t)
 	ctx := t.Context()
 	dead, live := group(t, "dead"), group(t, "live")
+	node, _ := start(t, dead, "echo")
+	_, _ = start(t, live, "echo")
 	owner, out := start(t, nil, "cut "+dead.Name)
 	if out != "cut" {
 		t.Fatalf("owner: %s", out)
 	}
+	_ = node.Process.Kill()
+	_ = node.Wait()
 	liveCut, err := CutGroup(ctx, live.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -262,12 +267,15 @@ func TestSweepAfterAKilledOwner(t *testing.T) {
 	if err != nil || !slices.Contains(tables, dead.Name) {
 		t.Fatalf("the killed owner's table is not loaded: %v (%v)", tables, err)
 	}
-	s, err := Sweep(ctx)
+	s, err := sweep(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(s.Tables, dead.Name) || slices.Contains(s.Tables, live.Name) {
 		t.Fatalf("swept %v: want %s and not %s", s.Tables, dead.Name, live.Name)
+	}
+	if !slices.Contains(s.Groups, dead.Name) || slices.Contains(s.Groups, live.Name) {
+		t.Fatalf("swept groups %v: want %s (empty) and not %s (holds a process)", s.Groups, dead.Name, live.Name)
 	}
 	tables, _ = Tables(ctx)
 	if slices.Contains(tables, dead.Name) || !slices.Contains(tables, live.Name) {
