@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 # The suite must fit a 2-core CI machine with other jobs on it.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build install test test-short bench bench-cluster bench-micro gate-ci proto broker-up broker-down broker-status deps clean help
+.PHONY: all build install test test-short bench bench-cluster bench-micro gate-ci proto broker-up broker-down broker-status deps nftables clean help
 
 all: build
 
@@ -51,8 +51,14 @@ install:
 # node, so the tests that need a broker find one fast; fetches Kafka's jars
 # (make kafka: about 10 s and 45 MB the first time, nothing after); builds
 # nats-server (make nats: about a minute the first time, nothing after).
-deps: kafka nats
+deps: kafka nats nftables
 	$(GO) run ./harness/cmd/brokerctl up
+
+# nft(8), with which partition-node cuts one cluster member off the network
+# (harness/netcut: an nftables table of its own per cut); from Debian when
+# missing, nothing after.
+nftables:
+	@command -v nft >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables; }
 
 # Apache Kafka for the private Kafka node (harness/kafkanode, `brokerctl up
 # --broker kafka`): the broker and its runtime dependencies from Maven
@@ -247,23 +253,25 @@ bench-profiles: build deps
 # three replicas; Kafka replication factor 3, min.insync.replicas 2), the
 # smoke and the spike as make bench runs them on one node (the cost of
 # replication: latency, CPU per order with every member metered), then the
-# leader of the busiest queue killed and paused for 20 s at 200/s (claims 5
-# and 6 with the broker's own failures: lost, applied twice, seconds with
-# failed orders, the new leader; EDA alone, since RR uses no broker), into
+# leader of the busiest queue killed, paused and cut off the network for
+# 20 s at 200/s (claims 5 and 6 with the broker's own failures: lost,
+# applied twice, seconds with failed orders, the new leader; EDA alone,
+# since RR uses no broker), into
 # BENCH_DIR, then the verdict over the folder: a column per backbone and
 # deployment ("rabbitmq x3"). Given the folder of a make bench
 # (BENCH_DIR=results/bench-...), the verdict has both deployments side by
 # side and the cost of replication table. NATS has no private cluster yet.
 # Each cluster is started once (the runs reuse it) and stopped at the end,
 # its data dirs deleted, also when a run fails. About 6 minutes per
-# backbone on 2 cores (estimated from the scenarios' lengths and drains).
+# backbone on 2 cores (estimated from the scenarios' lengths and drains),
+# 2 more with the partition.
 CLUSTER_NODES ?= 3
 .PHONY: bench-cluster
 bench-cluster: build deps
 	@test -n "$(strip $(BENCH_BROKERS))" || { echo "make bench-cluster: BROKERS is empty: give rabbitmq, kafka or both" >&2; exit 2; }
 	@test -z "$(filter-out rabbitmq kafka,$(BENCH_BROKERS))" || { echo "make bench-cluster: $(filter-out rabbitmq kafka,$(BENCH_BROKERS)) has no private cluster: BROKERS=rabbitmq,kafka" >&2; exit 2; }
 	rc=0; \
-	for args in "--twin all --scenario smoke --duration 20s" "--twin both --scenario spike" "--twin eda --scenario failure-node-kill" "--twin eda --scenario failure-node-pause"; do \
+	for args in "--twin all --scenario smoke --duration 20s" "--twin both --scenario spike" "--twin eda --scenario failure-node-kill" "--twin eda --scenario failure-node-pause" "--twin eda --scenario failure-partition"; do \
 	  for b in $(BENCH_BROKERS); do \
 	    [ $$rc -eq 0 ] || break 2; \
 	    $(BIN)/edabench run --broker $$b $$args --cluster $(CLUSTER_NODES) --repeat $(REPEAT) --out $(BENCH_DIR) || rc=$$?; \

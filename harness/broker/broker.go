@@ -291,10 +291,13 @@ func (n *Node) reuseLocked(ctx context.Context, pid int) error {
 // spawn starts the rabbitmq-server wrapper script, which runs the VM.
 func (n *Node) spawn() (*nodeproc.Process, error) {
 	c, p := n.cfg, n.cfg.paths()
-	cmd := exec.Command(serverBin)
-	cmd.Env = c.env(os.Environ())
-	cmd.Dir = c.DataDir
-	srv, err := nodeproc.Spawn(cmd, p.stdoutLog)
+	mk := func() *exec.Cmd {
+		cmd := exec.Command(serverBin)
+		cmd.Env = c.env(os.Environ())
+		cmd.Dir = c.DataDir
+		return cmd
+	}
+	srv, err := nodeproc.SpawnGrouped(mk, p.stdoutLog, c.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -420,6 +423,7 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		}
 		logger().InfoContext(ctx, "broker stopped", "node", c.Name, "took", time.Since(began).Round(time.Millisecond))
 	}
+	nodeproc.RemoveGroup(c.DataDir)
 	if err := nodeproc.RemoveFiles(p.pidFile, p.runningConf); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
@@ -468,6 +472,34 @@ func (n *Node) stopEPMD(ctx context.Context) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
+}
+
+// startEPMD starts the private epmd unless one answers on its port. A
+// cluster starts it from the harness, outside every member's cgroup: a
+// member's VM would start it inside its own (nodeproc.SpawnGrouped), and
+// cutting that member off (partition-node) would cut the others' name
+// service with it.
+func (n *Node) startEPMD(ctx context.Context) error {
+	port := n.cfg.EPMDPort
+	if _, err := epmdNames(ctx, port); err == nil {
+		return nil
+	}
+	bin, err := epmdBinary()
+	if err != nil {
+		return fmt.Errorf("start epmd on port %d: %w", port, err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "-port", strconv.Itoa(port), "-daemon")
+	cmd.Env = n.cfg.env(os.Environ())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("epmd -port %d -daemon: %w: %s", port, err, strings.TrimSpace(string(out)))
+	}
+	for range 50 {
+		if _, err := epmdNames(ctx, port); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the epmd started on port %d does not answer", port)
 }
 
 func epmdBinary() (string, error) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/netcut"
 	"github.com/edabench/edabench/harness/nodeproc"
 )
 
@@ -147,6 +148,13 @@ func StartCluster(ctx context.Context, cfgs []Config) (*Cluster, error) {
 // Start starts every member not running (all at once) and joins them.
 func (c *Cluster) Start(ctx context.Context) error {
 	c.resume()
+	// A harness killed during a partition-node fault left a member cut off.
+	if _, err := netcut.Sweep(ctx); err != nil {
+		logger().WarnContext(ctx, "broker cluster: could not remove every stale network cut", "err", err)
+	}
+	if err := c.members[0].startEPMD(ctx); err != nil {
+		return fmt.Errorf("broker cluster: %w", err)
+	}
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
@@ -366,8 +374,9 @@ func (c *Cluster) Leader(ctx context.Context, queue string) (int, string, error)
 		path = "/api/queues?disable_stats=true&columns=name,type,leader"
 	}
 	for _, m := range c.members {
-		// A paused member's listener takes the request and never answers.
-		if pid := m.PID(); pid == 0 || nodeproc.Stopped(pid) {
+		// A paused member's listener takes the request and never
+		// answers; a cut-off one's never sees it.
+		if pid := m.PID(); pid == 0 || nodeproc.Stopped(pid) || netcut.IsCut(pid) {
 			continue
 		}
 		err := m.mgmtGet(ctx, path, &qs)

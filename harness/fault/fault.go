@@ -68,9 +68,6 @@ type Env struct {
 	Twin   Target
 	Broker brokernode.Node // nil: the twin uses no broker (RR)
 	HTTP   *http.Client
-	// Links are the broker nodes' network links by node name, for
-	// partition-node; nil when no node runs in a network namespace.
-	Links map[string]Link
 	// down marks a service down on purpose until the returned func runs.
 	down func(svc string) (up func())
 	// node records what a node fault measured, for its window.

@@ -52,14 +52,6 @@ func New(specs []Spec, twin Target, node brokernode.Node, log *slog.Logger) *Inj
 	return in
 }
 
-// SetLinks gives partition-node the broker nodes' network links by node
-// name; call it before Start.
-func (in *Injector) SetLinks(links map[string]Link) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.env.Links = links
-}
-
 // BeforeDown sets f to run each time a fault is about to take a service
 // down on purpose, before it does: the queue depth reads the service's
 // counters one last time there. The fault waits for f, so f must be quick.

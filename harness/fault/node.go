@@ -19,9 +19,9 @@ const (
 	nodePrefix   = "node-"
 )
 
-// A node fault acts on one member of the broker's private cluster. Faults
-// of other kinds on a node (a partition cutting it off) join as one more
-// type using the same aim and leader watch: nodeFault is what they share.
+// A node fault acts on one member of the broker's private cluster (killed,
+// paused, restarted or cut off the network): nodeFault is what they
+// share, with the aim and the leader watch.
 type nodeFault struct{}
 
 func (nodeFault) Bind(Binder) {}

@@ -35,6 +35,8 @@ type fakeMember struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
+	// start, if set, prepares the member's process (a cgroup to start in).
+	start func(*exec.Cmd)
 }
 
 func (m *fakeMember) Name() string { return m.name }
@@ -46,6 +48,9 @@ func (m *fakeMember) Start(context.Context) error {
 		return nil
 	}
 	cmd := exec.Command("sleep", "300")
+	if m.start != nil {
+		m.start(cmd)
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}

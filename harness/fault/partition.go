@@ -2,54 +2,48 @@ package fault
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
+	"log/slog"
+
+	"github.com/edabench/edabench/harness/netcut"
 )
 
-// Link is one broker node's network link, which a partition cuts and
-// heals: a harness/netns Node is one (its hub-side veth goes down, so the
-// node loses the other nodes and every client at once).
-type Link interface {
-	Cut(ctx context.Context) error
-	Heal(ctx context.Context) error
-}
-
-// partitionNode cuts one cluster node off the network at the kernel (its
-// namespace's link down) until the window ends: the others and the
-// clients see it vanish without a close, as in a real partition.
-type partitionNode struct{}
+// partitionNode cuts one member of the broker's cluster off the network
+// at the kernel until the window ends (harness/netcut: every packet to or
+// from a socket of the member's cgroup dropped, in both directions), so
+// its peers and its clients lose it without a close, as in a real
+// partition, while it keeps running on its own. A proxy would miss
+// Erlang distribution (the nodes find each other's ports through epmd);
+// the kernel's filter misses nothing the member sends or is sent.
+type partitionNode struct{ nodeFault }
 
 func (*partitionNode) Name() string { return "partition-node" }
-func (*partitionNode) Bind(Binder)  {}
-
-func (*partitionNode) Check(target string) []Problem {
-	if target == "" {
-		return []Problem{{"target", "missing: name the cluster node to cut off (e.g. target: n2)"}}
-	}
-	return nil
-}
 
 func (*partitionNode) Apply(ctx context.Context, env *Env, target string) (Undo, error) {
-	link, ok := env.Links[target]
-	if !ok {
-		if len(env.Links) == 0 {
-			return nil, errors.New("no broker node runs in a network namespace: partition-node needs a cluster started with one per node")
-		}
-		names := make([]string, 0, len(env.Links))
-		for n := range env.Links {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return nil, fmt.Errorf("no node %q to cut off; the nodes are %s", target, strings.Join(names, ", "))
+	a, err := aimAt(ctx, env, target)
+	if err != nil {
+		return nil, err
 	}
-	if err := link.Cut(ctx); err != nil {
-		return nil, fmt.Errorf("cut node %s off: %w", target, err)
+	pid := a.member.PID()
+	if pid == 0 {
+		return nil, fmt.Errorf("%s is not running", a.member.Name())
 	}
+	// What a harness killed during an earlier partition left goes first.
+	if _, err := netcut.Sweep(ctx); err != nil {
+		slog.WarnContext(ctx, "fault: could not remove every stale network cut", "err", err)
+	}
+	cut, err := netcut.CutPID(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("cut %s off: %w", a.member.Name(), err)
+	}
+	stop := a.report(ctx, env)
 	return func(ctx context.Context) error {
-		// A node left cut off would poison every later run on the
+		stop()
+		// A member left cut off would poison every later run on the
 		// cluster: heal even when the run is being torn down.
-		return link.Heal(context.WithoutCancel(ctx))
+		if err := cut.Heal(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("heal %s: %w", a.member.Name(), err)
+		}
+		return nil
 	}, nil
 }

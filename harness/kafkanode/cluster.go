@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/netcut"
 	"github.com/edabench/edabench/harness/nodeproc"
 )
 
@@ -142,6 +143,10 @@ func StartCluster(ctx context.Context, cfgs []Config) (*Cluster, error) {
 // Start starts every member not running, all at once.
 func (c *Cluster) Start(ctx context.Context) error {
 	c.resume()
+	// A harness killed during a partition-node fault left a member cut off.
+	if _, err := netcut.Sweep(ctx); err != nil {
+		logger().WarnContext(ctx, "kafka cluster: could not remove every stale network cut", "err", err)
+	}
 	errs := make([]error, len(c.members))
 	var wg sync.WaitGroup
 	for i, m := range c.members {
@@ -248,7 +253,7 @@ func (c *Cluster) Version(ctx context.Context) string { return c.members[0].Vers
 func (c *Cluster) Leader(ctx context.Context, partition string) (int, string, error) {
 	var seeds []string
 	for _, m := range c.members {
-		if pid := m.PID(); pid > 0 && !nodeproc.Stopped(pid) {
+		if pid := m.PID(); pid > 0 && !nodeproc.Stopped(pid) && !netcut.IsCut(pid) {
 			seeds = append(seeds, m.Addr())
 		}
 	}

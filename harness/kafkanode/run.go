@@ -20,9 +20,12 @@ func (n *Node) spawn() (*nodeproc.Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(java, n.cfg.serverArgs()...)
-	cmd.Dir = n.cfg.DataDir
-	srv, err := nodeproc.Spawn(cmd, p.stdoutLog)
+	mk := func() *exec.Cmd {
+		cmd := exec.Command(java, n.cfg.serverArgs()...)
+		cmd.Dir = n.cfg.DataDir
+		return cmd
+	}
+	srv, err := nodeproc.SpawnGrouped(mk, p.stdoutLog, n.cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
@@ -97,6 +100,7 @@ func (n *Node) stopLocked(ctx context.Context) error {
 		}
 		logger().InfoContext(ctx, "Kafka stopped", "addr", n.Addr(), "took", time.Since(began).Round(time.Millisecond))
 	}
+	nodeproc.RemoveGroup(n.cfg.DataDir)
 	if err := nodeproc.RemoveFiles(p.pidFile, p.runningConf); err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}

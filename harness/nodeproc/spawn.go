@@ -3,10 +3,13 @@ package nodeproc
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/edabench/edabench/harness/netcut"
 )
 
 // Process is a node's process being started; Err is set before Exited is
@@ -30,7 +33,10 @@ func Spawn(cmd *exec.Cmd, stdoutLog string) (*Process, error) {
 		return nil, fmt.Errorf("open %s: %w", stdoutLog, err)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setsid = true
 	err = cmd.Start()
 	out.Close()
 	if err != nil {
@@ -42,6 +48,36 @@ func Spawn(cmd *exec.Cmd, stdoutLog string) (*Process, error) {
 		close(p.Exited)
 	}()
 	return p, nil
+}
+
+// SpawnGrouped is Spawn of the command mk makes, started in a cgroup of
+// its own named after the node's data dir (netcut.GroupName), so that
+// partition-node can cut this node alone off the network: every socket
+// the node ever opens belongs to that group. A host where the group
+// cannot be made or entered starts the node without one, and says so
+// (everything but partition-node works as before).
+func SpawnGrouped(mk func() *exec.Cmd, stdoutLog, dataDir string) (*Process, error) {
+	g, err := netcut.OpenGroup(netcut.GroupName(dataDir))
+	if err == nil {
+		defer g.Close()
+		cmd := mk()
+		g.Into(cmd)
+		p, serr := Spawn(cmd, stdoutLog)
+		if serr == nil {
+			return p, nil
+		}
+		err = serr
+	}
+	slog.Warn("the node runs outside a cgroup of its own: partition-node cannot cut it off", "data_dir", dataDir, "err", err)
+	return Spawn(mk(), stdoutLog)
+}
+
+// RemoveGroup removes the cgroup SpawnGrouped made for the node of
+// dataDir, once its processes have exited.
+func RemoveGroup(dataDir string) {
+	if err := netcut.RemoveGroup(netcut.GroupName(dataDir)); err != nil {
+		slog.Warn("could not remove the node's cgroup (the next start's sweep retries)", "data_dir", dataDir, "err", err)
+	}
 }
 
 // File is one file a node's start writes into its data dir.

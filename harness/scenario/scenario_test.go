@@ -152,7 +152,7 @@ func TestResolve(t *testing.T) {
 // The node-fault scenarios run on a three-node cluster, aim at the leader
 // and place 200 orders a second for long enough to reach 10,000 orders.
 func TestNodeFaultScenarios(t *testing.T) {
-	for name, typ := range map[string]string{"failure-node-kill": "kill-node", "failure-node-pause": "pause-node"} {
+	for name, typ := range map[string]string{"failure-node-kill": "kill-node", "failure-node-pause": "pause-node", "failure-partition": "partition-node"} {
 		s, err := LoadShipped(name)
 		if err != nil {
 			t.Fatal(err)
