@@ -57,35 +57,32 @@ func BenchmarkPublishConfirm(b *testing.B) {
 
 // BenchmarkRelay measures a twin consumer's path on its own: a quorum
 // queue filled with b.N messages (not timed) is drained by Consume at a
-// prefetch, acking each delivery coalesced (the driver's default) or in a
-// frame of its own (AckEach). "relay" is a step: the handler publishes
-// each message to a second quorum queue (persistent, confirmed) before
-// the layer acks it; "project" is the gateway's projector: it acks at
-// once. msg/s is what one consumer moves. Variants compared on a shared
-// machine must interleave: run one sub-benchmark at a time in turns, e.g.
-// -bench 'Relay/relay/prefetch=64/ack=each$' then .../ack=coalesced, with
-// -benchtime=3000x, five times each.
+// prefetch. "relay" is a step: the handler publishes each message to a
+// second quorum queue (persistent, confirmed) before the layer acks it;
+// "project" is the gateway's projector: it acks at once. msg/s is what
+// one consumer moves. Variants compared on a shared machine must
+// interleave: run one sub-benchmark at a time in turns, e.g. -bench
+// 'Relay/relay/prefetch=64$' then 'Relay/relay/prefetch=256$', with
+// -benchtime=3000x, five times each (docs/performance.md, "The consumer
+// path on RabbitMQ").
 func BenchmarkRelay(b *testing.B) {
 	br := sharedBroker(b)
 	for _, mode := range []string{"relay", "project"} {
 		for _, prefetch := range []int{64, 256} {
-			for _, each := range []bool{true, false} {
-				ack := map[bool]string{true: "each", false: "coalesced"}[each]
-				b.Run(fmt.Sprintf("%s/prefetch=%d/ack=%s", mode, prefetch, ack), func(b *testing.B) {
-					benchRelay(b, br, mode == "relay", prefetch, each)
-				})
-			}
+			b.Run(fmt.Sprintf("%s/prefetch=%d", mode, prefetch), func(b *testing.B) {
+				benchRelay(b, br, mode == "relay", prefetch)
+			})
 		}
 	}
 }
 
-func benchRelay(b *testing.B, br testBroker, relay bool, prefetch int, each bool) {
+func benchRelay(b *testing.B, br testBroker, relay bool, prefetch int) {
 	in := testQueue{Name: uniqueName(b, "in"), Type: rabbitmq.Quorum, Bindings: []string{"relay.in"}}
 	out := testQueue{Name: uniqueName(b, "out"), Type: rabbitmq.Quorum, Bindings: []string{"relay.out"}}
 	e := newEnv(b, br, in, out)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c := e.dial(ctx, bus.WithDriverOptions(rabbitmq.Options{QueueType: rabbitmq.Quorum, AckEach: each}))
+	c := e.dial(ctx)
 	fill(ctx, b, c, "relay.in", b.N)
 	var handled atomic.Int64
 	done := make(chan struct{})

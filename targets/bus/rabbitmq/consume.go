@@ -27,7 +27,6 @@ type subscription struct {
 	tag      string
 	queue    string
 	requeue  bool // quorum: another attempt is a nack with requeue, counted by the broker
-	acks     *acker
 	out      chan bus.Inbound
 	closed   chan *amqp.Error
 	err      error
@@ -72,7 +71,7 @@ func (d *Driver) subscribe(s *session, queue string, prefetch int) (*subscriptio
 		_ = ch.Close()
 		return nil, err
 	}
-	sub := &subscription{d: d, ch: ch, queue: queue, acks: newAcker(ch, d.opts.AckEach), out: make(chan bus.Inbound), finished: make(chan struct{}),
+	sub := &subscription{d: d, ch: ch, queue: queue, out: make(chan bus.Inbound), finished: make(chan struct{}),
 		closed: ch.NotifyClose(make(chan *amqp.Error, 1)),
 		tag:    fmt.Sprintf("%s/%s/%d", d.sub.name, queue, d.consumer.Add(1))}
 	// Queues of this topology use their type's retry; others are treated
@@ -82,7 +81,6 @@ func (d *Driver) subscribe(s *session, queue string, prefetch int) (*subscriptio
 	}
 	deliveries, err := ch.Consume(queue, sub.tag, false, false, false, false, nil)
 	if err != nil {
-		sub.acks.close()
 		_ = ch.Close()
 		return nil, err
 	}
@@ -124,17 +122,13 @@ func (s *subscription) Cancel(ctx context.Context) error {
 	}
 }
 
-// Close sends the acks still queued, then closes the channel: what was
-// not settled goes back to the queue.
-func (s *subscription) Close() error {
-	s.acks.close()
-	return s.ch.Close()
-}
+// Close closes the channel: what was not settled goes back to the queue.
+func (s *subscription) Close() error { return s.ch.Close() }
 
 func (s *subscription) inbound(dv amqp.Delivery) bus.Inbound {
 	in := toInbound(s.queue, dv)
-	in.Ack = func() error { return s.acks.ack(dv.DeliveryTag) }
-	in.DeadLetter = func() error { return s.settle(dv, dv.Nack(false, false)) }
+	in.Ack = func() error { return dv.Ack(false) }
+	in.DeadLetter = func() error { return dv.Nack(false, false) }
 	in.Retry = func(ctx context.Context) (bool, error) { return s.retry(ctx, dv, in.DeliveryCount+1) }
 	return in
 }
@@ -145,25 +139,16 @@ func (s *subscription) inbound(dv amqp.Delivery) bus.Inbound {
 // duplicates the message, never loses it.
 func (s *subscription) retry(ctx context.Context, dv amqp.Delivery, retries int) (copied bool, err error) {
 	if s.requeue {
-		return false, s.settle(dv, dv.Nack(false, true))
+		return false, dv.Nack(false, true)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := s.d.publishOnce(pctx, "", s.queue, false, retryPublishing(dv, retries)); err != nil {
 		s.d.log.Warn("bus: cannot republish failed message for retry; requeueing it (its attempt is not counted)",
 			"queue", s.queue, "message_id", dv.MessageId, "err", err)
-		return false, s.settle(dv, dv.Nack(false, true))
+		return false, dv.Nack(false, true)
 	}
-	return true, s.settle(dv, dv.Ack(false))
-}
-
-// settle tells the acker that dv was settled by a frame of its own (err
-// nil), so later coalesced acks may cover its tag.
-func (s *subscription) settle(dv amqp.Delivery, err error) error {
-	if err == nil {
-		s.acks.settled(dv.DeliveryTag)
-	}
-	return err
+	return true, dv.Ack(false)
 }
 
 func retryPublishing(d amqp.Delivery, retries int) amqp.Publishing {

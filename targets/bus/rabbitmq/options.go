@@ -47,11 +47,6 @@ type Options struct {
 	// DefaultPrefetch.
 	Prefetch  int
 	Heartbeat time.Duration // AMQP heartbeat (a heartbeat in the URL takes precedence)
-	// AckEach sends each delivery's basic.ack in a frame of its own, as
-	// the driver did before it coalesced them (multiple=true over the
-	// settled prefix of delivery tags, each ack still after its handler's
-	// confirms); for comparisons (BenchmarkRelay), default false.
-	AckEach bool
 
 	// cluster is set by Open when the URL lists several nodes: there an
 	// Unreplicated queue is replicated too, since its one copy would live
