@@ -70,27 +70,33 @@ type Config struct {
 	EndQueue string
 }
 
-// DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 64.
+// DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 256.
 func DefaultConfig() Config {
 	return Config{Topology: workflow.Chain, Driver: bus.RabbitMQ, URL: "amqp://guest:guest@127.0.0.1:5682/", Prefix: "edabench",
 		Options: DefaultRabbitMQ(), MaxAttempts: 5}
 }
 
 // DefaultRabbitMQ are the RabbitMQ settings of the twins: quorum queues,
-// prefetch 64, a 10 s heartbeat.
+// prefetch 256, a 10 s heartbeat. A consumer moves at most prefetch
+// deliveries per round trip (deliver, handle, confirm the next event, ack,
+// and the queue's Raft command that frees the slot), so on a loaded
+// machine, where that round trip is scheduling delay, the prefetch is the
+// ceiling: 64 held each step of the twin near 250 deliveries/s with 64
+// unacked and the broker's queues growing (docs/performance.md, "The
+// consumer path on RabbitMQ").
 func DefaultRabbitMQ() rabbitmq.Options {
-	return rabbitmq.Options{QueueType: rabbitmq.Quorum, Prefetch: 64, Heartbeat: 10 * time.Second}
+	return rabbitmq.Options{QueueType: rabbitmq.Quorum, Prefetch: 256, Heartbeat: 10 * time.Second}
 }
 
 // DefaultKafka are the Kafka settings of the twins (the target's
 // defaults): the driver's partitions and linger (0: a publish is a step
-// of an order, it waits for no batch), prefetch 64 as on RabbitMQ.
+// of an order, it waits for no batch), prefetch 64.
 func DefaultKafka() kafka.Options {
 	return kafka.Options{Partitions: kafka.DefaultPartitions, Linger: kafka.DefaultLinger, Prefetch: 64}
 }
 
-// DefaultNATS are the NATS settings of the twins: prefetch 64 as on the
-// others, the driver's duplicate window and pending bounds, and AckWait
+// DefaultNATS are the NATS settings of the twins: prefetch 64 as on
+// Kafka, the driver's duplicate window and pending bounds, and AckWait
 // 10 s rather than JetStream's 30 s. AckWait is what a killed or cut
 // consumer's deliveries wait before they come again (RabbitMQ requeues
 // them when the channel closes): at 30 s a crash's backlog outlasted the

@@ -182,7 +182,7 @@ func flagSet(name string, stderr io.Writer, o *options) *flag.FlagSet {
 	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5682/", "EDA over RabbitMQ: broker URL (the private node `make broker-up` starts)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "EDA: names the exchange (PREFIX.orders) and queues (PREFIX.SERVICE)")
 	fs.StringVar(&o.queueType, "queue-type", "quorum", "EDA: quorum or classic")
-	fs.IntVar(&o.prefetch, "prefetch", 64, "EDA: unacked deliveries per consumer, handled concurrently")
+	fs.IntVar(&o.prefetch, "prefetch", 0, "EDA: unacked deliveries per consumer, handled concurrently (default: the twin's for the broker, RabbitMQ 256, Kafka and NATS 64)")
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "EDA: deliveries of a message whose handler fails before it is dead-lettered")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 10*time.Second, "EDA: AMQP heartbeat")
 	fs.BoolVar(&o.kafkaViaSeed, "kafka-via-seed", false, "EDA over Kafka: dial every broker through the one --broker-url address, not the advertised listeners (a proxy in front of a single-broker node)")
@@ -329,6 +329,13 @@ func driverSettings(o options) (string, bus.DriverOptions, error) {
 	if _, err := drivers.Builtin().Lookup(o.broker); err != nil {
 		return "", nil, fmt.Errorf("--broker: %w", err)
 	}
+	if o.prefetch == 0 && !o.set["prefetch"] {
+		def, err := eda.DefaultOptions(o.broker)
+		if err != nil {
+			return "", nil, fmt.Errorf("--broker: %w", err)
+		}
+		o.prefetch = prefetchOf(def)
+	}
 	if o.prefetch < 1 || o.prefetch > 65535 {
 		return "", nil, fmt.Errorf("--prefetch %d: want 1 to 65535", o.prefetch)
 	}
@@ -471,4 +478,17 @@ func checkListen(allow *loopback.Allowlist, addr string) error {
 		return nil
 	}
 	return allow.Check(addr)
+}
+
+// prefetchOf is the prefetch of a twin's default driver settings.
+func prefetchOf(o bus.DriverOptions) int {
+	switch x := o.(type) {
+	case rabbitmq.Options:
+		return x.Prefetch
+	case kafka.Options:
+		return x.Prefetch
+	case natsbus.Options:
+		return x.Prefetch
+	}
+	return 64
 }

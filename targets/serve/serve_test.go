@@ -12,6 +12,7 @@ import (
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/kafka"
 	"github.com/edabench/edabench/targets/bus/rabbitmq"
+	"github.com/edabench/edabench/targets/eda"
 )
 
 func TestRunRejectsBadInput(t *testing.T) {
@@ -90,7 +91,7 @@ func TestBuildWithFewerSteps(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options{twin: tt.twin, service: tt.service, topology: tt.top, steps: tt.steps, peers: tt.peers,
-				listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0", prefix: "edabench", queueType: "quorum", prefetch: 64, maxAttempts: 5}
+				listen: "127.0.0.1:0", httpAddr: "127.0.0.1:0", prefix: "edabench", queueType: "quorum", maxAttempts: 5}
 			s, err := build(o, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
@@ -179,11 +180,13 @@ func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
 	tests := []struct {
 		name      string
 		queueType string
-		prefetch  int
+		prefetch  int // 0: not given
 		heartbeat time.Duration
+		want      int
 	}{
-		{"defaults", "quorum", 64, 10 * time.Second},
-		{"classic, small prefetch", "classic", 1, 3 * time.Second},
+		{"defaults: the twin's prefetch", "quorum", 0, 10 * time.Second, eda.DefaultRabbitMQ().Prefetch},
+		{"prefetch 64", "quorum", 64, 10 * time.Second, 64},
+		{"classic, small prefetch", "classic", 1, 3 * time.Second, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,7 +197,7 @@ func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := rabbitmq.Options{QueueType: rabbitmq.QueueType(tt.queueType), Prefetch: tt.prefetch, Heartbeat: tt.heartbeat}
+			want := rabbitmq.Options{QueueType: rabbitmq.QueueType(tt.queueType), Prefetch: tt.want, Heartbeat: tt.heartbeat}
 			got, ok := s.edaConfig.Options.(rabbitmq.Options)
 			if !ok || got.QueueType != want.QueueType || got.Prefetch != want.Prefetch || got.Heartbeat != want.Heartbeat {
 				t.Errorf("driver options %#v, want %#v", s.edaConfig.Options, want)

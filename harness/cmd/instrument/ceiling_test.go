@@ -24,10 +24,11 @@ func TestParseBrokers(t *testing.T) {
 func TestTwinSettings(t *testing.T) {
 	for _, tc := range []struct {
 		broker, settings string
+		prefetch         int
 	}{
-		{"rabbitmq", "quorum queues, persistent, publisher confirms, manual acks"},
-		{"kafka", "acks=all, idempotent producer, 3 partitions, linger 0s, commit after ack"},
-		{"nats", "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks"},
+		{"rabbitmq", "quorum queues, persistent, publisher confirms, manual acks", 256},
+		{"kafka", "acks=all, idempotent producer, 3 partitions, linger 0s, commit after ack", 64},
+		{"nats", "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks", 64},
 	} {
 		o, err := eda.DefaultOptions(tc.broker)
 		if err != nil {
@@ -36,8 +37,8 @@ func TestTwinSettings(t *testing.T) {
 		if got := probeSettings(o); got != tc.settings {
 			t.Errorf("%s: probeSettings = %q, want %q", tc.broker, got, tc.settings)
 		}
-		if got := twinPrefetch(o); got != 64 {
-			t.Errorf("%s: twinPrefetch = %d, want the twin's 64", tc.broker, got)
+		if got := twinPrefetch(o); got != tc.prefetch {
+			t.Errorf("%s: twinPrefetch = %d, want the twin's %d", tc.broker, got, tc.prefetch)
 		}
 	}
 }
