@@ -66,7 +66,7 @@ type Config struct {
 	EndQueue string
 }
 
-// DefaultConfig is a chain over RabbitMQ's quorum queues with prefetch 64.
+// DefaultConfig is a chain over RabbitMQ's quorum queues with the twin's prefetch (256).
 func DefaultConfig() Config {
 	k, err := drivers.Builtin().Lookup(bus.RabbitMQ)
 	if err != nil {

@@ -179,11 +179,13 @@ func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
 	tests := []struct {
 		name      string
 		queueType string
-		prefetch  int
+		prefetch  int // 0: --prefetch not given
 		heartbeat time.Duration
+		want      int
 	}{
-		{"defaults", "quorum", 64, 10 * time.Second},
-		{"classic, small prefetch", "classic", 1, 3 * time.Second},
+		{"defaults: the twin's prefetch", "quorum", 0, 10 * time.Second, rabbitmq.TwinDefaults().Prefetch},
+		{"prefetch 64", "quorum", 64, 10 * time.Second, 64},
+		{"classic, small prefetch", "classic", 1, 3 * time.Second, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,7 +196,7 @@ func TestAMQPFlagsReachTheRabbitMQDriver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := rabbitmq.Options{QueueType: rabbitmq.QueueType(tt.queueType), Prefetch: tt.prefetch, Heartbeat: tt.heartbeat}
+			want := rabbitmq.Options{QueueType: rabbitmq.QueueType(tt.queueType), Prefetch: tt.want, Heartbeat: tt.heartbeat}
 			got, ok := s.edaConfig.Options.(rabbitmq.Options)
 			if !ok || got.QueueType != want.QueueType || got.Prefetch != want.Prefetch || got.Heartbeat != want.Heartbeat {
 				t.Errorf("driver options %#v, want %#v", s.edaConfig.Options, want)

@@ -24,10 +24,11 @@ func TestParseBrokers(t *testing.T) {
 func TestTwinSettings(t *testing.T) {
 	for _, tc := range []struct {
 		broker, settings string
+		prefetch         int
 	}{
-		{"rabbitmq", "quorum queues, persistent, publisher confirms, manual acks"},
-		{"kafka", "acks=all, idempotent producer, 3 partitions, linger 0s, commit after ack"},
-		{"nats", "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks"},
+		{"rabbitmq", "quorum queues, persistent, publisher confirms, manual acks", 256},
+		{"kafka", "acks=all, idempotent producer, 3 partitions, linger 0s, commit after ack", 64},
+		{"nats", "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks", 64},
 	} {
 		o, err := eda.DefaultOptions(tc.broker)
 		if err != nil {
@@ -37,8 +38,8 @@ func TestTwinSettings(t *testing.T) {
 		if d.Settings != tc.settings {
 			t.Errorf("%s: describe(...).Settings = %q, want %q", tc.broker, d.Settings, tc.settings)
 		}
-		if d.Prefetch != 64 {
-			t.Errorf("%s: describe(...).Prefetch = %d, want the twin's 64", tc.broker, d.Prefetch)
+		if d.Prefetch != tc.prefetch {
+			t.Errorf("%s: describe(...).Prefetch = %d, want the twin's %d", tc.broker, d.Prefetch, tc.prefetch)
 		}
 	}
 }

@@ -52,7 +52,7 @@ func withBackbone(k bus.Kind) bus.Kind {
 }
 
 // TwinDefaults are the Kafka settings of the twins: three partitions per
-// topic, no linger, prefetch 64 as on RabbitMQ.
+// topic, no linger, prefetch 64 (RabbitMQ's 256 answers a consumer held by it).
 func TwinDefaults() Options {
 	return Options{Partitions: DefaultPartitions, Linger: DefaultLinger, Prefetch: twinPrefetch}
 }

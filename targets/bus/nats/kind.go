@@ -46,8 +46,8 @@ func withBackbone(k bus.Kind) bus.Kind {
 	return k
 }
 
-// TwinDefaults are the NATS settings of the twins: prefetch 64 as on the
-// others, the driver's duplicate window and pending bounds, and AckWait
+// TwinDefaults are the NATS settings of the twins: prefetch 64 as on
+// Kafka, the driver's duplicate window and pending bounds, and AckWait
 // 10 s rather than JetStream's 30 s. AckWait is what a killed or cut
 // consumer's deliveries wait before they come again (RabbitMQ requeues
 // them when the channel closes): at 30 s a crash's backlog outlasted the

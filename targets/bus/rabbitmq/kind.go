@@ -18,9 +18,15 @@ const (
 	FlagHeartbeat = "heartbeat"
 )
 
-// twinPrefetch is the twins' bound of unacked deliveries per consumer, the
-// same on every backbone so that the twins compare.
-const twinPrefetch = 64
+// twinPrefetch is the twins' bound of unacked deliveries per consumer. A
+// consumer moves at most prefetch deliveries per round trip (deliver,
+// handle, confirm the next event, ack, and the quorum queue's Raft command
+// that frees the slot), so where that round trip is long the prefetch is
+// the ceiling: at 64 every step of the twin sat at 64 unacked and
+// utilisation 1.0 while the broker idled and the queues grew
+// (docs/performance.md, "The consumer path on RabbitMQ"). Kafka and NATS
+// keep 64: their consumers were not held by it.
+const twinPrefetch = 256
 
 func kind() bus.Kind {
 	return bus.Kind{
@@ -42,7 +48,7 @@ func kind() bus.Kind {
 }
 
 // TwinDefaults are the RabbitMQ settings of the twins: quorum queues,
-// prefetch 64, a 10 s heartbeat.
+// prefetch 256, a 10 s heartbeat.
 func TwinDefaults() Options {
 	return Options{QueueType: Quorum, Prefetch: twinPrefetch, Heartbeat: DefaultHeartbeat}
 }
