@@ -196,8 +196,13 @@ func (s *session) ceilingOn(ctx context.Context, broker string) (*ceilingReport,
 	rep.Publishes, rep.Deliveries = messagesPerOrder(cfg)
 	d := describe(broker, opts)
 	rep.ProbeSettings = d.Settings
+	// One publisher per handler the twin can have in flight on a queue.
+	pubs := s.cfg.probePublishers
+	if pubs == 0 {
+		pubs = d.Prefetch
+	}
 	pc := brokerprobe.Config{Node: node, Driver: broker, Options: opts, Body: body,
-		Duration: s.cfg.probeDur, Prefetch: d.Prefetch, Publishers: s.cfg.probePublishers, Queues: len(cfg.Queues())}
+		Duration: s.cfg.probeDur, Prefetch: d.Prefetch, Publishers: pubs, Queues: len(cfg.Queues())}
 	var errs []error
 	for i := range s.cfg.pairs {
 		fmt.Printf("  pair %d of %d\n", i+1, s.cfg.pairs)
