@@ -238,6 +238,7 @@ profile-flags = --network $$(echo $$p | cut -d/ -f1) --deployment $$(echo $$p | 
 bench-profiles: build deps
 	@test -n "$(strip $(PROFILES))" || { echo "make bench-profiles: PROFILES is empty: give NETWORK/DEPLOYMENT pairs, e.g. PROFILES=datacenter/isolated" >&2; exit 2; }
 	$(if $(filter kafka,$(BENCH_BROKERS)),$(BIN)/brokerctl up --broker kafka)
+	$(if $(filter nats,$(BENCH_BROKERS)),$(BIN)/brokerctl up --broker nats)
 	for p in $(PROFILES); do \
 	  $(call per-broker,--twin both --scenario smoke --duration 20s $(profile-flags)); \
 	  for n in 1 2 3 4; do $(BIN)/edabench run --twin rr --scenario chain --steps $$n --duration 10s --repeat $(REPEAT) $(profile-flags) --out $(BENCH_DIR) || exit $$?; done; \
