@@ -405,6 +405,10 @@ func (n *Node) stopLocked(ctx context.Context) error {
 	if pid := n.runningPID(); pid > 0 {
 		logger().InfoContext(ctx, "stopping broker", "node", c.Name, "pid", pid)
 		began := time.Now()
+		if err := n.dropStatsHandler(ctx); err != nil {
+			logger().WarnContext(ctx, "broker: could not remove the management agent's event handler before the stop; "+
+				"the stop will wait 5 s in it", "node", c.Name, "err", err)
+		}
 		// SIGTERM is RabbitMQ's own graceful stop (its rabbitmq-server
 		// script sends it): the node closes its listeners, tells every
 		// client (connection.close 320) and stops its queues, as with

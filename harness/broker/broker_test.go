@@ -424,6 +424,28 @@ func TestQueueDepthsAndDurabilityAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDepth(t, n, q, broker.QueueStat{Vhost: "/", Name: q, Messages: 3, Ready: 3})
+	checkStatsHandlerDroppedFirst(t, n.LogPath())
+}
+
+// checkStatsHandlerDroppedFirst reads the node's log of the stop: the
+// management agent's event handler must have been removed (its terminate
+// logs "to stop collect_statistics") before SIGTERM reached the node, or
+// the stop waited 5 s in it (see dropStatsHandler).
+func checkStatsHandlerDroppedFirst(t *testing.T, logPath string) {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	term := strings.LastIndex(log, "SIGTERM received")
+	if term < 0 {
+		t.Fatalf("%s: no SIGTERM in the node's log: it was not stopped with one", logPath)
+	}
+	if drop := strings.LastIndex(log[:term], "Management plugin: to stop collect_statistics"); drop < 0 ||
+		strings.Contains(log[drop:term], "Starting RabbitMQ") {
+		t.Errorf("%s: the management agent's handler was not removed before the last SIGTERM: the stop waited in it", logPath)
+	}
 }
 
 func waitDepth(t *testing.T, n *broker.Node, q string, want broker.QueueStat) {

@@ -8,6 +8,7 @@ import (
 	"github.com/edabench/edabench/harness/broker/brokertest"
 	"github.com/edabench/edabench/harness/brokernode"
 	"github.com/edabench/edabench/harness/kafkanode/kafkatest"
+	"github.com/edabench/edabench/harness/natsnode/natstest"
 )
 
 // TestBrokerRestartMarksOnRealNodes runs a broker-restart window through
@@ -22,6 +23,7 @@ func TestBrokerRestartMarksOnRealNodes(t *testing.T) {
 	}{
 		{"rabbitmq", func(t testing.TB) brokernode.Node { return brokertest.Dedicated(t) }},
 		{"kafka", func(t testing.TB) brokernode.Node { return kafkatest.Dedicated(t) }},
+		{"nats", func(t testing.TB) brokernode.Node { return natstest.Dedicated(t) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			node := tc.node(t)
@@ -64,6 +66,9 @@ func TestBrokerRestartMarksOnRealNodes(t *testing.T) {
 			if m.StartAsked.Before(w.Start.Add(down)) {
 				t.Errorf("start asked %v after the window began, before its %v", m.StartAsked.Sub(w.Start), down)
 			}
+			if _, ok := node.(brokernode.ServeProber); !ok {
+				t.Errorf("%T has no serve probe: its serving mark would be its Start's return", node)
+			}
 			if p, ok := node.(brokernode.ServeProber); ok {
 				pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
 				err := p.ProbeServe(pctx)
@@ -72,9 +77,10 @@ func TestBrokerRestartMarksOnRealNodes(t *testing.T) {
 					t.Errorf("the node does not serve after the window: %v", err)
 				}
 			}
-			t.Logf("%s: stop %v, gone→start asked %v, start asked→back %v, back→serving %v; away (gone→serving) %v, down (stop asked→serving) %v",
+			t.Logf("%s: stop %v, gone→start asked %v, start asked→back %v, back→serving %v; away (gone→serving) %v, down (stop asked→serving) %v = window %v + late %v + start %v",
 				tc.name, m.Gone.Sub(m.StopAsked), m.StartAsked.Sub(m.Gone), m.Back.Sub(m.StartAsked),
-				m.Serving.Sub(m.Back), m.Serving.Sub(m.Gone), m.Serving.Sub(m.StopAsked))
+				m.Serving.Sub(m.Back), m.Serving.Sub(m.Gone), m.Serving.Sub(m.StopAsked),
+				down, m.StartAsked.Sub(m.StopAsked.Add(down)), m.Serving.Sub(m.StartAsked))
 		})
 	}
 }

@@ -125,6 +125,15 @@ func (in *Injector) window(ctx context.Context, i int, s Spec, start time.Time) 
 		in.record(i, w, nil)
 		return
 	}
+	// A broker fault's window runs from when the node was asked to stop:
+	// on a loaded machine the steps before it (reading the node's pid)
+	// took 0.24 s once, which would have started the node that much
+	// before the window's duration had passed since its stop was asked.
+	if m, ok := s.Type.(NodeMarker); ok {
+		if nm := m.NodeMarks(); nm != nil && nm.StopAsked.After(w.Start) {
+			w.Start = nm.StopAsked
+		}
+	}
 	in.log.Info("fault applied", "fault", s.Name(), "for", s.Duration)
 	in.record(i, w, undo)
 	if !sleepUntil(ctx, w.Start.Add(s.Duration)) {

@@ -607,8 +607,9 @@ func nodeLine(d *results.NodeDown) string {
 		}
 		return fmt.Sprintf("%.1f s", ms/1000)
 	}
-	return fmt.Sprintf("node: stop %s (asked → gone), away %s (gone → serving at %.1f s), down %s (asked → serving); twin after serving: first accept %s, first completion %s",
-		sec(d.StopMs), sec(d.AwayMs), d.ServingS, sec(d.DownMs), sec(d.AcceptAfterMs), sec(d.CompleteAfterMs))
+	return fmt.Sprintf("node: stop %s (asked → gone), away %s (gone → serving at %.1f s), down %s (asked → serving) = window %s + late %s + start %s; twin after serving: first accept %s, first completion %s",
+		sec(d.StopMs), sec(d.AwayMs), d.ServingS, sec(d.DownMs), sec(d.WindowMs), sec(d.LateMs), sec(d.StartMs),
+		sec(d.AcceptAfterMs), sec(d.CompleteAfterMs))
 }
 
 // cellView is one cell as the page shows it: the status with the marks

@@ -609,8 +609,9 @@ func TestNodeLine(t *testing.T) {
 	if got := nodeLine(nil); got != "" {
 		t.Errorf("nodeLine(nil) = %q, want empty", got)
 	}
-	d := &results.NodeDown{StopMs: 6100, AwayMs: 4700, ServingS: 20.9, DownMs: 10800, AcceptAfterMs: 400, CompleteAfterMs: -1}
-	want := "node: stop 6.1 s (asked → gone), away 4.7 s (gone → serving at 20.9 s), down 10.8 s (asked → serving); twin after serving: first accept 0.4 s, first completion never"
+	d := &results.NodeDown{StopMs: 6100, AwayMs: 4700, ServingS: 20.9, DownMs: 10800, WindowMs: 5000, LateMs: 1200, StartMs: 4600,
+		AcceptAfterMs: 400, CompleteAfterMs: -1}
+	want := "node: stop 6.1 s (asked → gone), away 4.7 s (gone → serving at 20.9 s), down 10.8 s (asked → serving) = window 5.0 s + late 1.2 s + start 4.6 s; twin after serving: first accept 0.4 s, first completion never"
 	if got := nodeLine(d); got != want {
 		t.Errorf("nodeLine = %q\nwant       %q", got, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -327,10 +328,21 @@ type NodeDown struct {
 	ServingS    float64 `json:"serving_s"`     // it first confirmed a publish
 	// StopMs is stop asked to gone (the node's own shutdown), AwayMs gone
 	// to serving (no node at all, then one that boots), DownMs stop asked
-	// to serving (what clients saw of the broker).
+	// to serving: the node away, as clients saw it, since every backbone
+	// stops taking messages as soon as it is asked to stop.
 	StopMs float64 `json:"stop_ms"`
 	AwayMs float64 `json:"away_ms"`
 	DownMs float64 `json:"down_ms"`
+	// WindowMs is the fault's duration as the scenario wrote it; StartMs
+	// start asked to serving, the node's own start; LateMs how much later
+	// than the window's end (stop asked + WindowMs) the start was asked:
+	// a stop longer than the window, or the harness's own work after it.
+	// DownMs = WindowMs + LateMs + StartMs, so a fault kept the node away
+	// no longer than its window plus the node's start exactly when LateMs
+	// is about 0. Zero in summaries written before them.
+	WindowMs float64 `json:"window_ms"`
+	StartMs  float64 `json:"start_ms"`
+	LateMs   float64 `json:"late_ms"`
 	// FirstAcceptS is the twin's first ACCEPTED reply at or after serving,
 	// FirstCompletionS the first order end at or after it (to within
 	// 10 ms); AcceptAfterMs and CompleteAfterMs count them from serving:
@@ -339,6 +351,43 @@ type NodeDown struct {
 	FirstCompletionS float64 `json:"first_completion_s"`
 	AcceptAfterMs    float64 `json:"accept_after_ms"`
 	CompleteAfterMs  float64 `json:"complete_after_ms"`
+}
+
+// Check reports what is wrong with a complete timeline: a mark missing or
+// out of order (stop asked, gone, start asked, back, serving; start asked
+// no earlier than the window's end), parts that do not add up to DownMs,
+// or no first acceptance after serving. It asserts no speed.
+func (d NodeDown) Check() error {
+	var errs []error
+	marks := []struct {
+		name string
+		at   float64
+	}{{"stop_asked_s", d.StopAskedS}, {"gone_s", d.GoneS}, {"start_asked_s", d.StartAskedS}, {"back_s", d.BackS}, {"serving_s", d.ServingS}}
+	for i, m := range marks {
+		if m.at < 0 {
+			errs = append(errs, fmt.Errorf("%s missing", m.name))
+		} else if i > 0 && marks[i-1].at >= 0 && m.at < marks[i-1].at {
+			errs = append(errs, fmt.Errorf("%s %.3f before %s %.3f", m.name, m.at, marks[i-1].name, marks[i-1].at))
+		}
+	}
+	// 1 ms of slack: the fields are rounded apart.
+	const slack = 1.0
+	if d.LateMs < -slack {
+		errs = append(errs, fmt.Errorf("start asked %.0f ms before the %.0f ms window ended", -d.LateMs, d.WindowMs))
+	}
+	if d.StopMs > d.WindowMs+d.LateMs+slack {
+		errs = append(errs, fmt.Errorf("start asked %.0f ms after stop asked, before the node was gone (stop %.0f ms)", d.WindowMs+d.LateMs, d.StopMs))
+	}
+	if diff := d.DownMs - (d.WindowMs + d.LateMs + d.StartMs); diff > 2*slack || diff < -2*slack {
+		errs = append(errs, fmt.Errorf("down %.0f ms is not window %.0f + late %.0f + start %.0f ms", d.DownMs, d.WindowMs, d.LateMs, d.StartMs))
+	}
+	if diff := d.DownMs - (d.StopMs + d.AwayMs); diff > 2*slack || diff < -2*slack {
+		errs = append(errs, fmt.Errorf("down %.0f ms is not stop %.0f + away %.0f ms", d.DownMs, d.StopMs, d.AwayMs))
+	}
+	if d.FirstAcceptS < d.ServingS || d.AcceptAfterMs < 0 {
+		errs = append(errs, fmt.Errorf("no first acceptance recorded after serving (first_accept_s %.3f, accept_after_ms %.0f)", d.FirstAcceptS, d.AcceptAfterMs))
+	}
+	return errors.Join(errs...)
 }
 
 // ScenarioHash is the hex SHA-256 of the scenario's JSON as summary.json

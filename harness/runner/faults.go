@@ -37,7 +37,7 @@ func faultWindows(st *twinState, tk *ticker, env *twinEnv) []results.FaultWindow
 		}
 		fw.RecoveryMs = recovery(rows, st.sec(w.Start), end, st.start)
 		if w.Marks != nil {
-			fw.Down = nodeDown(*w.Marks, st)
+			fw.Down = nodeDown(*w.Marks, w.Duration, st)
 		}
 		if env.sampler == nil {
 			fw.DrainMs = 0 // no queues: nothing builds up, nothing to drain
@@ -105,7 +105,7 @@ func recovery(rows []output.Row, startSec int, end, zero time.Time) float64 {
 
 // nodeDown puts a broker fault's node marks on the run's clock and reads
 // the twin's first acceptance and completion after the node served.
-func nodeDown(m fault.NodeMarks, st *twinState) *results.NodeDown {
+func nodeDown(m fault.NodeMarks, window time.Duration, st *twinState) *results.NodeDown {
 	at := func(t time.Time) float64 {
 		if t.IsZero() {
 			return -1
@@ -121,7 +121,11 @@ func nodeDown(m fault.NodeMarks, st *twinState) *results.NodeDown {
 	d := &results.NodeDown{StopAskedS: at(m.StopAsked), GoneS: at(m.Gone), StartAskedS: at(m.StartAsked),
 		BackS: at(m.Back), ServingS: at(m.Serving),
 		StopMs: span(m.StopAsked, m.Gone), AwayMs: span(m.Gone, m.Serving), DownMs: span(m.StopAsked, m.Serving),
+		WindowMs: ms(window), StartMs: span(m.StartAsked, m.Serving), LateMs: -1,
 		FirstAcceptS: -1, FirstCompletionS: -1, AcceptAfterMs: -1, CompleteAfterMs: -1}
+	if !m.StopAsked.IsZero() && !m.StartAsked.IsZero() {
+		d.LateMs = ms(m.StartAsked.Sub(m.StopAsked.Add(window)))
+	}
 	if m.Serving.IsZero() {
 		return d
 	}

@@ -51,24 +51,33 @@ func TestNodeDown(t *testing.T) {
 	st.firstAccept.record(s(21.5))
 	st.firstEnd.record(s(22))
 	m := fault.NodeMarks{StopAsked: s(10), Gone: s(10.2), StartAsked: s(15), Back: s(16), Serving: s(20)}
-	got := nodeDown(m, st)
+	got := nodeDown(m, 5*time.Second, st)
 	want := results.NodeDown{StopAskedS: 10, GoneS: 10.2, StartAskedS: 15, BackS: 16, ServingS: 20,
-		StopMs: 200, AwayMs: 9800, DownMs: 10000,
+		StopMs: 200, AwayMs: 9800, DownMs: 10000, WindowMs: 5000, StartMs: 5000, LateMs: 0,
 		FirstAcceptS: 21.5, FirstCompletionS: 22, AcceptAfterMs: 1500, CompleteAfterMs: 2000}
 	if !approx(*got, want) {
 		t.Errorf("nodeDown = %+v\nwant       %+v", *got, want)
 	}
+	if err := got.Check(); err != nil {
+		t.Errorf("a complete timeline fails its check: %v", err)
+	}
+	// A stop longer than the window: the start is asked once the node is
+	// gone, late by what the stop overran.
+	late := fault.NodeMarks{StopAsked: s(10), Gone: s(16.2), StartAsked: s(16.3), Back: s(17), Serving: s(20)}
+	if got := nodeDown(late, 5*time.Second, st); got.LateMs < 1299 || got.LateMs > 1301 || got.StartMs < 3699 || got.StartMs > 3701 {
+		t.Errorf("late start: late %v ms, start %v ms; want 1300 and 3700", got.LateMs, got.StartMs)
+	}
 	// A node that never served: no recovery read at all.
 	m.Serving = time.Time{}
-	got = nodeDown(m, st)
+	got = nodeDown(m, 5*time.Second, st)
 	if got.ServingS != -1 || got.AwayMs != -1 || got.FirstAcceptS != -1 || got.AcceptAfterMs != -1 || got.CompleteAfterMs != -1 {
 		t.Errorf("without serving: %+v, want -1 for serving and everything after it", *got)
 	}
 }
 
 func approx(a, b results.NodeDown) bool {
-	av := []float64{a.StopAskedS, a.GoneS, a.StartAskedS, a.BackS, a.ServingS, a.StopMs, a.AwayMs, a.DownMs, a.FirstAcceptS, a.FirstCompletionS, a.AcceptAfterMs, a.CompleteAfterMs}
-	bv := []float64{b.StopAskedS, b.GoneS, b.StartAskedS, b.BackS, b.ServingS, b.StopMs, b.AwayMs, b.DownMs, b.FirstAcceptS, b.FirstCompletionS, b.AcceptAfterMs, b.CompleteAfterMs}
+	av := []float64{a.StopAskedS, a.GoneS, a.StartAskedS, a.BackS, a.ServingS, a.StopMs, a.AwayMs, a.DownMs, a.WindowMs, a.StartMs, a.LateMs, a.FirstAcceptS, a.FirstCompletionS, a.AcceptAfterMs, a.CompleteAfterMs}
+	bv := []float64{b.StopAskedS, b.GoneS, b.StartAskedS, b.BackS, b.ServingS, b.StopMs, b.AwayMs, b.DownMs, b.WindowMs, b.StartMs, b.LateMs, b.FirstAcceptS, b.FirstCompletionS, b.AcceptAfterMs, b.CompleteAfterMs}
 	for i := range av {
 		if math.Abs(av[i]-bv[i]) > 1e-6 {
 			return false

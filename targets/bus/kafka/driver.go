@@ -117,6 +117,14 @@ func (d *driver) clientOpts(role string, dialed func(), lost func(error), extra 
 		kgo.Dialer(watchingDialer(d.dial, d.cfg.ConnectionName, dialed, lost)),
 		kgo.WithLogger(kgoLogger{d.log.With("role", role)}),
 	}, d.opts.Metrics.hooks()...)
+	if min, max := d.cfg.BackoffMin, d.cfg.BackoffMax; min > 0 && max > 0 {
+		// The bus's reconnect backoff (capped at 1 s by default) instead
+		// of franz-go's 250 ms to 5 s: after a broker-restart the clients
+		// retry a node that serves again at most this far apart. With
+		// the 5 s cap the EDA twin's first acceptance came 1.1 and 2.3 s
+		// after the node served (2026-12-05, load 11-16).
+		opts = append(opts, kgo.RetryBackoffFn(func(fails int) time.Duration { return bus.Backoff(min, max, fails) }))
+	}
 	return append(opts, extra...)
 }
 
