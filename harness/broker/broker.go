@@ -242,6 +242,12 @@ func (n *Node) startLocked(ctx context.Context) error {
 	if err := n.writeFiles(); err != nil {
 		return err
 	}
+	// The VM would start a missing epmd inside the node's own cgroup, and
+	// the stop would then wait out RemoveGroup's 10 s for it (a restart's
+	// start asked 8 s late): started here, it stays outside.
+	if err := n.startEPMD(ctx); err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
 
 	began := time.Now()
 	srv, err := n.spawn()
@@ -478,11 +484,11 @@ func (n *Node) stopEPMD(ctx context.Context) error {
 	return nil
 }
 
-// startEPMD starts the private epmd unless one answers on its port. A
-// cluster starts it from the harness, outside every member's cgroup: a
-// member's VM would start it inside its own (nodeproc.SpawnGrouped), and
-// cutting that member off (partition-node) would cut the others' name
-// service with it.
+// startEPMD starts the private epmd unless one answers on its port, from
+// the harness, outside every node's cgroup: a VM would start it inside its
+// own (nodeproc.SpawnGrouped), where cutting that member off
+// (partition-node) would cut the others' name service with it, and the
+// node's stop would wait for it to leave the group.
 func (n *Node) startEPMD(ctx context.Context) error {
 	port := n.cfg.EPMDPort
 	if _, err := epmdNames(ctx, port); err == nil {
