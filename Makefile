@@ -272,6 +272,7 @@ bench-cluster: build deps
 	@test -n "$(strip $(BENCH_BROKERS))" || { echo "make bench-cluster: BROKERS is empty: give rabbitmq, kafka or both" >&2; exit 2; }
 	@test -z "$(filter-out rabbitmq kafka,$(BENCH_BROKERS))" || { echo "make bench-cluster: $(filter-out rabbitmq kafka,$(BENCH_BROKERS)) has no private cluster: BROKERS=rabbitmq,kafka" >&2; exit 2; }
 	rc=0; \
+	trap 'for b in $(BENCH_BROKERS); do $(BIN)/brokerctl down --broker $$b --cluster $(CLUSTER_NODES); done; exit 130' INT TERM; \
 	for args in "--twin all --scenario smoke --duration 20s" "--twin both --scenario spike" "--twin eda --scenario failure-node-kill" "--twin eda --scenario failure-node-pause" "--twin eda --scenario failure-partition"; do \
 	  for b in $(BENCH_BROKERS); do \
 	    [ $$rc -eq 0 ] || break 2; \
