@@ -56,6 +56,9 @@ type ScenarioInfo struct {
 	Topology string      `json:"topology"`
 	Cost     string      `json:"cost"`
 	Faults   []FaultInfo `json:"faults"`
+	// Timeout is the per-request deadline as the scenario wrote it ("5s");
+	// "" in a summary that does not carry it.
+	Timeout string `json:"timeout"`
 	// Steps is the number of workflow steps (hops = steps+1); 0 in a
 	// summary written before the key existed.
 	Steps Count `json:"steps"`
