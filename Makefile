@@ -20,9 +20,9 @@ TEST_TIMEOUT ?= 25m
 all: build
 
 help:
-	@echo "make bench         the standard suite on both backbones (BROKERS=rabbitmq,kafka; RR's scenarios once), the verdict as claim x backbone,"
+	@echo "make bench         the standard suite on every backbone (BROKERS=rabbitmq,kafka,nats; RR's scenarios once), the verdict as claim x backbone,"
 	@echo "                   a report per run: under 20 minutes on 2 cores (REPEAT=N repeats each scenario; BROKERS=rabbitmq for one)"
-	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 50 minutes on 2 cores for both backbones),"
+	@echo "make bench-full    make bench with REPEAT=3: every verdict figure with an interval (about 75 minutes on 2 cores for the three backbones, estimated from one pass's 26),"
 	@echo "                   then bench-profiles into the same folder (PROFILES=\"datacenter/shared loopback/isolated datacenter/isolated\"; PROFILES= skips)"
 	@echo "                   (CLUSTER=1: bench-cluster into it too, before the profiles)"
 	@echo "make bench-profiles  the profile-dependent claims (1, 2, 3, 4, 8, 9) under each NETWORK/DEPLOYMENT of PROFILES, and the verdict"
@@ -187,9 +187,11 @@ BENCH_OUT ?= results
 BENCH_DIR := $(BENCH_OUT)/bench-$(shell date +%Y%m%d-%H%M%S)
 CROSSCHECK_DURATION ?= 10s
 REPEAT ?= 1
-BROKERS ?= rabbitmq,kafka
+BROKERS ?= rabbitmq,kafka,nats
 comma := ,
 BENCH_BROKERS := $(subst $(comma), ,$(BROKERS))
+# The backbones with a private cluster; by default the ones of BROKERS that have one.
+CLUSTER_BROKERS := $(if $(filter file,$(origin BROKERS)),$(filter rabbitmq kafka,$(BENCH_BROKERS)),$(BENCH_BROKERS))
 # One scenario on every backbone: $(call per-broker,FLAGS).
 per-broker = for b in $(BENCH_BROKERS); do $(BIN)/edabench run --broker $$b $(1) --repeat $(REPEAT) --out $(BENCH_DIR) || exit $$?; done
 
@@ -269,17 +271,17 @@ bench-profiles: build deps
 CLUSTER_NODES ?= 3
 .PHONY: bench-cluster
 bench-cluster: build deps
-	@test -n "$(strip $(BENCH_BROKERS))" || { echo "make bench-cluster: BROKERS is empty: give rabbitmq, kafka or both" >&2; exit 2; }
-	@test -z "$(filter-out rabbitmq kafka,$(BENCH_BROKERS))" || { echo "make bench-cluster: $(filter-out rabbitmq kafka,$(BENCH_BROKERS)) has no private cluster: BROKERS=rabbitmq,kafka" >&2; exit 2; }
+	@test -n "$(strip $(CLUSTER_BROKERS))" || { echo "make bench-cluster: BROKERS is empty: give rabbitmq, kafka or both" >&2; exit 2; }
+	@test -z "$(filter-out rabbitmq kafka,$(CLUSTER_BROKERS))" || { echo "make bench-cluster: $(filter-out rabbitmq kafka,$(CLUSTER_BROKERS)) has no private cluster: BROKERS=rabbitmq,kafka" >&2; exit 2; }
 	rc=0; \
-	trap 'for b in $(BENCH_BROKERS); do $(BIN)/brokerctl down --broker $$b --cluster $(CLUSTER_NODES); done; exit 130' INT TERM; \
+	trap 'for b in $(CLUSTER_BROKERS); do $(BIN)/brokerctl down --broker $$b --cluster $(CLUSTER_NODES); done; exit 130' INT TERM; \
 	for args in "--twin all --scenario smoke --duration 20s" "--twin both --scenario spike" "--twin eda --scenario failure-node-kill" "--twin eda --scenario failure-node-pause" "--twin eda --scenario failure-partition"; do \
-	  for b in $(BENCH_BROKERS); do \
+	  for b in $(CLUSTER_BROKERS); do \
 	    [ $$rc -eq 0 ] || break 2; \
 	    $(BIN)/edabench run --broker $$b $$args --cluster $(CLUSTER_NODES) --repeat $(REPEAT) --out $(BENCH_DIR) || rc=$$?; \
 	  done; \
 	done; \
-	for b in $(BENCH_BROKERS); do $(BIN)/brokerctl down --broker $$b --cluster $(CLUSTER_NODES) || rc=$$?; done; \
+	for b in $(CLUSTER_BROKERS); do $(BIN)/brokerctl down --broker $$b --cluster $(CLUSTER_NODES) || rc=$$?; done; \
 	exit $$rc
 	$(BIN)/edabench verdict --out $(BENCH_DIR) $(BENCH_DIR)
 	@echo "bench-cluster: verdict $(BENCH_DIR)/verdict.md (claim x backbone x deployment: $(BROKERS) on one node and $(CLUSTER_NODES))"
