@@ -33,13 +33,33 @@ func (s *seen) distinct() int {
 }
 
 // member runs Consume on c until stop is called, which returns once
-// Consume did (its acks committed, the group left).
+// Consume did (its acks committed, the group left). It returns once the
+// member has its first assignment, as a service announces itself ready:
+// a second member's join then means the group rebalanced between the two
+// (CI saw the first member given nothing when the orders ran ahead of its
+// join).
 func member(t *testing.T, c *bus.Conn, queue string, h bus.Handler) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	subscribed := make(chan struct{}, 1)
+	opts := bus.ConsumeOptions{Prefetch: 16, ShutdownGrace: 5 * time.Second, Subscribed: func() {
+		select {
+		case subscribed <- struct{}{}:
+		default:
+		}
+	}}
 	go func() {
-		done <- c.Consume(ctx, queue, bus.ConsumeOptions{Prefetch: 16, ShutdownGrace: 5 * time.Second}, h)
+		done <- c.Consume(ctx, queue, opts, h)
 	}()
+	select {
+	case <-subscribed:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Consume ended before the member joined its group: %v", err)
+	case <-time.After(time.Minute):
+		cancel()
+		t.Fatal("the member had no assignment after 1 min")
+	}
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
