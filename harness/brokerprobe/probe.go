@@ -22,9 +22,11 @@ import (
 	"time"
 
 	"github.com/edabench/edabench/harness/brokernode"
+	"github.com/edabench/edabench/harness/procstat"
 	"github.com/edabench/edabench/targets/bus"
 	"github.com/edabench/edabench/targets/bus/drivers"
 	"github.com/edabench/edabench/targets/eda"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultMaxPublishes bounds a probe's publishes (warm-up included): far
@@ -84,6 +86,32 @@ type Result struct {
 	MsgsPerSec float64 `json:"msgs_per_s"`
 	// Capped says MaxPublishes ended the window before Duration.
 	Capped bool `json:"capped,omitempty"`
+	// BrokerCPUSeconds is the broker's CPU over the window (its node's
+	// process tree, every member's on a cluster) and ClientCPUSeconds the
+	// probing process's own (getrusage): how much of the machine the
+	// ceiling took, so that a twin run on the same cores can be set
+	// beside it. Zero where they could not be read.
+	BrokerCPUSeconds float64 `json:"broker_cpu_s,omitempty"`
+	ClientCPUSeconds float64 `json:"client_cpu_s,omitempty"`
+}
+
+// BrokerCores is the broker's CPU over the window per second: the cores
+// it used to carry the ceiling.
+func (r Result) BrokerCores() float64 {
+	if r.Seconds <= 0 {
+		return 0
+	}
+	return r.BrokerCPUSeconds / r.Seconds
+}
+
+// BrokerCPUPerMsgUs is the broker's CPU per message carried (one publish
+// and one delivery), in microseconds.
+func (r Result) BrokerCPUPerMsgUs() float64 {
+	n := min(r.Confirmed, r.Acked)
+	if n <= 0 {
+		return 0
+	}
+	return 1e6 * r.BrokerCPUSeconds / float64(n)
 }
 
 // withDefaults fills what c leaves zero and checks the rest.
@@ -296,11 +324,13 @@ func (p *probe) measure(ctx, runCtx context.Context) (Result, error) {
 		p.fail(err)
 		ok = false
 	}
+	cpu0 := p.cpu()
 	start := time.Now()
 	p.counting.Store(true)
 	ok = ok && !capped && sleep(c.Duration)
 	p.counting.Store(false)
 	secs := time.Since(start).Seconds()
+	cpu1 := p.cpu()
 	p.stop()
 	p.wg.Wait()
 	if p.firstErr != nil {
@@ -316,5 +346,38 @@ func (p *probe) measure(ctx, runCtx context.Context) (Result, error) {
 		Prefetch: c.Prefetch, BodyBytes: len(c.Body), Seconds: secs, Confirmed: p.confirmed.Load(), Acked: p.acked.Load(), Capped: capped}
 	r.PublishRate, r.ConsumeRate = float64(r.Confirmed)/secs, float64(r.Acked)/secs
 	r.MsgsPerSec = min(r.PublishRate, r.ConsumeRate)
+	if cpu0.ok && cpu1.ok {
+		r.BrokerCPUSeconds, r.ClientCPUSeconds = cpu1.broker-cpu0.broker, cpu1.client-cpu0.client
+	}
 	return r, nil
+}
+
+// cpuReading is the broker's and this process's CPU seconds at one moment.
+type cpuReading struct {
+	broker, client float64
+	ok             bool
+}
+
+// cpu reads the broker's node (every member of a cluster) and this
+// process; ok is false when any of them could not be read.
+func (p *probe) cpu() cpuReading {
+	var r cpuReading
+	for _, m := range brokernode.Members(p.c.Node) {
+		pid := m.PID()
+		if pid <= 0 {
+			return r
+		}
+		u, err := procstat.ReadTree(pid)
+		if err != nil {
+			return r
+		}
+		r.broker += u.CPUSeconds
+	}
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return r
+	}
+	r.client = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	r.ok = true
+	return r
 }

@@ -59,6 +59,13 @@ type ceilingReport struct {
 	ShareInterval   stats.Interval `json:"share_interval"`
 	CeilingInterval stats.Interval `json:"ceiling_interval"`
 	KneeInterval    stats.Interval `json:"knee_interval"`
+	// CoreShareInterval is the share per broker core over the pairs that
+	// held their knee metered; the Cores intervals are where the cores
+	// went in those holds and under the probes.
+	CoreShareInterval   stats.Interval `json:"core_share_interval"`
+	HoldMachineInterval stats.Interval `json:"hold_machine_cores_interval"`
+	HoldBrokerInterval  stats.Interval `json:"hold_broker_cores_interval"`
+	ProbeBrokerInterval stats.Interval `json:"probe_broker_cores_interval"`
 }
 
 // sharePair is one probe and one capacity ramp taken one after the other.
@@ -75,6 +82,12 @@ type sharePair struct {
 	LoadBefore     string             `json:"load_before,omitempty"`
 	LoadAfter      string             `json:"load_after,omitempty"`
 	Err            string             `json:"error,omitempty"`
+	// Hold is the twin held at its knee, metered (--hold); HoldErr why a
+	// pair has none. CoreShare is the share per broker core: the twin's
+	// deliveries per second of the broker's CPU over the probe's.
+	Hold      *holdResult `json:"hold,omitempty"`
+	HoldErr   string      `json:"hold_error,omitempty"`
+	CoreShare float64     `json:"core_share,omitempty"`
 }
 
 // summarize fills the row from its pairs: the intervals over those that
@@ -97,6 +110,7 @@ func (c *ceilingReport) summarize() {
 	c.ShareInterval = stats.MedianInterval(col(func(p sharePair) float64 { return p.Share }))
 	c.CeilingInterval = stats.MedianInterval(col(func(p sharePair) float64 { return p.Probe.MsgsPerSec }))
 	c.KneeInterval = stats.MedianInterval(col(func(p sharePair) float64 { return p.KneeRPS }))
+	c.summarizeCores(ok)
 	if len(ok) == 0 {
 		if len(c.Pairs) > 0 {
 			c.Probe = c.Pairs[0].Probe // a probe that measured before its ramp failed
@@ -112,6 +126,26 @@ func (c *ceilingReport) summarize() {
 	}
 	c.Probe, c.KneeRPS, c.KneeReached, c.KneeReason, c.KneeBrokenAt = med.Probe, med.KneeRPS, med.KneeReached, med.KneeReason, med.KneeBrokenAt
 	c.TwinMsgsPerSec, c.Share = med.TwinMsgsPerSec, c.ShareInterval.Median
+}
+
+// summarizeCores fills the CPU intervals from the pairs that measured
+// them.
+func (c *ceilingReport) summarizeCores(ok []sharePair) {
+	var core, machine, broker, probe []float64
+	for _, p := range ok {
+		if b := p.Probe.BrokerCores(); b > 0 {
+			probe = append(probe, b)
+		}
+		if p.Hold == nil {
+			continue
+		}
+		machine, broker = append(machine, p.Hold.MachineCores()), append(broker, p.Hold.BrokerCores)
+		if p.CoreShare > 0 {
+			core = append(core, p.CoreShare)
+		}
+	}
+	c.CoreShareInterval, c.ProbeBrokerInterval = stats.MedianInterval(core), stats.MedianInterval(probe)
+	c.HoldMachineInterval, c.HoldBrokerInterval = stats.MedianInterval(machine), stats.MedianInterval(broker)
 }
 
 // eventBody is an event as the twin's steps publish it, with an order ID
@@ -249,6 +283,17 @@ func (s *session) sharePair(ctx context.Context, pc brokerprobe.Config, deliveri
 		pair.Share = pair.TwinMsgsPerSec / pair.Probe.MsgsPerSec
 	}
 	fmt.Printf("  EDA knee %.0f orders/s x %d deliveries = %.0f msgs/s: %.0f%% of the ceiling\n", pair.KneeRPS, deliveries, pair.TwinMsgsPerSec, 100*pair.Share)
+	if s.cfg.holdDur > 0 && pair.KneeRPS > 0 {
+		h, err := s.hold(ctx, pc.Driver, pair.KneeRPS, deliveries, pair.N)
+		if err != nil {
+			// The share stands without it; the pair says why its split is missing.
+			pair.HoldErr = err.Error()
+			fmt.Printf("  hold at the knee: %v\n", err)
+		} else {
+			pair.Hold = h
+			pair.CoreShare = h.coreShare(pair.Probe)
+		}
+	}
 	return pair, nil
 }
 
@@ -261,23 +306,45 @@ func (s *session) probe(ctx context.Context, pc brokerprobe.Config) (brokerprobe
 	return r, err
 }
 
-// ramp runs the EDA twin's capacity ramp over broker into pair's knee.
+// ramp finds the EDA twin's sustainable rate over broker into pair's
+// knee: by default the knee search's completion knee (scenarios/knee.yaml,
+// the figure claim 3 reads), else the capacity ramp's knee.
 func (s *session) ramp(ctx context.Context, broker string, pair *sharePair) error {
-	// The capacity scenario, not the ramp: sustaining a rate is what a
-	// share of the broker's ceiling is about, not a latency SLO.
-	fmt.Printf("  EDA twin over %s: capacity ramp (scenarios/capacity.yaml, up to %v)...\n", broker, s.cfg.rampDur)
-	args := []string{"run", "--twin", twinkind.EDA, "--broker", broker, "--scenario", "capacity", "--duration", s.cfg.rampDur.String(),
+	scen := s.cfg.shareScenario
+	fmt.Printf("  EDA twin over %s: %s (scenarios/%s.yaml)...\n", broker, scenarioWhat(scen), scen)
+	args := []string{"run", "--twin", twinkind.EDA, "--broker", broker, "--scenario", scen,
 		"--metrics-addr", "off", "--binary", s.cfg.target}
+	if scen == shareCapacity || s.cfg.rampDurSet {
+		args = append(args, "--duration", s.cfg.rampDur.String())
+	}
 	name := fmt.Sprintf("ramp-eda-%s-%d", broker, pair.N)
 	_, t, _, err := s.runEdabench(ctx, name, twinkind.EDA, args, peers.Spec{})
 	if err != nil {
 		return err
 	}
-	if t.Knee == nil {
-		return fmt.Errorf("the ramp's summary has no knee (see %s)", s.raw)
+	k := t.Knee
+	if k != nil && scen == shareKnee {
+		// The lower of the two knees: an order accepted is not yet carried.
+		k = k.Completion
 	}
-	pair.KneeRPS, pair.KneeReached, pair.KneeReason, pair.KneeBrokenAt = t.Knee.RPS, t.Knee.Reached, t.Knee.Reason, t.Knee.BrokenAt
+	if k == nil {
+		return fmt.Errorf("the %s run's summary has no knee (see %s)", scen, s.raw)
+	}
+	pair.KneeRPS, pair.KneeReached, pair.KneeReason, pair.KneeBrokenAt = k.RPS, k.Reached || k.BrokenAt > 0, k.Reason, k.BrokenAt
 	return nil
+}
+
+// The scenarios part 3 can read the twin's sustainable rate from.
+const (
+	shareKnee     = "knee"
+	shareCapacity = "capacity"
+)
+
+func scenarioWhat(scen string) string {
+	if scen == shareKnee {
+		return "knee search, completion knee"
+	}
+	return "capacity ramp"
 }
 
 // describe is how the twin (and the probe) use broker with options o: its

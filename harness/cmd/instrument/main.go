@@ -66,6 +66,9 @@ type config struct {
 	freezeFor           time.Duration
 	fidVUs, fidMaxVUs   int
 	probeDur, rampDur   time.Duration
+	rampDurSet          bool
+	shareScenario       string
+	holdDur             time.Duration
 	probePublishers     int
 	pairs               int
 	brokers             []string
@@ -99,7 +102,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.fidVUs, "fidelity-vus", 10, "part 2: ghz's concurrency and k6's constant VUs (closed loops)")
 	fs.IntVar(&c.fidMaxVUs, "fidelity-max-vus", 50, "part 2: k6 constant-arrival-rate's maxVUs (as in xk6-eda/examples/smoke.js)")
 	probeDur := fs.Duration("probe-duration", 0, "part 3: the broker probe (default 30s, scaled)")
-	rampDur := fs.Duration("ramp-duration", 0, "part 3: the EDA twin's capacity ramp, all steps (default the capacity scenario's 5m20s, scaled; it stops at the first step the twin does not keep up with)")
+	rampDur := fs.Duration("ramp-duration", 0, "part 3: with --share-scenario capacity, the ramp's steps in all (default the capacity scenario's 5m20s, scaled; it stops at the first step the twin does not keep up with); with knee, the search's bound if set")
+	fs.StringVar(&c.shareScenario, "share-scenario", shareKnee, "part 3: where the EDA twin's sustainable rate comes from: knee (the knee search's completion knee, claim 3's figure, up to 6,400/s within 100 s) or capacity (50/s steps of 8 s up to 2,000/s)")
+	holdDur := fs.Duration("hold", 0, "part 3: after each knee, hold the EDA twin at it this long, metered, for the CPU split at the knee (default 20s, scaled; 0s: no hold)")
 	brokers := fs.String("brokers", strings.Join(brokernodes.Builtin().Names(), ","), "part 3: the backbones measured side by side, in this order, comma separated")
 	fs.IntVar(&c.pairs, "pairs", 5, "part 3: probe-and-ramp pairs per backbone, interleaved (the order alternates), for the share's interval; 1 for a single reading")
 	fs.IntVar(&c.probePublishers, "probe-publishers", 0, "part 3: concurrent publishers per queue of the probe (default: the twin's prefetch on the backbone, one publish per handler in flight: RabbitMQ 256, Kafka and NATS 64)")
@@ -138,6 +143,13 @@ func parseFlags(args []string) (config, error) {
 	c.fidDur = *fidDur
 	c.probeDur = pick(*probeDur, 30*time.Second)
 	c.rampDur = pick(*rampDur, 320*time.Second)
+	c.rampDurSet = *rampDur > 0
+	c.holdDur = pick(*holdDur, 20*time.Second)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "hold" && *holdDur == 0 {
+			c.holdDur = 0
+		}
+	})
 	c.soakDur = pick(*soak, soakDefault)
 	c.soakWarmup = pick(*soakWarmup, time.Minute)
 	c.floorDur = pick(*floorDur, floorDefault)
@@ -164,6 +176,9 @@ func (c *config) parseLists(parts, rates, brokers, floorRates string) error {
 	}
 	if c.pairs < 1 || c.pairs > 20 {
 		return fmt.Errorf("--pairs %d: want 1 to 20 (each pair is a probe and a ramp of up to --ramp-duration)", c.pairs)
+	}
+	if c.shareScenario != shareKnee && c.shareScenario != shareCapacity {
+		return fmt.Errorf("--share-scenario %q: want %s or %s", c.shareScenario, shareKnee, shareCapacity)
 	}
 	if c.soakTwin != twinkind.RR && c.soakTwin != twinkind.EDA {
 		return fmt.Errorf("--soak-twin %q: want rr or eda", c.soakTwin)
@@ -321,7 +336,7 @@ func (c config) settings() map[string]string {
 	return map[string]string{
 		"rates": fmt.Sprint(c.rates), "gen_duration": c.genDur.String(), "search_duration": c.searchDur.String(),
 		"search_budget": c.searchBudget.String(), "fidelity": fmt.Sprintf("%v/s for %v, freeze %v at %v", c.fidRate, c.fidDur, c.freezeFor, c.freezeAt),
-		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(), "pairs": fmt.Sprint(c.pairs), "brokers": strings.Join(c.brokers, ","),
+		"probe_duration": c.probeDur.String(), "ramp_duration": c.rampDur.String(), "share_scenario": c.shareScenario, "hold": c.holdDur.String(), "pairs": fmt.Sprint(c.pairs), "brokers": strings.Join(c.brokers, ","),
 		"soak": fmt.Sprintf("%v at %v/s against %s, RSS every %v, growth after %v", c.soakDur, c.soakRate, c.soakTwin, c.soakEvery, c.soakWarmup),
 		"cost": c.cost, "floor": fmt.Sprintf("%v/s for %v each", c.floorRates, c.floorDur),
 	}

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edabench/edabench/harness/brokerprobe"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/stats"
 )
 
 // Goals, from issue 9.
@@ -248,7 +250,86 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 		p("- Goal on %s, at least %.0f%%: %s%s.\n", c.Broker, 100*goalShare, status, why)
 	}
 	p("\n")
+	p("%s", coresMarkdown(rows))
 	return b.String()
+}
+
+// coresMarkdown is where the machine's cores went under each backbone's
+// probe and with its twin held at the knee (the median pair's figures,
+// intervals over the pairs): the measured reason when a share stays below
+// the goal on a machine whose cores the broker shares with the twin.
+func coresMarkdown(rows []*ceilingReport) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	metered := false
+	for _, c := range rows {
+		metered = metered || c.HoldMachineInterval.N > 0
+	}
+	if !metered {
+		return ""
+	}
+	p("**Where the cores went** (CPU seconds per second, from each process's own accounting): under the probe, and with the twin held at its knee (`--hold`), metered by edabench. The share per broker core is the twin's deliveries per second of broker CPU over the probe's messages per second of broker CPU: the share the twin would reach were its broker given the cores it had under the probe.\n\n")
+	p("| backbone | probe: broker cores | probe: client cores | probe: broker µs/msg | hold: orders/s | hold: completed | hold: e2e p99 ms | hold: machine cores | broker | services | harness | hold: broker µs/msg | share per broker core |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, c := range rows {
+		h := medianHold(c)
+		if h == nil {
+			p("| %s | no hold measured |||||||||||| \n", c.Broker)
+			continue
+		}
+		pr := h.probe
+		p("| %s | %s | %.2f | %.1f | %.0f | %d of %d | %.0f | %s | %s | %.2f | %.2f | %.1f | **%s** |\n", c.Broker, ivCell(c.ProbeBrokerInterval, pr.BrokerCores(), "%.2f"),
+			pr.ClientCPUSeconds/max(pr.Seconds, 1e-9), pr.BrokerCPUPerMsgUs(), h.hold.RPS, h.hold.Completed, h.hold.Accepted, h.hold.E2EP99Ms,
+			ivCell(c.HoldMachineInterval, h.hold.MachineCores(), "%.2f"), ivCell(c.HoldBrokerInterval, h.hold.BrokerCores, "%.2f"),
+			h.hold.ServicesCores, h.hold.HarnessCores, h.hold.BrokerCPUPerMsgUs, pctCell(c.CoreShareInterval))
+	}
+	p("\n")
+	return b.String()
+}
+
+// pairHold is one pair's probe and hold, for the table.
+type pairHold struct {
+	probe brokerprobe.Result
+	hold  *holdResult
+}
+
+// medianHold is the held pair whose share per broker core is nearest the
+// median (the first held pair when none has one).
+func medianHold(c *ceilingReport) *pairHold {
+	var best *pairHold
+	bestD := 0.0
+	for _, pr := range c.Pairs {
+		if pr.Err != "" || pr.Hold == nil {
+			continue
+		}
+		d := 0.0
+		if c.CoreShareInterval.N > 0 {
+			d = math.Abs(pr.CoreShare - c.CoreShareInterval.Median)
+		}
+		if best == nil || d < bestD {
+			best, bestD = &pairHold{probe: pr.Probe, hold: pr.Hold}, d
+		}
+	}
+	return best
+}
+
+// ivCell is an interval's median with its bounds when there are two or
+// more readings, else the one value v.
+func ivCell(iv stats.Interval, v float64, f string) string {
+	if iv.N < 2 {
+		return fmt.Sprintf(f, v)
+	}
+	return fmt.Sprintf(f+" ["+f+", "+f+"]", iv.Median, iv.Lo, iv.Hi)
+}
+
+func pctCell(iv stats.Interval) string {
+	switch {
+	case iv.N == 0:
+		return "-"
+	case iv.N == 1:
+		return fmt.Sprintf("%.0f%%", 100*iv.Median)
+	}
+	return fmt.Sprintf("%.0f%% [%.0f%%, %.0f%%] (n=%d)", 100*iv.Median, 100*iv.Lo, 100*iv.Hi, iv.N)
 }
 
 // shareCell is the share, with its interval over the pairs when there

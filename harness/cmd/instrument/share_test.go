@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/edabench/edabench/harness/brokerprobe"
+	"github.com/edabench/edabench/harness/procstat"
+	"github.com/edabench/edabench/harness/results"
 )
 
 // share-pairs.json is part 3's RabbitMQ row of a real run (2026-12-05,
@@ -84,5 +86,57 @@ func TestShareGoalOverPairs(t *testing.T) {
 				t.Errorf("goal = %q, want %q (interval %v)", got, tt.want, c.ShareInterval)
 			}
 		})
+	}
+}
+
+// A hold's split comes from its summary's usage per second of load, and
+// the share per broker core sets the broker's CPU per message under the
+// twin beside the probe's.
+func TestHoldSplitAndCoreShare(t *testing.T) {
+	tw := &results.TwinResult{LoadSeconds: 20,
+		Orders: results.OrderCounts{Accepted: 20000, Completed: 20000},
+		Usage: map[string]procstat.Usage{
+			results.UsageBroker: {CPUSeconds: 18}, results.UsageHarness: {CPUSeconds: 4},
+			"gateway": {CPUSeconds: 8}, "payment": {CPUSeconds: 4}, "inventory": {CPUSeconds: 4}},
+	}
+	h, err := holdFrom(tw, 1000, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(name string, got, want float64) {
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("broker cores", h.BrokerCores, 0.9)
+	near("services cores", h.ServicesCores, 0.8)
+	near("harness cores", h.HarnessCores, 0.2)
+	near("machine cores", h.MachineCores(), 1.9)
+	near("broker µs/msg", h.BrokerCPUPerMsgUs, 1e6*18/(20000*9))
+	// The probe: 30 s, 300,000 messages each way on 1.5 broker cores: 150 µs/msg.
+	probe := brokerprobe.Result{Seconds: 30, Confirmed: 300000, Acked: 300000, BrokerCPUSeconds: 45}
+	near("probe broker cores", probe.BrokerCores(), 1.5)
+	near("core share", h.coreShare(probe), 150/h.BrokerCPUPerMsgUs)
+	if got := h.coreShare(brokerprobe.Result{Seconds: 30, Confirmed: 1, Acked: 1}); got != 0 {
+		t.Errorf("core share without the probe's CPU = %v, want 0 (not measured)", got)
+	}
+	if _, err := holdFrom(&results.TwinResult{LoadSeconds: 20}, 1000, 9); err == nil {
+		t.Error("a summary without the broker's usage gave a split; want an error naming it")
+	}
+
+	c := &ceilingReport{Broker: "kafka", Pairs: []sharePair{
+		{N: 1, Share: 0.3, KneeRPS: 1000, KneeReached: true, Probe: probe, Hold: h, CoreShare: h.coreShare(probe)},
+		{N: 2, Share: 0.35, KneeRPS: 1100, KneeReached: true, Probe: probe, HoldErr: "the hold's summary has no load seconds"},
+	}}
+	c.summarize()
+	if c.CoreShareInterval.N != 1 || c.HoldMachineInterval.N != 1 || c.ProbeBrokerInterval.N != 2 {
+		t.Errorf("intervals over the pairs that measured: core share n=%d, machine n=%d, probe n=%d; want 1, 1, 2",
+			c.CoreShareInterval.N, c.HoldMachineInterval.N, c.ProbeBrokerInterval.N)
+	}
+	md := coresMarkdown([]*ceilingReport{c})
+	for _, want := range []string{"Where the cores went", "| kafka | 1.50 [1.50, 1.50] |", "| 1.90 | 0.90 | 0.80 | 0.20 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("cores table lacks %q:\n%s", want, md)
+		}
 	}
 }
