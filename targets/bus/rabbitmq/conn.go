@@ -168,14 +168,14 @@ func newLink(c *Driver, role string) *link {
 	}
 }
 
-// session is one live AMQP connection with, for the publish role, its confirm-mode channels.
+// session is one live AMQP connection with, for the publish role, its confirm-mode channel.
 type session struct {
-	conn *amqp.Connection
-	pubs []pubChannel // publish role only
-	next atomic.Uint64
+	conn    *amqp.Connection
+	pub     *amqp.Channel  // publish role only
+	returns *returnTracker // publish role only
 
 	connClosed chan *amqp.Error
-	chClosed   chan *amqp.Error // publish role only: the first publish channel to close
+	chClosed   chan *amqp.Error // publish role only
 
 	dead     chan struct{} // closed once the connection or the publish channel is gone
 	deadOnce sync.Once
@@ -183,17 +183,6 @@ type session struct {
 
 	flowMu sync.Mutex
 	flow   chan struct{} // closed while not blocked by a resource alarm
-}
-
-// pubChannel is a confirm-mode channel and the returns it received.
-type pubChannel struct {
-	ch      *amqp.Channel
-	returns *returnTracker
-}
-
-// pub picks the channel of the next publish, round robin.
-func (s *session) pub() pubChannel {
-	return s.pubs[(s.next.Add(1)-1)%uint64(len(s.pubs))]
 }
 
 func (s *session) kill(err error) {
@@ -463,35 +452,13 @@ func (l *link) open(conn *amqp.Connection) (*session, error) {
 		_ = ch.Close()
 		return s, nil
 	}
-	s.chClosed = make(chan *amqp.Error, l.c.opts.PublishChannels)
-	for i := range l.c.opts.PublishChannels {
-		if i > 0 {
-			if ch, err = conn.Channel(); err != nil {
-				return nil, fmt.Errorf("rabbitmq: opening publish channel %d on %s: %w", i+1, l.name, err)
-			}
-		}
-		if err := ch.Confirm(false); err != nil {
-			return nil, fmt.Errorf("rabbitmq: enabling publisher confirms on %s: %w", l.name, err)
-		}
-		forwardClose(ch.NotifyClose(make(chan *amqp.Error, 1)), s.chClosed)
-		s.pubs = append(s.pubs, pubChannel{ch: ch, returns: newReturnTracker(ch.NotifyReturn(make(chan amqp.Return, 256)))})
+	if err := ch.Confirm(false); err != nil {
+		return nil, fmt.Errorf("rabbitmq: enabling publisher confirms on %s: %w", l.name, err)
 	}
+	s.pub = ch
+	s.chClosed = ch.NotifyClose(make(chan *amqp.Error, 1))
+	s.returns = newReturnTracker(ch.NotifyReturn(make(chan amqp.Return, 256)))
 	return s, nil
-}
-
-// forwardClose passes a channel's close on to the session's, so the
-// session dies with any of its publish channels.
-func forwardClose(from <-chan *amqp.Error, to chan<- *amqp.Error) {
-	go func() {
-		e, ok := <-from
-		if !ok {
-			e = nil
-		}
-		select {
-		case to <- e:
-		default:
-		}
-	}()
 }
 
 // watch follows the broker's flow control and marks s dead when its

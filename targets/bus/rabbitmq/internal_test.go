@@ -63,9 +63,6 @@ func TestOptions(t *testing.T) {
 		{"pointer", &Options{QueueType: Classic}, false},
 		{"stream", Options{QueueType: "stream"}, true},
 		{"prefetch", Options{Prefetch: 70000}, true},
-		{"publish channels", Options{PublishChannels: 4}, false},
-		{"too many publish channels", Options{PublishChannels: 65}, true},
-		{"negative publish channels", Options{PublishChannels: -1}, true},
 		{"other broker", otherOptions{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,7 +70,7 @@ func TestOptions(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("options(%+v) = %+v, %v", tc.opts, o, err)
 			}
-			if err == nil && (o.QueueType == "" || o.Prefetch == 0 || o.Heartbeat == 0 || o.PublishChannels == 0) {
+			if err == nil && (o.QueueType == "" || o.Prefetch == 0 || o.Heartbeat == 0) {
 				t.Fatalf("defaults not applied: %+v", o)
 			}
 		})

@@ -19,8 +19,6 @@ const (
 	DefaultURL       = "amqp://guest:guest@127.0.0.1:5672/"
 	DefaultHeartbeat = 10 * time.Second
 	DefaultPrefetch  = 32
-	// DefaultPublishChannels is one confirm channel per connection.
-	DefaultPublishChannels = 1
 )
 
 // QueueType selects the RabbitMQ queue implementation (the x-queue-type argument).
@@ -49,11 +47,6 @@ type Options struct {
 	// DefaultPrefetch.
 	Prefetch  int
 	Heartbeat time.Duration // AMQP heartbeat (a heartbeat in the URL takes precedence)
-	// PublishChannels is how many confirm-mode channels the publishing
-	// connection spreads its publishes over, round robin (default
-	// DefaultPublishChannels): each is its own process in the broker and
-	// its own confirm sequence in the client.
-	PublishChannels int
 
 	// cluster is set by Open when the URL lists several nodes: there an
 	// Unreplicated queue is replicated too, since its one copy would live
@@ -72,9 +65,6 @@ func (o Options) Validate() error {
 	if o.Prefetch < 0 || o.Prefetch > 65535 {
 		return fmt.Errorf("prefetch %d: want 1 to 65535", o.Prefetch)
 	}
-	if o.PublishChannels < 0 || o.PublishChannels > 64 {
-		return fmt.Errorf("publish channels %d: want 1 to 64", o.PublishChannels)
-	}
 	return nil
 }
 
@@ -87,9 +77,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Heartbeat == 0 {
 		o.Heartbeat = DefaultHeartbeat
-	}
-	if o.PublishChannels == 0 {
-		o.PublishChannels = DefaultPublishChannels
 	}
 	return o
 }

@@ -58,8 +58,7 @@ func (d *Driver) publishOnce(ctx context.Context, exchange, key string, mandator
 	if err := d.awaitFlow(ctx, s); err != nil {
 		return err
 	}
-	pc := s.pub()
-	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, mandatory, false, msg)
+	dc, err := s.pub.PublishWithDeferredConfirmWithContext(ctx, exchange, key, mandatory, false, msg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -82,11 +81,11 @@ func (d *Driver) publishOnce(ctx context.Context, exchange, key string, mandator
 		return fmt.Errorf("%w: %w", bus.ErrUnconfirmed, bus.ErrClosed)
 	}
 	switch {
-	case dc.Acked() && mandatory && pc.returns.take(msg.MessageId):
+	case dc.Acked() && mandatory && s.returns.take(msg.MessageId):
 		return fmt.Errorf("%w: routing key %q", bus.ErrUnroutable, key)
 	case dc.Acked():
 		return nil
-	case pc.ch.IsClosed():
+	case s.pub.IsClosed():
 		// The channel died with the confirm outstanding (amqp091 resolves
 		// pending confirms as nacks on close): outcome unknown.
 		d.awaitDead(ctx, s)
