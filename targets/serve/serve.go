@@ -179,7 +179,7 @@ func flagSet(name string, stderr io.Writer, o *options) *flag.FlagSet {
 	fs.StringVar(&o.endQueue, "end-queue", "", "EDA: a subscriber's queue of the order ends to declare with the twin's topology (the harness's or k6's, on a broker whose driver routes itself: Kafka, NATS)")
 	fs.StringVar(&o.amqpURL, "amqp", eda.DefaultConfig().URL, "EDA over RabbitMQ: broker URL (the private node `make broker-up` starts)")
 	fs.StringVar(&o.prefix, "prefix", "edabench", "EDA: names the exchange (PREFIX.orders) and queues (PREFIX.SERVICE)")
-	fs.IntVar(&o.prefetch, "prefetch", 0, "EDA: unacked deliveries per consumer, handled concurrently (default: the twin's for the broker: RabbitMQ 256, Kafka and NATS 64)")
+	fs.IntVar(&o.prefetch, "prefetch", 0, "EDA: unacked deliveries per consumer, handled concurrently (default: the twin's for the broker: RabbitMQ and NATS 256, Kafka 64)")
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "EDA: deliveries of a message whose handler fails before it is dead-lettered")
 	o.driverFlags = map[string]string{}
 	for _, k := range drivers.Builtin().Kinds() {

@@ -28,7 +28,7 @@ func TestTwinSettings(t *testing.T) {
 	}{
 		{"rabbitmq", "quorum queues, persistent, publisher confirms, manual acks", 256},
 		{"kafka", "acks=all, idempotent producer, 3 partitions, linger 0s, commit after ack", 64},
-		{"nats", "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks", 64},
+		{"nats", "file-backed work-queue streams, async publish awaiting each PubAck, Nats-Msg-Id dedup, explicit acks", 256},
 	} {
 		o, err := eda.DefaultOptions(tc.broker)
 		if err != nil {

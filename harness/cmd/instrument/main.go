@@ -107,7 +107,7 @@ func parseFlags(args []string) (config, error) {
 	holdDur := fs.Duration("hold", 0, "part 3: after each knee, hold the EDA twin at it this long, metered, for the CPU split at the knee (default 20s, scaled; 0s: no hold)")
 	brokers := fs.String("brokers", strings.Join(brokernodes.Builtin().Names(), ","), "part 3: the backbones measured side by side, in this order, comma separated")
 	fs.IntVar(&c.pairs, "pairs", 5, "part 3: probe-and-ramp pairs per backbone, interleaved (the order alternates), for the share's interval; 1 for a single reading")
-	fs.IntVar(&c.probePublishers, "probe-publishers", 0, "part 3: concurrent publishers per queue of the probe (default: the twin's prefetch on the backbone, one publish per handler in flight: RabbitMQ 256, Kafka and NATS 64)")
+	fs.IntVar(&c.probePublishers, "probe-publishers", 0, "part 3: concurrent publishers per queue of the probe (default: the twin's prefetch on the backbone, one publish per handler in flight: RabbitMQ and NATS 256, Kafka 64)")
 	soak := fs.Duration("soak", 0, "part 4: each soak (default 20m, or $SOAK, scaled)")
 	soakWarmup := fs.Duration("soak-warmup", 0, "part 4: growth counts from this point (default 1m, scaled)")
 	fs.DurationVar(&c.soakEvery, "soak-every", 10*time.Second, "part 4: RSS sampling period")

@@ -23,12 +23,12 @@ type rig struct {
 	queue string
 }
 
-func newRig(t *testing.T, o natsbus.Options, maxAttempts int) *rig {
+func newRig(t testing.TB, o natsbus.Options, maxAttempts int) *rig {
 	t.Helper()
 	return newRigOn(t, natstest.Shared(t), o, maxAttempts)
 }
 
-func newRigOn(t *testing.T, node *natsnode.Node, o natsbus.Options, maxAttempts int) *rig {
+func newRigOn(t testing.TB, node *natsnode.Node, o natsbus.Options, maxAttempts int) *rig {
 	t.Helper()
 	prefix := fmt.Sprintf("natstest-%d", time.Now().UnixNano())
 	release := node.Claim(t.Context(), brokernode.Topology{Prefixes: []string{prefix}})
