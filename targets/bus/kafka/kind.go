@@ -63,7 +63,9 @@ func withBackbone(k bus.Kind) bus.Kind {
 // knee` each: linger 1ms moved the completion knee by a median x1.41
 // [0.84, 2.38], ahead in 3 of 5, one tie (CPU per order x0.82);
 // prefetch 256 by x1.19 [0.08, 1.41], ahead in 3 of 5 (one tie). Neither met
-// the rule (ahead in 4 of 5), so both stay as they were.
+// the rule (ahead in 4 of 5), so both stay as they were; three more linger
+// pairs on the quieter machine (load 3-7) put it behind in 2 of 3 (8 pairs:
+// x1.09 [0.77, 2.38], ahead in 4, behind in 3).
 func TwinDefaults() Options {
 	return Options{Partitions: DefaultPartitions, Linger: DefaultLinger, Prefetch: twinPrefetch}
 }
