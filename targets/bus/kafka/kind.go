@@ -53,6 +53,19 @@ func withBackbone(k bus.Kind) bus.Kind {
 
 // TwinDefaults are the Kafka settings of the twins: three partitions per
 // topic, no linger, prefetch 64 (RabbitMQ's 256 answers a consumer held by it).
+//
+// Measured, not assumed (2026-12-05, 12:55-13:22 UTC, the shared 2-core VM
+// loaded by two other engineers' brokers and runs, load average 13-24;
+// docs/performance.md, "3c. The twin's CPU on Kafka"): a step uses under 5%
+// of a core while its backlog grows, the broker JVM a third to a half of
+// the twin's CPU, so the services are not CPU-bound. Against these settings, in 5
+// interleaved pairs of `edabench run --twin eda --broker kafka --scenario
+// knee` each: linger 1ms moved the completion knee by a median x1.41
+// [0.84, 2.38], ahead in 3 of 5, one tie (CPU per order x0.82);
+// prefetch 256 by x1.19 [0.08, 1.41], ahead in 3 of 5 (one tie). Neither met
+// the rule (ahead in 4 of 5), so both stay as they were; three more linger
+// pairs on the quieter machine (load 3-7) put it behind in 2 of 3 (8 pairs:
+// x1.09 [0.77, 2.38], ahead in 4, behind in 3).
 func TwinDefaults() Options {
 	return Options{Partitions: DefaultPartitions, Linger: DefaultLinger, Prefetch: twinPrefetch}
 }
