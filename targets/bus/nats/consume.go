@@ -20,6 +20,18 @@ const (
 	readyTimeout = 30 * time.Second
 	// settleTimeout bounds a dead letter's publish (DeadLetter has no ctx).
 	settleTimeout = 30 * time.Second
+	// pullExpiry bounds each pull request the iterator keeps at the
+	// server; the iterator's heartbeat check is half of it. A twin at
+	// its knee (2026-12-05, the EDA twin over NATS held at 1,900-2,200
+	// orders/s) saw a consumer stop for good in 4 of 8 runs: the server
+	// held no pull request of it (num_waiting 0) and nothing unacked,
+	// with thousands pending, while its pump waited in the iterator's
+	// Next; the iterator counted messages as still requested, so it
+	// asked for none until its heartbeat check gave up on them, 2 × 15 s
+	// at nats.go's default 30 s expiry, longer than the run's drain.
+	// At 5 s the check frees a stalled iterator within 5 s; a consumer
+	// with nothing to do renews its request every 5 s.
+	pullExpiry = 5 * time.Second
 )
 
 // errEnded refuses a settle on a subscription whose connection dropped:
@@ -67,7 +79,7 @@ func (d *driver) Subscribe(ctx context.Context, queue string, prefetch int) (bus
 	if err != nil {
 		return nil, apiErr(fmt.Sprintf("consumer %s of stream %s (queue %s)", name, stream, queue), err)
 	}
-	mc, err := cons.Messages(jetstream.PullMaxMessages(prefetch))
+	mc, err := cons.Messages(jetstream.PullMaxMessages(prefetch), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		return nil, apiErr("pull from queue "+queue, err)
 	}
