@@ -49,7 +49,7 @@ func TestTwinSettings(t *testing.T) {
 func TestCeilingMarkdown(t *testing.T) {
 	rows := []*ceilingReport{
 		{Broker: "rabbitmq", Version: "3.10.8", ProbeSettings: "quorum queues", Publishes: 5, Deliveries: 9,
-			Probe:   brokerprobe.Result{Queues: 5, Publishers: 64, Prefetch: 64, BodyBytes: 90, PublishRate: 4000, ConsumeRate: 3900, MsgsPerSec: 3900, Confirmed: 1},
+			Probe:   brokerprobe.Result{Queues: 5, Publishers: 64, Prefetch: 64, Backlog: 512, BodyBytes: 90, PublishRate: 4000, ConsumeRate: 3900, MsgsPerSec: 3900, Confirmed: 1},
 			KneeRPS: 400, KneeReached: true, KneeBrokenAt: 450, KneeReason: "p99 1.2s above the SLO 1s at 450/s", TwinMsgsPerSec: 3600, Share: 3600.0 / 3900, LoadBefore: "1.00 2.00 3.00", LoadAfter: "2.00 2.00 3.00"},
 		{Broker: "kafka", Version: "4.4.0", ProbeSettings: "acks=all", Publishes: 5, Deliveries: 9,
 			Probe:   brokerprobe.Result{Queues: 5, Publishers: 64, Prefetch: 64, BodyBytes: 90, PublishRate: 9000, ConsumeRate: 9100, MsgsPerSec: 9000, Confirmed: 1},
@@ -60,11 +60,11 @@ func TestCeilingMarkdown(t *testing.T) {
 	}
 	md := ceilingMarkdown(rows)
 	for _, want := range []string{
-		"| rabbitmq 3.10.8 | quorum queues | 5 | 64 | 64 | 90 | 4000 | 3900 | 3900 | 400 | 3600 | **92%** | 1.00 2.00 3.00 / 2.00 2.00 3.00 |",
-		"| kafka 4.4.0 | acks=all | 5 | 64 | 64 | 90 | 9000 | 9100 | 9000 | 300 (floor) | 2700 | **30%** |",
+		"| rabbitmq 3.10.8 | quorum queues | 5 | 64 | 64 | 512 | 90 | 4000 | 3900 | 3900 | 400 | 3600 | **92%** | 1.00 2.00 3.00 / 2.00 2.00 3.00 |",
+		"| kafka 4.4.0 | acks=all | 5 | 64 | 64 | unbounded | 90 | 9000 | 9100 | 9000 | 300 (floor) | 2700 | **30%** |",
 		"| other | error: the node did not start |",
 		"- Goal on rabbitmq, at least 70%: met (the ramp broke at 450/s: p99 1.2s above the SLO 1s at 450/s).",
-		"| slow | x | 0 | 0 | 0 | 0 | 0 | 0 | 500 | < 50 | 0 | **0%** |",
+		"| slow | x | 0 | 0 | 0 | unbounded | 0 | 0 | 0 | 500 | < 50 | 0 | **0%** |",
 		"- Goal on kafka, at least 70%: **not decided** (the ramp held its last step, 300/s: the share is a floor; a ramp reaching higher would decide it).",
 		"- other: the node did not start",
 	} {

@@ -104,7 +104,7 @@ func parseFlags(args []string) (config, error) {
 	probeDur := fs.Duration("probe-duration", 0, "part 3: the broker probe (default 30s, scaled)")
 	rampDur := fs.Duration("ramp-duration", 0, "part 3: with --share-scenario capacity, the ramp's steps in all (default the capacity scenario's 5m20s, scaled; it stops at the first step the twin does not keep up with); with knee, the search's bound if set")
 	fs.StringVar(&c.shareScenario, "share-scenario", shareKnee, "part 3: where the EDA twin's sustainable rate comes from: knee (the knee search's completion knee, claim 3's figure, up to 6,400/s within 100 s) or capacity (50/s steps of 8 s up to 2,000/s)")
-	holdDur := fs.Duration("hold", 0, "part 3: after each knee, hold the EDA twin at it this long, metered, for the CPU split at the knee (default 20s, scaled; 0s: no hold)")
+	holdDur := fs.Duration("hold", 0, "part 3: after each knee, hold the EDA twin at it this long (after a 6 s climb), metered: whether it sustains the knee, and the CPU split at it (default 20s, scaled; 0s: no hold)")
 	brokers := fs.String("brokers", strings.Join(brokernodes.Builtin().Names(), ","), "part 3: the backbones measured side by side, in this order, comma separated")
 	fs.IntVar(&c.pairs, "pairs", 5, "part 3: probe-and-ramp pairs per backbone, interleaved (the order alternates), for the share's interval; 1 for a single reading")
 	fs.IntVar(&c.probePublishers, "probe-publishers", 0, "part 3: concurrent publishers per queue of the probe (default: the twin's prefetch on the backbone, one publish per handler in flight: RabbitMQ and NATS 256, Kafka 64)")

@@ -210,8 +210,8 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("### 3. Broker ceiling and the EDA twin's share of it\n\n")
-	p("| backbone | probe (the twin's settings) | queues | publishers/queue | prefetch | body B | confirmed/s | acked/s | ceiling msgs/s | EDA knee orders/s | twin msgs/s | share | load avg before / after |\n")
-	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p("| backbone | probe (the twin's settings) | queues | publishers/queue | prefetch | backlog/queue | body B | confirmed/s | acked/s | ceiling msgs/s | EDA knee orders/s | twin msgs/s | share | load avg before / after |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range rows {
 		name := c.Broker
 		if c.Version != "" {
@@ -219,7 +219,7 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 		}
 		pr := c.Probe
 		if pr.Confirmed == 0 && c.Err != "" {
-			p("| %s | error: %s ||||||||||| %s / %s |\n", name, oneLine(c.Err), c.LoadBefore, c.LoadAfter)
+			p("| %s | error: %s |||||||||||| %s / %s |\n", name, oneLine(c.Err), c.LoadBefore, c.LoadAfter)
 			continue
 		}
 		knee, share := "error", "-"
@@ -233,8 +233,8 @@ func ceilingMarkdown(rows []*ceilingReport) string {
 				knee = fmt.Sprintf("< %.0f", c.KneeBrokenAt)
 			}
 		}
-		p("| %s | %s | %d | %d | %d | %d | %.0f | %.0f | %.0f | %s | %.0f | %s | %s / %s |\n", name, oneLine(c.ProbeSettings), pr.Queues, pr.Publishers,
-			pr.Prefetch, pr.BodyBytes, pr.PublishRate, pr.ConsumeRate, pr.MsgsPerSec, knee, c.TwinMsgsPerSec, share, c.LoadBefore, c.LoadAfter)
+		p("| %s | %s | %d | %d | %d | %s | %d | %.0f | %.0f | %.0f | %s | %.0f | %s | %s / %s |\n", name, oneLine(c.ProbeSettings), pr.Queues, pr.Publishers,
+			pr.Prefetch, backlogCell(pr.Backlog), pr.BodyBytes, pr.PublishRate, pr.ConsumeRate, pr.MsgsPerSec, knee, c.TwinMsgsPerSec, share, c.LoadBefore, c.LoadAfter)
 	}
 	p("\nPer order the twin publishes %d events and the brokers deliver %d copies (8 to the twin's queues, 1 to the harness's completion queue): twin msgs/s is the knee times the deliveries. A knee marked (floor) is a ramp that ended unbroken.\n",
 		rows[0].Publishes, rows[0].Deliveries)
@@ -269,7 +269,7 @@ func coresMarkdown(rows []*ceilingReport) string {
 		return ""
 	}
 	p("**Where the cores went** (CPU seconds per second, from each process's own accounting): under the probe, and with the twin held at its knee (`--hold`), metered by edabench. The share per broker core is the twin's deliveries per second of broker CPU over the probe's messages per second of broker CPU: the share the twin would reach were its broker given the cores it had under the probe.\n\n")
-	p("| backbone | probe: broker cores | probe: client cores | probe: broker µs/msg | hold: orders/s | hold: completed | hold: e2e p99 ms | hold: machine cores | broker | services | harness | hold: broker µs/msg | share per broker core |\n")
+	p("| backbone | probe: broker cores | probe: client cores | probe: broker µs/msg | hold: orders/s | hold: completed | hold: e2e p99 ms (held: under %v) | hold: machine cores | broker | services | harness | hold: broker µs/msg | share per broker core |\n", holdSLO)
 	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range rows {
 		h := medianHold(c)
@@ -278,13 +278,43 @@ func coresMarkdown(rows []*ceilingReport) string {
 			continue
 		}
 		pr := h.probe
-		p("| %s | %s | %.2f | %.1f | %.0f | %d of %d | %.0f | %s | %s | %.2f | %.2f | %.1f | **%s** |\n", c.Broker, ivCell(c.ProbeBrokerInterval, pr.BrokerCores(), "%.2f"),
-			pr.ClientCPUSeconds/max(pr.Seconds, 1e-9), pr.BrokerCPUPerMsgUs(), h.hold.RPS, h.hold.Completed, h.hold.Accepted, h.hold.E2EP99Ms,
+		p("| %s | %s | %.2f | %.1f | %.0f | %d of %d | %.0f (%s) | %s | %s | %.2f | %.2f | %.1f | **%s** |\n", c.Broker, ivCell(c.ProbeBrokerInterval, pr.BrokerCores(), "%.2f"),
+			pr.ClientCPUSeconds/max(pr.Seconds, 1e-9), pr.BrokerCPUPerMsgUs(), h.hold.RPS, h.hold.Completed, h.hold.Accepted, h.hold.E2EP99Ms, heldWord(h.hold.Held),
 			ivCell(c.HoldMachineInterval, h.hold.MachineCores(), "%.2f"), ivCell(c.HoldBrokerInterval, h.hold.BrokerCores, "%.2f"),
 			h.hold.ServicesCores, h.hold.HarnessCores, h.hold.BrokerCPUPerMsgUs, pctCell(c.CoreShareInterval))
 	}
 	p("\n")
+	for _, c := range rows {
+		if n, held := holdsHeld(c); n > 0 {
+			p("- %s: the twin held its knee in %d of %d pairs' holds.", c.Broker, held, n)
+			if held < n {
+				p(" Where it did not, the knee search's steps (2 to 4 s each) saw a rate the twin does not keep up for the hold: its share is an upper bound.")
+			}
+			p("\n")
+		}
+	}
+	p("\n")
 	return b.String()
+}
+
+func heldWord(held bool) string {
+	if held {
+		return "held"
+	}
+	return "not held"
+}
+
+// holdsHeld counts the pairs with a hold and those whose twin held.
+func holdsHeld(c *ceilingReport) (n, held int) {
+	for _, p := range c.Pairs {
+		if p.Err == "" && p.Hold != nil {
+			n++
+			if p.Hold.Held {
+				held++
+			}
+		}
+	}
+	return n, held
 }
 
 // pairHold is one pair's probe and hold, for the table.
@@ -330,6 +360,15 @@ func pctCell(iv stats.Interval) string {
 		return fmt.Sprintf("%.0f%%", 100*iv.Median)
 	}
 	return fmt.Sprintf("%.0f%% [%.0f%%, %.0f%%] (n=%d)", 100*iv.Median, 100*iv.Lo, 100*iv.Hi, iv.N)
+}
+
+// backlogCell is the probe's bound on each queue's backlog; a result
+// from before the bound has none.
+func backlogCell(n int) string {
+	if n <= 0 {
+		return "unbounded"
+	}
+	return fmt.Sprint(n)
 }
 
 // shareCell is the share, with its interval over the pairs when there

@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/edabench/edabench/harness/brokerprobe"
+	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/procstat"
+	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/results"
 )
 
@@ -119,6 +121,30 @@ func TestHoldSplitAndCoreShare(t *testing.T) {
 	near("core share", h.coreShare(probe), 150/h.BrokerCPUPerMsgUs)
 	if got := h.coreShare(brokerprobe.Result{Seconds: 30, Confirmed: 1, Acked: 1}); got != 0 {
 		t.Errorf("core share without the probe's CPU = %v, want 0 (not measured)", got)
+	}
+	// Only the steady phase's latency judges the hold, not the climb.
+	phased := *tw
+	phased.E2E.P99 = 1500
+	phased.Phases = map[string]*results.PhaseResult{"warmup": {E2E: record.Summary{P99: 1500}}, holdPhase: {E2E: record.Summary{P99: 400}}}
+	if hp, _ := holdFrom(&phased, 1000, 9); !hp.Held || hp.E2EP99Ms != 400 {
+		t.Errorf("hold with a slow climb and a steady phase at 400 ms: held %v at %v ms; want held at 400", hp.Held, hp.E2EP99Ms)
+	}
+	phased.Phases[holdPhase].E2E.P99 = 1200
+	if hp, _ := holdFrom(&phased, 1000, 9); hp.Held {
+		t.Error("a steady phase at e2e p99 1.2 s held; want not held (the SLO is 1 s)")
+	}
+	// A twin that fell behind drains after its load: the cores are over
+	// the metered window (the harness's bill's), not the load alone.
+	behind := *tw
+	behind.HarnessCPU = &cpubill.Split{Seconds: 25}
+	hb, err := holdFrom(&behind, 1000, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near("broker cores over the window", hb.BrokerCores, 18.0/25)
+	behind.HarnessCPU, behind.Orders.DrainMs = nil, 5000
+	if hb, _ = holdFrom(&behind, 1000, 9); math.Abs(hb.WindowSeconds-25) > 1e-9 {
+		t.Errorf("window without a bill = %v s, want load + drain = 25", hb.WindowSeconds)
 	}
 	if _, err := holdFrom(&results.TwinResult{LoadSeconds: 20}, 1000, 9); err == nil {
 		t.Error("a summary without the broker's usage gave a split; want an error naming it")
