@@ -36,7 +36,7 @@ help:
 	@echo "make kafka         fetch Apache Kafka's jars for the private Kafka node (brokerctl up --broker kafka)"
 	@echo "make nats          build nats-server for the private NATS JetStream node (brokerctl up --broker nats)"
 	@echo "make proto         regenerate targets/api/orderpb from targets/api/order.proto"
-	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, broker ceiling (RabbitMQ and Kafka), soak memory, suite time, the floor (a bare grpc-go client)"
+	@echo "make bench-instrument  edabench against ghz and k6: cost, latency fidelity, the EDA twin's share of its broker's ceiling (RabbitMQ, Kafka, NATS), soak memory, suite time, the floor (a bare grpc-go client)"
 
 build:
 	$(GO) build -o $(BIN)/target ./targets/cmd/target
