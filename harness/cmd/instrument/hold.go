@@ -10,6 +10,7 @@ import (
 	"github.com/edabench/edabench/harness/brokerprobe"
 	"github.com/edabench/edabench/harness/peers"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/scenario"
 	"github.com/edabench/edabench/internal/twinkind"
 )
 
@@ -26,10 +27,13 @@ type holdResult struct {
 	Lost      int64   `json:"lost"`
 	E2EP99Ms  float64 `json:"e2e_p99_ms"`
 	// Held says the twin sustained the knee for the whole hold: every
-	// order accepted completed, none lost, e2e p99 within holdSLO. The
+	// order accepted completed, none lost, e2e p99 within SLOMs. The
 	// knee search judges steps of 2 to 4 s; a backlog that grows slowly
 	// shows only over a longer run.
 	Held bool `json:"held"`
+	// SLOMs is the knee search's completion SLO (scenarios/knee.yaml's
+	// e2e_p99), which the hold is judged by.
+	SLOMs float64 `json:"slo_ms"`
 	// Cores are CPU seconds per second of the metered window (from the
 	// observers' start to the end of the drain): the broker's node, the
 	// twin's services together, and the harness.
@@ -41,10 +45,6 @@ type holdResult struct {
 	// completed order's deliveries), in microseconds.
 	BrokerCPUPerMsgUs float64 `json:"broker_cpu_per_msg_us"`
 }
-
-// holdSLO is the knee search's completion SLO (scenarios/knee.yaml,
-// e2e_p99), which the hold is judged by.
-const holdSLO = time.Second
 
 // MachineCores is the three together: how much of the machine the run
 // had.
@@ -69,7 +69,7 @@ func (h *holdResult) coreShare(p brokerprobe.Result) float64 {
 // fetch) where the search reached its knee through lower steps: the hold
 // climbs to the rate over holdWarmup first, and only its steady phase
 // is judged.
-func holdScenario(rate float64, d time.Duration, seed int) string {
+func holdScenario(rate float64, d time.Duration, seed int, knee *scenario.Scenario) string {
 	return fmt.Sprintf(`name: share-hold
 description: The EDA twin held at its completion knee, metered (make bench-instrument part 3).
 arrival: poisson
@@ -81,13 +81,13 @@ stages:
   - name: %s
     duration: %s
     rate: %g
-timeout: 2s
-max_in_flight: 2048
+timeout: %s
+max_in_flight: %d
 drain: 15s
-topology: chain
-cost: dist=exponential,mean=1ms,cap=10ms
+topology: %s
+cost: %s
 seed: %d
-`, holdWarmup, rate/4, rate, holdPhase, d, rate, seed)
+`, holdWarmup, rate/4, rate, holdPhase, d, rate, knee.Timeout, knee.MaxInFlight, knee.Topology, knee.Cost, seed)
 }
 
 // holdWarmup is the climb before a hold; holdPhase names its steady
@@ -101,8 +101,12 @@ const (
 // CPU split from its summary.
 func (s *session) hold(ctx context.Context, broker string, rate float64, deliveries, n int) (*holdResult, error) {
 	name := fmt.Sprintf("hold-eda-%s-%d", broker, n)
+	knee, err := scenario.LoadShipped(shareKnee)
+	if err != nil || knee.Search == nil {
+		return nil, fmt.Errorf("the knee scenario, whose twin settings and SLO the hold takes: %w", err)
+	}
 	scen := filepath.Join(s.raw, name+".yaml")
-	if err := os.WriteFile(scen, []byte(holdScenario(rate, s.cfg.holdDur, 100+n)), 0o644); err != nil {
+	if err := os.WriteFile(scen, []byte(holdScenario(rate, s.cfg.holdDur, 100+n, knee)), 0o644); err != nil {
 		return nil, fmt.Errorf("write the hold's scenario: %w", err)
 	}
 	fmt.Printf("  EDA twin over %s held at %.0f orders/s for %v, metered...\n", broker, rate, s.cfg.holdDur)
@@ -112,7 +116,7 @@ func (s *session) hold(ctx context.Context, broker string, rate float64, deliver
 	if err != nil {
 		return nil, err
 	}
-	h, err := holdFrom(t, rate, deliveries)
+	h, err := holdFrom(t, rate, deliveries, knee.Search.E2EP99)
 	if err == nil {
 		fmt.Printf("  held %v: %d of %d completed, e2e p99 %.0f ms; cores: broker %.2f, services %.2f, harness %.2f; broker %.1f µs/msg\n",
 			h.Held, h.Completed, h.Accepted, h.E2EP99Ms, h.BrokerCores, h.ServicesCores, h.HarnessCores, h.BrokerCPUPerMsgUs)
@@ -121,7 +125,7 @@ func (s *session) hold(ctx context.Context, broker string, rate float64, deliver
 }
 
 // holdFrom reads a hold run's figures from its twin's summary.
-func holdFrom(t *results.TwinResult, rate float64, deliveries int) (*holdResult, error) {
+func holdFrom(t *results.TwinResult, rate float64, deliveries int, slo time.Duration) (*holdResult, error) {
 	if t.LoadSeconds <= 0 {
 		return nil, fmt.Errorf("the hold's summary has no load seconds")
 	}
@@ -134,7 +138,8 @@ func holdFrom(t *results.TwinResult, rate float64, deliveries int) (*holdResult,
 	if ph := t.Phases[holdPhase]; ph != nil {
 		h.E2EP99Ms = ph.E2E.P99
 	}
-	h.Held = h.Accepted > 0 && h.Completed == h.Accepted && h.Lost == 0 && h.E2EP99Ms <= float64(holdSLO.Milliseconds())
+	h.SLOMs = float64(slo.Milliseconds())
+	h.Held = h.Accepted > 0 && h.Completed == h.Accepted && h.Lost == 0 && h.E2EP99Ms <= h.SLOMs
 	h.WindowSeconds = meteredSeconds(t)
 	h.BrokerCores = broker.CPUSeconds / h.WindowSeconds
 	h.ServicesCores = (results.TwinCPUSeconds(t.Usage) - broker.CPUSeconds) / h.WindowSeconds

@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edabench/edabench/harness/brokerprobe"
 	"github.com/edabench/edabench/harness/cpubill"
 	"github.com/edabench/edabench/harness/procstat"
 	"github.com/edabench/edabench/harness/record"
 	"github.com/edabench/edabench/harness/results"
+	"github.com/edabench/edabench/harness/scenario"
 )
 
 // share-pairs.json is part 3's RabbitMQ row of a real run (2026-12-05,
@@ -101,7 +103,7 @@ func TestHoldSplitAndCoreShare(t *testing.T) {
 			results.UsageBroker: {CPUSeconds: 18}, results.UsageHarness: {CPUSeconds: 4},
 			"gateway": {CPUSeconds: 8}, "payment": {CPUSeconds: 4}, "inventory": {CPUSeconds: 4}},
 	}
-	h, err := holdFrom(tw, 1000, 9)
+	h, err := holdFrom(tw, 1000, 9, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,27 +128,27 @@ func TestHoldSplitAndCoreShare(t *testing.T) {
 	phased := *tw
 	phased.E2E.P99 = 1500
 	phased.Phases = map[string]*results.PhaseResult{"warmup": {E2E: record.Summary{P99: 1500}}, holdPhase: {E2E: record.Summary{P99: 400}}}
-	if hp, _ := holdFrom(&phased, 1000, 9); !hp.Held || hp.E2EP99Ms != 400 {
+	if hp, _ := holdFrom(&phased, 1000, 9, time.Second); !hp.Held || hp.E2EP99Ms != 400 {
 		t.Errorf("hold with a slow climb and a steady phase at 400 ms: held %v at %v ms; want held at 400", hp.Held, hp.E2EP99Ms)
 	}
 	phased.Phases[holdPhase].E2E.P99 = 1200
-	if hp, _ := holdFrom(&phased, 1000, 9); hp.Held {
+	if hp, _ := holdFrom(&phased, 1000, 9, time.Second); hp.Held {
 		t.Error("a steady phase at e2e p99 1.2 s held; want not held (the SLO is 1 s)")
 	}
 	// A twin that fell behind drains after its load: the cores are over
 	// the metered window (the harness's bill's), not the load alone.
 	behind := *tw
 	behind.HarnessCPU = &cpubill.Split{Seconds: 25}
-	hb, err := holdFrom(&behind, 1000, 9)
+	hb, err := holdFrom(&behind, 1000, 9, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	near("broker cores over the window", hb.BrokerCores, 18.0/25)
 	behind.HarnessCPU, behind.Orders.DrainMs = nil, 5000
-	if hb, _ = holdFrom(&behind, 1000, 9); math.Abs(hb.WindowSeconds-25) > 1e-9 {
+	if hb, _ = holdFrom(&behind, 1000, 9, time.Second); math.Abs(hb.WindowSeconds-25) > 1e-9 {
 		t.Errorf("window without a bill = %v s, want load + drain = 25", hb.WindowSeconds)
 	}
-	if _, err := holdFrom(&results.TwinResult{LoadSeconds: 20}, 1000, 9); err == nil {
+	if _, err := holdFrom(&results.TwinResult{LoadSeconds: 20}, 1000, 9, time.Second); err == nil {
 		t.Error("a summary without the broker's usage gave a split; want an error naming it")
 	}
 
@@ -164,5 +166,25 @@ func TestHoldSplitAndCoreShare(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("cores table lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// The hold's scenario is a valid scenario with the knee search's twin
+// settings: a climb to the rate, then the steady phase the hold is judged on.
+func TestHoldScenarioTakesTheKneeSettings(t *testing.T) {
+	knee, err := scenario.LoadShipped(shareKnee)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scenario.Parse([]byte(holdScenario(1000, 20*time.Second, 7, knee)), "hold")
+	if err != nil {
+		t.Fatalf("the hold's scenario does not parse: %v", err)
+	}
+	if s.Timeout != knee.Timeout || s.MaxInFlight != knee.MaxInFlight || s.Cost != knee.Cost || s.Topology != knee.Topology {
+		t.Errorf("hold settings timeout %v, in flight %d, cost %q, topology %q; want the knee's %v, %d, %q, %q",
+			s.Timeout, s.MaxInFlight, s.Cost, s.Topology, knee.Timeout, knee.MaxInFlight, knee.Cost, knee.Topology)
+	}
+	if len(s.Stages) != 2 || s.Stages[1].Name != holdPhase || s.Stages[1].Duration != 20*time.Second || s.Stages[0].Duration != holdWarmup {
+		t.Errorf("stages %+v; want a %v climb, then %q for 20s", s.Stages, holdWarmup, holdPhase)
 	}
 }
